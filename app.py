@@ -1,0 +1,149 @@
+"""履职助手: the composition root and the command line.
+
+`create_app(config_path)` builds the Flask app; `python app.py` serves it on
+127.0.0.1:8000 with config.yaml. Every other command (chat, parse, import-roster, …)
+shares the same `Runtime`, so the console and the platforms walk one pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, jsonify
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.runtime import Runtime, build_runtime, upgrade_schema
+from handlers import activities, checkin, help, leave, queries, roster, submissions
+
+log = logging.getLogger("bot")
+
+# Each capability's router, included explicitly (as Flask registers blueprints).
+ROUTERS = [
+    checkin.router,
+    submissions.router,
+    leave.router,
+    activities.router,
+    queries.router,
+    roster.router,
+    help.router,
+]
+
+
+def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    runtime = build_runtime(settings, ROUTERS)
+    if migrate:
+        upgrade_schema(runtime.engine)
+    return runtime
+
+
+def create_app(config_path: str | Path | None = None) -> Flask:
+    """The application factory; `None` means ./config.yaml."""
+    settings = load_settings(config_path)
+    _configure_logging(settings)
+    runtime = make_runtime(settings)
+    app = Flask(__name__)
+    app.extensions["bot"] = runtime
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    return app
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _parse_now(value: str | None, settings: Settings) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        now = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-23T09:30") from None
+    return now.replace(tzinfo=settings.tz) if now.tzinfo is None else now.astimezone(settings.tz)
+
+
+class _Obj:
+    """Lazily loaded settings for CLI commands (so `--help` works without a config)."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as err:
+                click.echo(str(err), err=True)
+                sys.exit(2)
+        return self._settings
+
+    def runtime(self) -> Runtime:
+        return make_runtime(self.settings)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--config", "config_path", default=None, help="config file (default ./config.yaml)")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """履职助手 — the liaison-group duty bot. Without a command: serve."""
+    ctx.obj = _Obj(config_path)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@cli.command()
+@click.option("--host", default=None, help="listen address (default from config: 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="port (default from config: 8000)")
+@click.option("--no-scheduler", is_flag=True, help="do not run the reminder scheduler in this process")
+@click.pass_obj
+def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Serve the web callbacks (and the scheduler unless --no-scheduler)."""
+    settings = obj.settings
+    try:
+        app = create_app(obj.config_path)
+    except ConfigError as err:
+        click.echo(str(err), err=True)
+        sys.exit(2)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    log.info("serving on http://%s:%s", host, port)
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+@cli.command("init-db")
+@click.pass_obj
+def init_db(obj: _Obj) -> None:
+    """Create or migrate the database schema (Alembic upgrade head)."""
+    runtime = obj.runtime()
+    click.echo(f"数据库已就绪: {runtime.engine.url.render_as_string(hide_password=True)}")
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--now", "now_text", default=None, help="resolve relative dates against this time (ISO 8601)")
+@click.pass_obj
+def parse(obj: _Obj, text: str, now_text: str | None) -> None:
+    """Print the parser's reading of TEXT as one JSON object."""
+    from bot.parser import parse as parse_text
+
+    settings = obj.settings
+    now = _parse_now(now_text, settings) or dt.datetime.now(settings.tz)
+    click.echo(json.dumps(parse_text(text, now).as_json(), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,275 @@
+"""Settings: config.yaml read, `${ENV}` references filled in, and validated by pydantic.
+
+A wrong config raises `ConfigError` whose message names the key and what was
+expected; `app.py` prints it and exits, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path("config.yaml")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+PeriodKind = Literal["month", "quarter", "half", "year"]
+PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+SubmissionKind = Literal["opinion", "suggestion", "report", "project", "proposal"]
+ActivityKind = Literal["collective", "inspection", "research", "study", "meeting"]
+
+
+class ConfigError(Exception):
+    """config.yaml cannot be used; the message says which key and what was expected."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Deadline(_Strict):
+    """The deadline inside a period: day `day` of the period's `month`-th month (default: its last)."""
+
+    month: int | None = Field(default=None, ge=1, le=12)
+    day: int = Field(default=31, ge=1, le=31)  # clipped to the month's length
+
+
+class QuotaRule(_Strict):
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: str  # 社情民意信息
+    source: Literal["submission", "activity"]
+    kinds: list[str] = Field(min_length=1)
+    period: PeriodKind
+    minimum: int = Field(default=1, ge=1)
+    scope: Literal["group", "member"] = "group"
+    deadline: Deadline = Deadline()
+    remind_days_before: list[Annotated[int, Field(ge=0, le=366)]] = [5, 1]
+    remind_time: dt.time = dt.time(9, 0)
+
+    @model_validator(mode="after")
+    def _kinds_match_source(self) -> QuotaRule:
+        allowed = SubmissionKind.__args__ if self.source == "submission" else ActivityKind.__args__
+        bad = [k for k in self.kinds if k not in allowed]
+        if bad:
+            raise ValueError(f"kinds {bad} not among {list(allowed)} for source {self.source}")
+        if self.deadline.month and self.deadline.month > PERIOD_MONTHS[self.period]:
+            raise ValueError(
+                f"deadline.month {self.deadline.month} is beyond a {self.period} "
+                f"({PERIOD_MONTHS[self.period]} months)"
+            )
+        return self
+
+
+class GroupWecom(_Strict):
+    chat_id: str = ""
+    webhook_key: str = ""
+
+
+class GroupDingtalk(_Strict):
+    conversation_id: str = ""
+    robot_token: str = ""  # custom robot (自定义机器人) access_token
+    robot_secret: str = ""  # its 加签 secret (SEC...)
+
+
+class GroupBinding(_Strict):
+    """Where a liaison group's chat lives on each platform (the group itself comes from the roster)."""
+
+    name: str
+    wecom: GroupWecom = GroupWecom()
+    dingtalk: GroupDingtalk = GroupDingtalk()
+
+
+class WecomApp(_Strict):
+    agent_id: str = ""
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+
+
+class WecomSmartBot(_Strict):
+    token: str = ""
+    encoding_aes_key: str = ""
+
+
+class WecomSettings(_Strict):
+    corp_id: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+    app: WecomApp = WecomApp()
+    smart_bot: WecomSmartBot = WecomSmartBot()
+    max_clock_skew_seconds: int = 300
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def app_enabled(self) -> bool:
+        a = self.app
+        return bool(self.corp_id and a.token and a.encoding_aes_key)
+
+    @property
+    def smart_bot_enabled(self) -> bool:
+        return bool(self.smart_bot.token and self.smart_bot.encoding_aes_key)
+
+
+class DingtalkSettings(_Strict):
+    app_key: str = ""
+    app_secret: str = ""
+    robot_code: str = ""
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"
+    stream: bool = False
+    max_clock_skew_seconds: int = 3600
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_key and self.app_secret)
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class SchedulerSettings(_Strict):
+    enabled: bool = True
+    tick_seconds: int = Field(default=60, ge=5)
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+
+
+class ActivityReminderSettings(_Strict):
+    days_before: int = Field(default=1, ge=0)
+    time: dt.time = dt.time(18, 0)
+    attendance_after_hours: float = Field(default=3, ge=0)
+    absence_warning_at: int = Field(default=2, ge=1)
+
+
+class HolidaySettings(_Strict):
+    """Rest days move reminders: deadline warnings earlier, other reminders later."""
+
+    enabled: bool = True
+    extra_holidays: list[dt.date] = []
+    extra_workdays: list[dt.date] = []
+    deadline_shift: Literal["before", "after", "none"] = "before"
+    other_shift: Literal["before", "after", "none"] = "after"
+
+
+class ReminderSettings(_Strict):
+    all_done_message: bool = False
+    activity: ActivityReminderSettings = ActivityReminderSettings()
+
+
+class OutboxSettings(_Strict):
+    max_age_hours: float = Field(default=24, gt=0)
+    base_backoff_seconds: float = Field(default=30, gt=0)
+    max_backoff_seconds: float = Field(default=1800, gt=0)
+    per_minute: int = Field(default=20, ge=1)
+
+
+class SubmissionSettings(_Strict):
+    withdraw_minutes: int = Field(default=30, ge=0)
+
+
+class ConsoleSettings(_Strict):
+    enabled: bool = True
+
+
+class Settings(_Strict):
+    timezone: str = "Asia/Shanghai"
+    database_url: str = "sqlite:///data/bot.db"
+    server: ServerSettings = ServerSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    holidays: HolidaySettings = HolidaySettings()
+    outbox: OutboxSettings = OutboxSettings()
+    submissions: SubmissionSettings = SubmissionSettings()
+    quotas: list[QuotaRule] = []
+    groups: list[GroupBinding] = []
+    wecom: WecomSettings = WecomSettings()
+    dingtalk: DingtalkSettings = DingtalkSettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (an IANA name such as Asia/Shanghai)") from None
+        return v
+
+    @field_validator("quotas")
+    @classmethod
+    def _unique_keys(cls, v: list[QuotaRule]) -> list[QuotaRule]:
+        keys = [r.key for r in v]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"quota keys must be unique, repeated: {sorted(dup)}")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def rule(self, key: str) -> QuotaRule | None:
+        return next((r for r in self.quotas if r.key == key), None)
+
+
+def _expand_env(value: Any, path: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{path}: environment variable {name} is not set (referenced as ${{{name}}})")
+
+        return _ENV_REF.sub(sub, value)
+    return value
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in e["loc"]).replace(".[", "[")
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling)"
+        elif "input" in e and e["type"] not in ("missing",) and not isinstance(e["input"], dict | list):
+            msg = f"{msg} (got {e['input']!r})"
+        lines.append(f"  {key or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def settings_from_dict(data: dict[str, Any], source: str = "config") -> Settings:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys at the top level")
+    try:
+        return Settings.model_validate(_expand_env(data, ""))
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate a config file (default ./config.yaml)."""
+    p = Path(path) if path else DEFAULT_CONFIG
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    return settings_from_dict(data, str(p))

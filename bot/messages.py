@@ -1,0 +1,123 @@
+"""The neutral message types that flow between adapters, the pipeline and handlers.
+
+Adapters turn a platform request into an `Incoming`; handlers turn a `Command` into a
+`Reply`; nothing here knows about HTTP, a platform SDK or the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+# Intents of DESIGN.md, with the Chinese word users know them by.
+INTENTS: dict[str, str] = {
+    "checkin": "签到",
+    "opinion": "社情民意",
+    "suggestion": "意见建议",
+    "report": "调研报告",
+    "project": "为民办实事",
+    "proposal": "提案",
+    "leave": "请假",
+    "announce": "发布活动",
+    "approve": "同意请假",
+    "reject": "驳回请假",
+    "status": "本组情况",
+    "my": "我的履职",
+    "bind": "绑定身份",
+    "help": "帮助",
+    "unknown": "",
+}
+
+# Submission intents are also the `Submission.kind` values.
+SUBMISSION_KINDS: dict[str, str] = {
+    "opinion": "社情民意",
+    "suggestion": "意见建议",
+    "report": "调研报告",
+    "project": "为民办实事",
+    "proposal": "提案",
+}
+
+ACTIVITY_KINDS: dict[str, str] = {
+    "collective": "集体活动",
+    "inspection": "视察",
+    "research": "调研",
+    "study": "学习",
+    "meeting": "会议/座谈",
+}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message addressed to the bot, as an adapter understood it."""
+
+    platform: str  # "wecom_bot" | "wecom_app" | "dingtalk" | "console"
+    chat_id: str | None  # group conversation id; None for one-to-one
+    sender_id: str  # the platform's user id (console: the member's name)
+    sender_name: str | None
+    text: str
+    msg_id: str  # the platform's message id: the dedup key with `platform`
+    sent_at: dt.datetime  # timezone-aware
+    is_group: bool
+    reply_handle: dict[str, Any] | None = None  # response_url, sessionWebhook, ...
+
+
+@dataclass(frozen=True)
+class Command:
+    """The parser's reading of one message (the JSON of `python app.py parse`)."""
+
+    intent: str
+    date: dt.date | None = None
+    time: dt.time | None = None
+    kind: str | None = None
+    title: str | None = None
+    content: str | None = None
+    reason: str | None = None
+    target: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "date": self.date.isoformat() if self.date else None,
+            "time": self.time.strftime("%H:%M") if self.time else None,
+            "kind": self.kind,
+            "title": self.title,
+            "content": self.content,
+            "reason": self.reason,
+            "target": self.target,
+        }
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone a reply or reminder @-mentions, with every id a platform may need."""
+
+    name: str
+    mobile: str | None = None
+    wecom_userid: str | None = None
+    dingtalk_userid: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to someone other than the sender (e.g. the leader told of a leave request).
+
+    The pipeline stores it in the outbox in the same transaction as the record it
+    announces, so it is sent once the record is committed and never otherwise.
+    """
+
+    key: str  # idempotency key, unique in the outbox
+    text: str
+    to_member_id: int | None = None  # one-to-one to this member
+    to_group_id: int | None = None  # into this group's chat
+    mentions: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers to the sender: one short Chinese line, maybe @-ing people."""
+
+    text: str
+    mentions: tuple[Person, ...] = ()
+    notices: tuple[Notice, ...] = field(default=(), compare=False)
+    markdown: bool = False

@@ -1,0 +1,244 @@
+"""One entry for every platform: log the message once, find the member, parse, authorize, dispatch.
+
+Each message is handled in one transaction: the inbound log row, the records the
+handler writes and any notices for the outbox commit together or not at all, and a
+redelivered message (same platform + msg_id) returns the first answer without
+touching anything. Nothing is answered as done before it is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.messages import Command, Incoming, Notice, Reply
+from bot.router import Context, Router, UserError
+from models import ChatBinding, InboundMessage, Member, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "抱歉，系统出了点问题，这条消息没有记下，请稍后再发一次。"
+NOT_UNDERSTOOD = "没看懂这条消息。发送「帮助」查看可以做什么。"
+UNKNOWN_SENDER = "您还没有绑定身份。请发送：绑定 姓名 手机号（与花名册一致），例如：绑定 张三 13800001234"
+INACTIVE = "您的账号已停用，如有疑问请联系县政协办公室。"
+WRONG_CHAT = "这个群属于其他联络组，请在本组群里或私聊我发送。"
+ROLE_REFUSAL = {
+    ("leader", "admin"): "只有组长（联络员）可以这样操作。",
+    ("admin",): "只有县政协办公室的管理员可以这样操作。",
+}
+
+Parser = Callable[[str, dt.datetime], Command]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline did with one message; `reply` None means stay silent."""
+
+    reply: Reply | None
+    inbound_id: int | None
+    duplicate: bool = False
+    outcome: str = "answered"
+
+
+def _platform_family(platform: str) -> str:
+    return platform.split("_", 1)[0]  # wecom_bot, wecom_app -> wecom
+
+
+def find_member(session: Session, platform: str, sender_id: str) -> Member | None:
+    """The roster member behind a platform sender id (the console speaks by name)."""
+    family = _platform_family(platform)
+    if family == "wecom":
+        stmt = select(Member).where(Member.wecom_userid == sender_id)
+    elif family == "dingtalk":
+        stmt = select(Member).where(Member.dingtalk_userid == sender_id)
+    elif family == "console":
+        stmt = select(Member).where(Member.name == sender_id).order_by(Member.id).limit(1)
+    else:
+        return None
+    return session.scalars(stmt).first()
+
+
+class Pipeline:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        router: Router,
+        parser: Parser,
+    ) -> None:
+        self._sessions = session_factory
+        self._settings = settings
+        self._router = router
+        self._parse = parser
+
+    def handle(self, incoming: Incoming, now: dt.datetime) -> Outcome:
+        """Process one message at `now`; a repeated (platform, msg_id) returns the first answer."""
+        now = now.astimezone(self._settings.tz)
+        first = self._previous(incoming)
+        if first is not None:
+            return first
+        try:
+            with self._sessions.begin() as session:
+                return self._process(session, incoming, now)
+        except IntegrityError:
+            # A concurrent delivery of the same message won the insert: answer as it did.
+            first = self._previous(incoming)
+            if first is not None:
+                return first
+            raise
+        except DBAPIError:
+            # The database is unavailable: fail loudly so the adapter answers 5xx and the
+            # platform delivers again later; the transaction left nothing half-written.
+            raise
+        except Exception:
+            log.exception(
+                "message %s/%s failed; recorded as error", incoming.platform, incoming.msg_id
+            )
+            return self._record_failure(incoming, now)
+
+    def _previous(self, incoming: Incoming) -> Outcome | None:
+        with self._sessions() as session:
+            row = session.scalars(
+                select(InboundMessage).where(
+                    InboundMessage.platform == incoming.platform,
+                    InboundMessage.msg_id == incoming.msg_id,
+                )
+            ).first()
+            if row is None:
+                return None
+            log.info("duplicate delivery %s/%s ignored", incoming.platform, incoming.msg_id)
+            reply = Reply(row.reply_text) if row.reply_text else None
+            return Outcome(reply, row.id, duplicate=True, outcome=row.outcome)
+
+    def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
+        row = InboundMessage(
+            platform=incoming.platform,
+            msg_id=incoming.msg_id,
+            chat_id=incoming.chat_id,
+            sender_id=incoming.sender_id,
+            sender_name=incoming.sender_name,
+            text=incoming.text,
+            is_group=incoming.is_group,
+            sent_at=incoming.sent_at,
+            received_at=now,
+        )
+        session.add(row)
+        session.flush()  # the unique (platform, msg_id) is claimed here
+
+        command = self._parse(incoming.text, now)
+        row.intent = command.intent
+        member = find_member(session, incoming.platform, incoming.sender_id)
+        row.member_id = member.id if member else None
+        reply, outcome = self._dispatch(session, incoming, command, member, now, row.id)
+
+        row.outcome = outcome
+        row.reply_text = reply.text if reply else None
+        if reply:
+            for notice in reply.notices:
+                _enqueue_notice(session, notice, now)
+        log.info(
+            "message %s/%s intent=%s outcome=%s",
+            incoming.platform,
+            incoming.msg_id,
+            command.intent,
+            outcome,
+        )
+        return Outcome(reply, row.id, outcome=outcome)
+
+    def _dispatch(
+        self,
+        session: Session,
+        incoming: Incoming,
+        command: Command,
+        member: Member | None,
+        now: dt.datetime,
+        inbound_id: int,
+    ) -> tuple[Reply | None, str]:
+        if command.intent == "unknown":
+            # Group chatter that @s the bot (收到, 👍) gets no answer; one-to-one gets a hint.
+            return (None, "ignored") if incoming.is_group else (Reply(NOT_UNDERSTOOD), "ignored")
+        route = self._router.get(command.intent)
+        if route is None:
+            return Reply(NOT_UNDERSTOOD), "ignored"
+        if member is None and not route.allow_unknown:
+            return Reply(UNKNOWN_SENDER), "unknown_sender"
+        if member is not None and not route.allow_unknown:
+            if not member.active:
+                return Reply(INACTIVE), "refused"
+            if member.role not in route.roles:
+                return Reply(ROLE_REFUSAL.get(route.roles, "您没有这项操作的权限。")), "refused"
+            if not self._chat_allows(session, incoming, member):
+                return Reply(WRONG_CHAT), "refused"
+        ctx = Context(now=now, settings=self._settings, incoming=incoming, inbound_id=inbound_id)
+        savepoint = session.begin_nested()
+        try:
+            reply = route.handler(session, member, command, ctx)
+        except UserError as err:
+            savepoint.rollback()  # a refused step writes nothing
+            return Reply(str(err)), "refused"
+        savepoint.commit()
+        return reply, "answered"
+
+    def _chat_allows(self, session: Session, incoming: Incoming, member: Member) -> bool:
+        """A message in a group chat bound to another liaison group is refused (admins excepted)."""
+        if not incoming.is_group or not incoming.chat_id or member.role == "admin":
+            return True
+        bound = session.scalar(
+            select(ChatBinding.group_id).where(
+                ChatBinding.platform == _platform_family(incoming.platform),
+                ChatBinding.chat_id == incoming.chat_id,
+            )
+        )
+        return bound is None or bound == member.group_id
+
+    def _record_failure(self, incoming: Incoming, now: dt.datetime) -> Outcome:
+        """A bug: keep the raw message (outcome error) so nothing accepted is lost, and apologise."""
+        try:
+            with self._sessions.begin() as session:
+                row = InboundMessage(
+                    platform=incoming.platform,
+                    msg_id=incoming.msg_id,
+                    chat_id=incoming.chat_id,
+                    sender_id=incoming.sender_id,
+                    sender_name=incoming.sender_name,
+                    text=incoming.text,
+                    is_group=incoming.is_group,
+                    sent_at=incoming.sent_at,
+                    received_at=now,
+                    outcome="error",
+                    reply_text=APOLOGY,
+                )
+                session.add(row)
+                session.flush()
+                return Outcome(Reply(APOLOGY), row.id, outcome="error")
+        except IntegrityError:
+            first = self._previous(incoming)
+            if first is not None:
+                return first
+            raise
+
+
+def _enqueue_notice(session: Session, notice: Notice, now: dt.datetime) -> None:
+    """Store a notice in the outbox in the same transaction as the record it announces."""
+    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == notice.key))
+    if exists:
+        return
+    session.add(
+        OutboxMessage(
+            key=notice.key,
+            target_kind="member" if notice.to_member_id else "group",
+            group_id=notice.to_group_id,
+            member_id=notice.to_member_id,
+            text=notice.text,
+            mentions=[vars(p) for p in notice.mentions],
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Platform adapters: each turns its requests into `Incoming` and renders `Reply` back."""

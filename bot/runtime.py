@@ -1,0 +1,76 @@
+"""The assembled bot without any web framework: settings, database, router and pipeline.
+
+`app.py` builds one `Runtime` and hands it to the Flask app, the console, the
+scheduler and the CLI commands alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.parser import parse
+from bot.pipeline import Pipeline
+from bot.router import Router
+from models import make_engine, make_session_factory
+
+ROOT = Path(__file__).resolve().parent.parent
+_MIGRATION_LOCK = 7_210_001  # pg_advisory_lock id: one migrator at a time across workers
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    router: Router
+    pipeline: Pipeline
+
+    def now(self) -> dt.datetime:
+        """The clock, read only at the edges (web requests, console, scheduler tick)."""
+        return dt.datetime.now(self.settings.tz)
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = engine.url.render_as_string(hide_password=False)
+    return cfg
+
+
+def schema_is_current(engine: Engine) -> bool:
+    cfg = _alembic_config(engine)
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Create or migrate the schema to the newest revision (Alembic `upgrade head`)."""
+    if schema_is_current(engine):
+        return
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def build_runtime(settings: Settings, routers: list[Router], *, engine: Engine | None = None) -> Runtime:
+    engine = engine or make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    router = Router()
+    for r in routers:
+        router.include(r)
+    pipeline = Pipeline(sessions, settings, router, parse)
+    return Runtime(settings, engine, sessions, router, pipeline)

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+from bot.router import Router
+
+router = Router()

@@ -1,0 +1,41 @@
+"""SQLAlchemy models of the duty record, and the engine/session factory.
+
+Models know nothing of HTTP, platforms or the clock: every time is passed in.
+"""
+
+from models.base import AwareDateTime, Base
+from models.db import make_engine, make_session_factory
+from models.messages import INBOUND_OUTCOMES, OUTBOX_STATUSES, InboundMessage, OutboxMessage
+from models.records import (
+    LEAVE_STATUSES,
+    SUBMISSION_STATUSES,
+    Activity,
+    CheckIn,
+    LeaveRequest,
+    RecordChange,
+    Submission,
+)
+from models.roster import ROLE_NAMES, ROLES, ChatBinding, LiaisonGroup, Member
+
+__all__ = [
+    "AwareDateTime",
+    "Base",
+    "make_engine",
+    "make_session_factory",
+    "InboundMessage",
+    "OutboxMessage",
+    "INBOUND_OUTCOMES",
+    "OUTBOX_STATUSES",
+    "Activity",
+    "CheckIn",
+    "LeaveRequest",
+    "RecordChange",
+    "Submission",
+    "LEAVE_STATUSES",
+    "SUBMISSION_STATUSES",
+    "ChatBinding",
+    "LiaisonGroup",
+    "Member",
+    "ROLES",
+    "ROLE_NAMES",
+]

@@ -1,0 +1,60 @@
+"""Messages in and out: the inbound log (dedup) and the outbox (send-once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+INBOUND_OUTCOMES = ("pending", "answered", "ignored", "unknown_sender", "refused", "error")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class InboundMessage(Base):
+    """Every message addressed to the bot, stored once: (platform, msg_id) is unique."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("platform", "msg_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    msg_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str | None] = mapped_column(String(128))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    sender_name: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    is_group: Mapped[bool]
+    sent_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime]
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    intent: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")  # INBOUND_OUTCOMES
+    reply_text: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message to send, stored before it is sent; `key` makes each one exist once."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    target_kind: Mapped[str] = mapped_column(String(16))  # "group" | "member" | "reply"
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_group.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # response_url, sessionWebhook, ...
+    text: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    markdown: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(index=True)
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    platform_answer: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,114 @@
+"""The duty record (履职档案): activities, check-ins, leave requests and submissions.
+
+Every row keeps who, when (timezone-aware) and the inbound message it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.roster import LiaisonGroup, Member
+
+LEAVE_STATUSES = ("pending", "approved", "rejected", "withdrawn")
+SUBMISSION_STATUSES = ("submitted", "adopted", "withdrawn")
+
+
+class Activity(Base):
+    """An activity a leader announced: 集体活动, 视察, 调研, 学习, 会议/座谈."""
+
+    __tablename__ = "activity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("liaison_group.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    time: Mapped[dt.time | None] = mapped_column(Time)
+    place: Mapped[str | None] = mapped_column(String(200))
+    announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    group: Mapped[LiaisonGroup] = relationship()
+    announced_by: Mapped[Member | None] = relationship()
+
+
+class CheckIn(Base):
+    """A member's 签到 at an activity; at most one per member and activity."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (UniqueConstraint("activity_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    checked_in_at: Mapped[dt.datetime]
+    late_entry: Mapped[bool] = mapped_column(Boolean, default=False)  # 补报, confirmed by a leader
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    activity: Mapped[Activity] = relationship()
+    member: Mapped[Member] = relationship()
+
+
+class LeaveRequest(Base):
+    """A member's 请假 for one activity: pending until a leader approves or rejects it."""
+
+    __tablename__ = "leave_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # LEAVE_STATUSES
+    requested_at: Mapped[dt.datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    decided_at: Mapped[dt.datetime | None]
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    decision_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    activity: Mapped[Activity] = relationship()
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
+    decided_by: Mapped[Member | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Submission(Base):
+    """A note or other work: 社情民意, 意见建议, 调研报告, 为民办实事, 提案."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_group.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[dt.datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(12), default="submitted")  # SUBMISSION_STATUSES
+    adopted_level: Mapped[str | None] = mapped_column(String(32))  # 县级 / 市级 / 省级 / 全国
+    adopted_at: Mapped[dt.datetime | None]
+    instruction: Mapped[str | None] = mapped_column(String(200))  # 批示: by whom / what
+    instructed_at: Mapped[dt.datetime | None]
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    member: Mapped[Member] = relationship()
+
+
+class RecordChange(Base):
+    """The audit trail: every correction keeps the old value, who changed it and when."""
+
+    __tablename__ = "record_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(32))
+    row_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    changed_at: Mapped[dt.datetime]
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
