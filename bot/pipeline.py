@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import outbox
 from bot.config import Settings
-from bot.messages import Command, Incoming, Notice, Reply
+from bot.messages import Command, Incoming, Reply
 from bot.router import Context, Router, UserError
-from models import ChatBinding, InboundMessage, Member, OutboxMessage
+from models import ChatBinding, InboundMessage, Member
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,16 @@ class Pipeline:
         row.reply_text = reply.text if reply else None
         if reply:
             for notice in reply.notices:
-                _enqueue_notice(session, notice, now)
+                outbox.enqueue(
+                    session,
+                    key=notice.key,
+                    target_kind="member" if notice.to_member_id else "group",
+                    text=notice.text,
+                    now=now,
+                    group_id=notice.to_group_id,
+                    member_id=notice.to_member_id,
+                    mentions=notice.mentions,
+                )
         log.info(
             "message %s/%s intent=%s outcome=%s",
             incoming.platform,
@@ -224,21 +234,21 @@ class Pipeline:
                 return first
             raise
 
+    def defer_reply(self, incoming: Incoming, reply: Reply, address: dict, now: dt.datetime) -> bool:
+        """Queue an answer that was not ready in time for the synchronous response.
 
-def _enqueue_notice(session: Session, notice: Notice, now: dt.datetime) -> None:
-    """Store a notice in the outbox in the same transaction as the record it announces."""
-    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == notice.key))
-    if exists:
-        return
-    session.add(
-        OutboxMessage(
-            key=notice.key,
-            target_kind="member" if notice.to_member_id else "group",
-            group_id=notice.to_group_id,
-            member_id=notice.to_member_id,
-            text=notice.text,
-            mentions=[vars(p) for p in notice.mentions],
-            created_at=now,
-            next_attempt_at=now,
-        )
-    )
+        Adapters call this with the platform's reply address (response_url, sessionWebhook);
+        the outbox delivers it once. False if it was already queued.
+        """
+        with self._sessions.begin() as session:
+            return outbox.enqueue(
+                session,
+                key=f"reply:{incoming.platform}:{incoming.msg_id}",
+                target_kind="reply",
+                text=reply.text,
+                now=now,
+                platform=incoming.platform.split("_", 1)[0],
+                address=address,
+                mentions=reply.mentions,
+                markdown=reply.markdown,
+            )
