@@ -16,6 +16,7 @@ from sqlalchemy import delete
 import app as app_module
 from bot.config import settings_from_dict
 from bot.messages import Incoming
+from bot.pipeline import Pipeline
 from bot.runtime import build_runtime, upgrade_schema
 from models import Base, ChatBinding, LiaisonGroup, Member, make_engine
 
@@ -151,3 +152,27 @@ def say(runtime, roster):
         return outcome.reply.text if outcome.reply else None
 
     return _say
+
+
+@pytest.fixture
+def ask(runtime, roster):
+    """ask(name, Command(...), now=NOW, **incoming fields) -> the reply text: like `say`, but the
+    parser is bypassed, so a handler's tests state exactly what the parser would have read."""
+
+    def _ask(name: str, command, now: dt.datetime = NOW, **fields) -> str | None:
+        pipeline = Pipeline(runtime.sessions, runtime.settings, runtime.router, lambda _text, _now: command)
+        incoming = Incoming(
+            platform=fields.pop("platform", "console"),
+            chat_id=fields.pop("chat_id", None),
+            sender_id=fields.pop("sender_id", name),
+            sender_name=name,
+            text=fields.pop("text", command.intent),
+            msg_id=fields.pop("msg_id", f"m{next(_msg_ids)}"),
+            sent_at=now,
+            is_group=fields.pop("is_group", False),
+            **fields,
+        )
+        outcome = pipeline.handle(incoming, now)
+        return outcome.reply.text if outcome.reply else None
+
+    return _ask
