@@ -22,7 +22,14 @@ __all__ = ["DateError", "When", "find_when"]
 
 
 class DateError(ValueError):
-    """A date or time the user stated that does not exist; str() is one Chinese line for the user."""
+    """A date or time the user stated that does not exist; str() is one Chinese line for the user.
+
+    `start`/`end` locate the offending expression in the searched text (set by `find_when`), so
+    a caller can still cut it out of a reason or title.
+    """
+
+    start: int = -1
+    end: int = -1
 
 
 @dataclass(frozen=True)
@@ -235,10 +242,15 @@ def find_when(text: str, now: dt.datetime, *, fallback: bool = True) -> When | N
             continue
         if not has_date and not g["part"] and g["h"] == "一" and not (g["half"] or g["min"] or g["q"]):
             continue  # "快一点" / "早一点到" is not 13:00
-        date = _resolve_date(m, today) if has_date else today
         start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
-        return When(date, _resolve_time(m), start, m.end(), m.group(0).strip())
-    if fallback and _HINT_RE.search(text):
+        try:
+            date = _resolve_date(m, today) if has_date else today
+            return When(date, _resolve_time(m), start, m.end(), m.group(0).strip())
+        except DateError as err:
+            err.start, err.end = start, m.end()
+            raise
+    # jionlp's NER costs ~0.5 ms per short message; a long note is not worth scanning for a date.
+    if fallback and len(text) <= 300 and _HINT_RE.search(text):
         return _jionlp_when(text, now)
     return None
 
