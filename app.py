@@ -17,6 +17,7 @@ import click
 from flask import Flask, jsonify
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
 from handlers import activities, checkin, help, leave, queries, roster, submissions
 
@@ -38,6 +39,8 @@ def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     runtime = build_runtime(settings, ROUTERS)
     if migrate:
         upgrade_schema(runtime.engine)
+        with runtime.sessions.begin() as session:
+            sync_chat_bindings(session, settings)
     return runtime
 
 
@@ -143,6 +146,55 @@ def parse(obj: _Obj, text: str, now_text: str | None) -> None:
     settings = obj.settings
     now = _parse_now(now_text, settings) or dt.datetime.now(settings.tz)
     click.echo(json.dumps(parse_text(text, now).as_json(), ensure_ascii=False))
+
+
+@cli.command()
+@click.option("--as", "speaker", default=None, help="roster name to speak as (default: the first leader)")
+@click.option("--now", "now_text", default=None, help="fix the clock for the session (ISO 8601)")
+@click.pass_obj
+def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
+    """Chat with the bot in the terminal, as a roster member (lines from standard input)."""
+    from bot.platforms.console import HELP, Console
+
+    settings = obj.settings
+    fixed = _parse_now(now_text, settings)
+    runtime = obj.runtime()
+    speaker = speaker or runtime.default_speaker()
+    if speaker is None:
+        click.echo("花名册是空的：请先导入，例如 python app.py import-roster 花名册.xlsx", err=True)
+        sys.exit(1)
+    if not runtime.knows(speaker):
+        click.echo(f"花名册里没有“{speaker}”", err=True)
+        sys.exit(1)
+    interactive = sys.stdin.isatty()
+    console = Console(runtime.pipeline, (lambda: fixed) if fixed else runtime.now, runtime.knows, speaker)
+    if interactive:
+        click.echo(HELP)
+    console.run(
+        sys.stdin,
+        out=click.echo,
+        prompt=(lambda p: click.echo(p, nl=False)) if interactive else (lambda p: None),
+    )
+
+
+@cli.command("import-roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+def import_roster_cmd(obj: _Obj, file: str) -> None:
+    """Import the roster (.xlsx or .csv: 姓名, 联络组, 角色, 手机, 企业微信账号, 钉钉账号)."""
+    from bot.roster import RosterError, import_roster, sync_chat_bindings
+
+    runtime = obj.runtime()
+    try:
+        with runtime.sessions.begin() as session:
+            report = import_roster(session, Path(file), runtime.now())
+            sync_chat_bindings(session, runtime.settings)
+    except RosterError as err:
+        click.echo("花名册有错误，未导入任何数据：", err=True)
+        for problem in err.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
 
 
 if __name__ == "__main__":

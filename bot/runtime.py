@@ -14,14 +14,14 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.parser import parse
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, find_member
 from bot.router import Router
-from models import make_engine, make_session_factory
+from models import Member, make_engine, make_session_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 _MIGRATION_LOCK = 7_210_001  # pg_advisory_lock id: one migrator at a time across workers
@@ -34,6 +34,17 @@ class Runtime:
     sessions: sessionmaker[Session]
     router: Router
     pipeline: Pipeline
+
+    def knows(self, name: str) -> bool:
+        """Is `name` on the roster (the console speaks by name)?"""
+        with self.sessions() as session:
+            return find_member(session, "console", name) is not None
+
+    def default_speaker(self) -> str | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(Member.name).where(Member.active.is_(True)).order_by(Member.role != "leader", Member.id)
+            )
 
     def now(self) -> dt.datetime:
         """The clock, read only at the edges (web requests, console, scheduler tick)."""

@@ -1,0 +1,74 @@
+"""A wrong config.yaml stops start-up with a message naming the key, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bot.config import ConfigError, load_settings, settings_from_dict
+from tests.conftest import ROOT, shipped_config
+
+
+def test_shipped_config_has_the_six_at_least_quotas_at_group_scope():
+    s = settings_from_dict(shipped_config())
+    assert s.timezone == "Asia/Shanghai"
+    assert [(r.name, r.period, r.scope) for r in s.quotas] == [
+        ("社情民意信息", "month", "group"),
+        ("意见建议", "quarter", "group"),
+        ("集体活动", "quarter", "group"),
+        ("视察活动", "quarter", "group"),
+        ("调研报告", "half", "group"),
+        ("为民办实事", "year", "group"),
+    ]
+
+
+def test_secret_is_read_from_an_environment_variable(monkeypatch):
+    monkeypatch.setenv("TEST_WECOM_SECRET", "s3cret")
+    s = settings_from_dict({"wecom": {"app": {"secret": "${TEST_WECOM_SECRET}"}}})
+    assert s.wecom.app.secret == "s3cret"
+
+
+def test_missing_environment_variable_names_the_key(monkeypatch):
+    monkeypatch.delenv("NOPE_NOT_SET", raising=False)
+    with pytest.raises(ConfigError, match=r"dingtalk.app_secret: environment variable NOPE_NOT_SET"):
+        settings_from_dict({"dingtalk": {"app_secret": "${NOPE_NOT_SET}"}})
+
+
+@pytest.mark.parametrize(
+    "patch, expected",
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone: Value error, unknown timezone"),
+        ({"quotas": [{"key": "x", "name": "x", "source": "submission", "kinds": ["opinion"], "period": "week"}]},
+         "quotas[0].period: Input should be 'month', 'quarter', 'half' or 'year'"),
+        ({"quotas": [{"key": "x", "name": "x", "source": "activity", "kinds": ["opinion"], "period": "month"}]},
+         "quotas[0]: Value error, kinds ['opinion'] not among"),
+        ({"server": {"port": "eighty"}}, "server.port: Input should be a valid integer"),
+        ({"wecom": {"smartbot": {}}}, "wecom.smartbot: unknown key"),
+    ],
+)
+def test_bad_value_is_reported_with_its_key(patch, expected):
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict({**shipped_config(), **patch})
+    assert expected in str(err.value)
+
+
+def test_missing_file_and_bad_yaml_are_clear(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("quotas: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(bad)
+
+
+def test_cli_with_a_wrong_config_exits_2_without_traceback(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"timezone": "Nowhere/City"}), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "app.py", "--config", str(path), "init-db"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "timezone" in proc.stderr and "unknown timezone" in proc.stderr
+    assert "Traceback" not in proc.stderr
