@@ -1,5 +1,110 @@
-"""(being written)"""
+"""发布活动: a leader announces an activity (date, time, kind, title, place) for their group.
 
-from bot.router import Router
+Also home of the one way an activity is described in a reply ("12月3日（周四）09:00 视察 …"),
+which check-in and leave answers reuse so a member sees the same words everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.messages import ACTIVITY_KINDS, Command, Reply
+from bot.router import Context, Router, UserError
+from models import Activity, ChatBinding, Member
 
 router = Router()
+
+_WEEKDAYS = "一二三四五六日"
+_DEFAULT_KIND = "collective"
+
+
+def describe_day(day: dt.date) -> str:
+    """11月24日（周二）: how every reply states a date."""
+    return f"{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）"
+
+
+def describe_activity(activity: Activity) -> str:
+    """12月3日（周四）09:00 视察 城区污水处理厂 (the title is left out when it only repeats the kind)."""
+    kind = ACTIVITY_KINDS.get(activity.kind, activity.kind)
+    parts = [describe_day(activity.date)]
+    if activity.time is not None:
+        parts.append(activity.time.strftime("%H:%M"))
+    parts.append(kind)
+    if activity.title and activity.title != kind:
+        parts.append(activity.title)
+    return " ".join(parts)
+
+
+def _group_for(session: Session, member: Member, ctx: Context) -> int:
+    """The leader's own group; an admin (no group) may announce inside a group's bound chat."""
+    if member.group_id is not None:
+        return member.group_id
+    chat_id = ctx.incoming.chat_id
+    if chat_id:
+        bound = session.scalar(
+            select(ChatBinding.group_id).where(
+                ChatBinding.platform == ctx.incoming.platform.split("_", 1)[0],
+                ChatBinding.chat_id == chat_id,
+            )
+        )
+        if bound is not None:
+            return bound
+    raise UserError("您不属于任何联络组，请在要发布活动的联络组群里发送，或请该组组长发布。")
+
+
+@router.route("announce", roles=("leader", "admin"))
+def announce(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    if command.date is None:
+        raise UserError("请说明活动日期，例如：发布活动 12月3日上午9点 视察 城区污水处理厂 地点：…")
+    today = ctx.now.date()
+    if command.date < today:
+        raise UserError(f"{describe_day(command.date)}已经过去，不能发布这一天的活动，请核对日期。")
+    group_id = _group_for(session, member, ctx)
+    kind = command.kind or _DEFAULT_KIND
+    label = ACTIVITY_KINDS.get(kind, kind)
+    title = (command.title or "").strip()
+    if title.startswith(label) and title != label:
+        title = title[len(label) :].strip()  # "视察 城区污水处理厂": the kind is already recorded
+    title = title[:200] or label
+    place = (command.content or "").strip()[:200] or None
+
+    # A leader who re-sends the same announcement (or a platform retry with a new id)
+    # must not create a second activity that members would then be counted absent from.
+    same = session.scalars(
+        select(Activity)
+        .where(
+            Activity.group_id == group_id,
+            Activity.date == command.date,
+            Activity.kind == kind,
+            Activity.time.is_(None) if command.time is None else Activity.time == command.time,
+            Activity.title == title,
+            Activity.cancelled.is_(False),
+        )
+        .order_by(Activity.id)
+        .limit(1)
+    ).first()
+    if same is not None:
+        return Reply(f"活动#{same.id}已发布过：{describe_activity(same)}{_place(same)}。")
+
+    activity = Activity(
+        group_id=group_id,
+        kind=kind,
+        title=title,
+        date=command.date,
+        time=command.time,
+        place=place,
+        announced_by_id=member.id,
+        created_at=ctx.now,
+        source_message_id=ctx.inbound_id,
+    )
+    session.add(activity)
+    session.flush()
+    note = "" if command.kind else "（未注明类型，按集体活动记录）"
+    return Reply(f"已发布活动#{activity.id}：{describe_activity(activity)}{_place(activity)}{note}。")
+
+
+def _place(activity: Activity) -> str:
+    return f"，地点：{activity.place}" if activity.place else ""

@@ -1,0 +1,110 @@
+"""发布活动: a leader announces an activity for their group; members and other roles are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from bot.messages import Command
+from models import Activity
+from tests.conftest import NOW
+
+
+def _count(runtime) -> int:
+    with runtime.sessions() as s:
+        return s.scalar(select(func.count(Activity.id)))
+
+
+def _announce(**fields) -> Command:
+    return Command("announce", **fields)
+
+
+def test_leader_announces_inspection_and_sees_it_echoed(ask, runtime, roster):
+    reply = ask(
+        "王组长",
+        _announce(
+            date=dt.date(2026, 12, 3),
+            time=dt.time(9, 0),
+            kind="inspection",
+            title="城区污水处理厂",
+            content="城东路1号",
+        ),
+    )
+    assert reply.startswith("已发布活动#")
+    assert "12月3日（周四） 09:00 视察 城区污水处理厂，地点：城东路1号" in reply
+    with runtime.sessions() as s:
+        a = s.scalars(select(Activity)).one()
+        assert (a.group.name, a.kind, a.title, a.place) == (
+            "第一联络组",
+            "inspection",
+            "城区污水处理厂",
+            "城东路1号",
+        )
+        assert a.announced_by_id == roster["王组长"]
+        assert a.date == dt.date(2026, 12, 3) and a.time == dt.time(9, 0)
+        assert a.created_at == NOW and a.source_message_id is not None
+
+
+def test_activity_without_kind_is_recorded_as_collective_and_says_so(ask, runtime):
+    reply = ask("王组长", _announce(date=dt.date(2026, 11, 25)))
+    assert "11月25日（周三） 集体活动" in reply
+    assert "未注明类型，按集体活动记录" in reply
+    with runtime.sessions() as s:
+        a = s.scalars(select(Activity)).one()
+        assert (a.kind, a.title, a.time, a.place) == ("collective", "集体活动", None, None)
+
+
+def test_announce_without_date_asks_for_it_and_records_nothing(ask, runtime):
+    reply = ask("王组长", _announce(kind="study", title="学习会"))
+    assert "请说明活动日期" in reply
+    assert _count(runtime) == 0
+
+
+def test_announce_for_a_past_date_is_refused(ask, runtime):
+    reply = ask("王组长", _announce(date=dt.date(2026, 11, 20), kind="study"))
+    assert "11月20日（周五）已经过去" in reply
+    assert _count(runtime) == 0
+
+
+def test_same_announcement_twice_is_acknowledged_not_doubled(ask, runtime):
+    cmd = _announce(date=dt.date(2026, 12, 3), time=dt.time(9, 0), kind="inspection", title="污水处理厂")
+    first = ask("王组长", cmd)
+    again = ask("王组长", cmd)
+    assert first.startswith("已发布活动#")
+    assert "已发布过" in again
+    assert _count(runtime) == 1
+
+
+def test_redelivered_announcement_creates_one_activity(ask, runtime):
+    cmd = _announce(date=dt.date(2026, 12, 3), kind="meeting", title="座谈会")
+    first = ask("王组长", cmd, msg_id="dup-announce")
+    again = ask("王组长", cmd, msg_id="dup-announce")
+    assert first == again
+    assert _count(runtime) == 1
+
+
+def test_member_cannot_announce(ask, runtime):
+    reply = ask("张三", _announce(date=dt.date(2026, 12, 3)))
+    assert reply == "只有组长（联络员）可以这样操作。"
+    assert _count(runtime) == 0
+
+
+def test_admin_without_group_must_say_which_group(ask, runtime):
+    reply = ask("陈主任", _announce(date=dt.date(2026, 12, 3)))
+    assert "不属于任何联络组" in reply
+    assert _count(runtime) == 0
+
+
+def test_admin_in_a_groups_chat_announces_for_that_group(ask, runtime):
+    reply = ask(
+        "陈主任",
+        _announce(date=dt.date(2026, 12, 3)),
+        platform="wecom_bot",
+        sender_id="chen",
+        chat_id="chat-g2",
+        is_group=True,
+    )
+    assert reply.startswith("已发布活动#")
+    with runtime.sessions() as s:
+        assert s.scalars(select(Activity)).one().group.name == "第二联络组"
