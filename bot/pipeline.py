@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
 from bot.config import Settings
+from bot.dates import DateError
 from bot.messages import Command, Incoming, Reply
 from bot.router import Context, Router, UserError
 from models import ChatBinding, InboundMessage, Member
@@ -133,11 +134,16 @@ class Pipeline:
         session.add(row)
         session.flush()  # the unique (platform, msg_id) is claimed here
 
-        command = self._parse(incoming.text, now)
-        row.intent = command.intent
         member = find_member(session, incoming.platform, incoming.sender_id)
         row.member_id = member.id if member else None
-        reply, outcome = self._dispatch(session, incoming, command, member, now, row.id)
+        try:
+            command = self._parse(incoming.text, now)
+        except DateError as err:
+            # "11月31日": refuse with the parser's line rather than guess another day.
+            command, reply, outcome = None, Reply(str(err)), "refused"
+        else:
+            reply, outcome = self._dispatch(session, incoming, command, member, now, row.id)
+        row.intent = command.intent if command else None
 
         row.outcome = outcome
         row.reply_text = reply.text if reply else None
@@ -157,7 +163,7 @@ class Pipeline:
             "message %s/%s intent=%s outcome=%s",
             incoming.platform,
             incoming.msg_id,
-            command.intent,
+            row.intent,
             outcome,
         )
         return Outcome(reply, row.id, outcome=outcome)

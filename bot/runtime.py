@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.parser import parse
+from bot.parser import parse_strict
 from bot.pipeline import Pipeline, find_member
 from bot.router import Router
 from models import Member, make_engine, make_session_factory
@@ -83,5 +83,5 @@ def build_runtime(settings: Settings, routers: list[Router], *, engine: Engine |
     router = Router()
     for r in routers:
         router.include(r)
-    pipeline = Pipeline(sessions, settings, router, parse)
+    pipeline = Pipeline(sessions, settings, router, parse_strict)
     return Runtime(settings, engine, sessions, router, pipeline)

@@ -134,3 +134,11 @@ def test_unavailable_database_raises_so_the_platform_retries(runtime):
     pipeline = Pipeline(make_session_factory(dead), runtime.settings, router, fake_parse)
     with pytest.raises(DBAPIError):
         pipeline.handle(msg("zhangsan", "社情民意 x", "M11"), NOW)
+
+
+def test_a_date_that_does_not_exist_is_refused_and_records_nothing(runtime, roster, say):
+    assert say("张三", "请假 11月31日的视察 家里有事") == "没有11月31日这一天"
+    with runtime.sessions() as s:
+        row = s.scalars(select(InboundMessage)).one()
+        assert (row.outcome, row.intent) == ("refused", None)
+    assert rows(runtime, OutboxMessage) == 0
