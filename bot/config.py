@@ -104,6 +104,9 @@ class WecomSettings(_Strict):
     smart_bot: WecomSmartBot = WecomSmartBot()
     max_clock_skew_seconds: int = 300
     max_body_bytes: int = 64 * 1024
+    # WeCom re-delivers a callback not answered within 5 s: answer passively only when the
+    # pipeline is done by then, otherwise answer empty and deliver later (docs/wecom.md).
+    reply_deadline_seconds: float = Field(default=3.0, gt=0, le=4.5)
 
     @property
     def app_enabled(self) -> bool:
