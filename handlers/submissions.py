@@ -1,5 +1,89 @@
-"""(being written)"""
+"""社情民意, 意见建议, 调研报告, 为民办实事, 提案: a member's written work, recorded as sent."""
 
-from bot.router import Router
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.messages import SUBMISSION_KINDS, Command, Reply
+from bot.router import Context, Router, UserError
+from models import Member, Submission
 
 router = Router()
+
+_TITLE_MAX = 30
+_CLAUSE_END = re.compile(r"[，。；！？,.;!?\n\r]")
+
+
+def _title_from(content: str) -> str:
+    """The first clause of the content, cut to 30 characters: enough to recognise the note."""
+    for clause in _CLAUSE_END.split(content):
+        clause = clause.strip()
+        if clause:
+            return clause[:_TITLE_MAX]
+    return content.strip()[:_TITLE_MAX]
+
+
+def _month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """This calendar month in the configured timezone (quotas count by local month)."""
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    return start, nxt
+
+
+def _submit(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    kind = command.intent
+    label = SUBMISSION_KINDS[kind]
+    title = (command.title or "").strip()
+    content = command.content if command.content and command.content.strip() else None
+    if not title and content is None:
+        raise UserError(f"请把{label}的内容一起发来，例如：{label}：关于……")
+    if not title:
+        title = _title_from(content)
+    if content is None:
+        content = title  # a title-only note keeps its words as the content too
+
+    session.add(
+        Submission(
+            member_id=member.id,
+            group_id=member.group_id,
+            kind=kind,
+            title=title[:200],
+            content=content,
+            submitted_at=ctx.now,
+            source_message_id=ctx.inbound_id,
+        )
+    )
+    session.flush()
+
+    start, end = _month_bounds(ctx.now)
+    scope = (
+        Submission.group_id == member.group_id
+        if member.group_id is not None
+        else Submission.member_id == member.id
+    )
+    count = session.scalar(
+        select(func.count(Submission.id)).where(
+            scope,
+            Submission.kind == kind,
+            Submission.status != "withdrawn",
+            Submission.submitted_at >= start,
+            Submission.submitted_at < end,
+        )
+    )
+    whose = "本组" if member.group_id is not None else "您"
+    shown = title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
+    return Reply(
+        f"已收到{label}《{shown}》（{ctx.now.month}月{ctx.now.day}日），这是本月{whose}第{count}篇。"
+    )
+
+
+for _kind in SUBMISSION_KINDS:
+    router.route(_kind)(_submit)

@@ -1,0 +1,79 @@
+"""社情民意 and other written work: recorded verbatim, counted for the month, empty ones asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.messages import Command
+from models import Submission
+from tests.conftest import NOW
+
+
+def _rows(runtime) -> list[Submission]:
+    with runtime.sessions() as s:
+        return list(s.scalars(select(Submission).order_by(Submission.id)))
+
+
+def test_opinion_is_recorded_and_counted_for_the_group(say, runtime, roster):
+    reply = say("张三", "社情民意：关于加强老旧小区加装电梯的建议")
+    assert reply == "已收到社情民意《关于加强老旧小区加装电梯的建议》（11月23日），这是本月本组第1篇。"
+    (row,) = _rows(runtime)
+    assert (row.kind, row.title, row.member_id) == (
+        "opinion",
+        "关于加强老旧小区加装电梯的建议",
+        roster["张三"],
+    )
+    assert row.group_id is not None and row.submitted_at == NOW and row.source_message_id is not None
+
+
+def test_second_note_of_the_group_this_month_is_numbered_two(ask, runtime, roster):
+    ask("张三", Command("opinion", title="关于停车难", content="关于停车难"))
+    # Last month's and the other group's notes do not count toward this month's number.
+    ask("李四", Command("opinion", title="上月的", content="上月的"), now=NOW - dt.timedelta(days=30))
+    ask("周七", Command("opinion", title="二组的", content="二组的"))
+    reply = ask("李四", Command("opinion", title="关于夜市噪音", content="关于夜市噪音"))
+    assert reply.endswith("这是本月本组第2篇。")
+    assert len(_rows(runtime)) == 4
+
+
+def test_other_kinds_are_counted_separately(ask, runtime):
+    ask("张三", Command("opinion", title="甲", content="甲"))
+    reply = ask("张三", Command("suggestion", title="关于公交线路", content="关于公交线路"))
+    assert reply == "已收到意见建议《关于公交线路》（11月23日），这是本月本组第1篇。"
+    assert [r.kind for r in _rows(runtime)] == ["opinion", "suggestion"]
+
+
+@pytest.mark.parametrize("intent", ["opinion", "report", "proposal"])
+def test_empty_submission_asks_for_the_content_and_records_nothing(ask, runtime, intent):
+    reply = ask("张三", Command(intent, title=None, content="  "))
+    label = {"opinion": "社情民意", "report": "调研报告", "proposal": "提案"}[intent]
+    assert reply == f"请把{label}的内容一起发来，例如：{label}：关于……"
+    assert _rows(runtime) == []
+
+
+def test_title_is_derived_from_the_first_clause_of_the_content(ask, runtime):
+    content = "城区三所学校门口早晚高峰拥堵严重，建议错峰放学并增设临时停车位。"
+    reply = ask("张三", Command("report", content=content))
+    assert "《城区三所学校门口早晚高峰拥堵严重》" in reply
+    (row,) = _rows(runtime)
+    assert row.title == "城区三所学校门口早晚高峰拥堵严重" and row.content == content
+
+
+def test_long_emoji_and_sql_looking_content_is_stored_verbatim(ask, runtime):
+    content = "关于👍'); DROP TABLE submission;-- 的说明\n" + "长" * 10_000
+    reply = ask("张三", Command("opinion", content=content))
+    assert reply.startswith("已收到社情民意《关于👍')》")  # the title stops at the first clause
+    (row,) = _rows(runtime)
+    assert row.content == content
+    assert len(row.title) <= 30
+
+
+def test_redelivered_note_is_recorded_once(say, runtime):
+    first = say("张三", "社情民意：关于路灯维修", msg_id="x")
+    again = say("张三", "社情民意：关于路灯维修", msg_id="x")
+    assert first == again
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count(Submission.id))) == 1
