@@ -171,8 +171,8 @@ _KIND_RE = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _KINDS))
 _KIND_WORD_RE = re.compile(
     r"^(?:集体视察|视察|调研|考察|集体学习|学习|培训|座谈会|座谈|协商会|协商|会议|集体活动)(?=\S)?"
 )
-_ACTIVITY_WORDS_RE = re.compile(
-    r"的|我|本人|活动|集体活动|视察|调研|考察|学习|培训|会议|座谈会?|协商会?|例会|这次|那次|那天|当天"
+_ACTIVITY_WORDS_RE = re.compile(  # longest first: "的会" is the meeting, "单位开会" a reason
+    r"的会|集体活动|集体学习|集体|活动|视察|调研|考察|学习|培训|会议|座谈会?|协商会?|例会|这次|那次|那天|当天|的|我|本人"
 )
 _FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?|事由|请假原因|请假理由|需要|要)[:：\s]*")
 
@@ -216,12 +216,12 @@ def _cut(text: str, span: tuple[int, int] | None) -> str:
 
 
 def _split_note(body: str) -> tuple[str | None, str | None]:
-    body = body.strip(_STRIP)
-    if not body:
+    body = body.lstrip(_STRIP).rstrip()  # the note's own closing 。 is part of its content
+    if not body.strip(_STRIP):
         return None, None
     m = re.search(r"标题[:：\s]*(?P<t>.+?)[\s,，。;；]*(?:内容|正文)[:：\s]*(?P<c>.*)$", body, re.S)
     if m:
-        return _clean(m["t"]), _clean(m["c"].strip())
+        return _clean(m["t"]), (m["c"].strip() or None)
     m = re.match(r"标题[:：\s]*(.+)$", body, re.S)
     if m:
         body = m[1]
