@@ -1,5 +1,190 @@
-"""(being written)"""
+"""请假: a member asks leave for one activity; the group's leader approves (同意) or rejects (驳回) it.
 
-from bot.router import Router
+The leader learns of a request, and the member of the decision, through outbox notices
+stored in the same transaction as the record, so each is sent exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
+from bot.router import Context, Router, UserError
+from handlers.activities import describe_activity, describe_day
+from models import Activity, LeaveRequest, Member
 
 router = Router()
+
+_STATUS_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejected": "已驳回", "withdrawn": "已撤回"}
+
+
+@router.route("leave")
+def request_leave(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    if member.group_id is None:
+        raise UserError("您不属于任何联络组，无需请假。")
+    activity = _activity_for(session, member.group_id, command, ctx.now)
+
+    existing = session.scalars(
+        select(LeaveRequest)
+        .where(
+            LeaveRequest.activity_id == activity.id,
+            LeaveRequest.member_id == member.id,
+            LeaveRequest.status.in_(("pending", "approved")),
+        )
+        .order_by(LeaveRequest.id)
+        .limit(1)
+    ).first()
+    if existing is not None:
+        return Reply(
+            f"您已请过假了：#{existing.id} {describe_activity(activity)}，{_STATUS_WORDS[existing.status]}。"
+        )
+
+    reason = (command.reason or "").strip()[:500] or None
+    leave = LeaveRequest(
+        activity_id=activity.id,
+        member_id=member.id,
+        reason=reason,
+        status="pending",
+        requested_at=ctx.now,
+        source_message_id=ctx.inbound_id,
+    )
+    session.add(leave)
+    session.flush()
+
+    because = f"，事由：{reason}" if reason else ""
+    text = (
+        f"{member.name}请假#{leave.id}：{describe_activity(activity)}{because}。"
+        f"回复「同意 #{leave.id}」或「驳回 #{leave.id} 理由」。"
+    )
+    notices = tuple(
+        Notice(key=f"leave:{leave.id}:requested:{leader_id}", to_member_id=leader_id, text=text)
+        for leader_id in _deciders(session, member)
+    )
+    return Reply(
+        f"已提交请假#{leave.id}：{describe_activity(activity)}{because}，等待组长审批。",
+        notices=notices,
+    )
+
+
+@router.route("approve", roles=("leader", "admin"))
+def approve(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    return _decide(session, member, command, ctx, "approved")
+
+
+@router.route("reject", roles=("leader", "admin"))
+def reject(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    return _decide(session, member, command, ctx, "rejected")
+
+
+def _activity_for(session: Session, group_id: int, command: Command, now: dt.datetime) -> Activity:
+    """The activity a leave is for: on the stated date, else the group's next one (of the stated kind)."""
+    today = now.date()
+    stmt = select(Activity).where(Activity.group_id == group_id, Activity.cancelled.is_(False))
+    if command.kind is not None:
+        stmt = stmt.where(Activity.kind == command.kind)
+    label = ACTIVITY_KINDS.get(command.kind, "") if command.kind else ""
+    if command.date is not None:
+        if command.date < today:
+            raise UserError(f"{describe_day(command.date)}已经过去，不能再请假，请直接联系组长说明。")
+        stmt = stmt.where(Activity.date == command.date)
+        missing = f"{describe_day(command.date)}本组没有{label or '活动'}安排，无需请假。"
+    else:
+        # Still to come: a later day, or today's that has not started yet.
+        stmt = stmt.where(
+            or_(
+                Activity.date > today,
+                and_(Activity.date == today, or_(Activity.time.is_(None), Activity.time >= now.time())),
+            )
+        )
+        missing = (
+            f"本组近期没有{label or '活动'}安排，无需请假。如是其他日期，请写明，例如：请假 12月3日 单位开会"
+        )
+    candidates = sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))
+    if not candidates:
+        raise UserError(missing)
+    return candidates[0]
+
+
+def _deciders(session: Session, member: Member) -> list[int]:
+    """Who decides: the group's leaders (not the requester); the office when the leader asks leave."""
+    leaders = session.scalars(
+        select(Member.id).where(
+            Member.group_id == member.group_id,
+            Member.role == "leader",
+            Member.active.is_(True),
+            Member.id != member.id,
+        )
+    ).all()
+    if leaders:
+        return list(leaders)
+    return list(
+        session.scalars(select(Member.id).where(Member.role == "admin", Member.active.is_(True))).all()
+    )
+
+
+def _find_request(session: Session, decider: Member, target: str | None) -> LeaveRequest:
+    """The request `target` names: "#3"/"3" by number, "张三" by that member's soonest pending one."""
+    target = (target or "").strip().lstrip("#＃").strip()
+    in_scope = [] if decider.role == "admin" else [Member.group_id == decider.group_id]
+    if target.isdigit():
+        leave = session.get(LeaveRequest, int(target))
+        if leave is None:
+            raise UserError(f"没有找到请假#{target}，请核对编号。")
+        if decider.role != "admin" and leave.member.group_id != decider.group_id:
+            raise UserError(f"请假#{target}不是本组委员的，只能审批本组的请假。")
+        return leave
+
+    stmt = (
+        select(LeaveRequest)
+        .join(Member, LeaveRequest.member_id == Member.id)
+        .join(Activity, LeaveRequest.activity_id == Activity.id)
+        .where(LeaveRequest.status == "pending", *in_scope)
+    )
+    if target:
+        stmt = stmt.where(Member.name == target)
+    pending = sorted(
+        session.scalars(stmt), key=lambda r: (r.activity.date, r.activity.time or dt.time.min, r.id)
+    )
+    if target and not pending:
+        raise UserError(f"{'本组' if in_scope else ''}没有{target}待审批的请假。")
+    if not pending:
+        raise UserError("没有待审批的请假。")
+    if not target and len(pending) > 1:
+        numbers = "、".join(f"#{r.id} {r.member.name}" for r in pending[:5])
+        raise UserError(
+            f"有{len(pending)}条待审批的请假（{numbers}），请写明编号，例如：同意 #{pending[0].id}"
+        )
+    return pending[0]
+
+
+def _decide(session: Session, decider: Member, command: Command, ctx: Context, status: str) -> Reply:
+    leave = _find_request(session, decider, command.target)
+    activity = leave.activity
+    verb = "同意" if status == "approved" else "驳回"
+    if leave.status != "pending":
+        by = f"由{leave.decided_by.name}" if leave.decided_by else ""
+        return Reply(
+            f"请假#{leave.id}（{leave.member.name}，{describe_day(activity.date)}）"
+            f"已{by}处理过：{_STATUS_WORDS[leave.status]}，无需重复操作。"
+        )
+
+    leave.status = status
+    leave.decided_by_id = decider.id
+    leave.decided_at = ctx.now
+    leave.decision_message_id = ctx.inbound_id
+    reason = (command.reason or "").strip()
+    if status == "rejected" and reason:
+        # The member's own reason stays; the leader's is appended so neither is lost.
+        leave.reason = f"{leave.reason or ''}【驳回理由：{reason}】"[:500]
+    session.flush()
+
+    what = f"请假#{leave.id}（{describe_activity(activity)}）"
+    if status == "approved":
+        told = f"您的{what}，{decider.name}已同意。"
+    else:
+        told = f"您的{what}未获批准（{decider.name}）{'，理由：' + reason if reason else ''}，请按时参加。"
+    notice = Notice(key=f"leave:{leave.id}:{status}", to_member_id=leave.member_id, text=told)
+    return Reply(f"已{verb}{leave.member.name}的{what}。", notices=(notice,))

@@ -1,0 +1,157 @@
+"""请假: a member asks, the group's leader is told once, and approves or rejects; others are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from bot.messages import Command
+from models import Activity, LeaveRequest, Member, OutboxMessage
+from tests.conftest import NOW
+
+WED = dt.date(2026, 12, 2)  # 下周三
+
+
+def _activity(
+    runtime, roster, *, leader="王组长", day=WED, time=dt.time(14, 30), kind="meeting", title="座谈会"
+):
+    with runtime.sessions.begin() as s:
+        lead = s.get(Member, roster[leader])
+        a = Activity(group_id=lead.group_id, kind=kind, title=title, date=day, time=time, created_at=NOW)
+        s.add(a)
+        s.flush()
+        return a.id
+
+
+def _leaves(runtime) -> list[LeaveRequest]:
+    with runtime.sessions() as s:
+        return list(s.scalars(select(LeaveRequest).order_by(LeaveRequest.id)))
+
+
+def _outbox(runtime) -> list[OutboxMessage]:
+    with runtime.sessions() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def _counts(runtime) -> tuple[int, int]:
+    with runtime.sessions() as s:
+        return s.scalar(select(func.count(LeaveRequest.id))), s.scalar(select(func.count(OutboxMessage.id)))
+
+
+def test_leave_for_next_wednesday_is_pending_and_the_leader_is_told_once(say, runtime, roster):
+    aid = _activity(runtime, roster)
+    reply = say("张三", "我请个假，下周三的座谈会参加不了，单位开会", msg_id="x")
+    again = say("张三", "我请个假，下周三的座谈会参加不了，单位开会", msg_id="x")
+    assert again == reply
+    (leave,) = _leaves(runtime)
+    assert (
+        reply
+        == f"已提交请假#{leave.id}：12月2日（周三） 14:30 会议/座谈 座谈会，事由：单位开会，等待组长审批。"
+    )
+    assert (leave.activity_id, leave.member_id, leave.status, leave.reason) == (
+        aid,
+        roster["张三"],
+        "pending",
+        "单位开会",
+    )
+    assert leave.requested_at == NOW and leave.source_message_id is not None
+    (notice,) = _outbox(runtime)
+    assert notice.member_id == roster["王组长"] and notice.target_kind == "member"
+    assert f"同意 #{leave.id}" in notice.text and "张三" in notice.text
+
+
+def test_leave_without_date_takes_the_next_activity(ask, runtime, roster):
+    _activity(runtime, roster, day=dt.date(2026, 12, 9), title="后一场")
+    first = _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
+    reply = ask("张三", Command("leave", reason="出差"))
+    assert "11月25日（周三）" in reply
+    assert [lr.activity_id for lr in _leaves(runtime)] == [first]
+
+
+def test_leave_for_a_day_without_activity_names_the_date_and_records_nothing(ask, runtime, roster):
+    _activity(runtime, roster)
+    reply = ask("张三", Command("leave", date=dt.date(2026, 12, 3)))
+    assert reply == "12月3日（周四）本组没有活动安排，无需请假。"
+    assert _counts(runtime) == (0, 0)
+
+
+def test_second_leave_request_is_acknowledged_not_doubled(ask, runtime, roster):
+    _activity(runtime, roster)
+    ask("张三", Command("leave", date=WED, reason="单位开会"))
+    reply = ask("张三", Command("leave", date=WED, reason="还是开会"))
+    assert reply.startswith("您已请过假了：#") and "待组长审批" in reply
+    assert _counts(runtime) == (1, 1)
+
+
+def test_leader_approves_by_name_and_the_member_is_told(ask, runtime, roster):
+    _activity(runtime, roster)
+    ask("张三", Command("leave", date=WED, reason="单位开会"))
+    reply = ask("王组长", Command("approve", target="张三"))
+    (leave,) = _leaves(runtime)
+    assert reply == f"已同意张三的请假#{leave.id}（12月2日（周三） 14:30 会议/座谈 座谈会）。"
+    assert (leave.status, leave.decided_by_id, leave.decided_at) == ("approved", roster["王组长"], NOW)
+    assert leave.decision_message_id is not None
+    told = [m for m in _outbox(runtime) if m.member_id == roster["张三"]]
+    assert len(told) == 1 and "已同意" in told[0].text
+
+
+def test_leader_rejects_by_number_with_a_reason(say, runtime, roster):
+    _activity(runtime, roster)
+    say("张三", "请假 下周三座谈会 单位开会")
+    (leave,) = _leaves(runtime)
+    reply = say("王组长", f"驳回 #{leave.id} 需要本人参加")
+    assert reply.startswith(f"已驳回张三的请假#{leave.id}")
+    (leave,) = _leaves(runtime)
+    assert leave.status == "rejected" and "驳回理由" in leave.reason and "单位开会" in leave.reason
+    told = [m for m in _outbox(runtime) if m.member_id == roster["张三"]]
+    assert len(told) == 1 and "未获批准" in told[0].text
+
+
+def test_deciding_twice_says_it_is_already_decided(ask, runtime, roster):
+    _activity(runtime, roster)
+    ask("张三", Command("leave", date=WED))
+    (leave,) = _leaves(runtime)
+    ask("王组长", Command("approve", target=str(leave.id)))
+    before = _counts(runtime)
+    reply = ask("王组长", Command("reject", target=f"#{leave.id}"))
+    assert "已由王组长处理过：已同意" in reply
+    assert _leaves(runtime)[0].status == "approved"
+    assert _counts(runtime) == before
+
+
+def test_member_cannot_approve(ask, runtime, roster):
+    _activity(runtime, roster)
+    ask("张三", Command("leave", date=WED))
+    before = _counts(runtime)
+    reply = ask("李四", Command("approve", target="张三"))
+    assert reply == "只有组长（联络员）可以这样操作。"
+    assert _leaves(runtime)[0].status == "pending"
+    assert _counts(runtime) == before
+
+
+def test_other_groups_leader_cannot_decide_this_groups_leave(ask, runtime, roster):
+    _activity(runtime, roster)
+    ask("张三", Command("leave", date=WED))
+    (leave,) = _leaves(runtime)
+    before = _counts(runtime)
+    by_number = ask("孙组长", Command("approve", target=str(leave.id)))
+    by_name = ask("孙组长", Command("approve", target="张三"))
+    assert "只能审批本组的请假" in by_number
+    assert by_name == "本组没有张三待审批的请假。"
+    assert _leaves(runtime)[0].status == "pending"
+    assert _counts(runtime) == before
+
+
+def test_admin_may_decide_any_groups_leave(ask, runtime, roster):
+    _activity(runtime, roster, leader="孙组长")
+    ask("周七", Command("leave", date=WED))
+    reply = ask("陈主任", Command("approve", target="周七"))
+    assert reply.startswith("已同意周七的请假#")
+    assert _leaves(runtime)[0].decided_by_id == roster["陈主任"]
+
+
+def test_approve_without_target_takes_the_only_pending_request(ask, runtime, roster):
+    _activity(runtime, roster)
+    ask("张三", Command("leave", date=WED))
+    assert ask("王组长", Command("approve")).startswith("已同意张三")
