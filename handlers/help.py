@@ -1,5 +1,41 @@
-"""(being written)"""
+"""帮助: what the sender's role can do, one example each; an unbound sender learns how to bind."""
 
-from bot.router import Router
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.messages import Command, Reply
+from bot.router import Context, Router
+from models import Member
 
 router = Router()
+
+_MEMBER = (
+    "签到（活动当天）：签到",
+    "交社情民意：社情民意：关于加强老旧小区加装电梯的建议……",
+    "交其他材料：意见建议／调研报告／为民办实事／提案：……",
+    "请假：请假 下周三座谈会 单位开会",
+    "查看本人履职：我的履职",
+)
+_LEADER = (
+    "发布活动：发布活动 12月3日上午9点 视察 城区污水处理厂 地点：城东路1号",
+    "审批请假：同意 #3　或　驳回 #3 需要本人参加",
+    "本组情况：本组情况　或　谁没交",
+)
+_UNKNOWN = (
+    "您好，我是履职助手。第一次使用请先绑定身份（姓名、手机号与花名册一致）：",
+    "绑定 张三 13800001234",
+    "绑定后发送「帮助」可查看签到、交社情民意、请假等功能。",
+)
+
+
+@router.route("help", allow_unknown=True)
+def show_help(session: Session, member: Member | None, command: Command, ctx: Context) -> Reply:
+    if member is None:
+        return Reply("\n".join(_UNKNOWN))
+    lines = list(_MEMBER)
+    if member.role in ("leader", "admin"):
+        lines += _LEADER
+    if member.role == "admin":
+        lines.append("管理员在任一联络组群里都可发布活动、审批请假；花名册导入与年度导出用管理命令。")
+    return Reply("\n".join([f"{member.name}，您可以这样@我："] + [f"· {line}" for line in lines]))

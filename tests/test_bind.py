@@ -1,0 +1,63 @@
+"""绑定身份: a platform sender proves name + mobile and is bound; mismatches and conflicts bind nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import Member
+
+
+def _ids(runtime) -> dict[str, tuple[str | None, str | None]]:
+    with runtime.sessions() as s:
+        return {m.name: (m.wecom_userid, m.dingtalk_userid) for m in s.scalars(select(Member))}
+
+
+def test_unbound_wecom_sender_binds_with_name_and_mobile(say, runtime):
+    reply = say("赵六", "绑定 赵六 13800000003", platform="wecom_bot", sender_id="zhaoliu")
+    assert reply == "绑定成功：赵六（第一联络组）。发送「帮助」查看可以做什么。"
+    assert _ids(runtime)["赵六"] == ("zhaoliu", None)
+    # From now on the pipeline knows who is speaking.
+    assert "赵六，您可以这样@我" in say("赵六", "帮助", platform="wecom_bot", sender_id="zhaoliu")
+
+
+def test_dingtalk_sender_binds_the_dingtalk_id(say, runtime):
+    say("赵六", "绑定 赵六 13800000003", platform="dingtalk", sender_id="dt_zhaoliu")
+    assert _ids(runtime)["赵六"] == (None, "dt_zhaoliu")
+
+
+def test_wrong_mobile_binds_nothing(say, runtime):
+    before = _ids(runtime)
+    reply = say("赵六", "绑定 赵六 13800009999", platform="wecom_bot", sender_id="zhaoliu")
+    assert "对不上" in reply
+    assert _ids(runtime) == before
+
+
+def test_rebinding_the_same_pair_is_acknowledged(say, runtime):
+    reply = say("张三", "绑定 张三 13800000001", platform="wecom_bot", sender_id="zhangsan")
+    assert reply.startswith("张三，您已绑定过了")
+    assert _ids(runtime)["张三"] == ("zhangsan", "dt_zhangsan")
+
+
+def test_member_already_bound_to_another_id_is_sent_to_the_office(say, runtime):
+    before = _ids(runtime)
+    reply = say("张三", "绑定 张三 13800000001", platform="wecom_bot", sender_id="someone_else")
+    assert "已绑定了另一个企业微信账号" in reply and "县政协办公室" in reply
+    assert _ids(runtime) == before
+
+
+def test_id_bound_to_another_member_cannot_take_a_second_identity(say, runtime):
+    before = _ids(runtime)
+    reply = say("李四", "绑定 赵六 13800000003", platform="wecom_bot", sender_id="lisi")
+    assert "已绑定为其他委员" in reply
+    assert _ids(runtime) == before
+
+
+def test_console_needs_no_binding(say, runtime):
+    before = _ids(runtime)
+    assert say("张三", "绑定 张三 13800000001") == "控制台按姓名识别，无需绑定。"
+    assert _ids(runtime) == before
+
+
+def test_unbound_sender_is_told_how_to_bind(say):
+    reply = say("路人", "签到", platform="wecom_bot", sender_id="stranger")
+    assert "绑定 姓名 手机号" in reply

@@ -1,0 +1,28 @@
+"""帮助: each role sees what it can do, with an example; an unbound sender learns how to bind."""
+
+from __future__ import annotations
+
+
+def test_member_help_lists_member_actions_only(say):
+    reply = say("张三", "帮助")
+    assert "签到" in reply and "社情民意" in reply and "请假" in reply and "我的履职" in reply
+    assert "发布活动" not in reply and "同意 #" not in reply
+    assert len(reply.splitlines()) <= 12
+
+
+def test_leader_help_adds_announce_approve_and_status(say):
+    reply = say("王组长", "帮助")
+    assert "发布活动" in reply and "同意 #3" in reply and "本组情况" in reply
+    assert len(reply.splitlines()) <= 12
+
+
+def test_admin_help_fits_in_twelve_lines(say):
+    reply = say("陈主任", "帮助")
+    assert "发布活动" in reply and "管理员" in reply
+    assert len(reply.splitlines()) <= 12
+
+
+def test_unbound_sender_is_shown_how_to_bind(say):
+    reply = say("路人", "帮助", platform="wecom_bot", sender_id="stranger")
+    assert "绑定 张三 13800001234" in reply
+    assert len(reply.splitlines()) <= 12
