@@ -1,0 +1,1 @@
+"""Local HTTP fakes of the platforms, started by the tests on 127.0.0.1."""

@@ -1,0 +1,115 @@
+"""A fake WeCom API on 127.0.0.1 (random port) for the push client's tests: gettoken, message/send,
+the push-bot webhook and a smart-bot response_url, answering as qyapi.weixin.qq.com documents.
+
+It records every request (path, query, JSON body) and can be told to answer the next calls to a
+path with something else: a rate limit (45009), an expired token (42001/40014), an HTTP 500.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+SECRET = "app-secret"
+CORP_ID = "ww-test-corp"
+WEBHOOK_KEY = "hook-key-g1"
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+
+
+class FakeWecom:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._scripted: dict[str, deque[tuple[int, Any]]] = defaultdict(deque)
+        self._tokens = itertools.count(1)
+        self.valid_tokens: set[str] = set()
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                fake._serve(self, None)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw.decode("utf-8"))
+                except ValueError:
+                    body = raw
+                fake._serve(self, body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeWecom:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def script(self, path: str, *answers: tuple[int, Any]) -> None:
+        """The next calls to `path` get these (HTTP status, JSON body) answers, in order."""
+        self._scripted[path].extend(answers)
+
+    def expire_tokens(self) -> None:
+        self.valid_tokens.clear()
+
+    def calls_to(self, path: str) -> list[Call]:
+        return [c for c in self.calls if c.path == path]
+
+    def _serve(self, handler: BaseHTTPRequestHandler, body: Any) -> None:
+        url = urlsplit(handler.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        with self._lock:
+            self.calls.append(Call(handler.command, url.path, query, body))
+            scripted = self._scripted[url.path].popleft() if self._scripted[url.path] else None
+            status, answer = scripted or self._default(url.path, query)
+        data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _default(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        ok = {"errcode": 0, "errmsg": "ok"}
+        if path == "/cgi-bin/gettoken":
+            if query.get("corpid") != CORP_ID or query.get("corpsecret") != SECRET:
+                return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+            token = f"token-{next(self._tokens)}"
+            self.valid_tokens.add(token)
+            return 200, {**ok, "access_token": token, "expires_in": 7200}
+        if path == "/cgi-bin/message/send":
+            if query.get("access_token") not in self.valid_tokens:
+                return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            return 200, {**ok, "invaliduser": "", "msgid": "m1"}
+        if path == "/cgi-bin/webhook/send":
+            if query.get("key") != WEBHOOK_KEY:
+                return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+            return 200, ok
+        if path == "/cgi-bin/aibot/response":
+            return 200, ok
+        return 404, {"errcode": 404, "errmsg": "no such path"}
