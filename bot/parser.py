@@ -141,6 +141,7 @@ _QUERY_PREFIX_RE = re.compile(r"^(?:请)?(?:查询|查看|看看|看一下|查�
 _STATUS_RE = re.compile(
     r"^(?:本组|我组|全组|小组|我们组|组里|联络组)?(?:的)?(?:履职)?(?:情况|进度|统计|完成情况|汇总|欠交情况)"
     r"|^(?:谁|哪些人|哪些委员|哪位|还有谁|有谁)(?:还)?(?:没|未|没有)"
+    r"|^(?:谁|哪些人|哪些委员|哪位|有谁)(?:已经?)?(?:请假|签到|交|提交|报送)了?$"
     r"|^(?:本组|我组|全组)"
 )
 _MY_RE = re.compile(
@@ -150,8 +151,9 @@ _MY_RE = re.compile(
 )
 _ANNOUNCE_RE = re.compile(r"^(?:发布活动|活动通知|活动安排|发布通知|发布|通知|活动(?=[\s:：]))[\s:：,，]*")
 _INVITE_RE = re.compile(r"请(?:大家|各位)?(?:委员)?(?:准时|按时)?(?:参加|出席)")
-_APPROVE_RE = re.compile(r"^(?:同意|批准|准假|准了|通过)")
+_APPROVE_RE = re.compile(r"^(?:同意|批准|准假|准了)")
 _REJECT_RE = re.compile(r"^(?:驳回|不同意|不批准|不准假?|拒绝|退回)")
+_NOT_A_NAME_RE = re.compile(r"的|这|那|大家|楼上|楼下|你|您|他|她|我|方案|意见|观点|建议|安排|一下")
 _BIND_RE = re.compile(r"^绑定(?:身份)?")
 _PHONE_RE = re.compile(r"(?:\+?86[\s-]*)?(1[\s-]*(?:\d[\s-]*){9}\d)")
 _LEAVE_RE = re.compile(
@@ -268,6 +270,8 @@ def _decision(intent: str, rest: str) -> Command:
             m = re.match(r"[\u4e00-\u9fff·]{1,3}", rest)  # "驳回李四活动重要": guess a 3-character name
         if m:
             target, rest = m.group(1) if m.lastindex else m.group(0), rest[m.end() :]
+    if target and not target.isdigit() and (len(target) > 5 or _NOT_A_NAME_RE.search(target)):
+        return Command("unknown")  # "同意楼上的观点", "不同意这个方案": chatter, not a decision on leave
     rest = re.sub(r"^[\s:：,，]*的?(?:请假)?(?:申请)?[\s:：,，]*", "", rest)
     reason = _clean(_FILLER_RE.sub("", rest)) if intent == "reject" else None
     return Command(intent, target=_clean(target), reason=reason)
