@@ -18,7 +18,9 @@ Field mapping per intent:
   谁没签到), title = the period word as written (本月, 本季度, 上季度, 今年, ...).
 - bind: target = name, content = the mobile number, digits only (+86 and separators dropped).
 Decisions: "我建议大家早点到" is chatter (unknown): 建议 is a suggestion only as the leading word
-followed by a separator, 关于 or 《. A bare "3点" means 15:00 (see bot.dates).
+followed by a separator, 关于 or 《; a bare "关于…的建议/提案" (or a "标题：…内容：…" note) takes its
+kind from the title, else opinion. "同意楼上的观点" is chatter, not an approval. A bare "3点" means
+15:00 (see bot.dates).
 """
 
 from __future__ import annotations
