@@ -108,3 +108,11 @@ def test_admin_in_a_groups_chat_announces_for_that_group(ask, runtime):
     assert reply.startswith("已发布活动#")
     with runtime.sessions() as s:
         assert s.scalars(select(Activity)).one().group.name == "第二联络组"
+
+
+def test_announcement_in_words_is_understood_end_to_end(say, runtime):
+    reply = say("王组长", "发布活动 12月3日上午9点 视察 城区污水处理厂 地点：城东路1号")
+    assert reply.endswith("12月3日（周四） 09:00 视察 城区污水处理厂，地点：城东路1号。")
+    assert _count(runtime) == 1
+    assert say("张三", "发布活动 12月4日 学习") == "只有组长（联络员）可以这样操作。"
+    assert _count(runtime) == 1
