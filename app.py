@@ -17,6 +17,7 @@ import click
 from flask import Flask, jsonify
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.platforms import wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
 from handlers import activities, checkin, help, leave, queries, roster, submissions
@@ -55,6 +56,9 @@ def create_app(config_path: str | Path | None = None) -> Flask:
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
+
+    if settings.wecom.smart_bot_enabled or settings.wecom.app_enabled:
+        app.register_blueprint(wecom.make_blueprint(runtime))
 
     return app
 
