@@ -1,0 +1,272 @@
+"""本组情况 / 谁还没交 / 谁没签到 / 我的履职, through the real parser and pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.messages import Command, Incoming
+from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
+from tests.conftest import NOW, TZ
+
+D = dt.date
+
+
+@pytest.fixture
+def add(runtime, roster):
+    """add(what, **fields) writes one record directly; returns its id."""
+
+    def _add(what: str, **f) -> int:
+        with runtime.sessions.begin() as s:
+            if what == "submission":
+                m = s.get(Member, roster[f.pop("name")])
+                row = Submission(
+                    member_id=m.id,
+                    group_id=m.group_id,
+                    kind=f.pop("kind", "opinion"),
+                    title="标题",
+                    content="内容",
+                    submitted_at=f.pop("at", NOW),
+                    status="submitted",
+                )
+            elif what == "activity":
+                gid = s.scalar(
+                    select(LiaisonGroup.id).where(LiaisonGroup.name == f.pop("group", "第一联络组"))
+                )
+                row = Activity(
+                    group_id=gid,
+                    kind=f.pop("kind", "collective"),
+                    title=f.pop("title", "集体学习"),
+                    date=f.pop("date", NOW.date()),
+                    created_at=NOW,
+                )
+            elif what == "checkin":
+                row = CheckIn(
+                    activity_id=f.pop("activity"), member_id=roster[f.pop("name")], checked_in_at=NOW
+                )
+            else:
+                row = LeaveRequest(
+                    activity_id=f.pop("activity"),
+                    member_id=roster[f.pop("name")],
+                    status=f.pop("status", "approved"),
+                    requested_at=NOW,
+                )
+            assert not f, f
+            s.add(row)
+            s.flush()
+            return row.id
+
+    return _add
+
+
+def _reply(runtime, name: str, text: str, now: dt.datetime = NOW, **fields):
+    """The whole Reply (with its mentions), for the tests that check who is @-mentioned."""
+    incoming = Incoming(
+        platform="console",
+        chat_id=fields.pop("chat_id", None),
+        sender_id=name,
+        sender_name=name,
+        text=text,
+        msg_id=f"q-{name}-{text}-{now.isoformat()}",
+        sent_at=now,
+        is_group=fields.pop("is_group", False),
+    )
+    return runtime.pipeline.handle(incoming, now).reply
+
+
+def test_status_lists_exactly_the_members_who_have_not_sent_an_opinion_this_month(say, add):
+    add("submission", name="赵六", at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=TZ))
+    add("submission", name="李四", at=dt.datetime(2026, 10, 30, 9, 0, tzinfo=TZ))  # last month
+    assert say("王组长", "谁还没交社情民意") == "本月还没交社情民意的：张三、李四（共2人）"
+
+
+def test_the_opinion_answer_mentions_the_members_who_owe_it(runtime, roster, add):
+    add("submission", name="赵六")
+    reply = _reply(runtime, "王组长", "谁还没交社情民意")
+    assert [(p.name, p.mobile, p.wecom_userid, p.dingtalk_userid) for p in reply.mentions] == [
+        ("张三", "13800000001", "zhangsan", "dt_zhangsan"),
+        ("李四", "13800000002", "lisi", "dt_lisi"),
+    ]
+
+
+def test_when_everyone_sent_one_the_leader_hears_so(say, add):
+    for name in ("张三", "李四", "赵六"):
+        add("submission", name=name)
+    assert say("王组长", "谁还没交社情民意") == "本月全组都交了社情民意。"
+
+
+def test_a_period_word_judges_the_question_over_that_period(say, add):
+    add("submission", name="张三", kind="suggestion", at=dt.datetime(2026, 8, 2, 9, 0, tzinfo=TZ))
+    assert say("王组长", "上季度谁还没交意见建议") == "上季度还没交意见建议的：李四、赵六（共2人）"
+    assert say("王组长", "谁还没交意见建议") == "本季度还没交意见建议的：张三、李四、赵六（共3人）"
+
+
+def test_a_kind_no_rule_counts_is_asked_about_for_this_year(say, add):
+    add("submission", name="李四", kind="proposal", at=dt.datetime(2026, 2, 2, 9, 0, tzinfo=TZ))
+    assert say("王组长", "谁还没交提案") == "今年还没交提案的：张三、赵六（共2人）"
+
+
+def test_status_shows_each_rule_and_who_is_behind(say, add):
+    add("submission", name="张三")
+    add("activity", kind="inspection", title="视察污水处理厂", date=D(2026, 11, 10))
+    assert say("王组长", "本组情况") == "\n".join(
+        [
+            "第一联络组履职情况（截至11月23日）：",
+            "✅ 社情民意信息 本月 1/1",
+            "❌ 意见建议 本季度 0/1（截止12月20日）",
+            "❌ 集体活动 本季度 0/1（截止12月31日）",
+            "✅ 视察活动 本季度 1/1",
+            "❌ 调研报告 下半年 0/1（截止12月20日）",
+            "❌ 为民办实事 今年 0/1（截止12月20日）",
+            "未完成意见建议、调研报告、为民办实事的：张三、李四、赵六（共3人）",
+        ]
+    )
+
+
+def test_status_for_last_quarter_leaves_out_longer_rules_and_marks_passed_deadlines(say):
+    assert say("王组长", "上季度本组情况") == "\n".join(
+        [
+            "第一联络组上季度履职情况：",
+            "❌ 社情民意信息 2026年9月 0/1（已过截止日9月25日）",
+            "❌ 意见建议 上季度 0/1（已过截止日9月20日）",
+            "❌ 集体活动 上季度 0/1（已过截止日9月30日）",
+            "❌ 视察活动 上季度 0/1（已过截止日9月30日）",
+            "未完成社情民意信息、意见建议的：张三、李四、赵六（共3人）",
+        ]
+    )
+
+
+def test_a_leader_sees_only_their_own_group(say, add):
+    add("submission", name="周七")
+    assert say("孙组长", "谁还没交社情民意") == "本月全组都交了社情民意。"
+    assert say("王组长", "谁还没交社情民意") == "本月还没交社情民意的：张三、李四、赵六（共3人）"
+
+
+def test_a_member_asking_for_the_groups_status_is_refused(say):
+    assert say("张三", "本组情况") == "只有组长（联络员）可以这样操作。"
+    assert say("张三", "谁还没交社情民意") == "只有组长（联络员）可以这样操作。"
+
+
+def test_inactive_members_are_not_listed_as_owing(runtime, say):
+    with runtime.sessions.begin() as s:
+        s.execute(update(Member).where(Member.name == "李四").values(active=False))
+    assert say("王组长", "谁还没交社情民意") == "本月还没交社情民意的：张三、赵六（共2人）"
+
+
+def test_who_has_not_checked_in_leaves_out_those_present_or_on_approved_leave(runtime, say, add):
+    a = add("activity", title="集体学习", date=NOW.date())
+    add("checkin", activity=a, name="张三")
+    add("leave", activity=a, name="李四")
+    add("activity", group="第二联络组", date=NOW.date())
+    assert say("王组长", "谁没签到") == "今天「集体学习」还没签到的：赵六（共1人）"
+    reply = _reply(runtime, "王组长", "谁没签到", now=NOW + dt.timedelta(minutes=1))
+    assert [p.name for p in reply.mentions] == ["赵六"]
+
+
+def test_pending_leave_does_not_excuse_a_missing_check_in(say, add):
+    a = add("activity", title="集体学习", date=NOW.date())
+    add("leave", activity=a, name="李四", status="pending")
+    assert say("王组长", "谁没签到") == "今天「集体学习」还没签到的：张三、李四、赵六（共3人）"
+
+
+def test_who_has_not_checked_in_without_an_activity_today(say, add):
+    add("activity", date=NOW.date() - dt.timedelta(days=1))
+    assert say("王组长", "谁没签到") == "今天本组没有活动。"
+
+
+def test_long_name_lists_are_cut_after_eight(runtime, roster, say):
+    with runtime.sessions.begin() as s:
+        gid = s.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == "第二联络组"))
+        for i in range(10):
+            s.add(
+                Member(
+                    name=f"委员{i}", mobile=f"1350000{i:04d}", group_id=gid, created_at=NOW, updated_at=NOW
+                )
+            )
+    names = "、".join(["周七"] + [f"委员{i}" for i in range(7)])
+    assert say("孙组长", "谁还没交社情民意") == f"本月还没交社情民意的：{names}…另有3人（共11人）"
+
+
+def test_an_admin_without_a_group_sees_one_line_per_group(say, add):
+    for name in ("张三", "周七"):
+        add("submission", name=name)
+    add("submission", name="周七", kind="suggestion")
+    assert say("陈主任", "本组情况") == "\n".join(
+        [
+            "各联络组履职情况（截至11月23日，共2组）：",
+            "❌ 第一联络组 1/6项（欠：意见建议、集体活动、视察活动、调研报告、为民办实事）",
+            "❌ 第二联络组 2/6项（欠：集体活动、视察活动、调研报告、为民办实事）",
+        ]
+    )
+    assert say("陈主任", "谁还没交社情民意") == "\n".join(
+        [
+            "各联络组社情民意信息（本月）：",
+            "✅ 第一联络组 1/1，2人未交",
+            "✅ 第二联络组 1/1",
+        ]
+    )
+
+
+def test_my_record_shows_month_quarter_and_year(say, add):
+    add("submission", name="张三")
+    add("submission", name="张三", kind="suggestion", at=dt.datetime(2026, 10, 8, 9, 0, tzinfo=TZ))
+    add("submission", name="张三", kind="report", at=dt.datetime(2026, 5, 8, 9, 0, tzinfo=TZ))
+    went = add("activity", date=D(2026, 11, 5))
+    add("checkin", activity=went, name="张三")
+    excused = add("activity", date=D(2026, 10, 5))
+    add("leave", activity=excused, name="张三")
+    add("activity", date=D(2026, 3, 5))
+    assert say("张三", "我的履职") == "\n".join(
+        [
+            "张三的履职记录（截至11月23日）：",
+            "本月：社情民意1件；活动出席1次，请假0次，缺席0次",
+            "本季度：社情民意1件、意见建议1件；活动出席1次，请假1次，缺席0次",
+            "今年：社情民意1件、意见建议1件、调研报告1件；活动出席1次，请假1次，缺席1次",
+        ]
+    )
+
+
+def test_my_record_shows_personal_quotas_when_rules_are_per_member(config_dict, engine, roster, runtime, add):
+    from app import ROUTERS
+    from bot.config import settings_from_dict
+    from bot.runtime import build_runtime
+
+    config_dict["quotas"] = [
+        {"key": "member_proposal", "name": "提案", "source": "submission", "kinds": ["proposal"],
+         "period": "year", "scope": "member"},
+        {"key": "member_opinion", "name": "社情民意", "source": "submission", "kinds": ["opinion"],
+         "period": "year", "scope": "member"},
+    ]  # fmt: skip
+    member_rt = build_runtime(settings_from_dict(config_dict), ROUTERS, engine=engine)
+    add("submission", name="张三")
+    assert _reply(member_rt, "张三", "我的履职").text == "\n".join(
+        [
+            "张三的履职记录（截至11月23日）：",
+            "本月：社情民意1件；活动出席0次，请假0次，缺席0次",
+            "本季度：社情民意1件；活动出席0次，请假0次，缺席0次",
+            "今年：社情民意1件；活动出席0次，请假0次，缺席0次",
+            "❌ 提案 今年 0/1（截止12月31日）",
+            "✅ 社情民意 今年 1/1",
+        ]
+    )
+    assert _reply(member_rt, "王组长", "本组情况").text == "\n".join(
+        [
+            "第一联络组履职情况（截至11月23日）：",
+            "❌ 提案 今年 0/3人（截止12月31日）",
+            "❌ 社情民意 今年 1/3人（截止12月31日）",
+            "未完成提案的：张三、李四、赵六（共3人）",
+            "未完成社情民意的：李四、赵六（共2人）",
+        ]
+    )
+
+
+def test_status_handler_called_directly_with_a_command(ask, add):
+    add("submission", name="张三")
+    assert ask("王组长", Command("status", target="opinion", title="本月")) == (
+        "本月还没交社情民意的：李四、赵六（共2人）"
+    )
+    assert ask("王组长", Command("status", title="下周")) == (
+        "没看懂「下周」是哪个时期，可以说：本月、上季度、今年、2026年第三季度。"
+    )
