@@ -142,6 +142,8 @@ class SchedulerSettings(_Strict):
     enabled: bool = True
     tick_seconds: int = Field(default=60, ge=5)
     misfire_grace_seconds: int = Field(default=3600, ge=1)
+    # SQLite lock row: another scheduler takes over once the holder's heartbeat is this old.
+    lock_ttl_seconds: int = Field(default=180, ge=3)
 
 
 class ActivityReminderSettings(_Strict):
@@ -171,6 +173,8 @@ class OutboxSettings(_Strict):
     base_backoff_seconds: float = Field(default=30, gt=0)
     max_backoff_seconds: float = Field(default=1800, gt=0)
     per_minute: int = Field(default=20, ge=1)
+    # A claimed row whose sender died is claimed again after this; longer than any push timeout.
+    claim_lease_seconds: float = Field(default=300, gt=0)
 
 
 class SubmissionSettings(_Strict):

@@ -1,20 +1,29 @@
 """The outbox: every outgoing message is a row before it is sent, unique by its key.
 
 `enqueue` is called inside the caller's transaction (a handler's notice, a deferred
-reply, a reminder), so a message exists exactly when the record it announces does.
+reply, a reminder), so a message exists exactly when the record it announces does;
+`Deliverer` sends due rows through the platform push clients with retries and rate limits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+import logging
+import random
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import Settings
+from bot.delivery import Delivery, PushClient, SendResult
 from bot.messages import Person
-from models import OutboxMessage
+from models import LiaisonGroup, Member, OutboxMessage
+
+log = logging.getLogger(__name__)
 
 
 def enqueue(
@@ -51,3 +60,337 @@ def enqueue(
     )
     session.flush()
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery: claim one due row at a time, send it through the platform's push client, record the
+# answer. A row is 'sending' while claimed, with `next_attempt_at` pushed to the end of a lease:
+# a deliverer that dies mid-send leaves it to be claimed again once the lease runs out, so a
+# crash between sending and recording repeats at most that one message and loses none.
+
+
+@dataclass
+class DeliveryReport:
+    """What one `Deliverer.deliver` call did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0  # held back by a rate limit, not counted as an attempt
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.deferred
+
+
+@dataclass
+class _Route:
+    platform: str
+    delivery: Delivery
+    limit_key: str | None  # a push bot's identity when its per-minute limit applies
+
+
+class Deliverer:
+    """Sends due outbox rows through `clients` (platform -> PushClient).
+
+    Rate-limit state (sends per push bot in the last minute, a robot's block) lives in this
+    object: there is exactly one scheduler, and a new one that takes over starts with an empty
+    window, where the platform's own refusal (mapped to retry + retry_after) still holds it back.
+
+    A row with no push route (its group has no bound webhook, the member no platform id) is
+    written to the log and marked sent to "console" when `console.enabled` (a local setup shows
+    its reminders); otherwise it is retried until `outbox.max_age_hours` and then shown as failed
+    by `python app.py outbox`, so an unbound group is visible to the admin rather than silent.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        clients: Mapping[str, PushClient],
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._clients = dict(clients)
+        self._rng = rng or random.Random()
+        self._recent: dict[str, deque[dt.datetime]] = defaultdict(deque)
+        self._blocked_until: dict[str, dt.datetime] = {}
+        self._bindings = {g.name: g for g in settings.groups}
+
+    def deliver(self, now: dt.datetime, *, limit: int = 500) -> DeliveryReport:
+        """Send what is due at `now` (at most `limit` rows); every outcome is committed per row."""
+        report = DeliveryReport()
+        for _ in range(limit):
+            claimed = self._claim(now)
+            if claimed is None:
+                break
+            row_id, route, expired = claimed
+            if expired is not None:
+                self._finish(row_id, "failed", now, detail=expired)
+                report.failed += 1
+                continue
+            if route is None:
+                self._retry_or_fail(row_id, now, "no push route (group/member not bound to a platform)", None)
+                report.retried += 1
+                continue
+            wait_until = self._throttled_until(route, now)
+            if wait_until is not None:
+                self._release(row_id, wait_until)
+                report.deferred += 1
+                continue
+            result = self._send(route)
+            if route.limit_key:
+                self._recent[route.limit_key].append(now)
+            if result.status == "sent":
+                self._finish(row_id, "sent", now, detail=result.detail, platform=route.platform)
+                report.sent += 1
+            elif result.status == "failed":
+                self._finish(row_id, "failed", now, detail=result.detail, platform=route.platform)
+                report.failed += 1
+            else:
+                if result.retry_after and route.limit_key:
+                    # DingTalk blocks a robot for 10 minutes after 20/min: hold its other rows too.
+                    self._blocked_until[route.limit_key] = now + dt.timedelta(seconds=result.retry_after)
+                if self._retry_or_fail(row_id, now, result.detail, result.retry_after, route.platform):
+                    report.retried += 1
+                else:
+                    report.failed += 1
+        return report
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    def _claim(self, now: dt.datetime) -> tuple[int, _Route | None, str | None] | None:
+        """Take the next due row: (id, its route, why it expired or None)."""
+        lease = dt.timedelta(seconds=self._settings.outbox.claim_lease_seconds)
+        max_age = dt.timedelta(hours=self._settings.outbox.max_age_hours)
+        while True:
+            with self._sessions.begin() as session:
+                # SKIP LOCKED lets several deliverers share the table on PostgreSQL; SQLite
+                # renders no FOR UPDATE and relies on the conditional UPDATE below.
+                row = session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status.in_(("pending", "sending")),
+                        OutboxMessage.next_attempt_at <= now,
+                    )
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is None:
+                    return None
+                flipped = session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row.id,
+                        OutboxMessage.status.in_(("pending", "sending")),
+                        OutboxMessage.next_attempt_at <= now,
+                    )
+                    .values(
+                        status="sending",
+                        attempts=OutboxMessage.attempts + 1,
+                        next_attempt_at=now + lease,
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if flipped != 1:
+                    continue  # another deliverer took it between our read and our write
+                expired = None
+                if now - row.created_at >= max_age:
+                    expired = f"gave up after {row.attempts} attempts (older than outbox.max_age_hours)"
+                    if row.last_error:
+                        expired += f"; last error: {row.last_error}"
+                route = None if expired else self._route(session, row)
+                if route is not None and row.platform is None:
+                    # Pin the platform so that retries go where the first attempt went.
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == row.id)
+                        .values(platform=route.platform)
+                        .execution_options(synchronize_session=False)
+                    )
+                return row.id, route, expired
+
+    def _route(self, session: Session, row: OutboxMessage) -> _Route | None:
+        mentions = tuple(Person(**m) for m in (row.mentions or []))
+
+        def route(platform: str, kind: str, address: dict[str, Any], limit_key: str | None) -> _Route:
+            delivery = Delivery(
+                kind=kind,  # type: ignore[arg-type]
+                text=row.text,
+                address=address,
+                mentions=mentions,
+                markdown=row.markdown,
+                key=row.key,
+            )
+            return _Route(platform, delivery, limit_key)
+
+        candidates: list[tuple[str, dict[str, Any], str | None]] = []
+        if row.target_kind == "reply":
+            if row.platform:
+                candidates.append((row.platform, dict(row.address or {}), None))
+        elif row.target_kind == "group" and row.group_id is not None:
+            name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == row.group_id))
+            binding = self._bindings.get(name or "")
+            if binding is not None:
+                if binding.wecom.webhook_key:
+                    key = binding.wecom.webhook_key
+                    candidates.append(("wecom", {"webhook_key": key}, f"wecom:{key}"))
+                if binding.dingtalk.robot_token:
+                    d = binding.dingtalk
+                    address = {
+                        "robot_token": d.robot_token,
+                        "robot_secret": d.robot_secret,
+                        "conversation_id": d.conversation_id,
+                    }
+                    candidates.append(("dingtalk", address, f"dingtalk:{d.robot_token}"))
+        elif row.target_kind == "member" and row.member_id is not None:
+            member = session.get(Member, row.member_id)
+            if member is not None:
+                if member.wecom_userid:
+                    candidates.append(("wecom", {"userid": member.wecom_userid}, None))
+                if member.dingtalk_userid:
+                    candidates.append(("dingtalk", {"userid": member.dingtalk_userid}, None))
+        if row.platform and row.target_kind != "reply":
+            candidates = [c for c in candidates if c[0] == row.platform] or candidates
+        for platform, address, limit_key in candidates:
+            if platform in self._clients:
+                return route(platform, row.target_kind, address, limit_key)
+        if "console" in self._clients or self._settings.console.enabled:
+            return route("console", row.target_kind, {}, None)
+        return None
+
+    # -- rate limits ---------------------------------------------------------------------------
+
+    def _throttled_until(self, route: _Route, now: dt.datetime) -> dt.datetime | None:
+        key = route.limit_key
+        if key is None:
+            return None
+        blocked = self._blocked_until.get(key)
+        if blocked is not None and blocked > now:
+            return blocked
+        window = self._recent[key]
+        minute = dt.timedelta(minutes=1)
+        while window and window[0] <= now - minute:
+            window.popleft()
+        if len(window) >= self._settings.outbox.per_minute:
+            return window[0] + minute
+        return None
+
+    # -- sending and recording -----------------------------------------------------------------
+
+    def _send(self, route: _Route) -> SendResult:
+        client = self._clients.get(route.platform)
+        if client is None:  # the console fallback
+            log.info("[console] %s → %s: %s", route.delivery.kind, route.delivery.key, route.delivery.text)
+            return SendResult("sent", "console: logged")
+        try:
+            return client.send(route.delivery)
+        except Exception as err:  # a client bug or an unmapped network error: retry, keep the outbox going
+            log.exception("push client %s raised for %s", route.platform, route.delivery.key)
+            return SendResult("retry", f"{type(err).__name__}: {err}")
+
+    def _release(self, row_id: int, at: dt.datetime) -> None:
+        """Put a claimed row back untouched (a rate limit, not a failure)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(
+                    status="pending",
+                    attempts=OutboxMessage.attempts - 1,
+                    next_attempt_at=at,
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    def _finish(
+        self, row_id: int, status: str, now: dt.datetime, *, detail: str, platform: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "platform_answer": detail[:2000]}
+        if status == "sent":
+            values["sent_at"] = now
+        else:
+            values["last_error"] = detail[:2000]
+        if platform:
+            values["platform"] = platform
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _retry_or_fail(
+        self,
+        row_id: int,
+        now: dt.datetime,
+        detail: str,
+        retry_after: float | None,
+        platform: str | None = None,
+    ) -> bool:
+        """Schedule another attempt with backoff and jitter; False (and failed) past the max age."""
+        cfg = self._settings.outbox
+        with self._sessions.begin() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return False
+            if now - row.created_at >= dt.timedelta(hours=cfg.max_age_hours):
+                row.status = "failed"
+                row.last_error = f"gave up after {row.attempts} attempts: {detail}"[:2000]
+                row.platform_answer = detail[:2000]
+                return False
+            backoff = min(cfg.max_backoff_seconds, cfg.base_backoff_seconds * 2 ** max(row.attempts - 1, 0))
+            # Equal jitter: half fixed, half random, so retries of many rows spread out.
+            delay = backoff / 2 + self._rng.uniform(0, backoff / 2)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            row.status = "pending"
+            row.next_attempt_at = now + dt.timedelta(seconds=delay)
+            row.last_error = detail[:2000]
+            row.platform_answer = detail[:2000]
+            if platform:
+                row.platform = platform
+            return True
+
+
+def enqueue_many(session: Session, messages: Iterable[Any], now: dt.datetime) -> int:
+    """Store reminder messages (objects with key, target_kind, text, group_id, member_id, mentions);
+    keys already in the outbox are skipped with one query. Returns how many were new."""
+    pending = {m.key: m for m in messages}
+    if not pending:
+        return 0
+    existing: set[str] = set()
+    keys = list(pending)
+    for i in range(0, len(keys), 500):  # stay below every driver's bound-parameter limit
+        chunk = keys[i : i + 500]
+        existing.update(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    added = 0
+    for key, m in pending.items():
+        if key in existing:
+            continue
+        added += enqueue(
+            session,
+            key=key,
+            target_kind=m.target_kind,
+            text=m.text,
+            now=now,
+            group_id=m.group_id,
+            member_id=m.member_id,
+            mentions=tuple(m.mentions),
+        )
+    return added
+
+
+def undelivered(session: Session) -> list[OutboxMessage]:
+    """Rows not (yet) sent — pending, being sent, or failed — oldest first, for the admin."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_(("pending", "sending", "failed")))
+            .order_by(OutboxMessage.status, OutboxMessage.created_at, OutboxMessage.id)
+        )
+    )
