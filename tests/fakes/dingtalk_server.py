@@ -1,0 +1,176 @@
+"""A local fake of DingTalk's HTTP side on 127.0.0.1: custom robot webhook, sessionWebhook, access
+tokens and the app robot's message APIs, answering as the documentation describes (errors included)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+
+
+@dataclass
+class FakeDingtalk:
+    """Start with `with FakeDingtalk(...) as fake:`; `fake.url` is both api_base and oapi_base."""
+
+    app_key: str = "ding-app-key"
+    app_secret: str = "ding-app-secret"
+    robots: dict[str, str] = field(default_factory=dict)  # custom robot access_token -> SEC secret
+    sessions: set[str] = field(default_factory=set)  # live sessionWebhook session ids
+    clock: Any = time.time
+    requests: list[Recorded] = field(default_factory=list)
+    _scripted: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    _tokens: set[str] = field(default_factory=set)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    # -- test controls ------------------------------------------------------------------------
+
+    def script(self, path: str, *answers: tuple[int, Any]) -> None:
+        """The next requests to `path` get these (status, JSON) answers, in order, before the normal ones."""
+        self._scripted.setdefault(path, []).extend(answers)
+
+    def revoke_tokens(self) -> None:
+        self._tokens.clear()
+
+    def to(self, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.path == path]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeDingtalk:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                fake._serve(self)
+
+            def do_GET(self) -> None:
+                fake._serve(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # -- DingTalk -----------------------------------------------------------------------------
+
+    def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        self.requests.append(Recorded(h.command, parts.path, query, headers, body))
+        if self._scripted.get(parts.path):
+            status, answer = self._scripted[parts.path].pop(0)
+        else:
+            status, answer = self._answer(parts.path, query, headers, body)
+        data = json.dumps(answer, ensure_ascii=False).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json;charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _answer(self, path: str, query: dict, headers: dict, body: Any) -> tuple[int, Any]:
+        if path == "/robot/send":
+            return 200, self._robot_send(query)
+        if path == "/robot/sendBySession":
+            if query.get("session") not in self.sessions:
+                return 200, {"errcode": 300001, "errmsg": "session不存在或已过期"}
+            return 200, {"errcode": 0, "errmsg": "ok"}
+        if path == "/gettoken":
+            if (query.get("appkey"), query.get("appsecret")) != (self.app_key, self.app_secret):
+                return 200, {"errcode": 40089, "errmsg": "不合法的corpid或corpsecret"}
+            return 200, {"errcode": 0, "errmsg": "ok", "access_token": self._new_token(), "expires_in": 7200}
+        if path == "/v1.0/oauth2/accessToken":
+            if (body or {}).get("appKey") != self.app_key or body.get("appSecret") != self.app_secret:
+                return 400, {"code": "invalidClientIdOrSecret", "message": "无效的clientId或者clientSecret"}
+            return 200, {"accessToken": self._new_token(), "expireIn": 7200}
+        if path in ("/v1.0/robot/groupMessages/send", "/v1.0/robot/oToMessages/batchSend"):
+            if headers.get("x-acs-dingtalk-access-token") not in self._tokens:
+                return 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
+            if path.endswith("batchSend"):
+                return 200, {"processQueryKey": f"pqk-{next(self._ids)}", "invalidStaffIdList": [],
+                             "flowControlledStaffIdList": []}  # fmt: skip
+            return 200, {"processQueryKey": f"pqk-{next(self._ids)}"}
+        return 404, {"code": "NotFound", "message": path}
+
+    def _new_token(self) -> str:
+        token = f"token-{next(self._ids)}"
+        self._tokens.add(token)
+        return token
+
+    def _robot_send(self, query: dict) -> dict:
+        """加签 check as the doc describes: timestamp within an hour, sign = base64(HMAC-SHA256(secret, ts\\nsecret))."""
+        secret = self.robots.get(query.get("access_token", ""))
+        if secret is None:
+            return {"errcode": 300001, "errmsg": "token is not exist"}
+        ts = query.get("timestamp", "")
+        if not ts.isdigit() or abs(self.clock() * 1000 - int(ts)) > 3600_000:
+            return {"errcode": 310000, "errmsg": "invalid timestamp"}
+        mac = hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(base64.b64encode(mac).decode(), query.get("sign", "")):
+            return {"errcode": 310000, "errmsg": "sign not match"}
+        return {"errcode": 0, "errmsg": "ok"}
+
+
+def scripted_runtime(
+    runtime: Any, answers: dict[str, Any], *, slow: dict[str, float] | None = None, **dingtalk: Any
+):
+    """`runtime` with DingTalk configured (`dingtalk` overrides) and a bot that answers scripted lines,
+    so adapter tests do not depend on the handlers' wording. Lines not in `answers` are chatter."""
+    import dataclasses
+
+    from bot.messages import Command
+    from bot.pipeline import Pipeline
+    from bot.router import Router
+
+    ding = {
+        "app_key": "ding-app-key",
+        "app_secret": "ding-app-secret",
+        "robot_code": "ding-robot",
+        **dingtalk,
+    }
+    settings = runtime.settings.model_copy(
+        update={"dingtalk": runtime.settings.dingtalk.model_copy(update=ding)}
+    )
+    router = Router()
+
+    @router.route("help", allow_unknown=True)
+    def answer(session, member, command, ctx):
+        time.sleep((slow or {}).get(command.content, 0))
+        return answers[command.content]
+
+    def parse(text: str, now: Any) -> Command:
+        return Command("help", content=text) if text in answers else Command("unknown")
+
+    pipeline = Pipeline(runtime.sessions, settings, router, parse)
+    return dataclasses.replace(runtime, settings=settings, router=router, pipeline=pipeline)

@@ -1,0 +1,233 @@
+"""The DingTalk app robot's HTTP callback: signed @-messages reach the pipeline once and are answered
+once (in the response, or late through the outbox); anything refused changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from bot.messages import Person, Reply
+from bot.platforms.dingtalk import NON_TEXT_ANSWER, callback_sign, make_blueprint
+from models import InboundMessage, OutboxMessage
+from tests.fakes.dingtalk_server import scripted_runtime
+
+SECRET = "ding-app-secret"
+HELP = "可以发送：签到、请假、本组情况。"
+
+
+def independent_sign(timestamp: str, secret: str = SECRET) -> str:
+    string_to_sign = timestamp + "\n" + secret
+    digest = hmac.new(
+        secret.encode("utf-8"), string_to_sign.encode("utf-8"), digestmod=hashlib.sha256
+    ).digest()
+    return base64.b64encode(digest).decode("utf-8")
+
+
+def headers(ts: int | None = None, sign: str | None = None) -> dict[str, str]:
+    timestamp = str(ts if ts is not None else int(time.time() * 1000))
+    return {"timestamp": timestamp, "sign": sign if sign is not None else independent_sign(timestamp)}
+
+
+def message(text: str = "帮助", *, msg_id: str = "msgA1", group: bool = True, **fields) -> dict:
+    now_ms = int(time.time() * 1000)
+    body = {
+        "msgId": msg_id,
+        "msgtype": "text",
+        "text": {"content": f" {text}"},
+        "conversationType": "2" if group else "1",
+        "conversationId": "cidGroupOne==",
+        "senderId": "$:LWCP_v1:$abc",
+        "senderStaffId": "dt_zhangsan",
+        "senderNick": "张三",
+        "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=s1",
+        "sessionWebhookExpiredTime": now_ms + 90 * 60_000,
+        "isInAtList": True,
+        "robotCode": "ding-robot",
+        "createAt": now_ms,
+    }
+    body.update(fields)
+    return body
+
+
+def counts(rt) -> tuple[int, int]:
+    with rt.sessions() as s:
+        return (
+            s.scalar(select(func.count()).select_from(InboundMessage)),
+            s.scalar(select(func.count()).select_from(OutboxMessage)),
+        )
+
+
+@pytest.fixture
+def bot(runtime, roster):
+    mention = Reply(
+        "请假已提交，等待组长审批。",
+        mentions=(Person("王组长", mobile="13900000001", dingtalk_userid="dt_wang"),),
+    )
+    return scripted_runtime(
+        runtime, {"帮助": Reply(HELP), "请假": mention, "慢": Reply("慢慢来")}, slow={"慢": 1.0}
+    )
+
+
+@pytest.fixture
+def client(bot):
+    app = Flask(__name__)
+    app.register_blueprint(make_blueprint(bot, deadline_seconds=0.3))
+    return app.test_client()
+
+
+def test_callback_sign_is_hmac_sha256_over_timestamp_newline_secret():
+    assert callback_sign("1700000000000", SECRET) == independent_sign("1700000000000")
+    assert callback_sign("1700000000000", SECRET) != independent_sign("1700000000001")
+
+
+def test_signed_group_message_is_recorded_and_answered_in_the_response(client, bot):
+    resp = client.post("/dingtalk/robot", json=message("帮助"), headers=headers())
+    assert resp.status_code == 200
+    assert resp.get_json() == {"msgtype": "text", "text": {"content": HELP}}
+    with bot.sessions() as s:
+        row = s.scalars(select(InboundMessage)).one()
+    assert (row.platform, row.msg_id, row.chat_id, row.sender_id, row.is_group, row.text) == (
+        "dingtalk",
+        "msgA1",
+        "cidGroupOne==",
+        "dt_zhangsan",
+        True,
+        "帮助",
+    )
+    assert row.outcome == "answered" and row.member_id is not None
+
+
+def test_mention_in_the_answer_is_written_in_the_text_and_the_at_list(client):
+    resp = client.post("/dingtalk/robot", json=message("请假"), headers=headers())
+    assert resp.get_json() == {
+        "msgtype": "text",
+        "text": {"content": "请假已提交，等待组长审批。\n@dt_wang"},
+        "at": {"atUserIds": ["dt_wang"]},
+    }
+
+
+def test_redelivered_message_gets_no_second_answer(client, bot):
+    first = client.post("/dingtalk/robot", json=message("帮助"), headers=headers())
+    again = client.post("/dingtalk/robot", json=message("帮助"), headers=headers())
+    assert first.get_json()["text"]["content"] == HELP
+    assert again.get_json() == {"msgtype": "empty"}
+    assert counts(bot) == (1, 0)
+
+
+def test_sender_outside_the_organisation_falls_back_to_sender_id(client, bot):
+    body = message("帮助", senderStaffId=None)
+    assert client.post("/dingtalk/robot", json=body, headers=headers()).status_code == 200
+    with bot.sessions() as s:
+        assert s.scalars(select(InboundMessage.sender_id)).one() == "$:LWCP_v1:$abc"
+
+
+def test_group_chatter_is_recorded_but_not_answered(client, bot):
+    resp = client.post("/dingtalk/robot", json=message("收到"), headers=headers())
+    assert resp.get_json() == {"msgtype": "empty"}
+    assert counts(bot) == (1, 0)
+
+
+def test_slow_answer_is_empty_now_and_queued_for_the_session_webhook(client, bot):
+    body = message("慢", msg_id="msgSlow", group=False)
+    resp = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert resp.get_json() == {"msgtype": "empty"}
+    deadline = time.monotonic() + 10
+    while counts(bot)[1] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with bot.sessions() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert (row.target_kind, row.platform, row.text, row.key) == (
+        "reply",
+        "dingtalk",
+        "慢慢来",
+        "reply:dingtalk:msgSlow",
+    )
+    assert row.address == {
+        "session_webhook": body["sessionWebhook"],
+        "expires_at_ms": body["sessionWebhookExpiredTime"],
+        "userid": "dt_zhangsan",
+    }
+    # DingTalk redelivers the unanswered message: still one record, one queued answer.
+    again = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert again.get_json() == {"msgtype": "empty"}
+    assert counts(bot) == (1, 1)
+
+
+def test_other_signing_scheme_over_the_timestamp_alone_is_refused(client, bot):
+    ts = str(int(time.time() * 1000))
+    over_ts_only = base64.b64encode(hmac.new(SECRET.encode(), ts.encode(), hashlib.sha256).digest()).decode()
+    resp = client.post("/dingtalk/robot", json=message(), headers={"timestamp": ts, "sign": over_ts_only})
+    assert resp.status_code == 401
+    assert counts(bot) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "hdrs",
+    [
+        pytest.param(lambda: headers(sign=independent_sign("1", "wrong-secret")), id="bad-sign"),
+        pytest.param(lambda: headers(ts=int(time.time() * 1000) - 3601_000), id="stale"),
+        pytest.param(lambda: headers(ts=int(time.time() * 1000) + 3601_000), id="future"),
+        pytest.param(lambda: {"timestamp": "abc", "sign": independent_sign("abc")}, id="non-numeric"),
+        pytest.param(lambda: {}, id="missing"),
+    ],
+)
+def test_unverifiable_request_is_refused_and_changes_nothing(client, bot, hdrs):
+    resp = client.post("/dingtalk/robot", json=message(), headers=hdrs())
+    assert resp.status_code == 401
+    assert counts(bot) == (0, 0)
+
+
+def test_timestamp_within_the_hour_is_accepted(client):
+    assert (
+        client.post(
+            "/dingtalk/robot", json=message(), headers=headers(ts=int(time.time() * 1000) - 3500_000)
+        ).status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"{not json", id="malformed"),
+        pytest.param(b"\xff\xfe", id="not-utf8"),
+        pytest.param(b"[1, 2]", id="not-an-object"),
+        pytest.param(json.dumps({**message(), "msgId": None}).encode(), id="no-msgId"),
+        pytest.param(json.dumps({**message(), "conversationType": "3"}).encode(), id="bad-conversationType"),
+        pytest.param(json.dumps({**message(), "text": {}}).encode(), id="no-content"),
+    ],
+)
+def test_unreadable_body_is_400_and_changes_nothing(client, bot, raw):
+    resp = client.post("/dingtalk/robot", data=raw, headers={**headers(), "Content-Type": "application/json"})
+    assert resp.status_code == 400
+    assert counts(bot) == (0, 0)
+
+
+def test_oversize_body_is_413_and_changes_nothing(client, bot):
+    body = message("帮助" + "长" * 70_000)
+    resp = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert resp.status_code == 413
+    assert counts(bot) == (0, 0)
+
+
+def test_picture_in_one_to_one_gets_a_polite_answer_and_nothing_is_stored(client, bot):
+    body = {**message(group=False), "msgtype": "picture", "content": {"downloadCode": "x"}}
+    del body["text"]
+    resp = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert resp.status_code == 200
+    assert resp.get_json() == {"msgtype": "text", "text": {"content": NON_TEXT_ANSWER}}
+    assert counts(bot) == (0, 0)
+
+
+def test_voice_in_a_group_is_ignored_quietly(client, bot):
+    body = {**message(), "msgtype": "audio", "content": {"duration": 3}}
+    resp = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert resp.get_json() == {"msgtype": "empty"}
+    assert counts(bot) == (0, 0)
