@@ -1,0 +1,432 @@
+"""The WeCom callbacks as WeCom calls them: signed and encrypted requests through Flask's test
+client, answers decrypted and checked, refusals leaving the database untouched."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+import time
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from bot.messages import Command, Reply
+from bot.pipeline import NOT_UNDERSTOOD, Pipeline
+from bot.platforms.wecom import make_blueprint
+from bot.platforms.wecom_crypto import parse_xml
+from bot.router import Router
+from models import Base, InboundMessage, OutboxMessage
+from tests.conftest import NOW, TZ
+from tests.test_wecom_crypto import (
+    DOC_CORP,
+    DOC_KEY,
+    DOC_POST,
+    DOC_POST_ENCRYPT,
+    DOC_TOKEN,
+    DOC_VERIFY,
+    DOC_VERIFY_PLAIN,
+    ind_decrypt,
+    ind_encrypt,
+    ind_signature,
+)
+
+BOT_TOKEN = "botToken123"
+BOT_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
+TS = str(int(NOW.timestamp()))
+RESPONSE_URL = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC"
+
+
+@pytest.fixture
+def config_dict(config_dict):
+    config_dict["wecom"] = {
+        "corp_id": DOC_CORP,
+        "app": {"agent_id": "218", "secret": "s", "token": DOC_TOKEN, "encoding_aes_key": DOC_KEY},
+        "smart_bot": {"token": BOT_TOKEN, "encoding_aes_key": BOT_KEY},
+        "reply_deadline_seconds": 0.5,
+        "max_body_bytes": 16 * 1024,
+    }
+    return config_dict
+
+
+# A pipeline with a tiny parser and handlers of our own, so these tests speak about the adapter only.
+release = threading.Event()
+
+
+def _parse(text: str, now: dt.datetime) -> Command:
+    for word, intent in (("签到", "checkin"), ("回显", "echo"), ("慢", "slow")):
+        if text.startswith(word):
+            return Command(intent, content=text[len(word) :].strip())
+    return Command("unknown")
+
+
+_router = Router()
+
+
+@_router.route("checkin")
+def _checkin(session, member, command, ctx):
+    return Reply(f"{member.name}，签到成功。")
+
+
+@_router.route("echo")
+def _echo(session, member, command, ctx):
+    return Reply(command.content or "")
+
+
+@_router.route("slow")
+def _slow(session, member, command, ctx):
+    release.wait(10)
+    return Reply("慢的答复")
+
+
+@pytest.fixture
+def runtime_(runtime, roster):
+    runtime.now = lambda: NOW
+    runtime.pipeline = Pipeline(runtime.sessions, runtime.settings, _router, _parse)
+    release.clear()
+    yield runtime
+    release.set()
+
+
+@pytest.fixture
+def client(runtime_):
+    app = Flask("wecom-test")
+    app.register_blueprint(make_blueprint(runtime_))
+    return app.test_client()
+
+
+def counts(runtime) -> dict[str, int]:
+    with runtime.sessions() as s:
+        return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def wait_for(predicate, seconds: float = 10) -> None:
+    end = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+# ---- WeCom's side of the smart bot
+
+
+def bot_payload(
+    text: str, msgid: str = "MSG1", userid: str = "zhangsan", chat: str | None = "chat-g1"
+) -> dict:
+    p = {
+        "msgid": msgid,
+        "aibotid": "AIBOTID",
+        "chattype": "group" if chat else "single",
+        "from": {"userid": userid},
+        "response_url": RESPONSE_URL,
+        "msgtype": "text",
+        "text": {"content": f"@履职助手\u2005{text}" if chat else text},
+    }
+    if chat:
+        p["chatid"] = chat
+    return p
+
+
+def bot_post(client, payload: dict | str, ts: str = TS, nonce: str = "n1", token: str = BOT_TOKEN):
+    plain = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    encrypt = ind_encrypt(BOT_KEY, plain, "")
+    sig = ind_signature(token, ts, nonce, encrypt)
+    return client.post(
+        f"/wecom/bot?msg_signature={sig}&timestamp={ts}&nonce={nonce}",
+        data=json.dumps({"encrypt": encrypt}),
+        content_type="application/json",
+    )
+
+
+def bot_answer(resp) -> dict:
+    """Check the encrypted passive reply as WeCom would, and return its plaintext JSON."""
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert set(body) == {"encrypt", "msgsignature", "timestamp", "nonce"}
+    assert body["msgsignature"] == ind_signature(BOT_TOKEN, body["timestamp"], body["nonce"], body["encrypt"])
+    plain, receiver = ind_decrypt(BOT_KEY, body["encrypt"])
+    assert receiver == ""
+    return json.loads(plain)
+
+
+def test_smart_bot_url_verification_answers_the_plaintext_alone(client):
+    echostr = ind_encrypt(BOT_KEY, "8472951603", "")
+    sig = ind_signature(BOT_TOKEN, TS, "n", echostr)
+    resp = client.get(
+        "/wecom/bot", query_string={"msg_signature": sig, "timestamp": TS, "nonce": "n", "echostr": echostr}
+    )
+    assert resp.status_code == 200
+    assert resp.data == b"8472951603"
+
+
+def test_group_checkin_at_the_bot_is_answered_with_a_finished_stream(client, runtime_):
+    answer = bot_answer(bot_post(client, bot_payload("签到")))
+    assert answer == {
+        "msgtype": "stream",
+        "stream": {"id": "MSG1", "finish": True, "content": "张三，签到成功。"},
+    }
+    with runtime_.sessions() as s:
+        row = s.scalars(select(InboundMessage)).one()
+    assert (row.platform, row.msg_id, row.chat_id, row.sender_id, row.text, row.is_group) == (
+        "wecom_bot",
+        "MSG1",
+        "chat-g1",
+        "zhangsan",
+        "签到",
+        True,
+    )
+
+
+def test_one_to_one_message_has_no_chat(client, runtime_):
+    answer = bot_answer(bot_post(client, bot_payload("签到", userid="lisi", chat=None)))
+    assert answer["stream"]["content"] == "李四，签到成功。"
+    with runtime_.sessions() as s:
+        row = s.scalars(select(InboundMessage)).one()
+    assert (row.chat_id, row.is_group) == (None, False)
+
+
+def test_quotes_and_cdata_end_in_user_text_still_give_valid_json(client):
+    text = 'a"b\\c]]></xml>\n{"x":1}'
+    assert bot_answer(bot_post(client, bot_payload("回显 " + text)))["stream"]["content"] == text
+
+
+def test_wecom_retrying_a_callback_four_times_records_one_message_and_answers_once(client, runtime_):
+    answers = [bot_post(client, bot_payload("签到", msgid="RETRY"), nonce=f"n{i}") for i in range(4)]
+    assert [bool(a.data) for a in answers] == [True, False, False, False]
+    assert all(a.status_code == 200 for a in answers)
+    assert bot_answer(answers[0])["stream"]["content"] == "张三，签到成功。"
+    c = counts(runtime_)
+    assert (c["inbound_message"], c["outbox_message"]) == (1, 0)
+
+
+def test_slow_answer_is_empty_at_once_then_goes_to_response_url_once(client, runtime_):
+    started = time.monotonic()
+    answers = [bot_post(client, bot_payload("慢", msgid="SLOW"), nonce=f"n{i}") for i in range(4)]
+    assert time.monotonic() - started < 8
+    assert [(a.status_code, a.data) for a in answers] == [(200, b"")] * 4
+    release.set()
+    wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
+    time.sleep(0.3)  # the three redeliveries finish too, and must add nothing
+    with runtime_.sessions() as s:
+        out = s.scalars(select(OutboxMessage)).one()
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
+    assert (out.target_kind, out.platform, out.text) == ("reply", "wecom", "慢的答复")
+    assert out.address == {"response_url": RESPONSE_URL}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"msgtype": "event", "event": {"eventtype": "enter_chat"}},
+        {"msgtype": "image", "image": {"url": "https://example.invalid/x"}},
+        {"msgtype": "stream", "stream": {"id": "MSG1"}},
+    ],
+)
+def test_events_and_other_kinds_are_acknowledged_empty_and_not_recorded(client, runtime_, event):
+    before = counts(runtime_)
+    resp = bot_post(client, {"msgid": "E1", "aibotid": "A", "from": {"userid": "zhangsan"}, **event})
+    assert (resp.status_code, resp.data) == (200, b"")
+    assert counts(runtime_) == before
+
+
+# ---- refusals: 4xx, a short reason, nothing written
+
+
+def _encrypted_body() -> tuple[str, str]:
+    encrypt = ind_encrypt(BOT_KEY, json.dumps(bot_payload("签到")), "")
+    return encrypt, json.dumps({"encrypt": encrypt})
+
+
+def test_bad_signature_is_refused(client, runtime_):
+    before = counts(runtime_)
+    resp = bot_post(client, bot_payload("签到"), token="someone-else")
+    assert resp.status_code == 403 and b"signature" in resp.data
+    assert counts(runtime_) == before
+
+
+def test_stale_timestamp_is_refused_even_when_signed(client, runtime_):
+    before = counts(runtime_)
+    resp = bot_post(client, bot_payload("签到"), ts=str(int(NOW.timestamp()) - 301))
+    assert resp.status_code == 403 and b"stale" in resp.data
+    assert counts(runtime_) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[]", b'{"encrypt": ""}', b'{"other": 1}', '{"encrypt": "\u4e2d"}'.encode()],
+)
+def test_malformed_body_is_refused(client, runtime_, body):
+    before = counts(runtime_)
+    enc = json.loads(body).get("encrypt", "") if body.startswith(b"{") else ""
+    sig = ind_signature(BOT_TOKEN, TS, "n", enc)
+    resp = client.post(f"/wecom/bot?msg_signature={sig}&timestamp={TS}&nonce=n", data=body)
+    assert 400 <= resp.status_code < 500
+    assert counts(runtime_) == before
+
+
+def test_signed_payload_that_is_not_a_text_message_is_refused(client, runtime_):
+    before = counts(runtime_)
+    for payload in ("not json", json.dumps({"msgtype": "text", "msgid": "x"})):
+        assert bot_post(client, payload).status_code == 400
+    assert counts(runtime_) == before
+
+
+def test_missing_query_parameters_are_refused(client):
+    _, body = _encrypted_body()
+    assert client.post("/wecom/bot", data=body).status_code == 400
+    assert client.get("/wecom/bot?msg_signature=a&timestamp=1&nonce=2").status_code == 400
+
+
+def test_oversize_body_is_refused(client, runtime_):
+    before = counts(runtime_)
+    big = json.dumps({"encrypt": "A" * 20000})
+    resp = client.post(f"/wecom/bot?msg_signature=x&timestamp={TS}&nonce=n", data=big)
+    assert resp.status_code == 413
+    assert counts(runtime_) == before
+
+
+# ---- the self-built app (XML), with the 加解密 docs' own example
+
+
+def at_vector_time(runtime, epoch: str) -> None:
+    runtime.now = lambda: dt.datetime.fromtimestamp(int(epoch), TZ)
+
+
+def test_app_url_verification_with_the_published_vector(client, runtime_):
+    at_vector_time(runtime_, DOC_VERIFY["timestamp"])
+    resp = client.get("/wecom/app", query_string=DOC_VERIFY)
+    assert (resp.status_code, resp.data) == (200, DOC_VERIFY_PLAIN.encode())
+
+
+def test_app_message_from_the_published_vector_is_recorded_and_answered(client, runtime_):
+    at_vector_time(runtime_, DOC_POST["timestamp"])
+    body = f"<xml><ToUserName><![CDATA[{DOC_CORP}]]></ToUserName><Encrypt><![CDATA[{DOC_POST_ENCRYPT}]]></Encrypt></xml>"
+    resp = client.post("/wecom/app", query_string=DOC_POST, data=body)
+    reply = app_answer(resp)
+    assert reply["ToUserName"] == "mycreate" and reply["FromUserName"] == DOC_CORP
+    assert (reply["MsgType"], reply["Content"]) == ("text", NOT_UNDERSTOOD)
+    with runtime_.sessions() as s:
+        row = s.scalars(select(InboundMessage)).one()
+    assert (row.platform, row.msg_id, row.sender_id, row.text) == (
+        "wecom_app",
+        "4561255354251345929",
+        "mycreate",
+        "hello",
+    )
+    assert row.sent_at.astimezone(dt.UTC) == dt.datetime(2014, 9, 2, 12, 10, 13, tzinfo=dt.UTC)
+
+
+def app_xml(
+    content: str, msgid: str = "1001", user: str = "zhangsan", msgtype: str = "text", extra: str = ""
+) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{DOC_CORP}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{TS}</CreateTime><MsgType><![CDATA[{msgtype}]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msgid}</MsgId><AgentID>218</AgentID>{extra}</xml>"
+    )
+
+
+def app_post(client, plain: str, nonce: str = "n1", ts: str = TS):
+    encrypt = ind_encrypt(DOC_KEY, plain, DOC_CORP)
+    sig = ind_signature(DOC_TOKEN, ts, nonce, encrypt)
+    body = f"<xml><ToUserName><![CDATA[{DOC_CORP}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>"
+    return client.post(f"/wecom/app?msg_signature={sig}&timestamp={ts}&nonce={nonce}", data=body)
+
+
+def app_answer(resp) -> dict[str, str]:
+    assert resp.status_code == 200
+    env = parse_xml(resp.data)
+    assert env["MsgSignature"] == ind_signature(DOC_TOKEN, env["TimeStamp"], env["Nonce"], env["Encrypt"])
+    plain, receiver = ind_decrypt(DOC_KEY, env["Encrypt"])
+    assert receiver == DOC_CORP
+    return parse_xml(plain)
+
+
+def test_app_text_is_answered_by_encrypted_passive_xml(client):
+    reply = app_answer(app_post(client, app_xml("签到")))
+    assert (reply["ToUserName"], reply["Content"]) == ("zhangsan", "张三，签到成功。")
+
+
+def test_app_reply_with_cdata_end_in_user_text_is_still_valid_xml(client):
+    text = "x]]><evil/>&amp;\"'"
+    plain = app_xml("回显 " + text.replace("]]>", "]]]]><![CDATA[>"))
+    assert app_answer(app_post(client, plain))["Content"] == text
+
+
+def test_app_redeliveries_record_once_and_answer_once(client, runtime_):
+    answers = [app_post(client, app_xml("签到", msgid="777"), nonce=f"n{i}") for i in range(4)]
+    assert [bool(a.data) for a in answers] == [True, False, False, False]
+    assert counts(runtime_)["inbound_message"] == 1
+
+
+def test_app_slow_answer_goes_out_by_message_send(client, runtime_):
+    resp = app_post(client, app_xml("慢", msgid="888", user="lisi"))
+    assert (resp.status_code, resp.data) == (200, b"")
+    release.set()
+    wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
+    with runtime_.sessions() as s:
+        out = s.scalars(select(OutboxMessage)).one()
+    assert (out.target_kind, out.address, out.text) == ("reply", {"userid": "lisi"}, "慢的答复")
+
+
+def test_app_events_are_acknowledged_and_not_recorded(client, runtime_):
+    before = counts(runtime_)
+    event = (
+        f"<xml><ToUserName><![CDATA[{DOC_CORP}]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>"
+        f"<CreateTime>{TS}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[enter_agent]]></Event>"
+        "<EventKey><![CDATA[]]></EventKey><AgentID>218</AgentID></xml>"
+    )
+    resp = app_post(client, event)
+    assert (resp.status_code, resp.data) == (200, b"")
+    assert counts(runtime_) == before
+
+
+XXE_ENVELOPE = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Encrypt>&x;</Encrypt></xml>'
+LAUGHS_ENVELOPE = (
+    '<!DOCTYPE xml [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Encrypt>&c;</Encrypt></xml>'
+)
+
+
+@pytest.mark.parametrize("body", [XXE_ENVELOPE, LAUGHS_ENVELOPE, "<xml><Encrypt>", "{}", "<xml></xml>"])
+def test_app_hostile_or_broken_envelope_is_refused(client, runtime_, body):
+    before = counts(runtime_)
+    resp = client.post(f"/wecom/app?msg_signature=x&timestamp={TS}&nonce=n", data=body)
+    assert resp.status_code == 400
+    assert counts(runtime_) == before
+
+
+def test_app_signed_plaintext_with_an_entity_is_refused(client, runtime_):
+    """Even a correctly signed and encrypted message may not carry a DTD into wechatpy's parser."""
+    before = counts(runtime_)
+    plain = '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + app_xml("&x;")
+    assert app_post(client, plain).status_code == 400
+    assert counts(runtime_) == before
+
+
+def test_app_bad_signature_and_stale_timestamp_are_refused(client, runtime_):
+    before = counts(runtime_)
+    encrypt = ind_encrypt(DOC_KEY, app_xml("签到"), DOC_CORP)
+    body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    assert (
+        client.post(f"/wecom/app?msg_signature={'0' * 40}&timestamp={TS}&nonce=n", data=body).status_code
+        == 403
+    )
+    assert app_post(client, app_xml("签到"), ts=str(int(TS) - 3600)).status_code == 403
+    assert counts(runtime_) == before
+
+
+# ---- wiring in create_app
+
+
+def test_platform_off_means_404_and_on_means_the_endpoints_answer(write_config, config_dict):
+    from app import create_app
+
+    on = create_app(write_config()).test_client()
+    assert on.get("/wecom/bot").status_code == 400  # present, refusing an unsigned request
+    assert on.get("/wecom/app").status_code == 400
+    off = create_app(write_config(wecom={})).test_client()
+    assert off.get("/wecom/bot").status_code == 404
+    assert off.post("/wecom/app").status_code == 404
