@@ -1,0 +1,306 @@
+"""DingTalk Stream mode: the app robot's messages over a websocket DingTalk opens for us (no public IP).
+
+Frames go through the same `handle_robot_message` as the HTTP callback; answers leave via the
+outbox (sessionWebhook). Exactly one Stream client runs per database, guarded by `SingleProcessLock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
+
+import requests
+import websockets
+from dingtalk_stream import AckMessage, CallbackHandler, ChatbotMessage, Credential, DingTalkStreamClient
+from dingtalk_stream.frames import CallbackMessage
+from dingtalk_stream.version import VERSION_STRING
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from bot.platforms.dingtalk import BadMessage, handle_robot_message
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
+_LOCK_KEY = 7_210_004  # pg_advisory_lock id of the Stream client (runtime.py uses 7_210_001)
+
+
+class AlreadyRunning(RuntimeError):
+    """Another process already holds the DingTalk Stream connection for this database."""
+
+
+class SingleProcessLock:
+    """One Stream client per database: DingTalk spreads frames over every open connection of an
+    app, so a second client would only split the traffic and double the moving parts.
+
+    PostgreSQL: a session advisory lock held on a dedicated connection (released if the process
+    dies). SQLite: an OS file lock next to the database file (the database is local anyway).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        if self._engine.dialect.name == "postgresql":
+            conn = self._engine.connect()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar()
+            conn.commit()  # the lock is session-level: it outlives this transaction
+            if not got:
+                conn.close()
+                raise AlreadyRunning(
+                    "钉钉 Stream 已在另一个进程中运行（PostgreSQL advisory lock 已被占用）。"
+                )
+            self._conn = conn
+            return
+        database = self._engine.url.database
+        if self._engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            log.warning("no single-process guard for %s; run one Stream client only", self._engine.url)
+            return
+        path = Path(f"{database}.dingtalk-stream.lock")
+        handle = path.open("a+b")
+        try:
+            _lock_file(handle)
+        except OSError:
+            handle.close()
+            raise AlreadyRunning(f"钉钉 Stream 已在另一个进程中运行（{path} 已被锁定）。") from None
+        self._file = handle
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+                self._conn.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
+        if self._file is not None:
+            self._file.close()  # closing the descriptor drops the OS lock
+            self._file = None
+
+
+def _lock_file(handle: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+class _RobotMessages(CallbackHandler):
+    """Topic /v1.0/im/bot/messages/get: store the message, then ACK; ACK anyway once the deadline passes."""
+
+    def __init__(self, client: StreamClient) -> None:
+        super().__init__()
+        self.logger = log
+        self._client = client
+
+    async def raw_process(self, callback_message: CallbackMessage) -> AckMessage:
+        # The SDK puts the text only in data.response; the protocol doc's ACK also carries it in "message".
+        ack = await super().raw_process(callback_message)
+        ack.message = ack.data["response"]
+        return ack
+
+    async def process(self, message: CallbackMessage) -> tuple[int, str]:
+        work = asyncio.ensure_future(asyncio.to_thread(self._client.handle_data, message.data))
+        try:
+            await asyncio.wait_for(asyncio.shield(work), self._client.ack_deadline)
+        except TimeoutError:
+            # Still running: ACK now so DingTalk does not redeliver; the pipeline finishes on its own.
+            log.warning(
+                "dingtalk stream frame %s slow; acknowledged before it finished", message.headers.message_id
+            )
+            work.add_done_callback(_log_failure)
+        except BadMessage as err:
+            log.warning("dingtalk stream frame %s refused: %s", message.headers.message_id, err)
+            return AckMessage.STATUS_BAD_REQUEST, "bad message"
+        except DBAPIError:
+            # Nothing was stored: a non-200 ACK makes DingTalk deliver the frame again later.
+            log.exception("dingtalk stream frame %s: database unavailable", message.headers.message_id)
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "retry later"
+        return AckMessage.STATUS_OK, "OK"
+
+
+def _log_failure(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("dingtalk stream frame failed after its ACK", exc_info=future.exception())
+
+
+class StreamClient(DingTalkStreamClient):
+    """The SDK's client with our connection loop.
+
+    Reused from dingtalk-stream 0.24.3: frame classes, CallbackHandler and `route_message` (ACK
+    format `{"code":200,"headers":{"contentType","messageId"},"message":"OK","data":...}`, SYSTEM
+    ping/disconnect). Replaced: `open_connection`, because the SDK posts to a module constant read
+    from the environment at import (no per-client endpoint, so tests could not point it at a local
+    gateway) and without a timeout; and `start`, because the SDK's loop catches CancelledError and
+    retries every 10 s forever, so it can neither back off nor be stopped.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        ack_deadline: float = 2.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        ding = runtime.settings.dingtalk
+        super().__init__(Credential(ding.app_key, ding.app_secret), logger=log)
+        self.runtime = runtime
+        self.open_url = ding.api_base.rstrip("/") + OPEN_CONNECTION_PATH
+        self.ack_deadline = ack_deadline
+        self._backoff = (backoff_initial, backoff_max)
+        self._http = session or requests.Session()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._frames: set[asyncio.Task] = set()
+        self._was_connected = False
+        self.started = threading.Event()  # set once the loop runs (stop() works from then on)
+        self.register_callback_handler(ChatbotMessage.TOPIC, _RobotMessages(self))
+
+    # -- one message ------------------------------------------------------------------------
+
+    def handle_data(self, data: Any) -> None:
+        """Store and answer one robot message (runs in a worker thread). A redelivered frame finds
+        the first record; its answer's outbox key already exists, so nothing is sent twice."""
+        now = self.runtime.now()
+        incoming, outcome = handle_robot_message(self.runtime, data, now)
+        if incoming is not None and outcome is not None and outcome.reply is not None:
+            self.runtime.pipeline.defer_reply(incoming, outcome.reply, dict(incoming.reply_handle or {}), now)
+
+    # -- connection -------------------------------------------------------------------------
+
+    def open_connection(self) -> dict[str, Any] | None:
+        """POST /v1.0/gateway/connections/open → {"endpoint": "wss://...", "ticket": "..."} (Stream protocol doc)."""
+        body = {
+            "clientId": self.credential.client_id,
+            "clientSecret": self.credential.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map],
+            "ua": f"dingtalk-sdk-python/v{VERSION_STRING}-lvzhi",
+            "localIp": "",
+        }
+        try:
+            resp = self._http.post(self.open_url, json=body, timeout=10)
+        except requests.RequestException as err:
+            log.warning("dingtalk stream: open connection failed: %s", type(err).__name__)
+            return None
+        if not resp.ok:
+            log.warning("dingtalk stream: open connection refused: HTTP %s", resp.status_code)
+            return None
+        try:
+            answer = resp.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or not answer.get("endpoint") or not answer.get("ticket"):
+            log.warning("dingtalk stream: open connection answered without endpoint/ticket")
+            return None
+        return answer
+
+    async def start(self) -> None:
+        """Connect, read frames, reconnect with exponential backoff after any drop, until `stop()`."""
+        self.pre_start()
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self.started.set()
+        delay = self._backoff[0]
+        try:
+            while not self._stopping.is_set():
+                connection = await asyncio.to_thread(self.open_connection)
+                if connection is not None and not self._stopping.is_set():
+                    self._was_connected = False
+                    try:
+                        await self._session(connection)
+                    except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as err:
+                        log.warning("dingtalk stream: connection lost: %s", type(err).__name__)
+                    if self._was_connected:
+                        delay = self._backoff[0]  # it was up: the next drop starts the backoff afresh
+                if self._stopping.is_set():
+                    break
+                log.info("dingtalk stream: reconnecting in %.1fs", delay)
+                with contextlib.suppress(TimeoutError):  # woken early by stop()
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                delay = min(delay * 2, self._backoff[1])
+        finally:
+            if self._frames:  # let frames in flight finish their ACK (bounded)
+                await asyncio.wait(self._frames, timeout=5)
+            log.info("dingtalk stream: stopped")
+
+    async def _session(self, connection: dict[str, Any]) -> None:
+        uri = f"{connection['endpoint']}?ticket={quote_plus(connection['ticket'])}"
+        # websockets' own keepalive replaces the SDK's 60 s ping task.
+        async with websockets.connect(uri, open_timeout=10, ping_interval=30, ping_timeout=20) as ws:
+            self.websocket = ws
+            self._was_connected = True
+            log.info("dingtalk stream: connected")
+            async for raw in ws:
+                try:
+                    frame = json.loads(raw)
+                except ValueError:
+                    log.warning("dingtalk stream: unreadable frame ignored")
+                    continue
+                task = asyncio.create_task(self.background_task(frame))
+                self._frames.add(task)
+                task.add_done_callback(self._frames.discard)
+        if not self._stopping.is_set():
+            log.warning("dingtalk stream: connection closed by the gateway")
+
+    def stop(self) -> None:
+        """Close the connection and end `start()`; safe from any thread."""
+        loop, stopping = self._loop, self._stopping
+        if loop is None or stopping is None or loop.is_closed():
+            return
+
+        def _stop() -> None:
+            stopping.set()
+            if self.websocket is not None:
+                loop.create_task(self.websocket.close())
+
+        loop.call_soon_threadsafe(_stop)
+
+    def run(self) -> None:
+        """Blocking: hold the single-process lock and run until `stop()` (or SIGINT/SIGTERM in the main thread)."""
+        lock = SingleProcessLock(self.runtime.engine)
+        lock.acquire()
+        try:
+            if threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, lambda *_: self.stop())
+            asyncio.run(self.start())
+        finally:
+            lock.release()
+
+
+def start_in_background(runtime: Runtime) -> StreamClient | None:
+    """For `serve` with `dingtalk.stream: true`: run the client in a daemon thread, unless another process has it."""
+    client = StreamClient(runtime)
+    lock = SingleProcessLock(runtime.engine)
+    try:
+        lock.acquire()
+    except AlreadyRunning as err:
+        log.warning("%s This process serves HTTP only.", err)
+        return None
+
+    def _run() -> None:
+        try:
+            asyncio.run(client.start())
+        finally:
+            lock.release()
+
+    threading.Thread(target=_run, name="dingtalk-stream", daemon=True).start()
+    return client

@@ -1,0 +1,163 @@
+"""Stream mode end to end against a local gateway: open connection → ticket → CALLBACK frames → ACK,
+one record and one answer for a redelivered frame, reconnection after a drop, clean stop, one process."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.messages import Reply
+from bot.platforms.dingtalk_stream import AlreadyRunning, SingleProcessLock, StreamClient
+from models import InboundMessage, OutboxMessage
+from tests.fakes.dingtalk_gateway import BOT_TOPIC, FakeGateway
+from tests.fakes.dingtalk_server import scripted_runtime
+
+KEY, SECRET = "ding-app-key", "ding-app-secret"
+
+
+def robot_message(text: str, msg_id: str, *, group: bool = True) -> dict:
+    now_ms = int(time.time() * 1000)
+    return {
+        "msgId": msg_id,
+        "msgtype": "text",
+        "text": {"content": f" {text}"},
+        "conversationType": "2" if group else "1",
+        "conversationId": "cidGroupOne==",
+        "senderId": "$:LWCP_v1:$abc",
+        "senderStaffId": "dt_zhangsan",
+        "senderNick": "张三",
+        "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=s1",
+        "sessionWebhookExpiredTime": now_ms + 90 * 60_000,
+        "isInAtList": True,
+        "robotCode": "ding-robot",
+        "createAt": now_ms,
+    }
+
+
+def counts(rt) -> tuple[int, int]:
+    with rt.sessions() as s:
+        return (
+            s.scalar(select(func.count()).select_from(InboundMessage)),
+            s.scalar(select(func.count()).select_from(OutboxMessage)),
+        )
+
+
+def wait_until(predicate, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def gateway():
+    with FakeGateway(KEY, SECRET) as gw:
+        yield gw
+
+
+@pytest.fixture
+def bot(runtime, roster, gateway):
+    return scripted_runtime(runtime, {"帮助": Reply("可以发送：签到、请假。")}, api_base=gateway.url)
+
+
+@pytest.fixture
+def stream(bot):
+    """A running client in a thread; stopped (and joined, bounded) after the test."""
+    client = StreamClient(bot, backoff_initial=0.05, backoff_max=0.2, ack_deadline=2.0)
+    thread = threading.Thread(target=lambda: __import__("asyncio").run(client.start()), daemon=True)
+    thread.start()
+    assert client.started.wait(5)
+    yield client
+    client.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "stream client did not stop"
+
+
+def test_frame_is_acknowledged_recorded_and_answered_through_the_outbox(gateway, bot, stream):
+    gateway.wait_connected(1)
+    assert gateway.opens[0]["clientId"] == KEY and gateway.opens[0]["clientSecret"] == SECRET
+    assert gateway.opens[0]["subscriptions"] == [{"type": "CALLBACK", "topic": BOT_TOPIC}]
+    frame_id = gateway.push(robot_message("帮助", "msgS1"))
+    ack = gateway.wait_ack(frame_id)
+    assert ack["code"] == 200 and ack["message"] == "OK"
+    assert ack["headers"] == {"contentType": "application/json", "messageId": frame_id}
+    wait_until(lambda: counts(bot) == (1, 1))
+    with bot.sessions() as s:
+        inbound = s.scalars(select(InboundMessage)).one()
+        out = s.scalars(select(OutboxMessage)).one()
+    assert (inbound.platform, inbound.msg_id, inbound.chat_id, inbound.text) == (
+        "dingtalk",
+        "msgS1",
+        "cidGroupOne==",
+        "帮助",
+    )
+    assert (out.key, out.target_kind, out.text) == ("reply:dingtalk:msgS1", "reply", "可以发送：签到、请假。")
+    assert out.address["conversation_id"] == "cidGroupOne=="
+    assert out.address["session_webhook"].endswith("session=s1")
+
+
+def test_redelivered_frame_gives_one_record_and_one_answer(gateway, bot, stream):
+    gateway.wait_connected(1)
+    first = gateway.push(robot_message("帮助", "msgDup"))
+    gateway.wait_ack(first)
+    wait_until(lambda: counts(bot) == (1, 1))
+    again = gateway.push(robot_message("帮助", "msgDup"))  # DingTalk resends with a new frame id
+    assert gateway.wait_ack(again)["code"] == 200
+    time.sleep(0.2)
+    assert counts(bot) == (1, 1)
+
+
+def test_client_reconnects_after_a_dropped_connection(gateway, bot, stream):
+    gateway.wait_connected(1)
+    gateway.drop()
+    gateway.wait_connected(2)
+    assert len(gateway.opens) == 2  # a fresh ticket for the new connection
+    frame_id = gateway.push(robot_message("帮助", "msgAfterDrop"))
+    assert gateway.wait_ack(frame_id)["code"] == 200
+    wait_until(lambda: counts(bot) == (1, 1))
+
+
+def test_refused_open_connection_is_retried_with_backoff(gateway, bot):
+    gateway.refuse_opens = 2
+    client = StreamClient(bot, backoff_initial=0.05, backoff_max=0.2)
+    thread = threading.Thread(target=lambda: __import__("asyncio").run(client.start()), daemon=True)
+    thread.start()
+    try:
+        gateway.wait_connected(1)
+        assert len(gateway.opens) == 3
+    finally:
+        client.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_system_ping_is_acknowledged(gateway, stream):
+    gateway.wait_connected(1)
+    gateway.ping("ping-7")
+    assert gateway.wait_ack("ping-7")["code"] == 200
+
+
+def test_unreadable_frame_is_refused_and_changes_nothing(gateway, bot, stream):
+    gateway.wait_connected(1)
+    frame_id = gateway.push({"msgtype": "text"})
+    assert gateway.wait_ack(frame_id)["code"] == 400
+    assert counts(bot) == (0, 0)
+
+
+def test_only_one_stream_process_per_database(bot):
+    first = SingleProcessLock(bot.engine)
+    first.acquire()
+    try:
+        with pytest.raises(AlreadyRunning):
+            SingleProcessLock(bot.engine).acquire()
+        with pytest.raises(AlreadyRunning):
+            StreamClient(bot).run()  # refuses before connecting anywhere
+    finally:
+        first.release()
+    again = SingleProcessLock(bot.engine)
+    again.acquire()
+    again.release()
