@@ -17,7 +17,7 @@ import click
 from flask import Flask, jsonify
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.platforms import wecom
+from bot.platforms import dingtalk, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
 from handlers import activities, checkin, help, leave, queries, roster, submissions
@@ -59,6 +59,8 @@ def create_app(config_path: str | Path | None = None) -> Flask:
 
     if settings.wecom.smart_bot_enabled or settings.wecom.app_enabled:
         app.register_blueprint(wecom.make_blueprint(runtime))
+    if settings.dingtalk.enabled:
+        app.register_blueprint(dingtalk.make_blueprint(runtime))
 
     return app
 
@@ -127,6 +129,10 @@ def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> 
         sys.exit(2)
     host = host or settings.server.host
     port = port or settings.server.port
+    if settings.dingtalk.enabled and settings.dingtalk.stream:
+        from bot.platforms.dingtalk_stream import start_in_background
+
+        start_in_background(app.extensions["bot"])  # skipped, with a warning, if `stream` runs elsewhere
     log.info("serving on http://%s:%s", host, port)
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
@@ -199,6 +205,23 @@ def import_roster_cmd(obj: _Obj, file: str) -> None:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
     click.echo(report.summary())
+
+
+@cli.command()
+@click.pass_obj
+def stream(obj: _Obj) -> None:
+    """Receive DingTalk robot messages over Stream mode (no public IP needed); one process only."""
+    from bot.platforms.dingtalk_stream import AlreadyRunning, StreamClient
+
+    runtime = obj.runtime()
+    if not runtime.settings.dingtalk.enabled:
+        click.echo("钉钉未配置：请在 config.yaml 的 dingtalk 下填写 app_key 和 app_secret。", err=True)
+        sys.exit(2)
+    try:
+        StreamClient(runtime).run()
+    except AlreadyRunning as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -231,3 +231,14 @@ def test_voice_in_a_group_is_ignored_quietly(client, bot):
     resp = client.post("/dingtalk/robot", json=body, headers=headers())
     assert resp.get_json() == {"msgtype": "empty"}
     assert counts(bot) == (0, 0)
+
+
+def test_app_serves_the_callback_only_when_dingtalk_is_configured(write_config, runtime):
+    import app as app_module
+
+    off = app_module.create_app(write_config()).test_client()
+    assert off.post("/dingtalk/robot", json=message(), headers=headers()).status_code == 404
+    on_config = write_config(dingtalk={"app_key": "ding-app-key", "app_secret": SECRET, "robot_code": "r"})
+    on = app_module.create_app(on_config).test_client()
+    assert on.post("/dingtalk/robot", json=message("收到"), headers=headers()).status_code == 200
+    assert on.post("/dingtalk/robot", json=message(), headers=headers(sign="x")).status_code == 401

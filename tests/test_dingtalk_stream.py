@@ -161,3 +161,22 @@ def test_only_one_stream_process_per_database(bot):
     again = SingleProcessLock(bot.engine)
     again.acquire()
     again.release()
+
+
+def test_stream_command_refuses_without_config_or_when_already_running(write_config, bot):
+    from click.testing import CliRunner
+
+    import app as app_module
+
+    result = CliRunner().invoke(app_module.cli, ["--config", str(write_config()), "stream"])
+    assert result.exit_code == 2 and "app_key" in result.output
+    configured = write_config(
+        dingtalk={"app_key": KEY, "app_secret": SECRET, "api_base": "http://127.0.0.1:9"}
+    )
+    lock = SingleProcessLock(bot.engine)
+    lock.acquire()
+    try:
+        result = CliRunner().invoke(app_module.cli, ["--config", str(configured), "stream"])
+    finally:
+        lock.release()
+    assert result.exit_code == 1 and "另一个进程" in result.output
