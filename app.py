@@ -214,6 +214,7 @@ def stream(obj: _Obj) -> None:
     from bot.platforms.dingtalk_stream import AlreadyRunning, StreamClient
 
     runtime = obj.runtime()
+    _configure_logging(runtime.settings)
     if not runtime.settings.dingtalk.enabled:
         click.echo("钉钉未配置：请在 config.yaml 的 dingtalk 下填写 app_key 和 app_secret。", err=True)
         sys.exit(2)
