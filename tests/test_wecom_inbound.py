@@ -430,3 +430,9 @@ def test_platform_off_means_404_and_on_means_the_endpoints_answer(write_config, 
     off = create_app(write_config(wecom={})).test_client()
     assert off.get("/wecom/bot").status_code == 404
     assert off.post("/wecom/app").status_code == 404
+
+
+def test_app_signed_plaintext_without_message_fields_is_refused(client, runtime_):
+    before = counts(runtime_)
+    assert app_post(client, "<xml><Content>签到</Content></xml>").status_code == 400
+    assert counts(runtime_) == before

@@ -225,7 +225,9 @@ class _App(_Callback):
         if not encrypt:
             raise CallbackError(400, "no Encrypt element")
         plaintext = self.verified(encrypt)
-        parse_xml(plaintext)  # refuses DTDs/entities before wechatpy's parser sees the text
+        inner = parse_xml(plaintext)  # refuses DTDs/entities before wechatpy's parser sees the text
+        if not inner.get("MsgType") or not inner.get("FromUserName"):
+            raise CallbackError(400, "message without MsgType/FromUserName")
         msg = parse_message(plaintext)
         if msg.type != "text":
             # Events (enter_agent, subscribe, …) would be keyed FromUserName+CreateTime; none
@@ -237,7 +239,7 @@ class _App(_Callback):
             chat_id=None,
             sender_id=msg.source,
             sender_name=None,
-            text=msg.content.strip(),
+            text=(msg.content or "").strip(),
             msg_id=app_msg_key(msg),
             sent_at=self.sent_at(msg.time),
             is_group=False,
