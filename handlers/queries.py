@@ -23,6 +23,7 @@ router = Router()
 MAX_NAMES = 8  # longer lists are cut, a phone screen shows about this many
 NO_GROUP = "您还没有分到联络组，请联系县政协办公室。"
 NO_RULES = "还没有配置履职任务（quotas），请联系县政协办公室。"
+UNKNOWN_TARGET = "暂时不能这样查询。发送「本组情况」查看各项任务，或「谁还没交社情民意」「谁没签到」。"
 UNKNOWN_PERIOD = "没看懂「{word}」是哪个时期，可以说：本月、上季度、今年、2026年第三季度。"
 
 
@@ -40,7 +41,7 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
     if command.target:
         rule = _rule_for(ctx.settings.quotas, command.target)
         if rule is None:
-            raise UserError(f"没有「{command.target}」这项任务。发送「本组情况」查看全部。")
+            raise UserError(UNKNOWN_TARGET)
         return _who_owes(session, rule, member.group_id, ctx, asked)
     if not ctx.settings.quotas:
         raise UserError(NO_RULES)
@@ -246,7 +247,7 @@ def _overview(session: Session, command: Command, ctx: Context, asked: Period | 
     if command.target and command.target != "checkin":
         rule = _rule_for(rules, command.target)
         if rule is None:
-            raise UserError(f"没有「{command.target}」这项任务。")
+            raise UserError(UNKNOWN_TARGET)
         rules = [rule]
         picker = (lambda _rule: asked) if asked else None
     else:

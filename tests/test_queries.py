@@ -270,3 +270,9 @@ def test_status_handler_called_directly_with_a_command(ask, add):
     assert ask("王组长", Command("status", title="下周")) == (
         "没看懂「下周」是哪个时期，可以说：本月、上季度、今年、2026年第三季度。"
     )
+
+
+def test_asking_who_is_on_leave_gets_a_hint_rather_than_a_code_word(ask):
+    assert ask("王组长", Command("status", target="leave")) == (
+        "暂时不能这样查询。发送「本组情况」查看各项任务，或「谁还没交社情民意」「谁没签到」。"
+    )
