@@ -100,9 +100,7 @@ class Pipeline:
             # platform delivers again later; the transaction left nothing half-written.
             raise
         except Exception:
-            log.exception(
-                "message %s/%s failed; recorded as error", incoming.platform, incoming.msg_id
-            )
+            log.exception("message %s/%s failed; recorded as error", incoming.platform, incoming.msg_id)
             return self._record_failure(incoming, now)
 
     def _previous(self, incoming: Incoming) -> Outcome | None:

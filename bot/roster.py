@@ -145,7 +145,11 @@ def validate(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[RosterRow], l
         mobile = normalize_mobile(r.get("手机", ""))
         if not _MOBILE.match(mobile):
             errs.append(f"手机号“{r.get('手机', '')}”不是11位手机号")
-        for col, value in (("手机", mobile), ("企业微信账号", r.get("企业微信账号", "")), ("钉钉账号", r.get("钉钉账号", ""))):
+        for col, value in (
+            ("手机", mobile),
+            ("企业微信账号", r.get("企业微信账号", "")),
+            ("钉钉账号", r.get("钉钉账号", "")),
+        ):
             if value and value in seen[col]:
                 errs.append(f"{col} {value} 与第{seen[col][value]}行重复")
             elif value:
@@ -178,7 +182,10 @@ def import_roster(session: Session, path: Path, now: dt.datetime) -> ImportRepor
     by_ding = {m.dingtalk_userid: m for m in members.values() if m.dingtalk_userid}
     report = ImportReport()
     for row in good:
-        for value, index, col in ((row.wecom_userid, by_wecom, "企业微信账号"), (row.dingtalk_userid, by_ding, "钉钉账号")):
+        for value, index, col in (
+            (row.wecom_userid, by_wecom, "企业微信账号"),
+            (row.dingtalk_userid, by_ding, "钉钉账号"),
+        ):
             other = index.get(value) if value else None
             if other is not None and other.mobile != row.mobile:
                 problems.append(f"第{row.line}行（{row.name}）：{col} {value} 已属于 {other.name}")
@@ -230,7 +237,10 @@ def sync_chat_bindings(session: Session, settings: Settings) -> None:
         group_id = groups.get(binding.name)
         if group_id is None:
             continue
-        for platform, chat_id in (("wecom", binding.wecom.chat_id), ("dingtalk", binding.dingtalk.conversation_id)):
+        for platform, chat_id in (
+            ("wecom", binding.wecom.chat_id),
+            ("dingtalk", binding.dingtalk.conversation_id),
+        ):
             if not chat_id:
                 continue
             row = existing.get((platform, chat_id))

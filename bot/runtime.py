@@ -43,7 +43,9 @@ class Runtime:
     def default_speaker(self) -> str | None:
         with self.sessions() as session:
             return session.scalar(
-                select(Member.name).where(Member.active.is_(True)).order_by(Member.role != "leader", Member.id)
+                select(Member.name)
+                .where(Member.active.is_(True))
+                .order_by(Member.role != "leader", Member.id)
             )
 
     def now(self) -> dt.datetime:

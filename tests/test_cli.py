@@ -36,9 +36,14 @@ def sqlite_config(tmp_path):
     "text, expected",
     [
         ("签到", {"intent": "checkin", "date": "2026-11-23"}),
-        ("请假 下周三的座谈会 单位开会", {"intent": "leave", "date": "2026-12-02", "kind": "meeting", "reason": "单位开会"}),
-        ("发布活动 12月3日上午9点 视察 城区污水处理厂",
-         {"intent": "announce", "date": "2026-12-03", "time": "09:00", "kind": "inspection"}),
+        (
+            "请假 下周三的座谈会 单位开会",
+            {"intent": "leave", "date": "2026-12-02", "kind": "meeting", "reason": "单位开会"},
+        ),
+        (
+            "发布活动 12月3日上午9点 视察 城区污水处理厂",
+            {"intent": "announce", "date": "2026-12-03", "time": "09:00", "kind": "inspection"},
+        ),
         ("同意 #3", {"intent": "approve", "target": "3"}),
         ("收到", {"intent": "unknown", "date": None}),
     ],
@@ -91,8 +96,20 @@ def _free_port() -> int:
 def test_serve_answers_healthz_and_unconfigured_platforms_are_404(sqlite_config):
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--config", str(sqlite_config), "serve", "--port", str(port), "--no-scheduler"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+        [
+            sys.executable,
+            "app.py",
+            "--config",
+            str(sqlite_config),
+            "serve",
+            "--port",
+            str(port),
+            "--no-scheduler",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
     )
     try:
         deadline = time.monotonic() + 60

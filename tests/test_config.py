@@ -39,10 +39,22 @@ def test_missing_environment_variable_names_the_key(monkeypatch):
     "patch, expected",
     [
         ({"timezone": "Mars/Olympus"}, "timezone: Value error, unknown timezone"),
-        ({"quotas": [{"key": "x", "name": "x", "source": "submission", "kinds": ["opinion"], "period": "week"}]},
-         "quotas[0].period: Input should be 'month', 'quarter', 'half' or 'year'"),
-        ({"quotas": [{"key": "x", "name": "x", "source": "activity", "kinds": ["opinion"], "period": "month"}]},
-         "quotas[0]: Value error, kinds ['opinion'] not among"),
+        (
+            {
+                "quotas": [
+                    {"key": "x", "name": "x", "source": "submission", "kinds": ["opinion"], "period": "week"}
+                ]
+            },
+            "quotas[0].period: Input should be 'month', 'quarter', 'half' or 'year'",
+        ),
+        (
+            {
+                "quotas": [
+                    {"key": "x", "name": "x", "source": "activity", "kinds": ["opinion"], "period": "month"}
+                ]
+            },
+            "quotas[0]: Value error, kinds ['opinion'] not among",
+        ),
         ({"server": {"port": "eighty"}}, "server.port: Input should be a valid integer"),
         ({"wecom": {"smartbot": {}}}, "wecom.smartbot: unknown key"),
     ],
@@ -67,7 +79,10 @@ def test_cli_with_a_wrong_config_exits_2_without_traceback(tmp_path):
     path.write_text(yaml.safe_dump({"timezone": "Nowhere/City"}), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "app.py", "--config", str(path), "init-db"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "timezone" in proc.stderr and "unknown timezone" in proc.stderr

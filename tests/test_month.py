@@ -23,17 +23,30 @@ ROSTER = """姓名,联络组,角色,手机,企业微信账号,钉钉账号
 """
 
 SCENES = [
-    ("王组长", "2026-11-02T09:00", [
-        "发布活动 11月5日上午9点 视察 城区污水处理厂",
-        "/as 张三", "请假 11月5日的视察 单位开会",
-        "/as 王组长", "同意 张三",
-    ]),
+    (
+        "王组长",
+        "2026-11-02T09:00",
+        [
+            "发布活动 11月5日上午9点 视察 城区污水处理厂",
+            "/as 张三",
+            "请假 11月5日的视察 单位开会",
+            "/as 王组长",
+            "同意 张三",
+        ],
+    ),
     ("李四", "2026-11-05T09:30", ["签到", "/as 赵六", "签到", "签到"]),
-    ("李四", "2026-11-10T10:00", [
-        "社情民意：关于城区路灯的建议。晚上很多路灯不亮。",
-        "/as 张三", "@履职助手 意见建议：关于增加公交线路的建议",
-        "/as 周七", "社情民意：关于菜市场秩序", "收到",
-    ]),
+    (
+        "李四",
+        "2026-11-10T10:00",
+        [
+            "社情民意：关于城区路灯的建议。晚上很多路灯不亮。",
+            "/as 张三",
+            "@履职助手 意见建议：关于增加公交线路的建议",
+            "/as 周七",
+            "社情民意：关于菜市场秩序",
+            "收到",
+        ],
+    ),
     ("王组长", "2026-11-20T10:00", ["本组情况", "谁还没交社情民意", "/as 张三", "本组情况"]),
 ]
 
@@ -51,7 +64,11 @@ def office(tmp_path):
 def app(config, *args, stdin=None):
     proc = subprocess.run(
         [sys.executable, "app.py", "--config", str(config), *args],
-        cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
@@ -95,7 +112,11 @@ def test_a_scripted_month_on_the_console(office):
         assert sorted(names[c.member_id] for c in s.scalars(select(CheckIn))) == ["李四", "赵六"]
         leave = s.scalars(select(LeaveRequest)).one()
         assert (names[leave.member_id], leave.status, names[leave.decided_by_id], leave.reason) == (
-            "张三", "approved", "王组长", "单位开会")
+            "张三",
+            "approved",
+            "王组长",
+            "单位开会",
+        )
         subs = s.scalars(select(Submission).order_by(Submission.id)).all()
         assert [(names[x.member_id], x.kind, x.title) for x in subs] == [
             ("李四", "opinion", "关于城区路灯的建议"),

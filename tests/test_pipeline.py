@@ -21,10 +21,20 @@ calls: list[str] = []
 def _note(session, member, command, ctx):
     calls.append(command.content)
     session.add(
-        Submission(member_id=member.id, group_id=member.group_id, kind="opinion", title="t",
-                   content=command.content, submitted_at=ctx.now, source_message_id=ctx.inbound_id)
+        Submission(
+            member_id=member.id,
+            group_id=member.group_id,
+            kind="opinion",
+            title="t",
+            content=command.content,
+            submitted_at=ctx.now,
+            source_message_id=ctx.inbound_id,
+        )
     )
-    return Reply(f"已收到：{command.content}", notices=(Notice(key=f"n:{ctx.inbound_id}", text="有新社情民意", to_member_id=member.id),))
+    return Reply(
+        f"已收到：{command.content}",
+        notices=(Notice(key=f"n:{ctx.inbound_id}", text="有新社情民意", to_member_id=member.id),),
+    )
 
 
 @router.route("approve", roles=("leader", "admin"))
@@ -86,14 +96,21 @@ def test_unknown_sender_is_told_how_to_bind_and_the_message_is_logged(pipeline, 
     assert rows(runtime, Submission) == 0
     with runtime.sessions() as s:
         row = s.scalars(select(InboundMessage)).one()
-        assert (row.sender_id, row.outcome, row.text, row.member_id) == ("stranger", "unknown_sender", "社情民意 路灯不亮", None)
+        assert (row.sender_id, row.outcome, row.text, row.member_id) == (
+            "stranger",
+            "unknown_sender",
+            "社情民意 路灯不亮",
+            None,
+        )
 
 
 def test_group_chatter_gets_no_answer_but_one_to_one_gets_a_hint(pipeline, runtime):
     assert pipeline.handle(msg("zhangsan", "收到", "M3", chat_id="chat-g1", is_group=True), NOW).reply is None
     assert pipeline.handle(msg("zhangsan", "收到", "M4"), NOW).reply.text == NOT_UNDERSTOOD
     with runtime.sessions() as s:
-        assert [r.outcome for r in s.scalars(select(InboundMessage).order_by(InboundMessage.id))] == ["ignored"] * 2
+        assert [r.outcome for r in s.scalars(select(InboundMessage).order_by(InboundMessage.id))] == [
+            "ignored"
+        ] * 2
 
 
 def test_member_cannot_use_a_leader_command(pipeline, runtime):
@@ -130,7 +147,9 @@ def test_a_bug_is_logged_with_an_apology_and_never_leaks_its_text(pipeline, runt
 
 
 def test_unavailable_database_raises_so_the_platform_retries(runtime):
-    dead = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    dead = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+    )
     pipeline = Pipeline(make_session_factory(dead), runtime.settings, router, fake_parse)
     with pytest.raises(DBAPIError):
         pipeline.handle(msg("zhangsan", "社情民意 x", "M11"), NOW)

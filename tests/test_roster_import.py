@@ -6,8 +6,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bot.roster import COLUMNS, RosterError, import_roster, sync_chat_bindings
 from bot.config import settings_from_dict
+from bot.roster import COLUMNS, RosterError, import_roster, sync_chat_bindings
 from models import ChatBinding, LiaisonGroup, Member
 from tests.conftest import NOW
 
@@ -33,7 +33,9 @@ def write_xlsx(path, rows):
     ws = wb.active
     ws.append(COLUMNS)
     for r in rows:
-        ws.append([int(c) if c.isdigit() and len(c) == 11 else c for c in r])  # mobiles as numbers, as Excel keeps them
+        ws.append(
+            [int(c) if c.isdigit() and len(c) == 11 else c for c in r]
+        )  # mobiles as numbers, as Excel keeps them
     wb.save(path)
     return path
 
@@ -71,12 +73,18 @@ def test_importing_the_same_file_twice_changes_nothing(runtime, tmp_path):
     with runtime.sessions.begin() as s:
         import_roster(s, path, NOW)
     with runtime.sessions() as s:
-        before = [(m.id, m.name, m.role, m.group_id, m.updated_at) for m in s.scalars(select(Member).order_by(Member.id))]
+        before = [
+            (m.id, m.name, m.role, m.group_id, m.updated_at)
+            for m in s.scalars(select(Member).order_by(Member.id))
+        ]
     with runtime.sessions.begin() as s:
         report = import_roster(s, path, NOW.replace(hour=11))
     assert report.created == [] and report.updated == [] and report.unchanged == len(ROWS)
     with runtime.sessions() as s:
-        after = [(m.id, m.name, m.role, m.group_id, m.updated_at) for m in s.scalars(select(Member).order_by(Member.id))]
+        after = [
+            (m.id, m.name, m.role, m.group_id, m.updated_at)
+            for m in s.scalars(select(Member).order_by(Member.id))
+        ]
     assert before == after
 
 
@@ -94,15 +102,14 @@ def test_a_changed_row_updates_the_member_keyed_by_mobile(runtime, tmp_path):
 
 def test_bad_rows_are_reported_by_line_and_nothing_is_imported(runtime, tmp_path):
     bad = ROWS + [
-        ("", "第一联络组", "委员", "13800000009", "", ""),          # line 7: no name
-        ("钱八", "第一联络组", "秘书长", "13800000010", "", ""),     # line 8: unknown role
-        ("孙九", "第一联络组", "委员", "12345", "", ""),            # line 9: bad mobile
-        ("吴十", "第一联络组", "委员", "13800000001", "", ""),      # line 10: mobile of line 3
-        ("郑十一", "", "委员", "13800000011", "", ""),              # line 11: no group
+        ("", "第一联络组", "委员", "13800000009", "", ""),  # line 7: no name
+        ("钱八", "第一联络组", "秘书长", "13800000010", "", ""),  # line 8: unknown role
+        ("孙九", "第一联络组", "委员", "12345", "", ""),  # line 9: bad mobile
+        ("吴十", "第一联络组", "委员", "13800000001", "", ""),  # line 10: mobile of line 3
+        ("郑十一", "", "委员", "13800000011", "", ""),  # line 11: no group
     ]
-    with pytest.raises(RosterError) as err:
-        with runtime.sessions.begin() as s:
-            import_roster(s, write_csv(tmp_path / "bad.csv", bad), NOW)
+    with pytest.raises(RosterError) as err, runtime.sessions.begin() as s:
+        import_roster(s, write_csv(tmp_path / "bad.csv", bad), NOW)
     problems = err.value.problems
     assert [p.split("（")[0] for p in problems] == ["第7行", "第8行", "第9行", "第10行", "第11行"]
     assert "角色“秘书长”无法识别" in problems[1]
@@ -113,22 +120,24 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(runtime, tmp_path
 
 def test_a_platform_id_owned_by_another_member_is_refused(runtime, roster, tmp_path):
     rows = [("新委员", "第一联络组", "委员", "13600000000", "zhangsan", "")]
-    with pytest.raises(RosterError, match="企业微信账号 zhangsan 已属于 张三"):
-        with runtime.sessions.begin() as s:
-            import_roster(s, write_csv(tmp_path / "r.csv", rows), NOW)
+    with pytest.raises(RosterError, match="企业微信账号 zhangsan 已属于 张三"), runtime.sessions.begin() as s:
+        import_roster(s, write_csv(tmp_path / "r.csv", rows), NOW)
 
 
 def test_missing_required_column_names_the_header(runtime, tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("名字,联络组\n张三,第一联络组\n", encoding="utf-8")
-    with pytest.raises(RosterError, match="第1行（表头）缺少列：姓名、手机"):
-        with runtime.sessions.begin() as s:
-            import_roster(s, path, NOW)
+    with pytest.raises(RosterError, match="第1行（表头）缺少列：姓名、手机"), runtime.sessions.begin() as s:
+        import_roster(s, path, NOW)
 
 
 def test_chat_bindings_follow_config_groups(runtime, roster, config_dict):
     config_dict["groups"] = [
-        {"name": "第一联络组", "wecom": {"chat_id": "wrk-1", "webhook_key": "k1"}, "dingtalk": {"conversation_id": "cid-1"}},
+        {
+            "name": "第一联络组",
+            "wecom": {"chat_id": "wrk-1", "webhook_key": "k1"},
+            "dingtalk": {"conversation_id": "cid-1"},
+        },
         {"name": "不存在的组", "wecom": {"chat_id": "wrk-x"}},
     ]
     settings = settings_from_dict(config_dict)
