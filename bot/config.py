@@ -151,6 +151,8 @@ class ActivityReminderSettings(_Strict):
     time: dt.time = dt.time(18, 0)
     attendance_after_hours: float = Field(default=3, ge=0)
     absence_warning_at: int = Field(default=2, ge=1)
+    absence_limit: int = Field(default=3, ge=1)  # seed rule: this many means giving up membership
+    term_start: dt.date | None = None  # 本届 starts here; None counts every recorded activity
 
 
 class HolidaySettings(_Strict):
@@ -165,6 +167,11 @@ class HolidaySettings(_Strict):
 
 class ReminderSettings(_Strict):
     all_done_message: bool = False
+    deadline_alert_time: dt.time = dt.time(16, 0)  # on the period's last workday, to the leader
+    summary_time: dt.time = dt.time(9, 0)  # first workday of a quarter: last quarter's summary
+    # One-off reports (attendance, quarter summary, period-end alert) missed while the scheduler
+    # was down are still sent this long after their time; later ones are stale and skipped.
+    late_hours: float = Field(default=24, gt=0)
     activity: ActivityReminderSettings = ActivityReminderSettings()
 
 

@@ -1,0 +1,270 @@
+"""The reminder scheduler: every tick, what is due goes into the outbox and the outbox is delivered.
+
+Exactly one runs across all processes and hosts: it holds a PostgreSQL advisory lock on a
+dedicated connection (or, on SQLite, a lock row kept alive by a heartbeat); any other idles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Connection, Engine, String, insert, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from bot import outbox, reminders
+from bot.config import Settings
+from bot.delivery import PushClient
+from models import Base
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "reminders"
+_ADVISORY_KEY = 7_210_002  # next to runtime's migration lock (7_210_001)
+
+
+class SchedulerLock(Base):
+    """The SQLite single-scheduler lock: one row per lock, owned while its heartbeat is fresh."""
+
+    __tablename__ = "scheduler_lock"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[dt.datetime]
+    heartbeat_at: Mapped[dt.datetime]
+
+
+def holder_id() -> str:
+    """Who holds a lock: host, process and a random part (a pid is reused across restarts)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class AdvisoryLock:
+    """pg_try_advisory_lock on a connection kept for the process lifetime.
+
+    PostgreSQL releases the lock when that connection ends, so a dead scheduler frees it
+    without any timeout of ours; a live one checks its connection before each tick.
+    """
+
+    def __init__(self, engine: Engine, key: int = _ADVISORY_KEY) -> None:
+        self._engine = engine
+        self._key = key
+        self._conn: Connection | None = None
+        self.held = False
+
+    def acquire(self, now: dt.datetime) -> bool:
+        try:
+            if self._conn is None:
+                self._conn = self._engine.connect()
+            if self.held:
+                self._conn.execute(text("SELECT 1"))  # still ours as long as the session lives
+                self._conn.commit()
+                return True
+            self.held = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar())
+            self._conn.commit()  # the lock is session-level: it outlives this transaction
+        except DBAPIError:
+            log.warning("scheduler lock connection lost; will try again", exc_info=True)
+            self._drop()
+        return self.held
+
+    def heartbeat(self, now: dt.datetime) -> None:
+        """Nothing to refresh: the lock lives as long as the connection."""
+
+    def release(self) -> None:
+        if self._conn is not None and self.held:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                self._conn.commit()
+            except DBAPIError:
+                log.warning("could not unlock the scheduler lock; closing its connection frees it")
+        self._drop()
+
+    def _drop(self) -> None:
+        self.held = False
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except DBAPIError:
+                log.debug("closing a broken lock connection failed", exc_info=True)
+            self._conn = None
+
+
+class RowLock:
+    """A row in scheduler_lock, taken over by another process once its heartbeat is older than `ttl`."""
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: dt.timedelta, holder: str | None = None) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self.holder = holder or holder_id()
+        self.held = False
+
+    def acquire(self, now: dt.datetime) -> bool:
+        with self._sessions.begin() as session:
+            taken = session.execute(
+                update(SchedulerLock)
+                .where(
+                    SchedulerLock.name == LOCK_NAME,
+                    (SchedulerLock.holder == self.holder) | (SchedulerLock.heartbeat_at < now - self._ttl),
+                )
+                .values(holder=self.holder, heartbeat_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if not taken:
+            try:
+                with self._sessions.begin() as session:
+                    session.execute(
+                        insert(SchedulerLock).values(
+                            name=LOCK_NAME, holder=self.holder, acquired_at=now, heartbeat_at=now
+                        )
+                    )
+                taken = 1
+            except IntegrityError:
+                taken = 0  # someone else's live row
+        if taken and not self.held:
+            log.info("scheduler lock taken by %s", self.holder)
+        self.held = bool(taken)
+        return self.held
+
+    def heartbeat(self, now: dt.datetime) -> None:
+        if not self.held:
+            return
+        with self._sessions.begin() as session:
+            kept = session.execute(
+                update(SchedulerLock)
+                .where(SchedulerLock.name == LOCK_NAME, SchedulerLock.holder == self.holder)
+                .values(heartbeat_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if not kept:
+            log.warning("scheduler lock was taken over; %s goes idle", self.holder)
+            self.held = False
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(SchedulerLock)
+                .where(SchedulerLock.name == LOCK_NAME, SchedulerLock.holder == self.holder)
+                .values(heartbeat_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+                .execution_options(synchronize_session=False)
+            )
+        self.held = False
+
+
+def make_lock(engine: Engine, sessions: sessionmaker[Session], settings: Settings) -> AdvisoryLock | RowLock:
+    if engine.dialect.name == "postgresql":
+        return AdvisoryLock(engine)
+    return RowLock(sessions, dt.timedelta(seconds=settings.scheduler.lock_ttl_seconds))
+
+
+@dataclass(frozen=True)
+class TickReport:
+    leader: bool  # False: another scheduler holds the lock, this one did nothing
+    due: int = 0
+    enqueued: int = 0
+    delivery: outbox.DeliveryReport | None = None
+
+
+def enqueue_due(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime) -> tuple[int, int]:
+    """What `reminders.due` says at `now`, into the outbox in one transaction: (due, newly enqueued)."""
+    with sessions.begin() as session:
+        messages = reminders.due(session, settings, now)
+        return len(messages), outbox.enqueue_many(session, messages, now)
+
+
+class ReminderScheduler:
+    """Ticks (APScheduler, the configured timezone) while holding the single-scheduler lock."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        clients: Mapping[str, PushClient],
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        lock: AdvisoryLock | RowLock | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._clock = clock or (lambda: dt.datetime.now(settings.tz))
+        self.lock = lock or make_lock(engine, sessions, settings)
+        self.deliverer = outbox.Deliverer(sessions, settings, clients)
+        self._scheduler: BackgroundScheduler | None = None
+        self._tick_guard = threading.Lock()
+
+    def tick(self, now: dt.datetime | None = None) -> TickReport:
+        """One round: take or keep the lock, enqueue what is due, deliver the outbox."""
+        now = (now or self._clock()).astimezone(self._settings.tz)
+        with self._tick_guard:
+            if not self.lock.acquire(now):
+                return TickReport(leader=False)
+            due, enqueued = enqueue_due(self._sessions, self._settings, now)
+            report = self.deliverer.deliver(now)
+            if enqueued or report.handled:
+                log.info(
+                    "tick %s: %d due, %d new, sent %d, retry %d, failed %d, deferred %d",
+                    now.isoformat(timespec="seconds"),
+                    due,
+                    enqueued,
+                    report.sent,
+                    report.retried,
+                    report.failed,
+                    report.deferred,
+                )
+            return TickReport(True, due, enqueued, report)
+
+    def _tick_job(self) -> None:
+        try:
+            self.tick()
+        except Exception:  # a scheduled job must survive a bad tick (the DB away, a bug): log, go on
+            log.exception("reminder tick failed")
+
+    def _heartbeat_job(self) -> None:
+        try:
+            self.lock.heartbeat(self._clock())
+        except Exception:  # same reason: the next heartbeat or tick tries again
+            log.exception("scheduler heartbeat failed")
+
+    def start(self) -> None:
+        """Start ticking in a background thread (first tick at once)."""
+        cfg = self._settings.scheduler
+        sched = BackgroundScheduler(
+            timezone=self._settings.tz,
+            job_defaults={
+                "coalesce": True,  # after a pause, one tick, not one per missed interval
+                "misfire_grace_time": cfg.misfire_grace_seconds,
+                "max_instances": 1,
+            },
+        )
+        sched.add_job(
+            self._tick_job,
+            IntervalTrigger(seconds=cfg.tick_seconds, timezone=self._settings.tz),
+            id="reminder_tick",
+            next_run_time=dt.datetime.now(self._settings.tz),
+        )
+        # The heartbeat runs beside a long tick (slow pushes), so the lock row never looks dead.
+        sched.add_job(
+            self._heartbeat_job,
+            IntervalTrigger(seconds=max(1, cfg.lock_ttl_seconds // 3), timezone=self._settings.tz),
+            id="scheduler_heartbeat",
+        )
+        sched.start()
+        self._scheduler = sched
+        log.info("reminder scheduler started (every %ss, %s)", cfg.tick_seconds, self._settings.timezone)
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        self.lock.release()
