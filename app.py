@@ -133,8 +133,89 @@ def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> 
         from bot.platforms.dingtalk_stream import start_in_background
 
         start_in_background(app.extensions["bot"])  # skipped, with a warning, if `stream` runs elsewhere
+    if settings.scheduler.enabled and not no_scheduler:
+        # Idles unless it wins the database lock, so every worker may start one safely.
+        _reminder_scheduler(app.extensions["bot"]).start()
     log.info("serving on http://%s:%s", host, port)
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def push_clients(settings: Settings) -> dict:
+    """The outbox's push client per platform, for the platforms config.yaml sets up."""
+    from bot.platforms.dingtalk import DingtalkPushClient
+    from bot.platforms.wecom import WecomPushClient
+
+    clients = {}
+    if settings.wecom.corp_id or any(g.wecom.webhook_key for g in settings.groups):
+        clients["wecom"] = WecomPushClient(settings)
+    if settings.dingtalk.enabled or any(g.dingtalk.robot_token for g in settings.groups):
+        clients["dingtalk"] = DingtalkPushClient(settings)
+    return clients
+
+
+def _reminder_scheduler(runtime: Runtime):
+    from bot.scheduler import ReminderScheduler
+
+    return ReminderScheduler(runtime.engine, runtime.sessions, runtime.settings, push_clients(runtime.settings))
+
+
+@cli.command()
+@click.option("--now", "now_text", default=None, help="the moment to compute for (ISO 8601; default now)")
+@click.option("--dry-run", is_flag=True, help="print the reminders instead of queueing them")
+@click.pass_obj
+def remind(obj: _Obj, now_text: str | None, dry_run: bool) -> None:
+    """What the scheduler would send at that moment: printed (--dry-run) or put into the outbox."""
+    from bot import outbox, reminders
+
+    settings = obj.settings
+    runtime = obj.runtime()
+    now = _parse_now(now_text, settings) or runtime.now()
+    with runtime.sessions.begin() as session:
+        messages = reminders.due(session, settings, now)
+        if dry_run:
+            for m in messages:
+                to = f"成员#{m.member_id}" if m.target_kind == "member" else f"联络组#{m.group_id}"
+                at = " ".join(f"@{p.name}" for p in m.mentions)
+                click.echo(f"[{m.key}] → {to}: {m.text}{' ' + at if at else ''}")
+            click.echo(f"共 {len(messages)} 条（未发送）")
+            return
+        added = outbox.enqueue_many(session, messages, now)
+    click.echo(f"共 {len(messages)} 条到期，新加入发送队列 {added} 条")
+
+
+@cli.command()
+@click.pass_obj
+def scheduler(obj: _Obj) -> None:
+    """Run only the reminder scheduler (it idles while another one holds the lock)."""
+    import signal
+    import threading
+
+    _configure_logging(obj.settings)
+    runtime = obj.runtime()
+    sched = _reminder_scheduler(runtime)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sched.start()
+    stop.wait()
+    sched.shutdown()
+
+
+@cli.command("outbox")
+@click.pass_obj
+def outbox_cmd(obj: _Obj) -> None:
+    """List outbox messages not sent: pending (with the next attempt) and failed (with the error)."""
+    from bot import outbox
+
+    runtime = obj.runtime()
+    tz = obj.settings.tz
+    with runtime.sessions() as session:
+        rows = outbox.undelivered(session)
+    for r in rows:
+        when = r.next_attempt_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        note = r.last_error or ""
+        click.echo(f"{r.status}\t{r.key}\t尝试{r.attempts}次\t下次 {when}\t{note}\t{r.text[:40]}")
+    click.echo(f"未发送 {sum(r.status != 'failed' for r in rows)} 条，失败 {sum(r.status == 'failed' for r in rows)} 条")
 
 
 @cli.command("init-db")
