@@ -129,3 +129,37 @@ def test_serve_answers_healthz_and_unconfigured_platforms_are_404(sqlite_config)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+EVERY_INTENT = {
+    "签到": "checkin",
+    "社情民意：关于路灯的建议。晚上路灯不亮": "opinion",
+    "意见建议：关于公交线路": "suggestion",
+    "调研报告：乡村振兴调研": "report",
+    "为民办实事：修好了村口的桥": "project",
+    "提案：关于加强养老服务的提案": "proposal",
+    "请假 明天的视察 家里有事": "leave",
+    "发布活动 12月3日上午9点 视察 城区污水处理厂": "announce",
+    "同意 张三": "approve",
+    "驳回 #4 活动重要": "reject",
+    "本组情况": "status",
+    "我的履职": "my",
+    "绑定 张三 13800001234": "bind",
+    "帮助": "help",
+    "👍": "unknown",
+}
+
+
+@pytest.mark.parametrize("text, intent", EVERY_INTENT.items())
+def test_parse_command_prints_the_json_of_every_intent(text, intent, sqlite_config):
+    from click.testing import CliRunner
+
+    from app import cli
+
+    result = CliRunner().invoke(
+        cli, ["--config", str(sqlite_config), "parse", text, "--now", "2026-11-23T10:00"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert list(data) == KEYS
+    assert data["intent"] == intent
