@@ -156,7 +156,9 @@ def push_clients(settings: Settings) -> dict:
 def _reminder_scheduler(runtime: Runtime):
     from bot.scheduler import ReminderScheduler
 
-    return ReminderScheduler(runtime.engine, runtime.sessions, runtime.settings, push_clients(runtime.settings))
+    return ReminderScheduler(
+        runtime.engine, runtime.sessions, runtime.settings, push_clients(runtime.settings)
+    )
 
 
 @cli.command()
@@ -215,7 +217,9 @@ def outbox_cmd(obj: _Obj) -> None:
         when = r.next_attempt_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         note = r.last_error or ""
         click.echo(f"{r.status}\t{r.key}\t尝试{r.attempts}次\t下次 {when}\t{note}\t{r.text[:40]}")
-    click.echo(f"未发送 {sum(r.status != 'failed' for r in rows)} 条，失败 {sum(r.status == 'failed' for r in rows)} 条")
+    click.echo(
+        f"未发送 {sum(r.status != 'failed' for r in rows)} 条，失败 {sum(r.status == 'failed' for r in rows)} 条"
+    )
 
 
 @cli.command("init-db")

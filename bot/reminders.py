@@ -83,9 +83,9 @@ class _People:
         missing = [i for i in ids if i not in self._cache]
         for i in range(0, len(missing), 500):
             rows = self._session.execute(
-                select(Member.id, Member.name, Member.mobile, Member.wecom_userid, Member.dingtalk_userid).where(
-                    Member.id.in_(missing[i : i + 500])
-                )
+                select(
+                    Member.id, Member.name, Member.mobile, Member.wecom_userid, Member.dingtalk_userid
+                ).where(Member.id.in_(missing[i : i + 500]))
             )
             for mid, name, mobile, wecom, ding in rows:
                 self._cache[mid] = Person(name, mobile, wecom, ding)
@@ -114,7 +114,9 @@ def _md(day: dt.date) -> str:
 def _group_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(LiaisonGroup.id, LiaisonGroup.name).where(LiaisonGroup.id.in_(ids))).all())
+    return dict(
+        session.execute(select(LiaisonGroup.id, LiaisonGroup.name).where(LiaisonGroup.id.in_(ids))).all()
+    )
 
 
 # -- quota reminders (deadline warnings) -------------------------------------------------------
@@ -137,9 +139,7 @@ def _stage_windows(
     return out
 
 
-def _active_stage(
-    rule: QuotaRule, now: dt.datetime, cal: WorkCalendar
-) -> tuple[Period, int, _Window] | None:
+def _active_stage(rule: QuotaRule, now: dt.datetime, cal: WorkCalendar) -> tuple[Period, int, _Window] | None:
     # A stage may fall in the period before its deadline's (a deadline early in a month).
     current = period_of(rule.period, now.date())
     for period in (current, periods.next(current)):
@@ -312,7 +312,9 @@ def _quarter_summaries(
 # -- activities --------------------------------------------------------------------------------
 
 
-def _activity_messages(session: Session, settings: Settings, people: _People, now: dt.datetime) -> list[Message]:
+def _activity_messages(
+    session: Session, settings: Settings, people: _People, now: dt.datetime
+) -> list[Message]:
     cfg = settings.reminders.activity
     tz = now.tzinfo
     late = dt.timedelta(hours=settings.reminders.late_hours)
@@ -353,10 +355,21 @@ def _activity_messages(session: Session, settings: Settings, people: _People, no
             "请准时参加并签到，不能参加的请提前请假。"
         )
         out.append(
-            Message(f"activity:a{a.id}:eve", "activity", "group", a.group_id, None, text, people.persons(waiting), at)
+            Message(
+                f"activity:a{a.id}:eve",
+                "activity",
+                "group",
+                a.group_id,
+                None,
+                text,
+                people.persons(waiting),
+                at,
+            )
         )
     # After the activity, a leave still pending is no excuse: absent like no answer at all.
-    absent_by_activity = {a.id: [m for m, state in roll[a.id] if state in ("asked", "none")] for a, _ in report}
+    absent_by_activity = {
+        a.id: [m for m, state in roll[a.id] if state in ("asked", "none")] for a, _ in report
+    }
     counts = _unexcused_counts(session, settings, [(a, absent_by_activity[a.id]) for a, _ in report])
     for a, at in report:
         states = roll[a.id]
@@ -374,7 +387,16 @@ def _activity_messages(session: Session, settings: Settings, people: _People, no
         leaders = people.leaders(a.group_id)
         for leader in leaders:
             out.append(
-                Message(f"activity:a{a.id}:attendance:m{leader}", "attendance", "member", a.group_id, leader, text, (), at)
+                Message(
+                    f"activity:a{a.id}:attendance:m{leader}",
+                    "attendance",
+                    "member",
+                    a.group_id,
+                    leader,
+                    text,
+                    (),
+                    at,
+                )
             )
         for mid in absent_by_activity[a.id]:
             n = counts.get((a.id, mid), 0)
@@ -389,7 +411,16 @@ def _activity_messages(session: Session, settings: Settings, people: _People, no
             text = f"【缺席提醒】{who.name}本届已无故缺席{n}次（最近一次：{_md(a.date)}「{a.title}」），{consequence}"
             for leader in leaders:
                 out.append(
-                    Message(f"absence:a{a.id}:m{mid}:to{leader}", "absence", "member", a.group_id, leader, text, (), at)
+                    Message(
+                        f"absence:a{a.id}:m{mid}:to{leader}",
+                        "absence",
+                        "member",
+                        a.group_id,
+                        leader,
+                        text,
+                        (),
+                        at,
+                    )
                 )
     return out
 
@@ -404,7 +435,9 @@ def _roll_call(session: Session, activity_ids: list[int]) -> dict[int, list[tupl
         .order_by(Activity.id, Member.id)
     ).all()
     checked = set(
-        session.execute(select(CheckIn.activity_id, CheckIn.member_id).where(CheckIn.activity_id.in_(activity_ids)))
+        session.execute(
+            select(CheckIn.activity_id, CheckIn.member_id).where(CheckIn.activity_id.in_(activity_ids))
+        )
         .tuples()
         .all()
     )

@@ -69,7 +69,9 @@ class AdvisoryLock:
                 self._conn.execute(text("SELECT 1"))  # still ours as long as the session lives
                 self._conn.commit()
                 return True
-            self.held = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar())
+            self.held = bool(
+                self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
+            )
             self._conn.commit()  # the lock is session-level: it outlives this transaction
         except DBAPIError:
             log.warning("scheduler lock connection lost; will try again", exc_info=True)

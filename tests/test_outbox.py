@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from tests.conftest import NOW
 from sqlalchemy import select
 
 from bot import outbox
@@ -20,6 +19,7 @@ from bot.config import settings_from_dict
 from bot.delivery import Delivery, SendResult
 from bot.messages import Person
 from models import LiaisonGroup, OutboxMessage
+from tests.conftest import NOW
 
 BINDINGS = [
     {"name": "第一联络组", "wecom": {"webhook_key": "hook-g1"}},
@@ -268,7 +268,9 @@ def test_after_max_age_a_message_is_failed_and_kept_for_the_admin(runtime, roste
 def test_a_permanent_refusal_fails_at_once(runtime, roster, bound_settings):
     queue(runtime, 1, "第一联络组")
     deliverer = outbox.Deliverer(
-        runtime.sessions, bound_settings, {"wecom": FakePush("wecom", [SendResult("failed", "errcode 93000")])}
+        runtime.sessions,
+        bound_settings,
+        {"wecom": FakePush("wecom", [SendResult("failed", "errcode 93000")])},
     )
     assert deliverer.deliver(NOW).failed == 1
     assert next(iter(rows(runtime).values())).last_error == "errcode 93000"
@@ -307,10 +309,14 @@ def test_a_crash_between_sending_and_recording_repeats_only_that_message(runtime
 
 def test_two_deliverers_at_once_send_each_message_once(runtime, roster, bound_settings):
     keys = queue(runtime, 40, "第一联络组")
-    settings = bound_settings.model_copy(update={"outbox": bound_settings.outbox.model_copy(update={"per_minute": 100})})
+    settings = bound_settings.model_copy(
+        update={"outbox": bound_settings.outbox.model_copy(update={"per_minute": 100})}
+    )
     clients = [FakePush("wecom"), FakePush("wecom")]
     workers = [
-        threading.Thread(target=outbox.Deliverer(runtime.sessions, settings, {"wecom": c}).deliver, args=(NOW,))
+        threading.Thread(
+            target=outbox.Deliverer(runtime.sessions, settings, {"wecom": c}).deliver, args=(NOW,)
+        )
         for c in clients
     ]
     for w in workers:

@@ -109,24 +109,40 @@ def events(ids: dict[str, int], groups: dict[str, int]):
 
         def announce(s, name=name, day=day, leave_for=leave_for, announced=announced):
             a = Activity(
-                group_id=g1, kind="inspection", title=name, date=day, time=dt.time(9, 0),
-                place="城东社区", announced_by_id=ids["王组长"], created_at=announced,
+                group_id=g1,
+                kind="inspection",
+                title=name,
+                date=day,
+                time=dt.time(9, 0),
+                place="城东社区",
+                announced_by_id=ids["王组长"],
+                created_at=announced,
             )
             s.add(a)
             s.flush()
             if leave_for:
                 s.add(
                     LeaveRequest(
-                        activity_id=a.id, member_id=ids[leave_for], reason="出差", status="approved",
-                        requested_at=announced, decided_by_id=ids["王组长"], decided_at=announced,
+                        activity_id=a.id,
+                        member_id=ids[leave_for],
+                        reason="出差",
+                        status="approved",
+                        requested_at=announced,
+                        decided_by_id=ids["王组长"],
+                        decided_at=announced,
                     )
                 )
 
         def check_in(s, name=name, present=present, day=day):
             aid = s.scalar(select(Activity.id).where(Activity.title == name))
             for who in present:
-                s.add(CheckIn(activity_id=aid, member_id=ids[who],
-                              checked_in_at=dt.datetime.combine(day, dt.time(9, 5), TZ)))
+                s.add(
+                    CheckIn(
+                        activity_id=aid,
+                        member_id=ids[who],
+                        checked_in_at=dt.datetime.combine(day, dt.time(9, 5), TZ),
+                    )
+                )
 
         out.append((announced, announce))
         out.append((dt.datetime.combine(day, dt.time(9, 5), TZ), check_in))
@@ -192,8 +208,11 @@ def test_a_year_of_reminders_goes_out_exactly_as_planned(runtime, roster, year_s
         ("09-30 16:00", "deadline", "孙组长", ()),
         ("12-31 16:00", "deadline", "孙组长", ()),
         # last quarter's summary on the first workday of each quarter
-        *{(d, "summary", who, ()) for d in ("01-04 09:00", "04-01 09:00", "07-01 09:00", "10-08 09:00")
-          for who in ("王组长", "孙组长")},
+        *{
+            (d, "summary", who, ())
+            for d in ("01-04 09:00", "04-01 09:00", "07-01 09:00", "10-08 09:00")
+            for who in ("王组长", "孙组长")
+        },
         # activities: the evening before @ those neither checked in nor on leave; attendance after
         ("03-11 18:00", "activity", "第一联络组", ("张三", "赵六")),  # 李四 on approved leave
         ("03-12 12:00", "activity", "王组长", ()),
@@ -211,13 +230,21 @@ def test_a_year_of_reminders_goes_out_exactly_as_planned(runtime, roster, year_s
     texts = {r.key: r.text for r in rows}
     oct_key = next(k for k in texts if k.startswith("quota:monthly_opinion") and first_seen[k] == at(9, 30))
     assert "截止10月11日" in texts[oct_key] and "社情民意信息" in texts[oct_key]
-    sep_alert = next(t for k, t in texts.items() if k.startswith("deadline:") and first_seen[k] == at(9, 30, 16)
-                     and f"m{roster['孙组长']}" in k)
+    sep_alert = next(
+        t
+        for k, t in texts.items()
+        if k.startswith("deadline:") and first_seen[k] == at(9, 30, 16) and f"m{roster['孙组长']}" in k
+    )
     assert "本季度「视察活动」0/1次" in sep_alert
-    attendance = next(t for k, t in texts.items() if k.startswith("activity:") and first_seen[k] == at(3, 12, 12))
+    attendance = next(
+        t for k, t in texts.items() if k.startswith("activity:") and first_seen[k] == at(3, 12, 12)
+    )
     assert "出席1人（张三）；请假1人（李四）；缺席1人（赵六）" in attendance
     absence = next(t for k, t in texts.items() if k.startswith("absence:"))
     assert "赵六本届已无故缺席2次" in absence
-    summary = next(t for k, t in texts.items() if k.startswith("summary:") and first_seen[k] == at(10, 8)
-                   and f"m{roster['王组长']}" in k)
+    summary = next(
+        t
+        for k, t in texts.items()
+        if k.startswith("summary:") and first_seen[k] == at(10, 8) and f"m{roster['王组长']}" in k
+    )
     assert "2026年第三季度" in summary and "社情民意信息7月 0件/至少1件 未完成" in summary

@@ -32,8 +32,16 @@ def announce(runtime, roster, day=dt.date(2026, 11, 25)) -> None:
     with runtime.sessions.begin() as s:
         gid = s.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == "第一联络组"))
         s.add(
-            Activity(group_id=gid, kind="collective", title="学习会", date=day, time=dt.time(14, 30),
-                     place="县政协三楼", announced_by_id=roster["王组长"], created_at=NOW)
+            Activity(
+                group_id=gid,
+                kind="collective",
+                title="学习会",
+                date=day,
+                time=dt.time(14, 30),
+                place="县政协三楼",
+                announced_by_id=roster["王组长"],
+                created_at=NOW,
+            )
         )
 
 
@@ -93,7 +101,9 @@ def test_a_scheduler_killed_mid_tick_and_restarted_sends_everything_once(runtime
             delivered.append(delivery.key)
             return SendResult("sent", "ok")
 
-    dying = ReminderScheduler(runtime.engine, runtime.sessions, bound_settings, {"wecom": DiesBeforeTheSecondSend()})
+    dying = ReminderScheduler(
+        runtime.engine, runtime.sessions, bound_settings, {"wecom": DiesBeforeTheSecondSend()}
+    )
     with pytest.raises(Killed):
         dying.tick(ACTIVITY_EVE)
     dying.lock.release()  # what the database does when the process is gone (connection closed / row stale)
@@ -103,7 +113,9 @@ def test_a_scheduler_killed_mid_tick_and_restarted_sends_everything_once(runtime
     try:
         lease = dt.timedelta(seconds=bound_settings.outbox.claim_lease_seconds)
         for minutes in range(0, 12):  # a tick a minute, past the dead claim's lease
-            restarted.tick(ACTIVITY_EVE + dt.timedelta(minutes=minutes) + (lease if minutes > 5 else dt.timedelta()))
+            restarted.tick(
+                ACTIVITY_EVE + dt.timedelta(minutes=minutes) + (lease if minutes > 5 else dt.timedelta())
+            )
     finally:
         restarted.shutdown()
     everything = Counter(delivered + [d.key for d in client.sent])
@@ -115,7 +127,9 @@ def test_the_background_scheduler_ticks_at_once_and_stops_cleanly(runtime, roste
     outbox_rows = []
     with runtime.sessions.begin() as s:
         gid = s.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == "第一联络组"))
-        outbox.enqueue(s, key="x", target_kind="group", text="测试", now=dt.datetime.now(NOW.tzinfo), group_id=gid)
+        outbox.enqueue(
+            s, key="x", target_kind="group", text="测试", now=dt.datetime.now(NOW.tzinfo), group_id=gid
+        )
     client = FakePush("wecom")
     sched = ReminderScheduler(runtime.engine, runtime.sessions, bound_settings, {"wecom": client})
     sched.start()
@@ -141,7 +155,9 @@ def test_remind_dry_run_prints_and_a_real_run_enqueues_once(runtime, roster, wri
     announce(runtime, roster)
     path = write_config(quotas=[])
     cli = CliRunner()
-    dry = cli.invoke(app_module.cli, ["--config", str(path), "remind", "--now", "2026-11-24T18:30", "--dry-run"])
+    dry = cli.invoke(
+        app_module.cli, ["--config", str(path), "remind", "--now", "2026-11-24T18:30", "--dry-run"]
+    )
     assert dry.exit_code == 0, dry.output
     assert "【活动提醒】" in dry.output and "@张三" in dry.output and "共 1 条（未发送）" in dry.output
     assert sent_keys(runtime) == []
@@ -174,14 +190,22 @@ def _wait_sent(runtime, n: int, seconds: float) -> bool:
 def test_two_scheduler_processes_on_postgresql_only_one_sends(runtime, roster, write_config, tmp_path):
     if runtime.engine.dialect.name != "postgresql":
         pytest.skip("the advisory lock is PostgreSQL's; SQLite is covered by the lock-row test")
-    config = write_config(quotas=[], scheduler={"enabled": True, "tick_seconds": 5, "misfire_grace_seconds": 60})
+    config = write_config(
+        quotas=[], scheduler={"enabled": True, "tick_seconds": 5, "misfire_grace_seconds": 60}
+    )
 
     def queue(prefix: str, n: int) -> None:
         with runtime.sessions.begin() as s:
             gid = s.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == "第一联络组"))
             for i in range(n):
-                outbox.enqueue(s, key=f"{prefix}{i}", target_kind="group", text=f"消息{prefix}{i}",
-                               now=dt.datetime.now(NOW.tzinfo), group_id=gid)
+                outbox.enqueue(
+                    s,
+                    key=f"{prefix}{i}",
+                    target_kind="group",
+                    text=f"消息{prefix}{i}",
+                    now=dt.datetime.now(NOW.tzinfo),
+                    group_id=gid,
+                )
 
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     procs = [_start_scheduler(config, logs[0]), _start_scheduler(config, logs[1])]
