@@ -67,6 +67,22 @@ def find_member(session: Session, platform: str, sender_id: str) -> Member | Non
     return session.scalars(stmt).first()
 
 
+def _log_row(incoming: Incoming, now: dt.datetime, **fields) -> InboundMessage:
+    """The inbound log row for a message, as received."""
+    return InboundMessage(
+        platform=incoming.platform,
+        msg_id=incoming.msg_id,
+        chat_id=incoming.chat_id,
+        sender_id=incoming.sender_id,
+        sender_name=incoming.sender_name,
+        text=incoming.text,
+        is_group=incoming.is_group,
+        sent_at=incoming.sent_at,
+        received_at=now,
+        **fields,
+    )
+
+
 class Pipeline:
     def __init__(
         self,
@@ -118,17 +134,7 @@ class Pipeline:
             return Outcome(reply, row.id, duplicate=True, outcome=row.outcome)
 
     def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
-        row = InboundMessage(
-            platform=incoming.platform,
-            msg_id=incoming.msg_id,
-            chat_id=incoming.chat_id,
-            sender_id=incoming.sender_id,
-            sender_name=incoming.sender_name,
-            text=incoming.text,
-            is_group=incoming.is_group,
-            sent_at=incoming.sent_at,
-            received_at=now,
-        )
+        row = _log_row(incoming, now)
         session.add(row)
         session.flush()  # the unique (platform, msg_id) is claimed here
 
@@ -216,19 +222,7 @@ class Pipeline:
         """A bug: keep the raw message (outcome error) so nothing accepted is lost, and apologise."""
         try:
             with self._sessions.begin() as session:
-                row = InboundMessage(
-                    platform=incoming.platform,
-                    msg_id=incoming.msg_id,
-                    chat_id=incoming.chat_id,
-                    sender_id=incoming.sender_id,
-                    sender_name=incoming.sender_name,
-                    text=incoming.text,
-                    is_group=incoming.is_group,
-                    sent_at=incoming.sent_at,
-                    received_at=now,
-                    outcome="error",
-                    reply_text=APOLOGY,
-                )
+                row = _log_row(incoming, now, outcome="error", reply_text=APOLOGY)
                 session.add(row)
                 session.flush()
                 return Outcome(Reply(APOLOGY), row.id, outcome="error")

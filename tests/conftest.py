@@ -87,6 +87,16 @@ def write_config(tmp_path, config_dict):
     return write
 
 
+@pytest.fixture
+def sqlite_config(tmp_path) -> Path:
+    """A config file of its own (the shipped one on a fresh SQLite file), as an office would write it."""
+    data = shipped_config()
+    data["database_url"] = f"sqlite:///{tmp_path / 'bot.db'}"
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 ROSTER = [
     # name, group, role, mobile, wecom, dingtalk
     ("王组长", "第一联络组", "leader", "13900000001", "wang", "dt_wang"),

@@ -10,9 +10,8 @@ import time
 import urllib.request
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT, shipped_config
+from tests.conftest import ROOT
 
 KEYS = ["intent", "date", "time", "kind", "title", "content", "reason", "target"]
 
@@ -20,16 +19,6 @@ KEYS = ["intent", "date", "time", "kind", "title", "content", "reason", "target"
 def run(*args, config=None, stdin=None, timeout=120):
     cmd = [sys.executable, "app.py"] + (["--config", str(config)] if config else []) + list(args)
     return subprocess.run(cmd, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture
-def sqlite_config(tmp_path):
-    """A config of its own (a fresh SQLite file), as an office would write it."""
-    data = shipped_config()
-    data["database_url"] = f"sqlite:///{tmp_path / 'bot.db'}"
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @pytest.mark.parametrize(

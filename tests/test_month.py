@@ -6,12 +6,11 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from models import Activity, CheckIn, InboundMessage, LeaveRequest, Member, Submission
-from tests.conftest import ROOT, shipped_config
+from tests.conftest import ROOT
 
 ROSTER = """姓名,联络组,角色,手机,企业微信账号,钉钉账号
 王组长,第一联络组,组长,13900000001,wang,
@@ -52,13 +51,9 @@ SCENES = [
 
 
 @pytest.fixture
-def office(tmp_path):
-    data = shipped_config()
-    data["database_url"] = f"sqlite:///{tmp_path / 'bot.db'}"
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+def office(tmp_path, sqlite_config):
     (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    return tmp_path, config, data["database_url"]
+    return tmp_path, sqlite_config, f"sqlite:///{tmp_path / 'bot.db'}"
 
 
 def app(config, *args, stdin=None):
