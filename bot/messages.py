@@ -26,6 +26,17 @@ INTENTS: dict[str, str] = {
     "my": "我的履职",
     "bind": "绑定身份",
     "help": "帮助",
+    # Office extensions: corrections with an audit trail and the office's commands.
+    "withdraw": "撤回",
+    "correct": "更正",
+    "late": "补报",
+    "confirm_late": "确认补报",
+    "reject_late": "驳回补报",
+    "adopt": "采用",
+    "instruct": "批示",
+    "deactivate": "停用",
+    "reactivate": "启用",
+    "export": "导出",
     "unknown": "",
 }
 

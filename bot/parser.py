@@ -16,7 +16,19 @@ Field mapping per intent:
   reason = the rest of a reject ("活动重要").
 - status/my: target = the intent word asked about ("opinion" for 谁还没交社情民意, "checkin" for
   谁没签到), title = the period word as written (本月, 本季度, 上季度, 今年, ...).
+- status: also target = an activity kind ("inspection" for 本季度视察, with attendance), "leave" for
+  待审批/请假情况 (pending leave and 补报), "county" for 全县情况; content = a group named in the
+  message ("第二联络组情况", for the office).
+- my: target = a member's name for 张三的履职 (a leader's look at one member).
 - bind: target = name, content = the mobile number, digits only (+86 and separators dropped).
+Office extensions (not in DESIGN.md's list):
+- withdraw 撤回 / correct 更正: target = the submission number ("12"), or "leave" for 撤回请假, or a
+  submission intent; correct also title/content of the corrected note.
+- late 补报: date (past-leaning: 11月5日 on 11月23日 is this year's), kind, target = the member's name
+  when a leader reports for someone, reason. confirm_late 确认补报 / reject_late 驳回补报: target = number
+  or name, reason (reject).
+- adopt 采用 / instruct 批示: target = submission number, content = the level (市级) / the comment.
+- deactivate 停用 / reactivate 启用: target = name. export 导出: title = the period word.
 Decisions: "我建议大家早点到" is chatter (unknown): 建议 is a suggestion only as the leading word
 followed by a separator, 关于 or 《; a bare "关于…的建议/提案" (or a "标题：…内容：…" note) takes its
 kind from the title, else opinion. "同意楼上的观点" is chatter, not an approval. A bare "3点" means
@@ -28,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import replace
 
 from bot.dates import DateError, When, find_when
 from bot.messages import Command
@@ -137,15 +150,41 @@ _TARGET_WORDS = [
     ("报告", "report"),
 ]
 _PERIOD_RE = re.compile(
-    r"本月|这个月|上个?月|本季度|这个?季度|上个?季度|本季|今年|本年度|本年|去年|全年|上半年|下半年|本周|上周|这周"
+    r"(?:\d{4}年)?第?[一二三四1-4]季度|\d{4}年[上下]半年|\d{4}年(?:\d{1,2}月份?)?|(?<![\d一二三四五六七八九十])\d{1,2}月份?"
+    r"|本月|这个月|上个?月|本季度|这个?季度|上个?季度|本季|今年|本年度|本年|去年|全年|上半年|下半年|本周|上周|这周"
 )
-_QUERY_PREFIX_RE = re.compile(r"^(?:请)?(?:查询|查看|看看|看一下|查一下|查下|查|看)?(?:一下)?")
+_QUERY_PREFIX_RE = re.compile(r"^(?:请(?=查|看))?(?:查询|查看|看看|看一下|查一下|查下|查|看)?(?:一下)?")
 _STATUS_RE = re.compile(
     r"^(?:本组|我组|全组|小组|我们组|组里|联络组)?(?:的)?(?:履职)?(?:情况|进度|统计|完成情况|汇总|欠交情况)"
     r"|^(?:谁|哪些人|哪些委员|哪位|还有谁|有谁)(?:还)?(?:没|未|没有)"
     r"|^(?:谁|哪些人|哪些委员|哪位|有谁)(?:已经?)?(?:请假|签到|交|提交|报送)了?$"
     r"|^(?:本组|我组|全组)"
 )
+_LEAVE_LIST_RE = re.compile(
+    r"^(?:本组|我组|全组)?的?(?:待审批|待批|待处理|请假(?:情况|名单|记录|审批|列表|的人|人员))"
+)
+_COUNTY_RE = re.compile(
+    r"^(?:全县|各组|各联络组|全部联络组|所有联络组)的?(?:履职)?(?:情况|进度|统计|排名|汇总)?$"
+)
+_GROUP_RE = re.compile(r"第[一二三四五六七八九十百\d]{1,4}联络组|[\u4e00-\u9fff]{2,8}?联络组")
+_ACTIVITY_QUERY_RE = re.compile(
+    r"^(?:本组|我组|全组)?的?(?:集体活动|集体视察|视察|调研|考察|集体学习|学习|培训|座谈会?|会议|协商会?)(?:活动)?"
+    r"(?P<tail>情况|出勤(?:情况)?|考勤|签到情况|参加情况|出席情况)?$"
+)
+_RECORD_OF_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?的?(?:履职|情况|记录|档案)(?:情况|记录|档案|统计)?$"
+)
+_NOT_A_MEMBER_RE = re.compile(r"组|县|全|本|各|我|谁|哪|大家|所有|今|上|去|这|那|季|月|年")
+_WITHDRAW_RE = re.compile(r"^(?:我要|我想|请|帮我)?(?:撤回|撤销|收回)")
+_CORRECT_RE = re.compile(r"^(?:我要|我想|请|帮我)?(?:更正|改正|更改|修改)(?:一下)?")
+_LATE_RE = re.compile(r"^(?:我要|我想|请|帮我)?补报")
+_CONFIRM_LATE_RE = re.compile(r"^(?:确认|同意|批准)补报")
+_REJECT_LATE_RE = re.compile(r"^(?:驳回|不同意|不批准|拒绝)补报")
+_ADOPT_RE = re.compile(r"^(?:标记)?采用(?=\s*[#＃]?\s*\d)")
+_INSTRUCT_RE = re.compile(r"^(?:领导)?批示(?=\s*[#＃]?\s*\d)")
+_ACTIVE_RE = re.compile(r"^(?P<verb>停用|启用|恢复启用|重新启用)(?:委员)?")
+_EXPORT_RE = re.compile(r"^(?:导出|下载)")
+_LAST_RE = re.compile(r"^(?:上一条|上一篇|刚才|刚刚|最近|最新)?(?:的|那条|那篇|一条|一篇)?")
 _MY_RE = re.compile(
     r"^我的(?:履职|情况|记录|档案|统计|进度|社情民意|提案|签到|请假|完成情况)"
     r"|^我(?:\S{0,4}?)(?:交|报|提交|报送|签到|请假|参加)了(?:几|多少)"
@@ -360,10 +399,143 @@ def _checkin(text: str, now: dt.datetime, strict: bool) -> Command:
     return Command("checkin", date=date, time=when.time if when else None, kind=_kind(text))
 
 
-def _query(intent: str, text: str) -> Command:
-    period = _PERIOD_RE.search(text)
-    target = next((t for word, t in _TARGET_WORDS if word in text), None)
-    return Command(intent, title=period[0] if period else None, target=target)
+def _query(intent: str, text: str, target: str | None = None, group: str | None = None) -> Command:
+    period = _PERIOD_RE.search(text.replace(group, " ") if group else text)
+    if target is None:
+        target = next((t for word, t in _TARGET_WORDS if word in text), None)
+    if target is None and intent == "status":
+        target = _kind(text)  # 谁没参加视察: the inspections and who was there
+    return Command(intent, title=period[0] if period else None, target=target, content=group)
+
+
+# -- office extensions ----------------------------------------------------------------------------
+
+
+def _number(rest: str) -> tuple[str | None, str]:
+    m = re.match(r"[\s:：,，]*[#＃]?\s*(\d{1,9})(?:号|条|篇)?", rest)
+    return (m[1], rest[m.end() :]) if m else (None, rest)
+
+
+def _withdraw(rest: str) -> Command | None:
+    number, rest = _number(rest)
+    rest = _LAST_RE.sub("", rest.strip(_STRIP), count=1).strip(_STRIP)
+    if len(rest) > 12:
+        return None  # "撤回了对方案的支持，因为……": a sentence, not a command
+    if number:
+        return Command("withdraw", target=number)
+    if _LEAVE_RE.search(rest) or "请假" in rest:
+        return Command("withdraw", target="leave")
+    kw = next((t for word, t in _TARGET_WORDS if word in rest and t not in ("checkin", "leave")), None)
+    return Command("withdraw", target=kw)
+
+
+def _correct(rest: str) -> Command:
+    number, rest = _number(rest)
+    rest = re.sub(r"^[\s:：,，]*(?:上一条|上一篇|刚才的?|刚刚的?)?[\s:：,，]*(?:为|成)?[\s:：,，]*", "", rest)
+    m = _SUBMISSION_RE.match(rest)
+    if m:
+        rest = rest[m.end() :]
+    title, content = _split_note(rest)
+    return Command("correct", target=number, title=title, content=content)
+
+
+def _past_leaning(when: When | None, today: dt.date) -> dt.date | None:
+    """A 补报 is about a day gone by: 11月5日 said on 11月23日 is this year's, 25号 last month's."""
+    if when is None or when.date is None or when.date <= today or re.search(r"\d{4}\s*年", when.text):
+        return when.date if when else None
+    day = when.date
+    if "月" in when.text:
+        try:
+            return day.replace(year=day.year - 1)
+        except ValueError:
+            return None  # 2月29日 of a year that has none: ask again rather than guess
+    if re.search(r"[日号]", when.text) and not re.search(r"[天周]", when.text):
+        first = day.replace(day=1) - dt.timedelta(days=1)
+        try:
+            return first.replace(day=day.day)
+        except ValueError:
+            return None
+    return day - dt.timedelta(days=7 * ((day - today).days // 7 + 1))
+
+
+def _late(rest: str, now: dt.datetime, strict: bool) -> Command:
+    rest = rest.strip(_STRIP)
+    when, span = _when(rest, now, strict)
+    date = _past_leaning(when, now.date())
+    kind = _kind(rest)
+    body = _cut(rest, span)
+    body = _KIND_RE.sub(" ", body)
+    body = re.sub(r"签到|出勤|出席|参加|活动|的", " ", body)
+    words = [w for w in _SEP_RE.split(body) if w.strip(_STRIP)]
+    target = None
+    # "补报 张三 11月5日 签到": a leader reports for a member, whose name comes first.
+    first = words[0] if words else ""
+    if (
+        re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", first)
+        and not _NOT_A_NAME_RE.search(first)
+        and rest.startswith(first)
+    ):
+        target, words = first, words[1:]
+    reason = _clean(_FILLER_RE.sub("", " ".join(words))) if words else None
+    return Command("late", date=date, kind=kind, target=target, reason=reason)
+
+
+def _office(text: str, now: dt.datetime, strict: bool) -> Command | None:
+    """The office and correction commands, each introduced by its own leading word."""
+    if m := _REJECT_LATE_RE.match(text):
+        return replace(_decision("reject", text[m.end() :]), intent="reject_late")
+    if m := _CONFIRM_LATE_RE.match(text):
+        return replace(_decision("approve", text[m.end() :]), intent="confirm_late")
+    if m := _LATE_RE.match(text):
+        return _late(text[m.end() :], now, strict)
+    if m := _WITHDRAW_RE.match(text):
+        return _withdraw(text[m.end() :])
+    if m := _CORRECT_RE.match(text):
+        return _correct(text[m.end() :])
+    for pattern, intent in ((_ADOPT_RE, "adopt"), (_INSTRUCT_RE, "instruct")):
+        if m := pattern.match(text):
+            number, rest = _number(text[m.end() :])
+            return Command(intent, target=number, content=_clean(rest))
+    if m := _ACTIVE_RE.match(text):
+        name = text[m.end() :].strip(_STRIP)
+        if re.fullmatch(r"[\u4e00-\u9fff·A-Za-z]{1,10}", name) and not _NOT_A_NAME_RE.search(name):
+            return Command("deactivate" if m["verb"] == "停用" else "reactivate", target=name)
+        return None
+    if m := _EXPORT_RE.match(text):
+        rest = text[m.end() :]
+        core = re.sub(r"履职档案|履职情况|履职|档案|表格|情况|记录|数据|excel|Excel|EXCEL|的|表", "", rest)
+        group = _GROUP_RE.search(core)
+        period = _PERIOD_RE.search(core)
+        leftover = core
+        for found in (group, period):
+            if found:
+                leftover = leftover.replace(found[0], "")
+        if leftover.strip(_STRIP):
+            return None  # 导出 followed by something else is not a request for the file
+        return Command("export", title=period[0] if period else None, content=group[0] if group else None)
+    return None
+
+
+def _status(text: str, core: str) -> Command | None:
+    """本组情况 and the leader's other keyword queries; None when `core` is not one of them."""
+    if _COUNTY_RE.match(core):
+        return _query("status", text, target="county")
+    group_m = _GROUP_RE.search(core)
+    group = group_m[0] if group_m else None
+    if group:
+        core = (core[: group_m.start()] + core[group_m.end() :]).strip(_STRIP)
+        core = re.sub(r"^的", "", core) or "情况"
+    if _LEAVE_LIST_RE.match(core):
+        return _query("status", text, target="leave", group=group)
+    m = _ACTIVITY_QUERY_RE.match(core)
+    if m and (m["tail"] or _PERIOD_RE.search(text) or group):
+        return _query("status", text, target=_kind(core), group=group)
+    if _STATUS_RE.match(core):
+        return _query("status", text, group=group)
+    m = _RECORD_OF_RE.match(core)
+    if m and not group and not _NOT_A_MEMBER_RE.search(m["name"]) and not _NOT_A_NAME_RE.search(m["name"]):
+        return _query("my", text, target=m["name"])
+    return None
 
 
 def _bind(rest: str) -> Command:
@@ -400,6 +572,9 @@ def _read(text: str, now: dt.datetime, strict: bool) -> Command:
         return Command("help")
     if _BIND_RE.match(text):
         return _bind(text[_BIND_RE.match(text).end() :])
+    office = _office(text, now, strict)
+    if office:
+        return office
     m = _REJECT_RE.match(text)
     if m:
         return _decision("reject", text[m.end() :])
@@ -414,8 +589,10 @@ def _read(text: str, now: dt.datetime, strict: bool) -> Command:
     query_core = _QUERY_PREFIX_RE.sub("", query_core, count=1)
     if _MY_RE.match(query_core) or _MY_RE.match(query):
         return _query("my", text)
-    if _STATUS_RE.match(query_core) and len(text) <= 40:
-        return _query("status", text)
+    if len(text) <= 40:
+        status = _status(text, query_core)
+        if status:
+            return status
     m = _ANNOUNCE_RE.match(text)
     if m and not (_LEAVE_RE.search(text) and not text.startswith(("发布", "通知"))):
         return _announce(text[m.end() :], now, strict)

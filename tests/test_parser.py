@@ -48,6 +48,17 @@ def test_table_covers_every_intent_and_kind() -> None:
         "bind",
         "help",
         "unknown",
+        # office extensions (README: 组长和办公室)
+        "withdraw",
+        "correct",
+        "late",
+        "confirm_late",
+        "reject_late",
+        "adopt",
+        "instruct",
+        "deactivate",
+        "reactivate",
+        "export",
     }
     assert {"collective", "inspection", "research", "study", "meeting"} <= kinds
     assert len(CASES) >= 170
