@@ -7,10 +7,12 @@ from models.base import AwareDateTime, Base
 from models.db import make_engine, make_session_factory
 from models.messages import INBOUND_OUTCOMES, OUTBOX_STATUSES, InboundMessage, OutboxMessage
 from models.records import (
+    LATE_ENTRY_STATUSES,
     LEAVE_STATUSES,
     SUBMISSION_STATUSES,
     Activity,
     CheckIn,
+    LateEntry,
     LeaveRequest,
     RecordChange,
     Submission,
@@ -28,10 +30,12 @@ __all__ = [
     "OUTBOX_STATUSES",
     "Activity",
     "CheckIn",
+    "LateEntry",
     "LeaveRequest",
     "RecordChange",
     "Submission",
     "LEAVE_STATUSES",
+    "LATE_ENTRY_STATUSES",
     "SUBMISSION_STATUSES",
     "ChatBinding",
     "LiaisonGroup",

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 from models.roster import LiaisonGroup, Member
 
 LEAVE_STATUSES = ("pending", "approved", "rejected", "withdrawn")
+LATE_ENTRY_STATUSES = ("pending", "confirmed", "rejected")
 SUBMISSION_STATUSES = ("submitted", "adopted", "withdrawn")
 
 
@@ -98,10 +99,38 @@ class Submission(Base):
     member: Mapped[Member] = relationship()
 
 
+class LateEntry(Base):
+    """A 补报: attendance at a past activity, reported afterwards; it counts once a leader confirms it.
+
+    A leader's own 补报 for a member is confirmed at once; the check-in it creates is marked late_entry.
+    """
+
+    __tablename__ = "late_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # LATE_ENTRY_STATUSES
+    requested_at: Mapped[dt.datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    decision_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    activity: Mapped[Activity] = relationship()
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
+    requested_by: Mapped[Member] = relationship(foreign_keys=[requested_by_id])
+
+
 class RecordChange(Base):
     """The audit trail: every correction keeps the old value, who changed it and when."""
 
     __tablename__ = "record_change"
+    __table_args__ = (Index("ix_record_change_table_row", "table_name", "row_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     table_name: Mapped[str] = mapped_column(String(32))
