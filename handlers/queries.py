@@ -16,6 +16,7 @@ from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Repl
 from bot.periods import Period, parse_period_word, period_of, spoken
 from bot.quotas import MemberCount, RuleStanding, group_standings, member_standings
 from bot.router import Context, Router, UserError
+from handlers import oversight
 from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member
 
 router = Router()
@@ -32,23 +33,33 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
     """The group's standing on each quota rule, or on one (target), or today's check-ins."""
     today = ctx.now.date()
     asked = _asked_period(command.title, today)
-    if member.group_id is None:
+    if command.target == "county":  # 全县情况: the office's ranking of every group
+        if member.role != "admin":
+            raise UserError("只有县政协办公室的管理员可以查看全县情况。")
+        return oversight.county(session, ctx.settings.quotas, ctx.now, _period_picker(asked, today))
+    group_id = oversight.group_asked(session, member, command, ctx)  # an admin may name any group
+    if command.target == "leave":
+        return oversight.pending(session, group_id, today)
+    if command.target in ACTIVITY_KINDS:
+        period = asked or oversight.default_period(ctx.settings.quotas, command.target, today)
+        return oversight.attendance(session, group_id, command.target, period, today)
+    if group_id is None:
         if member.role != "admin":
             raise UserError(NO_GROUP)
         return _overview(session, command, ctx, asked)
     if command.target == "checkin":
-        return _not_checked_in(session, member.group_id, today)
+        return _not_checked_in(session, group_id, today)
     if command.target:
         rule = _rule_for(ctx.settings.quotas, command.target)
         if rule is None:
             raise UserError(UNKNOWN_TARGET)
-        return _who_owes(session, rule, member.group_id, ctx, asked)
+        return _who_owes(session, rule, group_id, ctx, asked)
     if not ctx.settings.quotas:
         raise UserError(NO_RULES)
     standings = group_standings(
-        session, ctx.settings.quotas, ctx.now, [member.group_id], _period_picker(asked, today)
-    )[member.group_id]
-    group_name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == member.group_id))
+        session, ctx.settings.quotas, ctx.now, [group_id], _period_picker(asked, today)
+    )[group_id]
+    group_name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id))
     if asked and asked.end < today:
         lines = [f"{group_name}{spoken(asked, today)}履职情况："]
     else:
@@ -63,6 +74,7 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     """The member's own record this month, quarter and year, and their member-scope quotas."""
     today = ctx.now.date()
     asked = _asked_period(command.title, today)
+    member = oversight.record_subject(session, member, command)  # 张三的履职: a leader's look at one member
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
     lines = [f"{member.name}的履职记录（截至{_md(today)}）："]

@@ -272,7 +272,5 @@ def test_status_handler_called_directly_with_a_command(ask, add):
     )
 
 
-def test_asking_who_is_on_leave_gets_a_hint_rather_than_a_code_word(ask):
-    assert ask("王组长", Command("status", target="leave")) == (
-        "暂时不能这样查询。发送「本组情况」查看各项任务，或「谁还没交社情民意」「谁没签到」。"
-    )
+def test_asking_who_is_on_leave_with_nothing_pending_says_so(ask):
+    assert ask("王组长", Command("status", target="leave")) == "本组没有待审批的请假或补报。"
