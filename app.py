@@ -20,7 +20,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.platforms import dingtalk, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
-from handlers import activities, checkin, help, leave, queries, roster, submissions
+from handlers import activities, checkin, corrections, help, leave, office, queries, roster, submissions
 
 log = logging.getLogger("bot")
 
@@ -33,6 +33,8 @@ ROUTERS = [
     queries.router,
     roster.router,
     help.router,
+    corrections.router,
+    office.router,
 ]
 
 
@@ -290,6 +292,30 @@ def import_roster_cmd(obj: _Obj, file: str) -> None:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
     click.echo(report.summary())
+
+
+@cli.command("export")
+@click.option("--year", type=int, required=True, help="the year to export, e.g. 2026")
+@click.option("--quarter", type=click.IntRange(1, 4), default=None, help="only this quarter (1-4)")
+@click.option("--group", "group_name", default=None, help="only this liaison group (its name)")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the .xlsx file to write")
+@click.option("--now", "now_text", default=None, help="judge 'so far' at this time (ISO 8601; default now)")
+@click.pass_obj
+def export_cmd(
+    obj: _Obj, year: int, quarter: int | None, group_name: str | None, out: str, now_text: str | None
+) -> None:
+    """Write the duty record (履职档案) of a year or quarter to an Excel file."""
+    from bot.export import ExportError, period_for, write_file
+
+    runtime = obj.runtime()
+    now = _parse_now(now_text, runtime.settings) or runtime.now()
+    try:
+        with runtime.sessions() as session:
+            path = write_file(session, runtime.settings, period_for(year, quarter), group_name, now, Path(out))
+    except ExportError as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
+    click.echo(f"已导出：{path}")
 
 
 @cli.command()

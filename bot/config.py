@@ -188,6 +188,10 @@ class SubmissionSettings(_Strict):
     withdraw_minutes: int = Field(default=30, ge=0)
 
 
+class ExportSettings(_Strict):
+    dir: str = "data/exports"  # 导出本季度 in chat writes the .xlsx here; the office fetches it
+
+
 class ConsoleSettings(_Strict):
     enabled: bool = True
 
@@ -202,6 +206,7 @@ class Settings(_Strict):
     holidays: HolidaySettings = HolidaySettings()
     outbox: OutboxSettings = OutboxSettings()
     submissions: SubmissionSettings = SubmissionSettings()
+    exports: ExportSettings = ExportSettings()
     quotas: list[QuotaRule] = []
     groups: list[GroupBinding] = []
     wecom: WecomSettings = WecomSettings()

@@ -1,0 +1,140 @@
+"""The county office's commands: 采用 and 批示 on a note, 停用/启用 a member, and 导出 the duty record.
+
+Each change is kept in the audit trail (handlers.corrections.audit); an export writes a file into
+settings.exports.dir and says where the office can fetch it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import export
+from bot.messages import SUBMISSION_KINDS, Command, Notice, Reply
+from bot.periods import parse_period_word, period_of
+from bot.router import Context, Router, UserError
+from handlers.corrections import audit
+from handlers.oversight import group_asked
+from models import LiaisonGroup, Member, Submission
+
+router = Router()
+
+ADOPTION_LEVELS = ("县级", "市级", "省级", "全国")
+_LEVEL_WORDS = {
+    "县": "县级",
+    "县级": "县级",
+    "区级": "县级",
+    "市": "市级",
+    "市级": "市级",
+    "省": "省级",
+    "省级": "省级",
+    "全国": "全国",
+    "国家": "全国",
+    "国家级": "全国",
+    "全国政协": "全国",
+}
+
+
+def _submission(session: Session, command: Command) -> Submission:
+    number = (command.target or "").strip()
+    if not number.isdigit():
+        raise UserError("请写明材料编号，例如：采用 #12 市级")
+    row = session.get(Submission, int(number))
+    if row is None:
+        raise UserError(f"没有找到材料#{number}，请核对编号。")
+    if row.status == "withdrawn":
+        raise UserError(f"材料#{number}已被撤回，不能标记。")
+    return row
+
+
+def _label(row: Submission) -> str:
+    return f"{row.member.name}的{SUBMISSION_KINDS.get(row.kind, row.kind)}#{row.id}《{row.title[:30]}》"
+
+
+@router.route("adopt", roles=("admin",))
+def adopt(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """采用 #12 市级: the note counts as adopted at that level (a later, higher level replaces it)."""
+    row = _submission(session, command)
+    word = re.sub(r"(?:采用|政协|层面|的)", "", command.content or "").strip()
+    level = _LEVEL_WORDS.get(word)
+    if level is None:
+        raise UserError(f"请写明采用级别（{'/'.join(ADOPTION_LEVELS)}），例如：采用 #{row.id} 市级")
+    if row.status == "adopted" and row.adopted_level == level:
+        return Reply(f"{_label(row)}已标记为{level}采用。")
+    audit(session, row, "status", row.status, "adopted", member, ctx)
+    audit(session, row, "adopted_level", row.adopted_level, level, member, ctx)
+    row.status, row.adopted_level, row.adopted_at = "adopted", level, ctx.now
+    notice = Notice(
+        key=f"adopt:{row.id}:{level}",
+        to_member_id=row.member_id,
+        text=f"您的{SUBMISSION_KINDS.get(row.kind, row.kind)}《{row.title[:30]}》已被{level}采用。",
+    )
+    return Reply(f"已标记{_label(row)}为{level}采用。", notices=(notice,))
+
+
+@router.route("instruct", roles=("admin",))
+def instruct(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """批示 #12 县领导：…: who commented on the note, and what."""
+    row = _submission(session, command)
+    text = (command.content or "").strip()[:200]
+    if not text:
+        raise UserError(f"请写明批示的领导或内容，例如：批示 #{row.id} 县委书记")
+    if row.instruction == text:
+        return Reply(f"{_label(row)}已记录这条批示。")
+    audit(session, row, "instruction", row.instruction, text, member, ctx)
+    row.instruction, row.instructed_at = text, ctx.now
+    notice = Notice(
+        key=f"instruct:{row.id}:{ctx.inbound_id}",
+        to_member_id=row.member_id,
+        text=f"您的{SUBMISSION_KINDS.get(row.kind, row.kind)}《{row.title[:30]}》获{text}批示。",
+    )
+    return Reply(f"已记录{_label(row)}的批示：{text}。", notices=(notice,))
+
+
+def _set_active(session: Session, member: Member, command: Command, ctx: Context, active: bool) -> Reply:
+    name = (command.target or "").strip()
+    found = session.scalars(select(Member).where(Member.name == name).order_by(Member.id)).all()
+    if not found:
+        raise UserError(f"花名册里没有「{name}」。")
+    if len(found) > 1:
+        raise UserError(f"有{len(found)}位「{name}」，请在花名册（import-roster）中修改。")
+    target = found[0]
+    if target.id == member.id:
+        raise UserError("不能停用或启用自己的账号。")
+    verb = "启用" if active else "停用"
+    if target.active == active:
+        return Reply(f"{target.name}已是{verb}状态。")
+    audit(session, target, "active", target.active, active, member, ctx)
+    target.active, target.updated_at = active, ctx.now
+    note = "，其记录保留，不再计入任务和提醒" if not active else "，恢复计入任务和提醒"
+    return Reply(f"已{verb}{target.name}{note}。")
+
+
+@router.route("deactivate", roles=("admin",))
+def deactivate(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    return _set_active(session, member, command, ctx, False)
+
+
+@router.route("reactivate", roles=("admin",))
+def reactivate(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    return _set_active(session, member, command, ctx, True)
+
+
+@router.route("export", roles=("leader", "admin"))
+def export_record(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """导出本季度: the .xlsx goes to the exports directory; the answer says where to fetch it."""
+    today = ctx.now.date()
+    period = parse_period_word(command.title, today) if command.title else period_of("year", today)
+    if period is None:
+        raise UserError(
+            f"没看懂「{command.title}」是哪个时期，可以说：导出本季度、导出今年、导出2026年第三季度。"
+        )
+    group_id = group_asked(session, member, command, ctx)
+    group_name = (
+        session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id)) if group_id else None
+    )
+    path = export.write_file(session, ctx.settings, period, group_name, ctx.now)
+    whose = group_name or "全县"
+    return Reply(f"已导出{whose}{period.label}履职档案：{path}（请向县政协办公室索取该文件）。")
