@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -83,6 +83,15 @@ def _log_row(incoming: Incoming, now: dt.datetime, **fields) -> InboundMessage:
     )
 
 
+def _without_nul(incoming: Incoming) -> Incoming:
+    """PostgreSQL text cannot hold NUL (U+0000, which JSON may carry as \\u0000): kept, such a
+    message would fail on every redelivery with a 5xx. It means nothing to a reader, so drop it."""
+    fields = ("platform", "chat_id", "sender_id", "sender_name", "text", "msg_id")
+    if not any("\x00" in (getattr(incoming, f) or "") for f in fields):
+        return incoming
+    return replace(incoming, **{f: v.replace("\x00", "") for f in fields if (v := getattr(incoming, f))})
+
+
 class Pipeline:
     def __init__(
         self,
@@ -99,6 +108,7 @@ class Pipeline:
     def handle(self, incoming: Incoming, now: dt.datetime) -> Outcome:
         """Process one message at `now`; a repeated (platform, msg_id) returns the first answer."""
         now = now.astimezone(self._settings.tz)
+        incoming = _without_nul(incoming)
         first = self._previous(incoming)
         if first is not None:
             return first
