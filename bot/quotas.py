@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -71,8 +72,18 @@ class RuleStanding:
     required: int
     met: bool
     behind: tuple[MemberCount, ...]  # member scope: holders below the minimum; group scope: ()
-    behind_members: tuple[MemberCount, ...]  # holders who contributed nothing (谁还没交…)
     remind: tuple[int, ...]  # member ids to remind while not met: the leaders, or the members behind
+    # What `behind_members` is built from, only when someone asks: at province scale building it
+    # for every group and rule was most of the time of a county-wide standing.
+    _holders: Sequence[_Holder] = field(default=(), repr=False, compare=False)
+    _by_member: Mapping[int, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def behind_members(self) -> tuple[MemberCount, ...]:
+        """Quota holders who contributed nothing in the period (谁还没交…)."""
+        return tuple(
+            MemberCount(h.member_id, h.name, 0) for h in self._holders if not self._by_member.get(h.member_id)
+        )
 
     @property
     def owing(self) -> tuple[MemberCount, ...]:
@@ -184,9 +195,8 @@ def _standing(
     by_group: dict[int, int],
     by_member: dict[int, int],
 ) -> RuleStanding:
-    counted = [MemberCount(h.member_id, h.name, by_member.get(h.member_id, 0)) for h in holders]
-    nothing = tuple(c for c in counted if c.count == 0)
     if rule.scope == "member":
+        counted = [MemberCount(h.member_id, h.name, by_member.get(h.member_id, 0)) for h in holders]
         behind = tuple(c for c in counted if c.count < rule.minimum)
         done, required = len(counted) - len(behind), len(counted)
         met = not behind
@@ -196,7 +206,7 @@ def _standing(
         done, required = by_group.get(gid, 0), rule.minimum
         met = done >= required
         remind = () if met else tuple(leaders)
-    return RuleStanding(rule, gid, period, due, done, required, met, behind, nothing, remind)
+    return RuleStanding(rule, gid, period, due, done, required, met, behind, remind, holders, by_member)
 
 
 def _in_period_submissions(rule: QuotaRule, period: Period, tz: dt.tzinfo) -> list[ColumnElement[bool]]:
