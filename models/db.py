@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for `url`; SQLite gets foreign keys on and a busy timeout for concurrent writers."""
+    # A database error's text would otherwise carry the statement's values (members' notes,
+    # names, mobiles) into the error log.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
