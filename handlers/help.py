@@ -16,11 +16,13 @@ _MEMBER = (
     "交其他材料：意见建议／调研报告／为民办实事／提案：……",
     "请假：请假 下周三座谈会 单位开会",
     "查看本人履职：我的履职",
+    "撤回、更正刚交的材料或补报漏签：撤回　或　更正 新的内容　或　补报 11月5日 视察 签到",
 )
 _LEADER = (
     "发布活动：发布活动 12月3日上午9点 视察 城区污水处理厂 地点：城东路1号",
     "审批请假：同意 #3　或　驳回 #3 需要本人参加",
-    "本组情况：本组情况　或　谁没交",
+    "本组情况：本组情况　或　谁没交社情民意　或　待审批",
+    "确认补报：确认补报 #3　或　驳回补报 #3 理由",
 )
 _UNKNOWN = (
     "您好，我是履职助手。第一次使用请先绑定身份（姓名、手机号与花名册一致）：",
@@ -37,5 +39,5 @@ def show_help(session: Session, member: Member | None, command: Command, ctx: Co
     if member.role in ("leader", "admin"):
         lines += _LEADER
     if member.role == "admin":
-        lines.append("管理员在任一联络组群里都可发布活动、审批请假；花名册导入与年度导出用管理命令。")
+        lines.append("管理员：全县情况；采用 #12 市级；批示 #12 县领导：…；停用/启用 张三；导出本季度")
     return Reply("\n".join([f"{member.name}，您可以这样@我："] + [f"· {line}" for line in lines]))

@@ -50,17 +50,16 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     if content is None:
         content = title  # a title-only note keeps its words as the content too
 
-    session.add(
-        Submission(
-            member_id=member.id,
-            group_id=member.group_id,
-            kind=kind,
-            title=title[:200],
-            content=content,
-            submitted_at=ctx.now,
-            source_message_id=ctx.inbound_id,
-        )
+    submission = Submission(
+        member_id=member.id,
+        group_id=member.group_id,
+        kind=kind,
+        title=title[:200],
+        content=content,
+        submitted_at=ctx.now,
+        source_message_id=ctx.inbound_id,
     )
+    session.add(submission)
     session.flush()
 
     start, end = _month_bounds(ctx.now)
@@ -81,7 +80,8 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     whose = "本组" if member.group_id is not None else "您"
     shown = title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
     return Reply(
-        f"已收到{label}《{shown}》（{ctx.now.month}月{ctx.now.day}日），这是本月{whose}第{count}篇。"
+        f"已收到{label}《{shown}》（{ctx.now.month}月{ctx.now.day}日），这是本月{whose}第{count}篇，"
+        f"编号#{submission.id}。"
     )
 
 

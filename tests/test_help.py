@@ -18,7 +18,7 @@ def test_leader_help_adds_announce_approve_and_status(say):
 
 def test_admin_help_fits_in_twelve_lines(say):
     reply = say("陈主任", "帮助")
-    assert "发布活动" in reply and "管理员" in reply
+    assert "发布活动" in reply and "管理员" in reply and "采用 #12" in reply and "撤回" in reply
     assert len(reply.splitlines()) <= 12
 
 
@@ -26,3 +26,18 @@ def test_unbound_sender_is_shown_how_to_bind(say):
     reply = say("路人", "帮助", platform="wecom_bot", sender_id="stranger")
     assert "绑定 张三 13800001234" in reply
     assert len(reply.splitlines()) <= 12
+
+
+def test_every_example_in_the_admin_help_is_understood(say):
+    from bot.parser import parse
+    from tests.conftest import NOW
+
+    examples = []
+    for line in say("陈主任", "帮助").splitlines()[1:]:
+        said = line.removeprefix("· ").split("：", 1)[1]
+        examples += [
+            e.strip() for e in said.replace("　或　", "；").split("；") if "／" not in e and "/" not in e
+        ]
+    assert len(examples) >= 14
+    not_understood = [e for e in examples if parse(e, NOW).intent == "unknown"]
+    assert not_understood == []

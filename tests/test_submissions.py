@@ -19,8 +19,10 @@ def _rows(runtime) -> list[Submission]:
 
 def test_opinion_is_recorded_and_counted_for_the_group(say, runtime, roster):
     reply = say("张三", "社情民意：关于加强老旧小区加装电梯的建议")
-    assert reply == "已收到社情民意《关于加强老旧小区加装电梯的建议》（11月23日），这是本月本组第1篇。"
     (row,) = _rows(runtime)
+    assert reply == (
+        f"已收到社情民意《关于加强老旧小区加装电梯的建议》（11月23日），这是本月本组第1篇，编号#{row.id}。"
+    )
     assert (row.kind, row.title, row.member_id) == (
         "opinion",
         "关于加强老旧小区加装电梯的建议",
@@ -35,14 +37,17 @@ def test_second_note_of_the_group_this_month_is_numbered_two(ask, runtime, roste
     ask("李四", Command("opinion", title="上月的", content="上月的"), now=NOW - dt.timedelta(days=30))
     ask("周七", Command("opinion", title="二组的", content="二组的"))
     reply = ask("李四", Command("opinion", title="关于夜市噪音", content="关于夜市噪音"))
-    assert reply.endswith("这是本月本组第2篇。")
+    assert "这是本月本组第2篇，编号#" in reply
     assert len(_rows(runtime)) == 4
 
 
 def test_other_kinds_are_counted_separately(ask, runtime):
     ask("张三", Command("opinion", title="甲", content="甲"))
     reply = ask("张三", Command("suggestion", title="关于公交线路", content="关于公交线路"))
-    assert reply == "已收到意见建议《关于公交线路》（11月23日），这是本月本组第1篇。"
+    assert (
+        reply
+        == f"已收到意见建议《关于公交线路》（11月23日），这是本月本组第1篇，编号#{_rows(runtime)[-1].id}。"
+    )
     assert [r.kind for r in _rows(runtime)] == ["opinion", "suggestion"]
 
 
