@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -130,6 +131,31 @@ def test_server_killed_mid_load_then_retried_records_every_answered_message_exac
     assert outcomes == {"answered": n}
 
 
+@pytest.mark.skipif(
+    not ON_POSTGRESQL,
+    reason="concurrent writers: SQLite serialises them with one file lock, so only PostgreSQL "
+    "shows the race (set TEST_DATABASE_URL)",
+)
+def test_one_message_delivered_to_eight_workers_at_once_is_recorded_once(runtime, roster):
+    """WeCom's retries can reach different gunicorn workers together: the unique key decides."""
+    from bot.messages import Incoming
+
+    barrier = threading.Barrier(8)
+
+    def deliver(_: int):
+        incoming = Incoming("wecom_bot", "chat-g1", "zhangsan", None, note(99), "RACE", NOW, True)
+        barrier.wait(timeout=10)
+        return runtime.pipeline.handle(incoming, NOW)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(deliver, range(8), timeout=60))
+    assert sorted(o.duplicate for o in outcomes) == [False] + [True] * 7
+    assert {o.reply.text for o in outcomes if o.reply} == {outcomes[0].reply.text}
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        assert s.scalar(select(func.count()).select_from(Submission)) == 1
+
+
 # --------------------------------------------------------------------------- database cut off
 
 
@@ -197,6 +223,36 @@ def test_connection_lost_in_the_middle_of_a_message_leaves_no_half_written_rows(
     assert wc.answer_text(_send(client, 7, nonce="again").data).startswith("已收到")
     after = counts(runtime.sessions)
     assert (after["inbound_message"], after["submission"]) == (before["inbound_message"] + 1, 1)
+
+
+@needs_postgresql
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: when the database hangs instead of refusing, bot/platforms/wecom.py answers 200 "
+    "(empty) at reply_deadline_seconds and the pipeline fails later: WeCom never retries, the "
+    "message is lost. make_engine sets no connect_timeout, so a connect can hang for minutes.",
+)
+def test_a_database_that_hangs_past_the_reply_deadline_is_not_acknowledged(
+    runtime, roster, config_dict, db_url
+):
+    url = make_url(db_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    engine = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    wecom_cfg = {**wc.SMART_BOT, "reply_deadline_seconds": 0.5}
+    rt = build_runtime(
+        settings_from_dict({**config_dict, "wecom": wecom_cfg}, "t"), app_module.ROUTERS, engine=engine
+    )
+    flask_app = Flask("hang")
+    flask_app.register_blueprint(wecom.make_blueprint(rt))
+    before = counts(runtime.sessions)
+    proxy.hold()
+    try:
+        resp = _send(flask_app.test_client(), 9)
+    finally:
+        proxy.close()  # the hung connection attempt fails now, so the worker thread ends
+        engine.dispose()
+    assert counts(runtime.sessions) == before
+    assert resp.status_code >= 500
 
 
 # --------------------------------------------------------------------------- push target down

@@ -1,5 +1,6 @@
-"""A TCP proxy on 127.0.0.1 that a test can cut (open connections reset, new ones refused) and
-restore, to make a database or a push target unreachable for a while."""
+"""A TCP proxy on 127.0.0.1 that a test can cut (open connections reset, new ones refused), hold
+(new connections accepted but never answered, like a network partition) and restore, to make a
+database or a push target unreachable for a while."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class TcpProxy:
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self.port = port
+        self._holding = False
         self._listen()
 
     def _listen(self) -> None:
@@ -32,6 +34,10 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # closed by cut()
+            if self._holding:
+                with self._lock:
+                    self._conns.add(client)  # silent until cut() or restore() closes it
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -72,7 +78,16 @@ class TcpProxy:
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
 
+    def hold(self) -> None:
+        """Reset the open connections; accept new ones but never answer them."""
+        self.cut()
+        self._holding = True
+        self._listen()
+
     def restore(self) -> None:
+        if self._holding:
+            self.cut()
+            self._holding = False
         if self._listener is None:
             self._listen()
 
