@@ -17,30 +17,19 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection, Engine, String, insert, text, update
+from sqlalchemy import Connection, Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox, reminders
 from bot.config import Settings
 from bot.delivery import PushClient
-from models import Base
+from models import SchedulerLock
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "reminders"
 _ADVISORY_KEY = 7_210_002  # next to runtime's migration lock (7_210_001)
-
-
-class SchedulerLock(Base):
-    """The SQLite single-scheduler lock: one row per lock, owned while its heartbeat is fresh."""
-
-    __tablename__ = "scheduler_lock"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(128))
-    acquired_at: Mapped[dt.datetime]
-    heartbeat_at: Mapped[dt.datetime]
 
 
 def holder_id() -> str:

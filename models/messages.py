@@ -1,4 +1,4 @@
-"""Messages in and out: the inbound log (dedup) and the outbox (send-once)."""
+"""Messages in and out: the inbound log (dedup), the outbox (send-once), and the scheduler's lock row."""
 
 from __future__ import annotations
 
@@ -58,3 +58,14 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_answer: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerLock(Base):
+    """The SQLite single-scheduler lock: one row per lock, owned while its heartbeat is fresh."""
+
+    __tablename__ = "scheduler_lock"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[dt.datetime]
+    heartbeat_at: Mapped[dt.datetime]
