@@ -218,6 +218,8 @@ _ACTIVITY_WORDS_RE = re.compile(  # longest first: "的会" is the meeting, "单
     r"的会|集体活动|集体学习|集体|活动|视察|调研|考察|学习|培训|会议|座谈会?|协商会?|例会|这次|那次|那天|当天|的|我|本人"
 )
 _FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?|事由|请假原因|请假理由|需要|要)[:：\s]*")
+# A leader's reason keeps 需要 ("驳回 #3 需要本人参加"): only the words that introduce it go.
+_DECISION_FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?)[:：\s]*")
 
 
 def _normalise(text: str) -> str:
@@ -314,7 +316,7 @@ def _decision(intent: str, rest: str) -> Command:
     if target and not target.isdigit() and (len(target) > 5 or _NOT_A_NAME_RE.search(target)):
         return Command("unknown")  # "同意楼上的观点", "不同意这个方案": chatter, not a decision on leave
     rest = re.sub(r"^[\s:：,，]*的?(?:请假)?(?:申请)?[\s:：,，]*", "", rest)
-    reason = _clean(_FILLER_RE.sub("", rest)) if intent == "reject" else None
+    reason = _clean(_DECISION_FILLER_RE.sub("", rest)) if intent == "reject" else None
     return Command(intent, target=_clean(target), reason=reason)
 
 

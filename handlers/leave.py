@@ -177,8 +177,7 @@ def _decide(session: Session, decider: Member, command: Command, ctx: Context, s
     leave.decision_message_id = ctx.inbound_id
     reason = (command.reason or "").strip()
     if status == "rejected" and reason:
-        # The member's own reason stays; the leader's is appended so neither is lost.
-        leave.reason = f"{leave.reason or ''}【驳回理由：{reason}】"[:500]
+        leave.decision_reason = reason[:500]
     session.flush()
 
     what = f"请假#{leave.id}（{describe_activity(activity)}）"

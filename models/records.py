@@ -69,6 +69,7 @@ class LeaveRequest(Base):
     requested_at: Mapped[dt.datetime]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(500))  # the leader's, on 驳回
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
     decision_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
