@@ -177,8 +177,7 @@ def remind(obj: _Obj, now_text: str | None, dry_run: bool) -> None:
     with runtime.sessions.begin() as session:
         messages = reminders.due(session, settings, now)
         if dry_run:
-            for m in messages:
-                to = f"成员#{m.member_id}" if m.target_kind == "member" else f"联络组#{m.group_id}"
+            for m, to in zip(messages, reminders.recipients(session, messages), strict=True):
                 at = " ".join(f"@{p.name}" for p in m.mentions)
                 click.echo(f"[{m.key}] → {to}: {m.text}{' ' + at if at else ''}")
             click.echo(f"共 {len(messages)} 条（未发送）")
@@ -311,7 +310,9 @@ def export_cmd(
     now = _parse_now(now_text, runtime.settings) or runtime.now()
     try:
         with runtime.sessions() as session:
-            path = write_file(session, runtime.settings, period_for(year, quarter), group_name, now, Path(out))
+            path = write_file(
+                session, runtime.settings, period_for(year, quarter), group_name, now, Path(out)
+            )
     except ExportError as err:
         click.echo(str(err), err=True)
         sys.exit(1)

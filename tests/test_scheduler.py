@@ -160,6 +160,7 @@ def test_remind_dry_run_prints_and_a_real_run_enqueues_once(runtime, roster, wri
     )
     assert dry.exit_code == 0, dry.output
     assert "【活动提醒】" in dry.output and "@张三" in dry.output and "共 1 条（未发送）" in dry.output
+    assert "→ 第一联络组群:" in dry.output
     assert sent_keys(runtime) == []
     for expected in ("新加入发送队列 1 条", "新加入发送队列 0 条"):
         run = cli.invoke(app_module.cli, ["--config", str(path), "remind", "--now", "2026-11-24T18:30"])
