@@ -107,7 +107,9 @@ def recipients(session: Session, messages: Sequence[Message]) -> list[str]:
     """Who each message goes to, in words (for `remind --dry-run`): "第一联络组群" or "王组长（私信）"."""
     groups = _group_names(session, [m.group_id for m in messages if m.group_id is not None])
     member_ids = {m.member_id for m in messages if m.member_id is not None}
-    names = dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids))).tuples())
+    names = dict(
+        session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids))).tuples().all()
+    )
     return [
         f"{names.get(m.member_id, m.member_id)}（私信）"
         if m.target_kind == "member"
