@@ -10,8 +10,8 @@ bind = os.environ.get("BOT_BIND", "127.0.0.1:8000")
 # Every cross-worker guarantee (dedup, send-once) lives in PostgreSQL, so workers scale freely;
 # 2 per core is plenty for a province (see bench/README.md).
 workers = int(os.environ.get("BOT_WORKERS", "4"))
-# Threads let a worker run Python while another request waits on PostgreSQL (about half the
-# time of a callback): twice the throughput of sync workers in bench/bench_webhook.py.
+# Threads let a worker run Python while another request waits on PostgreSQL (about a third of a
+# callback's time): 126 vs 116 req/s for sync workers on a quiet 2-core machine (bench/README.md).
 worker_class = "gthread"
 threads = int(os.environ.get("BOT_THREADS", "4"))
 # WeCom waits 5 s and DingTalk a few seconds before re-delivering; a stuck request must not
@@ -20,7 +20,7 @@ timeout = 30
 graceful_timeout = 20
 # No preload: each worker opens its own database pool after the fork.
 preload_app = False
-# Access lines carry the query string (msg_signature, nonce) but never bodies or secrets.
+# Access lines show the path without its query (msg_signature, nonce) and never a body.
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
