@@ -92,6 +92,14 @@ def _without_nul(incoming: Incoming) -> Incoming:
     return replace(incoming, **{f: v.replace("\x00", "") for f in fields if (v := getattr(incoming, f))})
 
 
+class _Refused(Exception):
+    """A handler's UserError on its way out of the message's transaction."""
+
+    def __init__(self, reply: Reply, intent: str, member_id: int | None) -> None:
+        super().__init__(reply.text)
+        self.reply, self.intent, self.member_id = reply, intent, member_id
+
+
 class Pipeline:
     def __init__(
         self,
@@ -109,14 +117,15 @@ class Pipeline:
         """Process one message at `now`; a repeated (platform, msg_id) returns the first answer."""
         now = now.astimezone(self._settings.tz)
         incoming = _without_nul(incoming)
-        first = self._previous(incoming)
-        if first is not None:
-            return first
         try:
             with self._sessions.begin() as session:
                 return self._process(session, incoming, now)
+        except _Refused as refused:
+            # The handler refused: whatever it wrote went with the rolled-back transaction;
+            # the message and the answer are kept. (Cheaper than a savepoint on every message.)
+            return self._record(incoming, now, refused.reply, "refused", refused.intent, refused.member_id)
         except IntegrityError:
-            # A concurrent delivery of the same message won the insert: answer as it did.
+            # Another delivery of the same message holds (platform, msg_id): answer as it did.
             first = self._previous(incoming)
             if first is not None:
                 return first
@@ -127,7 +136,7 @@ class Pipeline:
             raise
         except Exception:
             log.exception("message %s/%s failed; recorded as error", incoming.platform, incoming.msg_id)
-            return self._record_failure(incoming, now)
+            return self._record(incoming, now, Reply(APOLOGY), "error")
 
     def _previous(self, incoming: Incoming) -> Outcome | None:
         with self._sessions() as session:
@@ -207,13 +216,10 @@ class Pipeline:
             if not self._chat_allows(session, incoming, member):
                 return Reply(WRONG_CHAT), "refused"
         ctx = Context(now=now, settings=self._settings, incoming=incoming, inbound_id=inbound_id)
-        savepoint = session.begin_nested()
         try:
             reply = route.handler(session, member, command, ctx)
         except UserError as err:
-            savepoint.rollback()  # a refused step writes nothing
-            return Reply(str(err)), "refused"
-        savepoint.commit()
+            raise _Refused(Reply(str(err)), command.intent, member.id if member else None) from None
         return reply, "answered"
 
     def _chat_allows(self, session: Session, incoming: Incoming, member: Member) -> bool:
@@ -228,14 +234,28 @@ class Pipeline:
         )
         return bound is None or bound == member.group_id
 
-    def _record_failure(self, incoming: Incoming, now: dt.datetime) -> Outcome:
-        """A bug: keep the raw message (outcome error) so nothing accepted is lost, and apologise."""
+    def _record(
+        self,
+        incoming: Incoming,
+        now: dt.datetime,
+        reply: Reply,
+        outcome: str,
+        intent: str | None = None,
+        member_id: int | None = None,
+    ) -> Outcome:
+        """Keep a message whose processing was rolled back (refused, or a bug), with its answer,
+        so nothing accepted is lost and a redelivery gets the same answer."""
         try:
             with self._sessions.begin() as session:
-                row = _log_row(incoming, now, outcome="error", reply_text=APOLOGY)
+                row = _log_row(
+                    incoming, now, outcome=outcome, reply_text=reply.text, intent=intent, member_id=member_id
+                )
                 session.add(row)
                 session.flush()
-                return Outcome(Reply(APOLOGY), row.id, outcome="error")
+            log.info(
+                "message %s/%s intent=%s outcome=%s", incoming.platform, incoming.msg_id, intent, outcome
+            )
+            return Outcome(reply, row.id, outcome=outcome)
         except IntegrityError:
             first = self._previous(incoming)
             if first is not None:
