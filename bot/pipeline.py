@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,18 +53,37 @@ def _platform_family(platform: str) -> str:
     return platform.split("_", 1)[0]  # wecom_bot, wecom_app -> wecom
 
 
-def find_member(session: Session, platform: str, sender_id: str) -> Member | None:
-    """The roster member behind a platform sender id (the console speaks by name)."""
+def _member_query(platform: str, sender_id: str) -> Select[tuple[Member]] | None:
     family = _platform_family(platform)
     if family == "wecom":
-        stmt = select(Member).where(Member.wecom_userid == sender_id)
-    elif family == "dingtalk":
-        stmt = select(Member).where(Member.dingtalk_userid == sender_id)
-    elif family == "console":
-        stmt = select(Member).where(Member.name == sender_id).order_by(Member.id).limit(1)
-    else:
-        return None
-    return session.scalars(stmt).first()
+        return select(Member).where(Member.wecom_userid == sender_id)
+    if family == "dingtalk":
+        return select(Member).where(Member.dingtalk_userid == sender_id)
+    if family == "console":
+        return select(Member).where(Member.name == sender_id).order_by(Member.id).limit(1)
+    return None
+
+
+def find_member(session: Session, platform: str, sender_id: str) -> Member | None:
+    """The roster member behind a platform sender id (the console speaks by name)."""
+    stmt = _member_query(platform, sender_id)
+    return session.scalars(stmt).first() if stmt is not None else None
+
+
+def _sender(session: Session, incoming: Incoming) -> tuple[Member | None, int | None]:
+    """The sender's roster entry and the liaison group the chat is bound to, in one query."""
+    stmt = _member_query(incoming.platform, incoming.sender_id)
+    if stmt is None:
+        return None, None
+    if not (incoming.is_group and incoming.chat_id):
+        return session.scalars(stmt).first(), None
+    bound = stmt.add_columns(ChatBinding.group_id).outerjoin(
+        ChatBinding,
+        (ChatBinding.platform == _platform_family(incoming.platform))
+        & (ChatBinding.chat_id == incoming.chat_id),
+    )
+    row = session.execute(bound).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _log_row(incoming: Incoming, now: dt.datetime, **fields) -> InboundMessage:
@@ -153,20 +172,22 @@ class Pipeline:
             return Outcome(reply, row.id, duplicate=True, outcome=row.outcome)
 
     def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
-        row = _log_row(incoming, now)
+        member, chat_group = _sender(session, incoming)
+        try:
+            command: Command | None = self._parse(incoming.text, now)
+        except DateError as err:
+            # "11月31日": refuse with the parser's line rather than guess another day.
+            command, date_error = None, Reply(str(err))
+        row = _log_row(
+            incoming, now, member_id=member.id if member else None, intent=command.intent if command else None
+        )
         session.add(row)
         session.flush()  # the unique (platform, msg_id) is claimed here
 
-        member = find_member(session, incoming.platform, incoming.sender_id)
-        row.member_id = member.id if member else None
-        try:
-            command = self._parse(incoming.text, now)
-        except DateError as err:
-            # "11月31日": refuse with the parser's line rather than guess another day.
-            command, reply, outcome = None, Reply(str(err)), "refused"
+        if command is None:
+            reply, outcome = date_error, "refused"
         else:
-            reply, outcome = self._dispatch(session, incoming, command, member, now, row.id)
-        row.intent = command.intent if command else None
+            reply, outcome = self._dispatch(session, incoming, command, member, chat_group, now, row.id)
 
         row.outcome = outcome
         row.reply_text = reply.text if reply else None
@@ -197,6 +218,7 @@ class Pipeline:
         incoming: Incoming,
         command: Command,
         member: Member | None,
+        chat_group: int | None,
         now: dt.datetime,
         inbound_id: int,
     ) -> tuple[Reply | None, str]:
@@ -213,7 +235,8 @@ class Pipeline:
                 return Reply(INACTIVE), "refused"
             if member.role not in route.roles:
                 return Reply(ROLE_REFUSAL.get(route.roles, "您没有这项操作的权限。")), "refused"
-            if not self._chat_allows(session, incoming, member):
+            # A group chat bound to another liaison group is not the place (admins excepted).
+            if chat_group is not None and chat_group != member.group_id and member.role != "admin":
                 return Reply(WRONG_CHAT), "refused"
         ctx = Context(now=now, settings=self._settings, incoming=incoming, inbound_id=inbound_id)
         try:
@@ -221,18 +244,6 @@ class Pipeline:
         except UserError as err:
             raise _Refused(Reply(str(err)), command.intent, member.id if member else None) from None
         return reply, "answered"
-
-    def _chat_allows(self, session: Session, incoming: Incoming, member: Member) -> bool:
-        """A message in a group chat bound to another liaison group is refused (admins excepted)."""
-        if not incoming.is_group or not incoming.chat_id or member.role == "admin":
-            return True
-        bound = session.scalar(
-            select(ChatBinding.group_id).where(
-                ChatBinding.platform == _platform_family(incoming.platform),
-                ChatBinding.chat_id == incoming.chat_id,
-            )
-        )
-        return bound is None or bound == member.group_id
 
     def _record(
         self,
