@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,16 +79,20 @@ class _People:
         self._cache: dict[int, Person] = {}
         self._leaders: dict[int, list[int]] | None = None
 
-    def persons(self, ids: Sequence[int]) -> tuple[Person, ...]:
-        missing = [i for i in ids if i not in self._cache]
-        for i in range(0, len(missing), 500):
+    def preload(self, ids: Iterable[int]) -> None:
+        """Fetch everyone a batch of messages will mention at once, not a query per message."""
+        missing = sorted({i for i in ids if i not in self._cache})
+        for i in range(0, len(missing), 2000):
             rows = self._session.execute(
                 select(
                     Member.id, Member.name, Member.mobile, Member.wecom_userid, Member.dingtalk_userid
-                ).where(Member.id.in_(missing[i : i + 500]))
+                ).where(Member.id.in_(missing[i : i + 2000]))
             )
             for mid, name, mobile, wecom, ding in rows:
                 self._cache[mid] = Person(name, mobile, wecom, ding)
+
+    def persons(self, ids: Sequence[int]) -> tuple[Person, ...]:
+        self.preload(ids)
         return tuple(self._cache[i] for i in ids if i in self._cache)
 
     def leaders(self, group_id: int) -> list[int]:
@@ -176,6 +180,7 @@ def _quota_reminders(
         return []
     rules = [r for r in settings.quotas if r.key in active]
     standings = group_standings(session, rules, now, period_for=lambda r: active[r.key][0])
+    people.preload(m for per_rule in standings.values() for st in per_rule if not st.met for m in st.remind)
     out = []
     for gid, per_rule in standings.items():
         for st in per_rule:
@@ -356,6 +361,7 @@ def _activity_messages(
         return []
     ids = [a.id for a, _ in eve + report]
     roll = _roll_call(session, ids)
+    people.preload(m for states in roll.values() for m, _ in states)
     out = []
     for a, at in eve:
         waiting = [m for m, state in roll[a.id] if state == "none"]
