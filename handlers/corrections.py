@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
 from handlers.activities import describe_activity, describe_day
+from handlers.leave import deciders
 from models import Activity, CheckIn, LateEntry, LeaveRequest, Member, RecordChange, Submission
 
 router = Router()
@@ -215,23 +216,9 @@ def late(session: Session, member: Member, command: Command, ctx: Context) -> Re
     )
     notices = tuple(
         Notice(key=f"late:{entry.id}:requested:{leader_id}", to_member_id=leader_id, text=text)
-        for leader_id in _deciders(session, subject)
+        for leader_id in deciders(session, subject)
     )
     return Reply(f"已提交补报#{entry.id}：{describe_activity(activity)}，等待组长确认。", notices=notices)
-
-
-def _deciders(session: Session, member: Member) -> list[int]:
-    leaders = session.scalars(
-        select(Member.id).where(
-            Member.group_id == member.group_id,
-            Member.role == "leader",
-            Member.active.is_(True),
-            Member.id != member.id,
-        )
-    ).all()
-    if leaders:
-        return list(leaders)
-    return list(session.scalars(select(Member.id).where(Member.role == "admin", Member.active.is_(True))))
 
 
 def _confirm(session: Session, entry: LateEntry, by: Member, ctx: Context) -> None:

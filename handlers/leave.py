@@ -61,7 +61,7 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
     )
     notices = tuple(
         Notice(key=f"leave:{leave.id}:requested:{leader_id}", to_member_id=leader_id, text=text)
-        for leader_id in _deciders(session, member)
+        for leader_id in deciders(session, member)
     )
     return Reply(
         f"已提交请假#{leave.id}：{describe_activity(activity)}{because}，等待组长审批。",
@@ -108,7 +108,7 @@ def _activity_for(session: Session, group_id: int, command: Command, now: dt.dat
     return candidates[0]
 
 
-def _deciders(session: Session, member: Member) -> list[int]:
+def deciders(session: Session, member: Member) -> list[int]:
     """Who decides: the group's leaders (not the requester); the office when the leader asks leave."""
     leaders = session.scalars(
         select(Member.id).where(

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot.messages import Person, Reply
 from bot.platforms.dingtalk import NON_TEXT_ANSWER, callback_sign, make_blueprint
 from models import InboundMessage, OutboxMessage
+from tests.fakes.dingtalk_server import robot_message as message
 from tests.fakes.dingtalk_server import scripted_runtime
 
 SECRET = "ding-app-secret"
@@ -33,27 +34,6 @@ def independent_sign(timestamp: str, secret: str = SECRET) -> str:
 def headers(ts: int | None = None, sign: str | None = None) -> dict[str, str]:
     timestamp = str(ts if ts is not None else int(time.time() * 1000))
     return {"timestamp": timestamp, "sign": sign if sign is not None else independent_sign(timestamp)}
-
-
-def message(text: str = "帮助", *, msg_id: str = "msgA1", group: bool = True, **fields) -> dict:
-    now_ms = int(time.time() * 1000)
-    body = {
-        "msgId": msg_id,
-        "msgtype": "text",
-        "text": {"content": f" {text}"},
-        "conversationType": "2" if group else "1",
-        "conversationId": "cidGroupOne==",
-        "senderId": "$:LWCP_v1:$abc",
-        "senderStaffId": "dt_zhangsan",
-        "senderNick": "张三",
-        "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=s1",
-        "sessionWebhookExpiredTime": now_ms + 90 * 60_000,
-        "isInAtList": True,
-        "robotCode": "ding-robot",
-        "createAt": now_ms,
-    }
-    body.update(fields)
-    return body
 
 
 def counts(rt) -> tuple[int, int]:

@@ -13,28 +13,9 @@ from bot.messages import Reply
 from bot.platforms.dingtalk_stream import AlreadyRunning, SingleProcessLock, StreamClient
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_gateway import BOT_TOPIC, FakeGateway
-from tests.fakes.dingtalk_server import scripted_runtime
+from tests.fakes.dingtalk_server import robot_message, scripted_runtime
 
 KEY, SECRET = "ding-app-key", "ding-app-secret"
-
-
-def robot_message(text: str, msg_id: str, *, group: bool = True) -> dict:
-    now_ms = int(time.time() * 1000)
-    return {
-        "msgId": msg_id,
-        "msgtype": "text",
-        "text": {"content": f" {text}"},
-        "conversationType": "2" if group else "1",
-        "conversationId": "cidGroupOne==",
-        "senderId": "$:LWCP_v1:$abc",
-        "senderStaffId": "dt_zhangsan",
-        "senderNick": "张三",
-        "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=s1",
-        "sessionWebhookExpiredTime": now_ms + 90 * 60_000,
-        "isInAtList": True,
-        "robotCode": "ding-robot",
-        "createAt": now_ms,
-    }
 
 
 def counts(rt) -> tuple[int, int]:
@@ -81,7 +62,7 @@ def test_frame_is_acknowledged_recorded_and_answered_through_the_outbox(gateway,
     gateway.wait_connected(1)
     assert gateway.opens[0]["clientId"] == KEY and gateway.opens[0]["clientSecret"] == SECRET
     assert gateway.opens[0]["subscriptions"] == [{"type": "CALLBACK", "topic": BOT_TOPIC}]
-    frame_id = gateway.push(robot_message("帮助", "msgS1"))
+    frame_id = gateway.push(robot_message("帮助", msg_id="msgS1"))
     ack = gateway.wait_ack(frame_id)
     assert ack["code"] == 200 and ack["message"] == "OK"
     assert ack["headers"] == {"contentType": "application/json", "messageId": frame_id}
@@ -102,10 +83,10 @@ def test_frame_is_acknowledged_recorded_and_answered_through_the_outbox(gateway,
 
 def test_redelivered_frame_gives_one_record_and_one_answer(gateway, bot, stream):
     gateway.wait_connected(1)
-    first = gateway.push(robot_message("帮助", "msgDup"))
+    first = gateway.push(robot_message("帮助", msg_id="msgDup"))
     gateway.wait_ack(first)
     wait_until(lambda: counts(bot) == (1, 1))
-    again = gateway.push(robot_message("帮助", "msgDup"))  # DingTalk resends with a new frame id
+    again = gateway.push(robot_message("帮助", msg_id="msgDup"))  # DingTalk resends with a new frame id
     assert gateway.wait_ack(again)["code"] == 200
     time.sleep(0.2)
     assert counts(bot) == (1, 1)
@@ -116,7 +97,7 @@ def test_client_reconnects_after_a_dropped_connection(gateway, bot, stream):
     gateway.drop()
     gateway.wait_connected(2)
     assert len(gateway.opens) == 2  # a fresh ticket for the new connection
-    frame_id = gateway.push(robot_message("帮助", "msgAfterDrop"))
+    frame_id = gateway.push(robot_message("帮助", msg_id="msgAfterDrop"))
     assert gateway.wait_ack(frame_id)["code"] == 200
     wait_until(lambda: counts(bot) == (1, 1))
 

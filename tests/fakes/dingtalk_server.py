@@ -142,6 +142,28 @@ class FakeDingtalk:
         return {"errcode": 0, "errmsg": "ok"}
 
 
+def robot_message(text: str = "帮助", *, msg_id: str = "msgA1", group: bool = True, **fields) -> dict:
+    """A robot callback body as DingTalk sends it (HTTP mode and Stream CALLBACK data alike)."""
+    now_ms = int(time.time() * 1000)
+    body = {
+        "msgId": msg_id,
+        "msgtype": "text",
+        "text": {"content": f" {text}"},
+        "conversationType": "2" if group else "1",
+        "conversationId": "cidGroupOne==",
+        "senderId": "$:LWCP_v1:$abc",
+        "senderStaffId": "dt_zhangsan",
+        "senderNick": "张三",
+        "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=s1",
+        "sessionWebhookExpiredTime": now_ms + 90 * 60_000,
+        "isInAtList": True,
+        "robotCode": "ding-robot",
+        "createAt": now_ms,
+    }
+    body.update(fields)
+    return body
+
+
 def scripted_runtime(
     runtime: Any, answers: dict[str, Any], *, slow: dict[str, float] | None = None, **dingtalk: Any
 ):
