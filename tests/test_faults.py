@@ -31,7 +31,7 @@ from models import Base, InboundMessage, LiaisonGroup, Member, OutboxMessage, Su
 from tests.conftest import NOW
 from tests.fakes import wecom_client as wc
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.fakes.wecom_server import CORP_ID, SECRET, WEBHOOK_KEY, FakeWecom
+from tests.fakes.wecom_server import FakeWecom, push_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
@@ -261,23 +261,7 @@ def test_a_database_that_hangs_past_the_reply_deadline_is_not_acknowledged(
 def test_push_target_down_for_an_hour_then_everything_is_delivered_once(runtime, roster, config_dict):
     fake = FakeWecom().start()
     proxy = TcpProxy("127.0.0.1", int(fake.base.rsplit(":", 1)[1]))
-    settings = settings_from_dict(
-        {
-            **config_dict,
-            "wecom": {
-                "corp_id": CORP_ID,
-                "api_base": f"http://127.0.0.1:{proxy.port}",
-                "app": {
-                    "agent_id": "1000002",
-                    "secret": SECRET,
-                    "token": "t",
-                    "encoding_aes_key": wc.AES_KEY,
-                },
-            },
-            "groups": [{"name": "第一联络组", "wecom": {"webhook_key": WEBHOOK_KEY}}],
-        },
-        "test",
-    )
+    settings = push_settings(config_dict, f"http://127.0.0.1:{proxy.port}")
     with runtime.sessions.begin() as s:
         gid = s.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == "第一联络组"))
         mid = s.scalar(select(Member.id).where(Member.wecom_userid == "zhangsan"))

@@ -25,7 +25,7 @@ from models import LiaisonGroup, make_engine
 from tests.conftest import NOW, ROSTER
 from tests.fakes import wecom_client as wc
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.fakes.wecom_server import CORP_ID, SECRET, WEBHOOK_KEY, FakeWecom
+from tests.fakes.wecom_server import CORP_ID, SECRET, WEBHOOK_KEY, FakeWecom, push_settings
 from tests.test_dingtalk_callback import SECRET as DING_SECRET
 from tests.test_dingtalk_callback import headers as ding_headers
 from tests.test_dingtalk_callback import message as ding_message
@@ -91,23 +91,7 @@ def _run(client, runtime, config_dict) -> list[str]:
     # A reminder that @s members by mobile, pushed through the WeCom push bot and the app.
     fake = FakeWecom().start()
     try:
-        settings = settings_from_dict(
-            {
-                **config_dict,
-                "wecom": {
-                    "corp_id": CORP_ID,
-                    "api_base": fake.base,
-                    "app": {
-                        "agent_id": "1000002",
-                        "secret": SECRET,
-                        "token": "t",
-                        "encoding_aes_key": wc.AES_KEY,
-                    },
-                },
-                "groups": [{"name": "第一联络组", "wecom": {"webhook_key": WEBHOOK_KEY}}],
-            },
-            "test",
-        )
+        settings = push_settings(config_dict, fake.base)
         with runtime.sessions.begin() as s:
             gid = s.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == "第一联络组"))
             mention = (Person("张三", mobile="13800000001"),)

@@ -16,6 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.config import Settings, settings_from_dict
+from tests.fakes.wecom_client import AES_KEY
+
 SECRET = "app-secret"
 CORP_ID = "ww-test-corp"
 WEBHOOK_KEY = "hook-key-g1"
@@ -113,3 +116,16 @@ class FakeWecom:
         if path == "/cgi-bin/aibot/response":
             return 200, ok
         return 404, {"errcode": 404, "errmsg": "no such path"}
+
+
+def push_settings(config: dict, api_base: str) -> Settings:
+    """`config` with the self-built app and 第一联络组's push bot pointed at a fake at `api_base`."""
+    app = {"agent_id": "1000002", "secret": SECRET, "token": "t", "encoding_aes_key": AES_KEY}
+    return settings_from_dict(
+        {
+            **config,
+            "wecom": {"corp_id": CORP_ID, "api_base": api_base, "app": app},
+            "groups": [{"name": "第一联络组", "wecom": {"webhook_key": WEBHOOK_KEY}}],
+        },
+        "test",
+    )
