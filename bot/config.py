@@ -105,8 +105,16 @@ class WecomSettings(_Strict):
     max_clock_skew_seconds: int = 300
     max_body_bytes: int = 64 * 1024
     # WeCom re-delivers a callback not answered within 5 s: answer passively only when the
-    # pipeline is done by then, otherwise answer empty and deliver later (docs/wecom.md).
+    # pipeline is done by the reply deadline; stored by the ack deadline, answer empty and deliver
+    # later; not stored by then, answer 503 so that WeCom delivers again (docs/wecom.md).
     reply_deadline_seconds: float = Field(default=3.0, gt=0, le=4.5)
+    ack_deadline_seconds: float = Field(default=4.5, gt=0, le=4.8)
+
+    @model_validator(mode="after")
+    def _ack_after_reply(self) -> WecomSettings:
+        if self.ack_deadline_seconds < self.reply_deadline_seconds:
+            raise ValueError("ack_deadline_seconds must not be less than reply_deadline_seconds")
+        return self
 
     @property
     def app_enabled(self) -> bool:

@@ -29,6 +29,10 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A server that does not answer must not hold a worker for minutes (the callback has
+    # answered 503 by then; see bot/platforms/answering.py).
+    if url.startswith("postgresql"):
+        kwargs.setdefault("connect_args", {"connect_timeout": 10})
     return create_engine(url, **kwargs)
 
 

@@ -57,6 +57,14 @@ def test_missing_environment_variable_names_the_key(monkeypatch):
         ),
         ({"server": {"port": "eighty"}}, "server.port: Input should be a valid integer"),
         ({"wecom": {"smartbot": {}}}, "wecom.smartbot: unknown key"),
+        (
+            {"wecom": {"reply_deadline_seconds": 4, "ack_deadline_seconds": 3}},
+            "wecom: Value error, ack_deadline_seconds must not be less than reply_deadline_seconds",
+        ),
+        (
+            {"wecom": {"ack_deadline_seconds": 6}},
+            "wecom.ack_deadline_seconds: Input should be less than or equal to 4.8",
+        ),
     ],
 )
 def test_bad_value_is_reported_with_its_key(patch, expected):

@@ -12,6 +12,7 @@ import time
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.messages import Person, Reply
 from bot.platforms.dingtalk import NON_TEXT_ANSWER, callback_sign, make_blueprint
@@ -50,15 +51,18 @@ def bot(runtime, roster):
         "请假已提交，等待组长审批。",
         mentions=(Person("王组长", mobile="13900000001", dingtalk_userid="dt_wang"),),
     )
+    down = OperationalError("INSERT …", {}, Exception("server closed the connection unexpectedly"))
     return scripted_runtime(
-        runtime, {"帮助": Reply(HELP), "请假": mention, "慢": Reply("慢慢来")}, slow={"慢": 1.0}
+        runtime,
+        {"帮助": Reply(HELP), "请假": mention, "慢": Reply("慢慢来"), "卡": Reply("终于好了"), "断": down},
+        slow={"慢": 1.0, "卡": 3.5},
     )
 
 
 @pytest.fixture
 def client(bot):
     app = Flask(__name__)
-    app.register_blueprint(make_blueprint(bot, deadline_seconds=0.3))
+    app.register_blueprint(make_blueprint(bot, deadline_seconds=0.3, ack_seconds=1.5))
     return app.test_client()
 
 
@@ -106,6 +110,26 @@ def test_sender_outside_the_organisation_falls_back_to_sender_id(client, bot):
     assert client.post("/dingtalk/robot", json=body, headers=headers()).status_code == 200
     with bot.sessions() as s:
         assert s.scalars(select(InboundMessage.sender_id)).one() == "$:LWCP_v1:$abc"
+
+
+def test_database_error_is_a_500_and_stores_nothing(client, bot):
+    resp = client.post("/dingtalk/robot", json=message("断", msg_id="msgDown"), headers=headers())
+    assert resp.status_code == 500  # never 200 for a message that is not stored
+    assert counts(bot) == (0, 0)
+
+
+def test_message_not_stored_by_the_ack_deadline_gets_503_then_its_answer_goes_out_once(client, bot):
+    body = message("卡", msg_id="msgHung", group=False)
+    assert client.post("/dingtalk/robot", json=body, headers=headers()).status_code == 503
+    assert counts(bot) == (0, 0)
+    deadline = time.monotonic() + 10
+    while counts(bot) != (1, 1) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    again = client.post("/dingtalk/robot", json=body, headers=headers())  # DingTalk's redelivery
+    assert again.get_json() == {"msgtype": "empty"}
+    assert counts(bot) == (1, 1)
+    with bot.sessions() as s:
+        assert s.scalars(select(OutboxMessage.text)).all() == ["终于好了"]
 
 
 def test_group_chatter_is_recorded_but_not_answered(client, bot):

@@ -46,6 +46,7 @@ def config_dict(config_dict):
         "app": {"agent_id": "218", "secret": "s", "token": DOC_TOKEN, "encoding_aes_key": DOC_KEY},
         "smart_bot": {"token": BOT_TOKEN, "encoding_aes_key": BOT_KEY},
         "reply_deadline_seconds": 0.5,
+        "ack_deadline_seconds": 2.0,
         "max_body_bytes": 16 * 1024,
     }
     return config_dict
@@ -201,19 +202,33 @@ def test_wecom_retrying_a_callback_four_times_records_one_message_and_answers_on
     assert (c["inbound_message"], c["outbox_message"]) == (1, 0)
 
 
-def test_slow_answer_is_empty_at_once_then_goes_to_response_url_once(client, runtime_):
-    started = time.monotonic()
-    answers = [bot_post(client, bot_payload("慢", msgid="SLOW"), nonce=f"n{i}") for i in range(4)]
-    assert time.monotonic() - started < 8
-    assert [(a.status_code, a.data) for a in answers] == [(200, b"")] * 4
-    release.set()
+def test_answer_stored_after_the_reply_deadline_is_empty_then_goes_to_response_url_once(client, runtime_):
+    threading.Timer(0.9, release.set).start()  # past the 0.5 s reply deadline, before the 2 s ack
+    first = bot_post(client, bot_payload("慢", msgid="SLOW"))
+    assert (first.status_code, first.data) == (200, b"")
     wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
-    time.sleep(0.3)  # the three redeliveries finish too, and must add nothing
+    again = [bot_post(client, bot_payload("慢", msgid="SLOW"), nonce=f"n{i}") for i in range(3)]
+    assert [(a.status_code, a.data) for a in again] == [(200, b"")] * 3
     with runtime_.sessions() as s:
         out = s.scalars(select(OutboxMessage)).one()
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
     assert (out.target_kind, out.platform, out.text) == ("reply", "wecom", "慢的答复")
     assert out.address == {"response_url": RESPONSE_URL}
+
+
+def test_message_not_stored_by_the_ack_deadline_gets_503_and_its_late_answer_goes_out_once(client, runtime_):
+    started = time.monotonic()
+    first = bot_post(client, bot_payload("慢", msgid="HUNG"))
+    assert first.status_code == 503  # WeCom delivers again: nothing was acknowledged
+    assert 2.0 <= time.monotonic() - started < 5
+    assert counts(runtime_)["inbound_message"] == 0
+    release.set()  # the run finishes and commits after all
+    wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
+    again = bot_post(client, bot_payload("慢", msgid="HUNG"), nonce="retry")
+    assert (again.status_code, again.data) == (200, b"")  # a duplicate: its answer is in the outbox
+    with runtime_.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        assert s.scalars(select(OutboxMessage.text)).all() == ["慢的答复"]
 
 
 @pytest.mark.parametrize(
@@ -362,9 +377,9 @@ def test_app_redeliveries_record_once_and_answer_once(client, runtime_):
 
 
 def test_app_slow_answer_goes_out_by_message_send(client, runtime_):
+    threading.Timer(0.9, release.set).start()
     resp = app_post(client, app_xml("慢", msgid="888", user="lisi"))
     assert (resp.status_code, resp.data) == (200, b"")
-    release.set()
     wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
     with runtime_.sessions() as s:
         out = s.scalars(select(OutboxMessage)).one()

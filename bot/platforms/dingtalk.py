@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -25,6 +24,7 @@ from flask import Blueprint, abort, jsonify, request
 from bot.config import DingtalkSettings, Settings
 from bot.delivery import Delivery, SendResult
 from bot.messages import Incoming, Person, Reply
+from bot.platforms.answering import STORED, answer_within
 
 if TYPE_CHECKING:
     from bot.pipeline import Outcome
@@ -36,6 +36,7 @@ PLATFORM = "dingtalk"
 NON_TEXT_ANSWER = "目前只能读懂文字消息，请用文字发送（例如「帮助」）。"
 EMPTY = {"msgtype": "empty"}  # "no answer" for the robot callback response
 REPLY_DEADLINE_SECONDS = 2.5  # DingTalk waits about 3 s for the callback's answer, then redelivers
+ACK_DEADLINE_SECONDS = 2.9  # stored by then: answer empty, the answer follows; not stored: 503
 # groupMessages/send caps msgParam at 15,000 bytes ("The length must not exceed 15,000 bytes",
 # open.dingtalk.com robot group message API); the custom robot documents no figure, so the
 # same budget is used everywhere, leaving room for the JSON around the text.
@@ -212,34 +213,17 @@ def render_reply(reply: Reply) -> dict[str, Any]:
 # HTTP callback
 
 
-@dataclass
-class _Race:
-    """A pipeline run racing the callback's deadline; whoever comes second delivers the answer late."""
-
-    lock: threading.Lock
-    done: threading.Event
-    outcome: Outcome | None = None
-    gave_up: bool = False
-
-
-def make_blueprint(runtime: Runtime, *, deadline_seconds: float = REPLY_DEADLINE_SECONDS) -> Blueprint:
-    """`POST /dingtalk/robot`: verify, hand text to the pipeline, answer within the deadline or via the outbox."""
+def make_blueprint(
+    runtime: Runtime,
+    *,
+    deadline_seconds: float = REPLY_DEADLINE_SECONDS,
+    ack_seconds: float = ACK_DEADLINE_SECONDS,
+) -> Blueprint:
+    """`POST /dingtalk/robot`: verify, hand text to the pipeline, answer within the deadline or via
+    the outbox; a message not stored by `ack_seconds` gets a 5xx (bot/platforms/answering.py)."""
     bp = Blueprint("dingtalk", __name__)
     ding = runtime.settings.dingtalk
     workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dingtalk-callback")
-
-    def run(incoming: Incoming, now: dt.datetime, race: _Race) -> None:
-        outcome = runtime.pipeline.handle(incoming, now)
-        with race.lock:
-            late = race.gave_up
-            race.outcome = outcome
-            race.done.set()
-        if late and outcome.reply is not None and not outcome.duplicate:
-            runtime.pipeline.defer_reply(incoming, outcome.reply, dict(incoming.reply_handle or {}), now)
-
-    def finished(future) -> None:
-        if future.exception() is not None:
-            log.error("dingtalk callback processing failed", exc_info=future.exception())
 
     @bp.post("/dingtalk/robot")
     def robot():
@@ -271,19 +255,20 @@ def make_blueprint(runtime: Runtime, *, deadline_seconds: float = REPLY_DEADLINE
             one_to_one = str(body.get("conversationType")) == "1"
             return jsonify(render_message(NON_TEXT_ANSWER) if one_to_one else EMPTY)
 
-        race = _Race(threading.Lock(), threading.Event())
-        workers.submit(run, incoming, now, race).add_done_callback(finished)
-        race.done.wait(deadline_seconds)
-        with race.lock:
-            outcome = race.outcome
-            race.gave_up = outcome is None
-        if outcome is None:
-            log.info("dingtalk %s: answer not ready in %.1fs, deferred", incoming.msg_id, deadline_seconds)
-            return jsonify(EMPTY)
-        # A redelivery was answered the first time (in its response or via the outbox): stay silent.
-        if outcome.reply is None or outcome.duplicate:
-            return jsonify(EMPTY)
-        return jsonify(render_reply(outcome.reply))
+        answer = answer_within(
+            workers,
+            runtime.pipeline.handle,
+            incoming,
+            now,
+            reply_seconds=deadline_seconds,
+            ack_seconds=ack_seconds,
+            deliver_late=lambda reply: runtime.pipeline.defer_reply(
+                incoming, reply, dict(incoming.reply_handle or {}), runtime.now()
+            ),
+        )
+        if answer.status != STORED:
+            abort(answer.status, "not stored; deliver again")
+        return jsonify(EMPTY if answer.reply is None else render_reply(answer.reply))
 
     return bp
 

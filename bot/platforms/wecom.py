@@ -23,6 +23,7 @@ from wechatpy.enterprise import parse_message
 from bot.config import Settings, WecomSettings
 from bot.delivery import Delivery, SendResult
 from bot.messages import Incoming, Reply
+from bot.platforms.answering import STORED, answer_within
 from bot.platforms.wecom_crypto import CallbackCrypto, CallbackError, cdata, json_envelope, parse_xml
 
 if TYPE_CHECKING:
@@ -115,29 +116,25 @@ class _Callback:
         return Response(self.verified(echostr), mimetype="text/plain")
 
     def run(self, incoming: Incoming, address: dict[str, Any]) -> Reply | None:
-        """The pipeline's answer if ready within the deadline; otherwise None now and the
-        answer goes to `address` through the outbox when it is ready.
-
-        A redelivery (duplicate) is always answered empty: the first delivery either got
-        the passive answer or deferred it, so answering again could say it twice."""
-        fut = self.pool.submit(self.runtime.pipeline.handle, incoming, self.runtime.now())
-        try:
-            outcome = fut.result(timeout=self.settings.reply_deadline_seconds)
-        except concurrent.futures.TimeoutError:
-            log.info("wecom %s/%s not ready in time; answer deferred", incoming.platform, incoming.msg_id)
-            fut.add_done_callback(lambda f: self._defer(f, incoming, address))
-            return None
-        if outcome.duplicate:
-            return None
-        return outcome.reply
-
-    def _defer(self, fut: concurrent.futures.Future, incoming: Incoming, address: dict[str, Any]) -> None:
-        try:
-            outcome = fut.result()
-            if outcome.reply is not None and not outcome.duplicate:
-                self.runtime.pipeline.defer_reply(incoming, outcome.reply, address, self.runtime.now())
-        except Exception:  # a worker thread: nobody else would see it
-            log.exception("wecom %s/%s: deferred answer lost", incoming.platform, incoming.msg_id)
+        """The pipeline's answer if ready within the reply deadline; None (answer empty) when the
+        message is stored but later, its answer then going to `address` through the outbox.
+        A message not stored by the ack deadline is refused with a 5xx so that WeCom delivers it
+        again (bot/platforms/answering.py)."""
+        now = self.runtime.now()
+        answer = answer_within(
+            self.pool,
+            self.runtime.pipeline.handle,
+            incoming,
+            now,
+            reply_seconds=self.settings.reply_deadline_seconds,
+            ack_seconds=self.settings.ack_deadline_seconds,
+            deliver_late=lambda reply: self.runtime.pipeline.defer_reply(
+                incoming, reply, address, self.runtime.now()
+            ),
+        )
+        if answer.status != STORED:
+            raise CallbackError(answer.status, "not stored; deliver again")
+        return answer.reply
 
     def sent_at(self, epoch: int | None = None) -> dt.datetime:
         now = self.runtime.now()

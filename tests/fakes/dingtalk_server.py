@@ -168,7 +168,8 @@ def scripted_runtime(
     runtime: Any, answers: dict[str, Any], *, slow: dict[str, float] | None = None, **dingtalk: Any
 ):
     """`runtime` with DingTalk configured (`dingtalk` overrides) and a bot that answers scripted lines,
-    so adapter tests do not depend on the handlers' wording. Lines not in `answers` are chatter."""
+    so adapter tests do not depend on the handlers' wording. Lines not in `answers` are chatter;
+    an exception as the answer is raised inside the message's transaction."""
     import dataclasses
 
     from bot.messages import Command
@@ -189,7 +190,10 @@ def scripted_runtime(
     @router.route("help", allow_unknown=True)
     def answer(session, member, command, ctx):
         time.sleep((slow or {}).get(command.content, 0))
-        return answers[command.content]
+        answer = answers[command.content]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
 
     def parse(text: str, now: Any) -> Command:
         return Command("help", content=text) if text in answers else Command("unknown")
