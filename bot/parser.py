@@ -47,7 +47,7 @@ from bot.messages import Command
 
 __all__ = ["DateError", "parse", "parse_strict"]
 
-_MAX_LEN = 5000  # longer messages are cut before matching: keeps the worst case bounded
+_MAX_LEN = 5000  # longer messages are read from their start (bounds the worst case); a note keeps all
 
 # Length-preserving clean-up: full-width letters/digits/space and odd spaces become ASCII, the
 # Chinese punctuation a note's content is written with (，。：) is kept as typed.
@@ -133,6 +133,7 @@ _SUBMISSION_KW = {
     "民生实事": "project",
     "提案": "proposal",
 }
+_NOTE_INTENTS = frozenset(_SUBMISSION_KW.values())
 # "关于…的建议/提案" written without a keyword in front: the note's own title names its kind.
 _ABOUT_RE = re.compile(
     r"^关于[^。！？!?\n]{2,60}?(?:的)?(?P<kw>社情民意信息|社情民意|意见建议|调研报告|提案|建议)(?=[。！？!?\n\s:：,，]|$)"
@@ -223,7 +224,7 @@ _DECISION_FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?)[:：
 
 
 def _normalise(text: str) -> str:
-    text = text[:_MAX_LEN].translate(_TRANSLATE)
+    text = text.translate(_TRANSLATE)
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL_RE.sub("", text)
     text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
@@ -557,15 +558,31 @@ def _bind(rest: str) -> Command:
 
 
 def _read(text: str, now: dt.datetime, strict: bool) -> Command:
-    text = _normalise(text)
+    full = _normalise(text)
+    command = _classify(full[:_MAX_LEN], now, strict)
+    if len(full) > _MAX_LEN and command.intent in _NOTE_INTENTS:
+        # What it is was read from the start; the note itself is the whole text.
+        command = _note(full) or command
+    return command
+
+
+def _note(text: str) -> Command | None:
+    """A note by its 【tag】 or its keyword; None if the text is not one."""
+    tag = _TAG_RE.match(text)
+    if tag and _TAGS.get(tag[1].strip()) in _NOTE_INTENTS:
+        title, content = _split_note(text[tag.end() :].strip())
+        return Command(_TAGS[tag[1].strip()], title=title, content=content)
+    return _submission(text)
+
+
+def _classify(text: str, now: dt.datetime, strict: bool) -> Command:
     if not text:
         return Command("unknown")
     tag = _TAG_RE.match(text)
     if tag and tag[1].strip() in _TAGS:
         intent, body = _TAGS[tag[1].strip()], text[tag.end() :].strip()
-        if intent in _SUBMISSION_KW.values():
-            title, content = _split_note(body)
-            return Command(intent, title=title, content=content)
+        if intent in _NOTE_INTENTS:
+            return _note(text)
         if intent == "help":
             return Command("help")
         text = {"leave": "请假 ", "checkin": "签到 ", "announce": "通知 "}[intent] + body

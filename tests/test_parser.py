@@ -157,19 +157,15 @@ def test_control_chars_are_ignored() -> None:
     assert parse("\x00签\u200b到\x07", NOW).intent == "checkin"
 
 
-def test_long_messages_are_fast() -> None:
-    import time
-
-    parse("明天视察请假，出差", NOW)  # warm-up: regex compilation, jionlp load if any
-    start = time.perf_counter()
-    for _ in range(200):
-        parse("我请个假，下周三的座谈会参加不了，单位开会", NOW)
-        parse("社情民意：关于加强农村饮水安全的建议。近期部分村组反映自来水水压不足。", NOW)
-    per_message = (time.perf_counter() - start) / 400
-    assert per_message < 0.002
-    start = time.perf_counter()
-    parse("社情民意：" + "很长的内容，" * 2000, NOW)
-    assert time.perf_counter() - start < 0.5
+def test_a_long_note_keeps_all_its_content() -> None:
+    # The kind is read from the first 5,000 characters; the note is stored whole.
+    # (Speed is measured in bench/bench_parser.py, not asserted here.)
+    body = "很长的内容，" * 2000  # 12,000 characters
+    for text in ("社情民意：关于饮水安全。" + body, "【社情民意】关于饮水安全。" + body):
+        cmd = parse(text, NOW)
+        assert (cmd.intent, cmd.title) == ("opinion", "关于饮水安全")
+        assert cmd.content == body
+    assert parse("我请个假，下周三的座谈会参加不了。" + body, NOW).intent == "leave"
 
 
 def test_importing_jionlp_prints_nothing() -> None:
