@@ -27,7 +27,10 @@ class Delivery:
     address: dict[str, Any] = field(default_factory=dict)
     mentions: tuple[Person, ...] = ()
     markdown: bool = False
-    key: str = ""  # the outbox idempotency key, for logs
+    key: str = ""
+    # A file to send instead of the text where the client can (WeCom app: media/upload, then a
+    # file message); clients that cannot send the text, which says where the file is.
+    attachment: str | None = None  # the outbox idempotency key, for logs
 
 
 @dataclass(frozen=True)

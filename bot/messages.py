@@ -122,6 +122,7 @@ class Notice:
     to_member_id: int | None = None  # one-to-one to this member
     to_group_id: int | None = None  # into this group's chat
     mentions: tuple[Person, ...] = ()
+    attachment: str | None = None  # path of a file sent with it, where the platform can (WeCom app)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ def enqueue(
     address: dict[str, Any] | None = None,
     mentions: tuple[Person, ...] = (),
     markdown: bool = False,
+    attachment: str | None = None,
 ) -> bool:
     """Store one message to send; False when a message with this key already exists."""
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
@@ -54,6 +55,7 @@ def enqueue(
             text=text,
             mentions=[asdict(p) for p in mentions],
             markdown=markdown,
+            attachment=attachment,
             created_at=now,
             next_attempt_at=now,
         )
@@ -224,6 +226,7 @@ class Deliverer:
                 mentions=mentions,
                 markdown=row.markdown,
                 key=row.key,
+                attachment=row.attachment,
             )
             return _Route(platform, delivery, limit_key)
 

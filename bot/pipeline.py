@@ -202,6 +202,7 @@ class Pipeline:
                     group_id=notice.to_group_id,
                     member_id=notice.to_member_id,
                     mentions=notice.mentions,
+                    attachment=notice.attachment,
                 )
         log.info(
             "message %s/%s intent=%s outcome=%s",

@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+import app as app_module
+from bot import outbox
+from bot.messages import Incoming
+from bot.platforms.wecom import WecomPushClient
+from bot.runtime import build_runtime
 from models import (
     Activity,
     CheckIn,
@@ -20,6 +25,7 @@ from models import (
     Submission,
 )
 from tests.conftest import NOW
+from tests.fakes.wecom_server import FakeWecom, push_settings
 
 D = dt.date
 
@@ -314,3 +320,37 @@ def test_leader_exports_this_quarter_in_chat_and_is_told_where_the_file_is(say, 
     assert answer == f"已导出第一联络组2026年第四季度履职档案：{files[0]}（请向县政协办公室索取该文件）。"
     assert say("张三", "导出本季度") == "只有组长（联络员）可以这样操作。"
     assert Path(files[0]).stat().st_size > 0
+
+
+def test_through_the_wecom_app_the_export_file_itself_is_sent_to_the_leader_alone(
+    runtime, roster, config_dict
+):
+    fake = FakeWecom().start()
+    try:
+        settings = push_settings(config_dict, fake.base)
+        rt = build_runtime(settings, app_module.ROUTERS, engine=runtime.engine)
+        incoming = Incoming(
+            platform="wecom_bot",
+            chat_id="chat-g1",
+            sender_id="wang",
+            sender_name=None,
+            text="导出本季度",
+            msg_id="EXPORT1",
+            sent_at=NOW,
+            is_group=True,
+        )
+        answer = rt.pipeline.handle(incoming, NOW).reply.text
+        [path] = Path(config_dict["exports"]["dir"]).glob("*.xlsx")
+        assert answer == f"已导出第一联络组2026年第四季度履职档案，文件稍后私信发给您（服务器上：{path}）。"
+        report = outbox.Deliverer(rt.sessions, settings, {"wecom": WecomPushClient(settings)}).deliver(NOW)
+        assert report.sent == 1
+        assert fake.media == {"media-1": (path.name, path.read_bytes())}
+        [send] = fake.calls_to("/cgi-bin/message/send")
+        assert (send.body["touser"], send.body["msgtype"], send.body["file"]) == (
+            "wang",
+            "file",
+            {"media_id": "media-1"},
+        )
+        assert fake.calls_to("/cgi-bin/webhook/send") == []  # never into the group chat
+    finally:
+        fake.stop()

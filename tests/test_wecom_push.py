@@ -136,6 +136,47 @@ def test_refused_token_is_refreshed_once_and_the_message_sent(client, fake, code
     assert sends[-1].body["text"] == {"content": "二"}
 
 
+def test_member_file_is_uploaded_as_media_then_sent_as_a_file_message(client, fake, tmp_path):
+    path = tmp_path / "第一联络组2026年履职档案.xlsx"
+    content = b"PK\x03\x04" + bytes(range(256)) * 40
+    path.write_bytes(content)
+    d = Delivery("member", f"履职档案：{path.name}", {"userid": "lisi"}, attachment=str(path))
+    assert client.send(d).status == "sent"
+    [upload] = fake.calls_to("/cgi-bin/media/upload")
+    assert upload.query == {"access_token": "token-1", "type": "file"}
+    # The fake reads the multipart body with the standard library's email parser.
+    assert fake.media == {"media-1": (path.name, content)}
+    [send] = fake.calls_to("/cgi-bin/message/send")
+    assert send.body == {
+        "touser": "lisi",
+        "agentid": 1000002,
+        "msgtype": "file",
+        "file": {"media_id": "media-1"},
+    }
+
+
+def test_file_upload_with_an_expired_token_is_refreshed_once(client, fake, tmp_path):
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK\x03\x04 workbook")
+    client.send(Delivery("member", "一", {"userid": "lisi"}))
+    fake.expire_tokens()
+    assert client.send(Delivery("member", "档案", {"userid": "lisi"}, attachment=str(path))).status == "sent"
+    uploads = fake.calls_to("/cgi-bin/media/upload")
+    assert [c.query["access_token"] for c in uploads] == ["token-1", "token-2"]
+    assert fake.calls_to("/cgi-bin/message/send")[-1].body["file"] == {"media_id": "media-1"}
+
+
+def test_file_upload_failures_are_mapped(client, fake, tmp_path):
+    missing = Delivery("member", "档案", {"userid": "lisi"}, attachment=str(tmp_path / "gone.xlsx"))
+    result = client.send(missing)
+    assert (result.status, result.detail) == ("failed", "attachment unreadable: FileNotFoundError")
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK\x03\x04 workbook")
+    fake.script("/cgi-bin/media/upload", (502, {}))
+    assert client.send(Delivery("member", "档案", {"userid": "lisi"}, attachment=str(path))).status == "retry"
+    assert fake.calls_to("/cgi-bin/message/send") == []
+
+
 def test_token_refused_even_after_refresh_fails_without_looping(client, fake):
     fake.script(
         "/cgi-bin/message/send",

@@ -10,6 +10,7 @@ import concurrent.futures
 import datetime as dt
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 TEXT_LIMIT = 2048  # bytes of text.content (webhook and message/send)
 MARKDOWN_LIMIT = 4096  # bytes of markdown.content
 STREAM_LIMIT = 20480  # bytes of a smart-bot stream reply (path/101031)
+FILE_LIMIT = 20 * 1024 * 1024  # bytes of a file uploaded as temporary media (path/90253)
 _LEADING_AT = re.compile(r"^\s*@\S+\s*")  # "@机器人名 签到"; WeCom puts U+2005 after the name
 
 
@@ -326,21 +328,54 @@ class WecomPushClient:
         if not (self.settings.corp_id and self.settings.app.secret and self.settings.app.agent_id):
             return SendResult("failed", "wecom app not configured (corp_id/app.secret/app.agent_id)")
         body: dict[str, Any] = {"touser": userid, "agentid": int(self.settings.app.agent_id)}
+        if delivery.attachment:
+            return self._with_token(lambda token: self._send_file(token, body, delivery.attachment or ""))
         if delivery.markdown:
             body |= {"msgtype": "markdown", "markdown": {"content": trim(delivery.text, MARKDOWN_LIMIT)}}
         else:
             body |= {"msgtype": "text", "text": {"content": trim(delivery.text, TEXT_LIMIT)}}
         url = f"{self._base}/cgi-bin/message/send"
-        for attempt in range(2):  # one refresh on 40014/42001, then report
+        return self._with_token(lambda token: self._call("POST", url, {"access_token": token}, body))
+
+    def _with_token(self, call: Callable[[str], dict[str, Any] | SendResult]) -> SendResult:
+        """`call(access_token)`, once more with a fresh token on 40014/42001, then its result."""
+        for attempt in range(2):
             token = self._access_token(force=attempt > 0)
             if isinstance(token, SendResult):
                 return token
-            data = self._call("POST", url, {"access_token": token}, body)
+            data = call(token)
             if isinstance(data, dict) and data.get("errcode") in _TOKEN_EXPIRED and attempt == 0:
                 log.info("wecom access_token refused (errcode %s); refreshing once", data["errcode"])
                 continue
             return self._result(data)
         raise AssertionError("unreachable")
+
+    def _send_file(self, token: str, body: dict[str, Any], path: str) -> dict[str, Any] | SendResult:
+        """Upload the file as temporary media (path/90253, 3 days), then send it (path/90236)."""
+        try:
+            with open(path, "rb") as f:
+                content = f.read()
+        except OSError as err:
+            return SendResult("failed", f"attachment unreadable: {type(err).__name__}")
+        if not 5 < len(content) <= FILE_LIMIT:
+            return SendResult("failed", f"attachment of {len(content)} bytes (WeCom takes 5 B to 20 MB)")
+        try:
+            resp = self.session.post(
+                f"{self._base}/cgi-bin/media/upload",
+                params={"access_token": token, "type": "file"},
+                files={"media": (os.path.basename(path), content, "application/octet-stream")},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as err:
+            return SendResult("retry", f"network: {type(err).__name__}")
+        uploaded = _json_answer(resp)
+        if isinstance(uploaded, SendResult) or uploaded.get("errcode", 0) != 0:
+            return uploaded
+        media_id = uploaded.get("media_id")
+        if not media_id:
+            return SendResult("retry", "media/upload answered without media_id")
+        message = body | {"msgtype": "file", "file": {"media_id": media_id}}
+        return self._call("POST", f"{self._base}/cgi-bin/message/send", {"access_token": token}, message)
 
     def _access_token(self, force: bool) -> str | SendResult:
         """The cached access_token (path/91039: valid expires_in seconds, reused, not re-fetched)."""
@@ -384,17 +419,22 @@ class WecomPushClient:
             )
         except requests.RequestException as err:
             return SendResult("retry", f"network: {type(err).__name__}")
-        if resp.status_code == 429:
-            return SendResult("retry", "HTTP 429", RATE_LIMIT_RETRY_SECONDS)
-        if resp.status_code >= 500:
-            return SendResult("retry", f"HTTP {resp.status_code}")
-        if resp.status_code >= 400:
-            return SendResult("failed", f"HTTP {resp.status_code}")
-        try:
-            data = resp.json()
-        except ValueError:
-            return SendResult("retry", f"HTTP {resp.status_code}: not JSON")
-        return data if isinstance(data, dict) else SendResult("retry", "unexpected answer")
+        return _json_answer(resp)
+
+
+def _json_answer(resp: requests.Response) -> dict[str, Any] | SendResult:
+    """WeCom's JSON answer, or the HTTP failure mapped (429 and 5xx retried, other 4xx failed)."""
+    if resp.status_code == 429:
+        return SendResult("retry", "HTTP 429", RATE_LIMIT_RETRY_SECONDS)
+    if resp.status_code >= 500:
+        return SendResult("retry", f"HTTP {resp.status_code}")
+    if resp.status_code >= 400:
+        return SendResult("failed", f"HTTP {resp.status_code}")
+    try:
+        data = resp.json()
+    except ValueError:
+        return SendResult("retry", f"HTTP {resp.status_code}: not JSON")
+    return data if isinstance(data, dict) else SendResult("retry", "unexpected answer")
 
 
 def _mapped(data: dict[str, Any], what: str) -> SendResult:

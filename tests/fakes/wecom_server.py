@@ -12,6 +12,8 @@ import json
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -38,6 +40,7 @@ class FakeWecom:
         self._scripted: dict[str, deque[tuple[int, Any]]] = defaultdict(deque)
         self._tokens = itertools.count(1)
         self.valid_tokens: set[str] = set()
+        self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (filename, content)
         self._lock = threading.Lock()
         fake = self
 
@@ -48,10 +51,14 @@ class FakeWecom:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw.decode("utf-8"))
-                except ValueError:
-                    body = raw
+                ctype = self.headers.get("Content-Type", "")
+                if ctype.startswith("multipart/form-data"):
+                    body = _multipart(ctype, raw)
+                else:
+                    try:
+                        body = json.loads(raw.decode("utf-8"))
+                    except ValueError:
+                        body = raw
                 fake._serve(self, body)
 
             def log_message(self, *args: Any) -> None:
@@ -89,7 +96,7 @@ class FakeWecom:
         with self._lock:
             self.calls.append(Call(handler.command, url.path, query, body))
             scripted = self._scripted[url.path].popleft() if self._scripted[url.path] else None
-            status, answer = scripted or self._default(url.path, query)
+            status, answer = scripted or self._default(url.path, query, body)
         data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -97,7 +104,7 @@ class FakeWecom:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _default(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+    def _default(self, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         ok = {"errcode": 0, "errmsg": "ok"}
         if path == "/cgi-bin/gettoken":
             if query.get("corpid") != CORP_ID or query.get("corpsecret") != SECRET:
@@ -109,6 +116,15 @@ class FakeWecom:
             if query.get("access_token") not in self.valid_tokens:
                 return 200, {"errcode": 42001, "errmsg": "access_token expired"}
             return 200, {**ok, "invaliduser": "", "msgid": "m1"}
+        if path == "/cgi-bin/media/upload":
+            if query.get("access_token") not in self.valid_tokens:
+                return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            part = body.get("media") if isinstance(body, dict) else None
+            if query.get("type") != "file" or part is None:
+                return 200, {"errcode": 40004, "errmsg": "invalid media type"}
+            media_id = f"media-{len(self.media) + 1}"
+            self.media[media_id] = part
+            return 200, {**ok, "type": "file", "media_id": media_id, "created_at": "1700000000"}
         if path == "/cgi-bin/webhook/send":
             if query.get("key") != WEBHOOK_KEY:
                 return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
@@ -116,6 +132,18 @@ class FakeWecom:
         if path == "/cgi-bin/aibot/response":
             return 200, ok
         return 404, {"errcode": 404, "errmsg": "no such path"}
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
+    """form-data parts by field name: (filename, content), read with the standard email parser."""
+    message = BytesParser(policy=default).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    return {
+        part.get_param("name", header="content-disposition"): (
+            part.get_filename(),
+            part.get_payload(decode=True),
+        )
+        for part in message.iter_parts()
+    }
 
 
 def push_settings(config: dict, api_base: str) -> Settings:
