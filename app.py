@@ -39,7 +39,7 @@ ROUTERS = [
 
 
 def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    runtime = build_runtime(settings, ROUTERS)
+    runtime = build_runtime(settings, ROUTERS, push_clients=push_clients(settings))
     if migrate:
         upgrade_schema(runtime.engine)
         with runtime.sessions.begin() as session:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
@@ -121,11 +121,14 @@ class Deliverer:
         self._blocked_until: dict[str, dt.datetime] = {}
         self._bindings = {g.name: g for g in settings.groups}
 
-    def deliver(self, now: dt.datetime, *, limit: int = 500) -> DeliveryReport:
-        """Send what is due at `now` (at most `limit` rows); every outcome is committed per row."""
+    def deliver(
+        self, now: dt.datetime, *, limit: int = 500, kinds: tuple[str, ...] | None = None
+    ) -> DeliveryReport:
+        """Send what is due at `now` (at most `limit` rows, only `kinds` of target if given);
+        every outcome is committed per row."""
         report = DeliveryReport()
         for _ in range(limit):
-            claimed = self._claim(now)
+            claimed = self._claim(now, kinds)
             if claimed is None:
                 break
             row_id, route, expired = claimed
@@ -163,7 +166,9 @@ class Deliverer:
 
     # -- claiming ------------------------------------------------------------------------------
 
-    def _claim(self, now: dt.datetime) -> tuple[int, _Route | None, str | None] | None:
+    def _claim(
+        self, now: dt.datetime, kinds: tuple[str, ...] | None = None
+    ) -> tuple[int, _Route | None, str | None] | None:
         """Take the next due row: (id, its route, why it expired or None)."""
         lease = dt.timedelta(seconds=self._settings.outbox.claim_lease_seconds)
         max_age = dt.timedelta(hours=self._settings.outbox.max_age_hours)
@@ -176,6 +181,7 @@ class Deliverer:
                     .where(
                         OutboxMessage.status.in_(("pending", "sending")),
                         OutboxMessage.next_attempt_at <= now,
+                        OutboxMessage.target_kind.in_(kinds) if kinds else true(),
                     )
                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                     .limit(1)

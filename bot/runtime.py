@@ -7,6 +7,7 @@ scheduler and the CLI commands alike.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.delivery import PushClient
+from bot.messages import Incoming, Reply
+from bot.outbox import Deliverer
 from bot.parser import parse_strict
 from bot.pipeline import Pipeline, find_member
 from bot.router import Router
@@ -34,6 +38,9 @@ class Runtime:
     sessions: sessionmaker[Session]
     router: Router
     pipeline: Pipeline
+    # Sends late answers at once (set by app.py with the platforms' push clients); without it
+    # they wait in the outbox for the scheduler's next tick.
+    deliverer: Deliverer | None = None
 
     def knows(self, name: str) -> bool:
         """Is `name` on the roster (the console speaks by name)?"""
@@ -47,6 +54,13 @@ class Runtime:
                 .where(Member.active.is_(True))
                 .order_by(Member.role != "leader", Member.id)
             )
+
+    def answer_late(self, incoming: Incoming, reply: Reply, address: dict) -> None:
+        """An answer that missed the platform's synchronous response: queue it, then send it now."""
+        now = self.now()
+        self.pipeline.defer_reply(incoming, reply, address, now)
+        if self.deliverer is not None:
+            self.deliverer.deliver(now, kinds=("reply",), limit=20)
 
     def now(self) -> dt.datetime:
         """The clock, read only at the edges (web requests, console, scheduler tick)."""
@@ -79,11 +93,18 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def build_runtime(settings: Settings, routers: list[Router], *, engine: Engine | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    routers: list[Router],
+    *,
+    engine: Engine | None = None,
+    push_clients: Mapping[str, PushClient] | None = None,
+) -> Runtime:
     engine = engine or make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     router = Router()
     for r in routers:
         router.include(r)
     pipeline = Pipeline(sessions, settings, router, parse_strict)
-    return Runtime(settings, engine, sessions, router, pipeline)
+    deliverer = Deliverer(sessions, settings, push_clients) if push_clients else None
+    return Runtime(settings, engine, sessions, router, pipeline, deliverer)

@@ -3,6 +3,8 @@ one record and one answer for a redelivered frame, reconnection after a drop, cl
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import threading
 import time
 
@@ -10,10 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.messages import Reply
+from bot.outbox import Deliverer
+from bot.platforms.dingtalk import DingtalkPushClient
 from bot.platforms.dingtalk_stream import AlreadyRunning, SingleProcessLock, StreamClient
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_gateway import BOT_TOPIC, FakeGateway
-from tests.fakes.dingtalk_server import robot_message, scripted_runtime
+from tests.fakes.dingtalk_server import FakeDingtalk, robot_message, scripted_runtime
 
 KEY, SECRET = "ding-app-key", "ding-app-secret"
 
@@ -79,6 +83,57 @@ def test_frame_is_acknowledged_recorded_and_answered_through_the_outbox(gateway,
     assert (out.key, out.target_kind, out.text) == ("reply:dingtalk:msgS1", "reply", "可以发送：签到、请假。")
     assert out.address["conversation_id"] == "cidGroupOne=="
     assert out.address["session_webhook"].endswith("session=s1")
+
+
+def test_the_answer_is_posted_to_the_session_webhook_at_once_and_only_once(runtime, roster, gateway):
+    with FakeDingtalk(sessions={"s1"}) as fake:
+        scripted = scripted_runtime(
+            runtime, {"帮助": Reply("可以发送：签到、请假。")}, api_base=gateway.url, oapi_base=fake.url
+        )
+        clients = {"dingtalk": DingtalkPushClient(scripted.settings)}
+        bot = dataclasses.replace(
+            scripted, deliverer=Deliverer(scripted.sessions, scripted.settings, clients)
+        )
+        client = StreamClient(bot, backoff_initial=0.05, backoff_max=0.2)
+        thread = threading.Thread(target=lambda: asyncio.run(client.start()), daemon=True)
+        thread.start()
+        try:
+            gateway.wait_connected(1)
+            webhook = f"{fake.url}/robot/sendBySession?session=s1"
+            for _ in range(2):  # the second is DingTalk redelivering the frame
+                frame = gateway.push(robot_message("帮助", msg_id="msgNow", sessionWebhook=webhook))
+                assert gateway.wait_ack(frame)["code"] == 200
+                wait_until(lambda: len(fake.to("/robot/sendBySession")) == 1)
+            time.sleep(0.2)
+        finally:
+            client.stop()
+            thread.join(timeout=10)
+        [post] = fake.to("/robot/sendBySession")
+        assert post.json == {"msgtype": "text", "text": {"content": "可以发送：签到、请假。"}}
+        with bot.sessions() as s:
+            assert s.scalars(select(OutboxMessage.status)).all() == ["sent"]  # not left for the scheduler
+
+
+def test_a_frame_not_stored_by_the_ack_deadline_is_not_acknowledged_and_its_redelivery_is_one(
+    runtime, roster, gateway
+):
+    bot = scripted_runtime(runtime, {"慢": Reply("慢慢来")}, slow={"慢": 1.5}, api_base=gateway.url)
+    client = StreamClient(bot, backoff_initial=0.05, backoff_max=0.2, ack_deadline=0.5)
+    thread = threading.Thread(target=lambda: asyncio.run(client.start()), daemon=True)
+    thread.start()
+    try:
+        gateway.wait_connected(1)
+        first = gateway.push(robot_message("慢", msg_id="msgHung"))
+        assert gateway.wait_ack(first)["code"] != 200  # DingTalk will deliver it again
+        assert counts(bot) == (0, 0)
+        wait_until(lambda: counts(bot) == (1, 1))  # the slow run commits after all
+        again = gateway.push(robot_message("慢", msg_id="msgHung"))
+        assert gateway.wait_ack(again)["code"] == 200
+        time.sleep(0.2)
+        assert counts(bot) == (1, 1)
+    finally:
+        client.stop()
+        thread.join(timeout=10)
 
 
 def test_redelivered_frame_gives_one_record_and_one_answer(gateway, bot, stream):

@@ -14,12 +14,14 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from bot.messages import Command, Reply
+from bot.outbox import Deliverer
 from bot.pipeline import NOT_UNDERSTOOD, Pipeline
-from bot.platforms.wecom import make_blueprint
+from bot.platforms.wecom import WecomPushClient, make_blueprint
 from bot.platforms.wecom_crypto import parse_xml
 from bot.router import Router
 from models import Base, InboundMessage, OutboxMessage
 from tests.conftest import NOW, TZ
+from tests.fakes.wecom_server import FakeWecom
 from tests.test_wecom_crypto import (
     DOC_CORP,
     DOC_KEY,
@@ -214,6 +216,33 @@ def test_answer_stored_after_the_reply_deadline_is_empty_then_goes_to_response_u
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
     assert (out.target_kind, out.platform, out.text) == ("reply", "wecom", "慢的答复")
     assert out.address == {"response_url": RESPONSE_URL}
+
+
+def test_a_late_answer_is_posted_to_response_url_at_once_not_at_the_next_scheduler_tick(client, runtime_):
+    fake = FakeWecom().start()
+    try:
+        runtime_.deliverer = Deliverer(
+            runtime_.sessions, runtime_.settings, {"wecom": WecomPushClient(runtime_.settings)}
+        )
+        payload = bot_payload("慢", msgid="LATE") | {
+            "response_url": f"{fake.base}/cgi-bin/aibot/response?response_code=RC"
+        }
+        threading.Timer(0.9, release.set).start()
+        assert bot_post(client, payload).data == b""
+        wait_for(lambda: len(fake.calls_to("/cgi-bin/aibot/response")) == 1)
+        [call] = fake.calls_to("/cgi-bin/aibot/response")
+        assert (call.query, call.body) == (
+            {"response_code": "RC"},
+            {"msgtype": "markdown", "markdown": {"content": "慢的答复"}},
+        )
+
+        def status() -> str | None:
+            with runtime_.sessions() as s:
+                return s.scalar(select(OutboxMessage.status))
+
+        wait_for(lambda: status() == "sent")  # not left for the scheduler
+    finally:
+        fake.stop()
 
 
 def test_message_not_stored_by_the_ack_deadline_gets_503_and_its_late_answer_goes_out_once(client, runtime_):

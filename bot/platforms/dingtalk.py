@@ -262,8 +262,8 @@ def make_blueprint(
             now,
             reply_seconds=deadline_seconds,
             ack_seconds=ack_seconds,
-            deliver_late=lambda reply: runtime.pipeline.defer_reply(
-                incoming, reply, dict(incoming.reply_handle or {}), runtime.now()
+            deliver_late=lambda reply: runtime.answer_late(
+                incoming, reply, dict(incoming.reply_handle or {})
             ),
         )
         if answer.status != STORED:

@@ -102,7 +102,8 @@ def _lock_file(handle: Any) -> None:
 
 
 class _RobotMessages(CallbackHandler):
-    """Topic /v1.0/im/bot/messages/get: store the message, then ACK; ACK anyway once the deadline passes."""
+    """Topic /v1.0/im/bot/messages/get: store the message, then ACK; not stored by the deadline or
+    not at all (database down), a non-200 ACK so that DingTalk delivers it again."""
 
     def __init__(self, client: StreamClient) -> None:
         super().__init__()
@@ -120,11 +121,13 @@ class _RobotMessages(CallbackHandler):
         try:
             await asyncio.wait_for(asyncio.shield(work), self._client.ack_deadline)
         except TimeoutError:
-            # Still running: ACK now so DingTalk does not redeliver; the pipeline finishes on its own.
+            # Not stored yet (a database that hangs): never ACK what is not stored. DingTalk
+            # delivers the frame again; if this run commits meanwhile, that one is a duplicate.
             log.warning(
-                "dingtalk stream frame %s slow; acknowledged before it finished", message.headers.message_id
+                "dingtalk stream frame %s not stored in time; not acknowledged", message.headers.message_id
             )
             work.add_done_callback(_log_failure)
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "retry later"
         except BadMessage as err:
             log.warning("dingtalk stream frame %s refused: %s", message.headers.message_id, err)
             return AckMessage.STATUS_BAD_REQUEST, "bad message"
@@ -137,7 +140,7 @@ class _RobotMessages(CallbackHandler):
 
 def _log_failure(future: asyncio.Future) -> None:
     if not future.cancelled() and future.exception() is not None:
-        log.error("dingtalk stream frame failed after its ACK", exc_info=future.exception())
+        log.error("dingtalk stream frame failed after the ACK deadline", exc_info=future.exception())
 
 
 class StreamClient(DingTalkStreamClient):
@@ -182,7 +185,7 @@ class StreamClient(DingTalkStreamClient):
         now = self.runtime.now()
         incoming, outcome = handle_robot_message(self.runtime, data, now)
         if incoming is not None and outcome is not None and outcome.reply is not None:
-            self.runtime.pipeline.defer_reply(incoming, outcome.reply, dict(incoming.reply_handle or {}), now)
+            self.runtime.answer_late(incoming, outcome.reply, dict(incoming.reply_handle or {}))
 
     # -- connection -------------------------------------------------------------------------
 

@@ -130,9 +130,7 @@ class _Callback:
             now,
             reply_seconds=self.settings.reply_deadline_seconds,
             ack_seconds=self.settings.ack_deadline_seconds,
-            deliver_late=lambda reply: self.runtime.pipeline.defer_reply(
-                incoming, reply, address, self.runtime.now()
-            ),
+            deliver_late=lambda reply: self.runtime.answer_late(incoming, reply, address),
         )
         if answer.status != STORED:
             raise CallbackError(answer.status, "not stored; deliver again")
