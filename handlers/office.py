@@ -1,7 +1,8 @@
 """The county office's commands: 采用 and 批示 on a note, 停用/启用 a member, and 导出 the duty record.
 
 Each change is kept in the audit trail (handlers.corrections.audit); an export writes a file into
-settings.exports.dir, says where the office can fetch it and, through the WeCom app, sends it.
+settings.exports.dir, says where the office can fetch it and sends it through the WeCom app or the
+DingTalk app robot.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def reactivate(session: Session, member: Member, command: Command, ctx: Context)
 @router.route("export", roles=("leader", "admin"))
 def export_record(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """导出本季度: the .xlsx goes to the exports directory; the answer says where to fetch it, and
-    where the WeCom app can reach the asker, the file follows one-to-one as a file message."""
+    where the WeCom app or the DingTalk app robot can reach the asker, the file follows one-to-one
+    as a file message."""
     today = ctx.now.date()
     period = parse_period_word(command.title, today) if command.title else period_of("year", today)
     if period is None:
@@ -138,7 +140,10 @@ def export_record(session: Session, member: Member, command: Command, ctx: Conte
     )
     path = export.write_file(session, ctx.settings, period, group_name, ctx.now)
     whose = group_name or "全县"
-    if ctx.settings.wecom.app_enabled and member.wecom_userid:
+    reachable = (ctx.settings.wecom.app_enabled and member.wecom_userid) or (
+        ctx.settings.dingtalk.enabled and member.dingtalk_userid
+    )
+    if reachable:
         # The file itself, one-to-one (it holds every member's record, so never into the group).
         sent = Notice(
             key=f"export:{ctx.inbound_id}",

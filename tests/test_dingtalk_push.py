@@ -129,6 +129,43 @@ def test_member_message_uses_the_app_robot_with_a_cached_token(fake, push):
     }
 
 
+def test_member_file_is_uploaded_as_media_then_sent_by_the_app_robot(fake, push, tmp_path):
+    path = tmp_path / "第一联络组2026年履职档案.xlsx"
+    content = b"PK\x03\x04" + bytes(range(256)) * 40
+    path.write_bytes(content)
+    d = Delivery("member", f"履职档案：{path.name}", {"userid": "dt_wang"}, attachment=str(path))
+    assert push.send(d).status == "sent"
+    [upload] = fake.to("/media/upload")
+    assert upload.query == {"access_token": "token-1", "type": "file"}
+    [(media_id, stored)] = fake.media.items()  # read back by the standard library's email parser
+    assert stored == (path.name, content)
+    [send] = fake.to("/v1.0/robot/oToMessages/batchSend")
+    assert send.json == {
+        "robotCode": "ding-robot",
+        "userIds": ["dt_wang"],
+        "msgKey": "sampleFile",
+        "msgParam": json.dumps(
+            {"mediaId": media_id, "fileName": path.name, "fileType": "xlsx"}, ensure_ascii=False
+        ),
+    }
+
+
+def test_file_upload_refusals_are_mapped(fake, push, tmp_path):
+    gone = Delivery("member", "档案", {"userid": "dt_wang"}, attachment=str(tmp_path / "gone.xlsx"))
+    assert push.send(gone).detail == "attachment unreadable: FileNotFoundError"
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK\x03\x04 workbook")
+    d = Delivery("member", "档案", {"userid": "dt_wang"}, attachment=str(path))
+    fake.script("/media/upload", (200, {"errcode": 40014, "errmsg": "不合法的access_token"}))
+    assert push.send(d).status == "sent"  # a fresh token, once
+    assert [r.query["access_token"] for r in fake.to("/media/upload")] == ["token-1", "token-2"]
+    fake.script("/media/upload", (503, {}))
+    assert push.send(d).status == "retry"
+    fake.script("/media/upload", (200, {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}))
+    assert push.send(d).status == "failed"
+    assert len(fake.to("/v1.0/robot/oToMessages/batchSend")) == 1
+
+
 def test_token_is_refreshed_near_expiry_and_after_revocation(fake, push, clock):
     push.send(Delivery("member", "一", {"userid": "dt_lisi"}))
     clock.t += 7200 - 299  # inside the 5-minute margin: fetch a new one

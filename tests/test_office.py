@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 import app as app_module
 from bot import outbox
+from bot.config import settings_from_dict
 from bot.messages import Incoming
+from bot.platforms.dingtalk import DingtalkPushClient
 from bot.platforms.wecom import WecomPushClient
 from bot.runtime import build_runtime
 from models import (
@@ -25,6 +27,7 @@ from models import (
     Submission,
 )
 from tests.conftest import NOW
+from tests.fakes.dingtalk_server import FakeDingtalk
 from tests.fakes.wecom_server import FakeWecom, push_settings
 
 D = dt.date
@@ -354,3 +357,35 @@ def test_through_the_wecom_app_the_export_file_itself_is_sent_to_the_leader_alon
         assert fake.calls_to("/cgi-bin/webhook/send") == []  # never into the group chat
     finally:
         fake.stop()
+
+
+def test_through_the_dingtalk_app_robot_the_export_file_goes_to_the_leader_alone(
+    runtime, roster, config_dict
+):
+    with FakeDingtalk() as fake:
+        ding = {"app_key": "ding-app-key", "app_secret": "ding-app-secret", "robot_code": "ding-robot",
+                "api_base": fake.url, "oapi_base": fake.url}  # fmt: skip
+        settings = settings_from_dict({**config_dict, "dingtalk": ding}, "test")
+        rt = build_runtime(settings, app_module.ROUTERS, engine=runtime.engine)
+        incoming = Incoming(
+            platform="dingtalk",
+            chat_id="cidGroupOne==",
+            sender_id="dt_wang",
+            sender_name="王组长",
+            text="导出今年",
+            msg_id="EXPORT2",
+            sent_at=NOW,
+            is_group=True,
+        )
+        answer = rt.pipeline.handle(incoming, NOW).reply.text
+        [path] = Path(config_dict["exports"]["dir"]).glob("*.xlsx")
+        assert answer == f"已导出第一联络组2026年履职档案，文件稍后私信发给您（服务器上：{path}）。"
+        report = outbox.Deliverer(rt.sessions, settings, {"dingtalk": DingtalkPushClient(settings)}).deliver(
+            NOW
+        )
+        assert report.sent == 1
+        [(media_id, stored)] = fake.media.items()
+        assert stored == (path.name, path.read_bytes())
+        [send] = fake.to("/v1.0/robot/oToMessages/batchSend")
+        assert (send.json["userIds"], send.json["msgKey"]) == (["dt_wang"], "sampleFile")
+        assert fake.to("/v1.0/robot/groupMessages/send") == [] and fake.to("/robot/send") == []

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ PLATFORM = "dingtalk"
 NON_TEXT_ANSWER = "目前只能读懂文字消息，请用文字发送（例如「帮助」）。"
 EMPTY = {"msgtype": "empty"}  # "no answer" for the robot callback response
 REPLY_DEADLINE_SECONDS = 2.5  # DingTalk waits about 3 s for the callback's answer, then redelivers
+FILE_LIMIT = 20 * 1024 * 1024  # bytes of a file uploaded as media
 ACK_DEADLINE_SECONDS = 2.9  # stored by then: answer empty, the answer follows; not stored: 503
 # groupMessages/send caps msgParam at 15,000 bytes ("The length must not exceed 15,000 bytes",
 # open.dingtalk.com robot group message API); the custom robot documents no figure, so the
@@ -440,8 +442,50 @@ class DingtalkPushClient:
         failure, answer = self._openapi("/v1.0/robot/groupMessages/send", payload)
         return failure or SendResult("sent", f"processQueryKey={answer.get('processQueryKey', '')}")
 
+    def _upload(self, path: str) -> str | SendResult:
+        """The file as app media (oapi media/upload, type file, up to 20 MB): its media_id."""
+        try:
+            with open(path, "rb") as f:
+                content = f.read()
+        except OSError as err:
+            return SendResult("failed", f"attachment unreadable: {type(err).__name__}")
+        if not 0 < len(content) <= FILE_LIMIT:
+            return SendResult("failed", f"attachment of {len(content)} bytes (DingTalk takes up to 20 MB)")
+        for attempt in (0, 1):
+            token = self._access_token(refresh=attempt == 1)
+            if isinstance(token, SendResult):
+                return token
+            resp = self._http.post(
+                f"{self._ding.oapi_base.rstrip('/')}/media/upload",
+                params={"access_token": token, "type": "file"},
+                files={"media": (os.path.basename(path), content, "application/octet-stream")},
+                timeout=self._timeout,
+            )
+            if resp.status_code >= 500:
+                return SendResult("retry", f"media/upload HTTP {resp.status_code}")
+            answer = _json(resp)
+            code = answer.get("errcode")
+            if code is None:
+                return SendResult("failed", f"media/upload HTTP {resp.status_code}: no errcode")
+            if code in (40014, 42001) and attempt == 0:
+                continue  # the token expired early: fetch a new one once
+            if code == 0 and answer.get("media_id"):
+                return str(answer["media_id"])
+            detail = f"media/upload errcode={code} {answer.get('errmsg', '')}".strip()
+            return SendResult("retry" if code == -1 else "failed", detail)
+        return SendResult("failed", "access token refused twice")
+
     def _one_to_one(self, delivery: Delivery, userid: str) -> SendResult:
-        payload = {"robotCode": self._robot_code(), "userIds": [userid], **self._msg(delivery)}
+        if delivery.attachment:
+            uploaded = self._upload(delivery.attachment)
+            if isinstance(uploaded, SendResult):
+                return uploaded
+            name = os.path.basename(delivery.attachment)
+            param = {"mediaId": uploaded, "fileName": name, "fileType": os.path.splitext(name)[1].lstrip(".")}
+            msg = {"msgKey": "sampleFile", "msgParam": json.dumps(param, ensure_ascii=False)}
+        else:
+            msg = self._msg(delivery)
+        payload = {"robotCode": self._robot_code(), "userIds": [userid], **msg}
         failure, answer = self._openapi("/v1.0/robot/oToMessages/batchSend", payload)
         if failure:
             return failure

@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.wecom_server import form_data
+
 
 @dataclass
 class Recorded:
@@ -35,6 +37,7 @@ class FakeDingtalk:
     sessions: set[str] = field(default_factory=set)  # live sessionWebhook session ids
     clock: Any = time.time
     requests: list[Recorded] = field(default_factory=list)
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # media_id -> (filename, content)
     _scripted: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -85,7 +88,14 @@ class FakeDingtalk:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
+        ctype = h.headers.get("Content-Type", "")
+        body = (
+            form_data(ctype, raw)
+            if ctype.startswith("multipart/form-data")
+            else json.loads(raw)
+            if raw
+            else None
+        )
         headers = {k.lower(): v for k, v in h.headers.items()}
         self.requests.append(Recorded(h.command, parts.path, query, headers, body))
         if self._scripted.get(parts.path):
@@ -106,6 +116,14 @@ class FakeDingtalk:
             if query.get("session") not in self.sessions:
                 return 200, {"errcode": 300001, "errmsg": "session不存在或已过期"}
             return 200, {"errcode": 0, "errmsg": "ok"}
+        if path == "/media/upload":
+            if query.get("access_token") not in self._tokens:
+                return 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
+            if query.get("type") != "file" or not isinstance(body, dict) or "media" not in body:
+                return 200, {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}
+            media_id = f"@lAD-media-{next(self._ids)}"
+            self.media[media_id] = body["media"]
+            return 200, {"errcode": 0, "errmsg": "ok", "media_id": media_id, "type": "file", "created_at": 1}
         if path == "/gettoken":
             if (query.get("appkey"), query.get("appsecret")) != (self.app_key, self.app_secret):
                 return 200, {"errcode": 40089, "errmsg": "不合法的corpid或corpsecret"}

@@ -53,7 +53,7 @@ class FakeWecom:
                 raw = self.rfile.read(length)
                 ctype = self.headers.get("Content-Type", "")
                 if ctype.startswith("multipart/form-data"):
-                    body = _multipart(ctype, raw)
+                    body = form_data(ctype, raw)
                 else:
                     try:
                         body = json.loads(raw.decode("utf-8"))
@@ -134,7 +134,7 @@ class FakeWecom:
         return 404, {"errcode": 404, "errmsg": "no such path"}
 
 
-def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
+def form_data(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
     """form-data parts by field name: (filename, content), read with the standard email parser."""
     message = BytesParser(policy=default).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
     return {
