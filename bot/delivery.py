@@ -42,6 +42,21 @@ class SendResult:
     retry_after: float | None = None
 
 
+def read_attachment(path: str, *, smallest: int, largest: int) -> bytes | SendResult:
+    """The bytes of a delivery's file, or the failure to record (unreadable, or a size the platform
+    refuses: retrying would not help)."""
+    try:
+        with open(path, "rb") as f:
+            content = f.read()
+    except OSError as err:
+        return SendResult("failed", f"attachment unreadable: {type(err).__name__}")
+    if not smallest <= len(content) <= largest:
+        return SendResult(
+            "failed", f"attachment of {len(content)} bytes (the platform takes {smallest} to {largest})"
+        )
+    return content
+
+
 class PushClient(Protocol):
     platform: str  # "wecom" | "dingtalk" | "console"
 

@@ -23,7 +23,7 @@ import requests
 from flask import Blueprint, abort, jsonify, request
 
 from bot.config import DingtalkSettings, Settings
-from bot.delivery import Delivery, SendResult
+from bot.delivery import Delivery, SendResult, read_attachment
 from bot.messages import Incoming, Person, Reply
 from bot.platforms.answering import STORED, answer_within
 
@@ -444,13 +444,9 @@ class DingtalkPushClient:
 
     def _upload(self, path: str) -> str | SendResult:
         """The file as app media (oapi media/upload, type file, up to 20 MB): its media_id."""
-        try:
-            with open(path, "rb") as f:
-                content = f.read()
-        except OSError as err:
-            return SendResult("failed", f"attachment unreadable: {type(err).__name__}")
-        if not 0 < len(content) <= FILE_LIMIT:
-            return SendResult("failed", f"attachment of {len(content)} bytes (DingTalk takes up to 20 MB)")
+        content = read_attachment(path, smallest=1, largest=FILE_LIMIT)
+        if isinstance(content, SendResult):
+            return content
         for attempt in (0, 1):
             token = self._access_token(refresh=attempt == 1)
             if isinstance(token, SendResult):

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, request
 from wechatpy.enterprise import parse_message
 
 from bot.config import Settings, WecomSettings
-from bot.delivery import Delivery, SendResult
+from bot.delivery import Delivery, SendResult, read_attachment
 from bot.messages import Incoming, Reply
 from bot.platforms.answering import STORED, answer_within
 from bot.platforms.wecom_crypto import CallbackCrypto, CallbackError, cdata, json_envelope, parse_xml
@@ -350,13 +350,9 @@ class WecomPushClient:
 
     def _send_file(self, token: str, body: dict[str, Any], path: str) -> dict[str, Any] | SendResult:
         """Upload the file as temporary media (path/90253, 3 days), then send it (path/90236)."""
-        try:
-            with open(path, "rb") as f:
-                content = f.read()
-        except OSError as err:
-            return SendResult("failed", f"attachment unreadable: {type(err).__name__}")
-        if not 5 < len(content) <= FILE_LIMIT:
-            return SendResult("failed", f"attachment of {len(content)} bytes (WeCom takes 5 B to 20 MB)")
+        content = read_attachment(path, smallest=6, largest=FILE_LIMIT)  # WeCom: more than 5 bytes
+        if isinstance(content, SendResult):
+            return content
         try:
             resp = self.session.post(
                 f"{self._base}/cgi-bin/media/upload",
