@@ -73,7 +73,12 @@ def answer_within(
         return Answer(NOT_YET)
     except Exception:
         return Answer(FAILED)  # logged by _late
-    log.info("%s/%s stored after %.1fs; answer deferred", incoming.platform, incoming.msg_id, reply_seconds)
+    log.info(
+        "%s/%s stored after the %.1fs reply deadline; answer deferred",
+        incoming.platform,
+        incoming.msg_id,
+        reply_seconds,
+    )
     return Answer(STORED)
 
 

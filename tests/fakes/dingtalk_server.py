@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.wecom_server import form_data
+from tests.fakes import form_data
 
 
 @dataclass
@@ -88,14 +88,10 @@ class FakeDingtalk:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
-        ctype = h.headers.get("Content-Type", "")
-        body = (
-            form_data(ctype, raw)
-            if ctype.startswith("multipart/form-data")
-            else json.loads(raw)
-            if raw
-            else None
-        )
+        if h.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            body = form_data(h.headers["Content-Type"], raw)
+        else:
+            body = json.loads(raw) if raw else None
         headers = {k.lower(): v for k, v in h.headers.items()}
         self.requests.append(Recorded(h.command, parts.path, query, headers, body))
         if self._scripted.get(parts.path):

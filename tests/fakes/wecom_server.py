@@ -12,13 +12,12 @@ import json
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from email.parser import BytesParser
-from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.config import Settings, settings_from_dict
+from tests.fakes import form_data
 from tests.fakes.wecom_client import AES_KEY
 
 SECRET = "app-secret"
@@ -132,18 +131,6 @@ class FakeWecom:
         if path == "/cgi-bin/aibot/response":
             return 200, ok
         return 404, {"errcode": 404, "errmsg": "no such path"}
-
-
-def form_data(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
-    """form-data parts by field name: (filename, content), read with the standard email parser."""
-    message = BytesParser(policy=default).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
-    return {
-        part.get_param("name", header="content-disposition"): (
-            part.get_filename(),
-            part.get_payload(decode=True),
-        )
-        for part in message.iter_parts()
-    }
 
 
 def push_settings(config: dict, api_base: str) -> Settings:
