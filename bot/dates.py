@@ -41,6 +41,7 @@ class When:
     start: int
     end: int
     text: str
+    dated: bool = True  # False for a time alone ("下午3点"), whose date is today's by default
 
 
 _CN_DIGITS = {
@@ -60,44 +61,94 @@ _CN_DIGITS = {
 _NUM = r"[0-9零〇一二两三四五六七八九十]{1,3}"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEKDAYS.update({str(i): i - 1 for i in range(1, 8)})
-_REL_DAYS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3, "昨天": -1, "前天": -2}
+_REL_DAYS = {
+    "今天": 0,
+    "今日": 0,
+    "今儿": 0,
+    "明天": 1,
+    "明日": 1,
+    "明儿": 1,
+    "后天": 2,
+    "后儿": 2,
+    "大后天": 3,
+    "昨天": -1,
+    "昨儿": -1,
+    "前天": -2,
+}
 # 明早/明晚/今晚 are one word for a day plus a part of the day, which jionlp rejects.
 _DAY_PARTS = {"明早": (1, "早上"), "明晚": (1, "晚上"), "今早": (0, "早上"), "今晚": (0, "晚上")}
+# "12.18" is a date only when no unit follows (2.5公里, 3.5万元 are quantities).
+_NOT_A_UNIT = (
+    r"(?![\d.]|\s*(?:[公千厘毫]?米|公里|里|万|亿|元|块|斤|吨|亩|%|％|倍|个|人|户|次|年|岁|度|小时|分钟|平方))"
+)
 
 _DATE_RE = (
     r"(?P<ymd>(?P<y>\d{4})\s*[年/.-]\s*(?P<ym>\d{1,2})\s*[月/.-]\s*(?P<yd>\d{1,2})\s*[日号]?)"
     rf"|(?P<md>(?P<m>{_NUM})\s*月\s*(?P<d>{_NUM})\s*[日号]?)"
     r"|(?P<slash>(?<![\d/])(?P<sm>\d{1,2})/(?P<sd>\d{1,2})(?![\d/]))"
+    rf"|(?P<dot>(?<![\d.])(?P<pm>1[0-2]|0?[1-9])\.(?P<pd>3[01]|[12]\d|0?[1-9])\s*[日号]?{_NOT_A_UNIT})"
+    rf"|(?P<mdom>(?P<mp>本月|这个月|这月|下个?月|上个?月)\s*(?P<md2>{_NUM})\s*[日号])"
     rf"|(?P<dom>(?<![0-9零〇一二两三四五六七八九十月第])(?P<dd>{_NUM})\s*[日号](?!会议室|[楼馆厅室院线路门栋房]))"
     r"|(?P<week>(?P<wp>下下个?|下个?|本|这个?|上个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))"
     r"|(?P<wkend>(?P<ep>下下个?|下个?|本|这个?)?周末)"
-    r"|(?P<rel>大后天|后天|明天|明日|今天|今日|昨天|前天)"
+    r"|(?P<rel>大后天|后天|后儿|明天|明日|明儿|今天|今日|今儿|昨天|昨儿|前天)"
     r"|(?P<dpart>明早|明晚|今早|今晚)"
     r"|(?P<mend>(?:本月|这个月)?月底(?:前)?)"
     r"|(?P<qend>(?:本季度|这个季度|本季)?(?:季度末|季度底|季末)(?:前)?)"
     r"|(?P<yend>(?:今年)?年底(?:前)?)"
 )
+# "12月16日（周三）下午两点半": the weekday people write between a date and its time says nothing new.
+_WEEKDAY_NOTE_RE = r"(?:\s*[（(]?\s*(?:周|星期|礼拜)[一二三四五六日天1-7]\s*[)）]?)?"
 _PART_RE = r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|晚)"
 _CLOCK_RE = (
-    r"(?P<hm>(?P<hh>\d{1,2}):(?P<mm>\d{2}))"
+    r"(?P<hm>(?P<hh>\d{1,2})[:：](?P<mm>\d{2}))"
     rf"|(?P<clock>(?P<h>{_NUM})\s*[点时](?:\s*(?P<half>半)|\s*(?P<q>一刻|三刻)|\s*(?P<min>{_NUM})\s*分?)?)"
 )
 # One expression: an optional date, part of the day and clock time, in that order (finditer skips
 # the empty and part-only matches).
-_WHEN_RE = re.compile(rf"(?:{_DATE_RE})?(?:\s*的?\s*{_PART_RE})?(?:\s*(?:{_CLOCK_RE}))?")
-_DATE_GROUPS = ("ymd", "md", "slash", "dom", "week", "wkend", "rel", "dpart", "mend", "qend", "yend")
+_WHEN_RE = re.compile(
+    rf"(?:(?:{_DATE_RE}){_WEEKDAY_NOTE_RE})?(?:\s*的?\s*{_PART_RE})?(?:\s*(?:{_CLOCK_RE}))?"
+)
+_DATE_GROUPS = (
+    "ymd",
+    "md",
+    "slash",
+    "dot",
+    "mdom",
+    "dom",
+    "week",
+    "wkend",
+    "rel",
+    "dpart",
+    "mend",
+    "qend",
+    "yend",
+)
 # Characters that suggest a time expression the rules above did not catch: only then is jionlp asked.
 _HINT_RE = re.compile(r"[月周天日号节旦夕年]|后|初|中旬|下旬")
 
 
-def _cn_int(text: str) -> int:
-    """A small numeral (0-999) written with Arabic or Chinese digits: 25, 二十五, 十二, 三十一."""
+def cn_int(text: str) -> int | None:
+    """A small numeral (0-99) in Arabic or Chinese digits: 25, 二十五, 十二, 两, 三十一; None if not one.
+
+    The one numeral reader of the parser, dates and periods (dates and quarters need no more; cn2an
+    was weighed and costs 0.7 s of import for this).
+    """
     if text.isdigit():
         return int(text)
+    if not text or any(c not in _CN_DIGITS and c != "十" for c in text):
+        return None
     if "十" not in text:
-        return int("".join(str(_CN_DIGITS[c]) for c in text))
+        return int("".join(str(_CN_DIGITS[c]) for c in text)) if len(text) <= 2 else None
     tens, _, units = text.partition("十")
+    if len(tens) > 1 or len(units) > 1 or "十" in units:
+        return None
     return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
+
+
+def _num(text: str) -> int:
+    n = cn_int(text)
+    return -1 if n is None else n  # an unreadable numeral is an impossible date, refused as such
 
 
 def _make_date(year: int, month: int, day: int, label: str) -> dt.date:
@@ -118,43 +169,58 @@ def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def _resolve_date(m: re.Match[str], today: dt.date) -> dt.date:
-    g = m.groupdict()
-    if g["ymd"]:
-        year, month, day = int(g["y"]), int(g["ym"]), int(g["yd"])
-        return _make_date(year, month, day, f"{year}年{month}月{day}日")
-    if g["md"] or g["slash"]:
-        month, day = (_cn_int(g["m"]), _cn_int(g["d"])) if g["md"] else (int(g["sm"]), int(g["sd"]))
-        label = f"{month}月{day}日"
-        _check_month_day(month, day, label)
-        # Future-leaning: a month-day already past this year is next year's (12-28: 1月5日 -> next year).
-        year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
-        return _make_date(year, month, day, f"{year}年{label}")
-    if g["dom"]:
-        day = _cn_int(g["dd"])
-        year, month = today.year, today.month
-        if not 1 <= day <= 31:
-            raise DateError(f"没有{day}号这一天")
-        if day < today.day:  # already past: the coming month's
-            year, month = _add_months(year, month, 1)
-        return _make_date(year, month, day, f"{month}月{day}日")
-    if g["week"] or g["wkend"]:
-        prefix = (g["wp"] if g["week"] else g["ep"]) or ""
-        weekday = _WEEKDAYS[g["wd"]] if g["week"] else 5
-        monday = today - dt.timedelta(days=today.weekday())
-        if prefix.startswith("下下"):
-            return monday + dt.timedelta(days=14 + weekday)
-        if prefix.startswith("下"):
-            return monday + dt.timedelta(days=7 + weekday)
-        if prefix.startswith("上"):
-            return monday + dt.timedelta(days=-7 + weekday)
-        if prefix:  # 本周三 / 这周三: this week's, as said, even if it has passed
-            return monday + dt.timedelta(days=weekday)
-        return today + dt.timedelta(days=(weekday - today.weekday()) % 7)  # the next one, today counts
-    if g["rel"]:
-        return today + dt.timedelta(days=_REL_DAYS[g["rel"]])
-    if g["dpart"]:
-        return today + dt.timedelta(days=_DAY_PARTS[g["dpart"]][0])
+def _full_date(g: dict[str, str], today: dt.date) -> dt.date:
+    year, month, day = int(g["y"]), int(g["ym"]), int(g["yd"])
+    return _make_date(year, month, day, f"{year}年{month}月{day}日")
+
+
+def _month_day(g: dict[str, str], today: dt.date) -> dt.date:
+    if g["md"]:
+        month, day = _num(g["m"]), _num(g["d"])
+    elif g["slash"]:
+        month, day = int(g["sm"]), int(g["sd"])
+    else:
+        month, day = int(g["pm"]), int(g["pd"])
+    label = f"{month}月{day}日"
+    _check_month_day(month, day, label)
+    # Future-leaning: a month-day already past this year is next year's (12-28: 1月5日 -> next year).
+    year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
+    return _make_date(year, month, day, f"{year}年{label}")
+
+
+def _day_of_month(g: dict[str, str], today: dt.date) -> dt.date:
+    day = _num(g["dd"])
+    year, month = today.year, today.month
+    if not 1 <= day <= 31:
+        raise DateError(f"没有{g['dd']}号这一天")
+    if day < today.day:  # already past: the coming month's
+        year, month = _add_months(year, month, 1)
+    return _make_date(year, month, day, f"{month}月{day}日")
+
+
+def _month_named_day(g: dict[str, str], today: dt.date) -> dt.date:
+    """本月22日 / 下个月5号: the month is said, so the day is taken as it stands."""
+    day = _num(g["md2"])
+    shift = 1 if g["mp"].startswith("下") else -1 if g["mp"].startswith("上") else 0
+    year, month = _add_months(today.year, today.month, shift)
+    if not 1 <= day <= 31:
+        raise DateError(f"没有{month}月{g['md2']}日这一天")
+    return _make_date(year, month, day, f"{month}月{day}日")
+
+
+def _weekday(g: dict[str, str], today: dt.date) -> dt.date:
+    prefix = (g["wp"] if g["week"] else g["ep"]) or ""
+    weekday = _WEEKDAYS[g["wd"]] if g["week"] else 5
+    monday = today - dt.timedelta(days=today.weekday())
+    weeks = {"下下": 2, "下": 1, "上": -1}.get(prefix[:2] if prefix.startswith("下下") else prefix[:1])
+    if weeks is not None:
+        return monday + dt.timedelta(days=7 * weeks + weekday)
+    if prefix:  # 本周三 / 这周三: this week's, as said, even if it has passed
+        return monday + dt.timedelta(days=weekday)
+    return today + dt.timedelta(days=(weekday - today.weekday()) % 7)  # the next one, today counts
+
+
+def _period_end(g: dict[str, str], today: dt.date) -> dt.date:
     if g["mend"]:
         return dt.date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])
     if g["qend"]:
@@ -163,16 +229,39 @@ def _resolve_date(m: re.Match[str], today: dt.date) -> dt.date:
     return dt.date(today.year, 12, 31)  # yend
 
 
+_RESOLVERS = {
+    "ymd": _full_date,
+    "md": _month_day,
+    "slash": _month_day,
+    "dot": _month_day,
+    "mdom": _month_named_day,
+    "dom": _day_of_month,
+    "week": _weekday,
+    "wkend": _weekday,
+    "rel": lambda g, today: today + dt.timedelta(days=_REL_DAYS[g["rel"]]),
+    "dpart": lambda g, today: today + dt.timedelta(days=_DAY_PARTS[g["dpart"]][0]),
+    "mend": _period_end,
+    "qend": _period_end,
+    "yend": _period_end,
+}
+
+
+def _resolve_date(m: re.Match[str], today: dt.date) -> dt.date:
+    g = m.groupdict()
+    form = next(k for k in _DATE_GROUPS if g[k])
+    return _RESOLVERS[form](g, today)
+
+
 def _resolve_time(m: re.Match[str]) -> dt.time | None:
     g = m.groupdict()
     part = g["part"] or (_DAY_PARTS[g["dpart"]][1] if g.get("dpart") else None)
     if g["hm"]:
         hour, minute = int(g["hh"]), int(g["mm"])
     elif g["clock"]:
-        hour = _cn_int(g["h"])
+        hour = _num(g["h"])
         minute = 30 if g["half"] else 15 if g["q"] == "一刻" else 45 if g["q"] else 0
         if g["min"]:
-            minute = _cn_int(g["min"])
+            minute = _num(g["min"])
     else:
         return None  # a date, or a part of the day without a clock time (明早): no time
     afternoon = part in ("下午", "傍晚", "晚上", "夜里", "晚") and hour < 12
@@ -245,7 +334,7 @@ def find_when(text: str, now: dt.datetime, *, fallback: bool = True) -> When | N
         start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
         try:
             date = _resolve_date(m, today) if has_date else today
-            return When(date, _resolve_time(m), start, m.end(), m.group(0).strip())
+            return When(date, _resolve_time(m), start, m.end(), m.group(0).strip(), has_date)
         except DateError as err:
             err.start, err.end = start, m.end()
             raise
@@ -253,8 +342,3 @@ def find_when(text: str, now: dt.datetime, *, fallback: bool = True) -> When | N
     if fallback and len(text) <= 300 and _HINT_RE.search(text):
         return _jionlp_when(text, now)
     return None
-
-
-def warm_up() -> None:
-    """Load jionlp ahead of the first message (its first call takes a few hundred ms)."""
-    _jionlp_when("下个月3号", dt.datetime(2026, 1, 1))

@@ -13,14 +13,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.config import PERIOD_MONTHS, PeriodKind
+from bot.dates import cn_int
+from bot.vocabulary import alternation
 
 if TYPE_CHECKING:
     from bot.config import QuotaRule
 
-__all__ = ["Period", "period_of", "previous", "next", "deadline", "parse_period_word", "spoken"]
+__all__ = [
+    "PERIOD_WORDS",
+    "WEEK_WORDS",
+    "Period",
+    "deadline",
+    "next",
+    "parse_period_word",
+    "period_of",
+    "previous",
+    "spoken",
+]
 
 _QUARTER_NAMES = "一二三四"
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
 @dataclass(frozen=True)
@@ -95,44 +106,57 @@ def spoken(period: Period, today: dt.date) -> str:
     return period.label
 
 
-def _number(text: str) -> int | None:
-    if text.isdigit():
-        return int(text)
-    if text in ("十",):
-        return 10
-    if len(text) == 2 and text[0] == "十" and text[1] in _CN_DIGITS:
-        return 10 + _CN_DIGITS[text[1]]
-    return _CN_DIGITS.get(text)
-
-
 _RELATIVE: dict[str, tuple[PeriodKind, int]] = {
     # word -> (kind, how many periods back from the current one)
     "本月": ("month", 0),
     "这个月": ("month", 0),
+    "这月": ("month", 0),
     "当月": ("month", 0),
+    "本月份": ("month", 0),
     "上月": ("month", 1),
     "上个月": ("month", 1),
     "本季度": ("quarter", 0),
     "本季": ("quarter", 0),
     "这个季度": ("quarter", 0),
     "这季度": ("quarter", 0),
+    "本季度内": ("quarter", 0),
     "上季度": ("quarter", 1),
     "上个季度": ("quarter", 1),
+    "上一季度": ("quarter", 1),
     "今年": ("year", 0),
     "本年": ("year", 0),
     "本年度": ("year", 0),
+    "今年以来": ("year", 0),
     "全年": ("year", 0),
     "去年": ("year", 1),
     "上年": ("year", 1),
     "上年度": ("year", 1),
+    "上一年": ("year", 1),
 }
+# Words for a week: people ask about them, but no quota counts by the week.
+WEEK_WORDS = ("本周", "这周", "这个星期", "本星期", "上周", "上个星期")
 
 _NUM = r"(\d{1,2}|十[一二]?|[一二两三四五六七八九])"
-_YEAR = r"(?:(\d{4})年)?"
+_YEAR = r"(?:(\d{4})年|(今年|去年))?"
 _QUARTER_RE = re.compile(rf"^{_YEAR}第?{_NUM}季度?$")
 _MONTH_RE = re.compile(rf"^{_YEAR}{_NUM}月份?$")
 _HALF_RE = re.compile(rf"^{_YEAR}([上下])半年度?$")
 _YEAR_RE = re.compile(r"^(\d{4})年度?$")
+
+# Every period word `parse_period_word` reads, as one regex for the parser to find it in a sentence.
+PERIOD_WORDS = (
+    r"(?:(?:\d{4}年|今年|去年)?第?[一二三四1-4]季度)"
+    r"|(?:(?:\d{4}年|今年|去年)?[上下]半年度?)"
+    r"|(?:\d{4}年(?:度|(?:\d{1,2}|十[一二]?|[一二三四五六七八九])月份?)?)"
+    r"|(?:(?<![\d一二三四五六七八九十])(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])月份?(?![\d一二三四五六七八九十日号]))"
+    rf"|{alternation([*_RELATIVE, *WEEK_WORDS])}"
+)
+
+
+def _year(m: re.Match[str], today: dt.date) -> int:
+    if m.group(1):
+        return int(m.group(1))
+    return today.year - 1 if m.group(2) == "去年" else today.year
 
 
 def parse_period_word(word: str, today: dt.date) -> Period | None:
@@ -149,17 +173,15 @@ def parse_period_word(word: str, today: dt.date) -> Period | None:
             period = previous(period)
         return period
     if m := _HALF_RE.match(w):
-        year = int(m.group(1)) if m.group(1) else today.year
-        return period_of("half", dt.date(year, 1 if m.group(2) == "上" else 7, 1))
+        return period_of("half", dt.date(_year(m, today), 1 if m.group(3) == "上" else 7, 1))
     if m := _YEAR_RE.match(w):
         return period_of("year", dt.date(int(m.group(1)), 1, 1))
     for pattern, kind, top in ((_QUARTER_RE, "quarter", 4), (_MONTH_RE, "month", 12)):
         m = pattern.match(w)
         if not m:
             continue
-        n = _number(m.group(2))
+        n = cn_int(m.group(3))
         if n is None or not 1 <= n <= top:
             return None
-        year = int(m.group(1)) if m.group(1) else today.year
-        return period_of(kind, dt.date(year, n if kind == "month" else 3 * n - 2, 1))
+        return period_of(kind, dt.date(_year(m, today), n if kind == "month" else 3 * n - 2, 1))
     return None
