@@ -37,6 +37,9 @@ INTENTS: dict[str, str] = {
     "deactivate": "停用",
     "reactivate": "启用",
     "export": "导出",
+    # A leader's undo of an activity.
+    "cancel_activity": "取消活动",
+    "change_activity": "活动改期",
     "unknown": "",
 }
 
@@ -85,9 +88,10 @@ class Command:
     content: str | None = None
     reason: str | None = None
     target: str | None = None
+    ref_date: dt.date | None = None  # change_activity: the date of the activity referred to
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "intent": self.intent,
             "date": self.date.isoformat() if self.date else None,
             "time": self.time.strftime("%H:%M") if self.time else None,
@@ -97,6 +101,38 @@ class Command:
             "reason": self.reason,
             "target": self.target,
         }
+        if self.ref_date is not None:  # an extra key (DESIGN.md allows them), only where it means something
+            out["ref_date"] = self.ref_date.isoformat()
+        return out
+
+    # Named views of the fields, so that handlers say what they read (the JSON keeps its keys).
+
+    @property
+    def period_word(self) -> str | None:
+        """status/my/export: the period as written (本月, 上季度, 2026年第三季度)."""
+        return self.title
+
+    @property
+    def group_name(self) -> str | None:
+        """status/export: a liaison group named in the message (第二联络组)."""
+        return (self.content or "").strip() or None
+
+    @property
+    def number(self) -> int | None:
+        """The record a command names by number (#12 -> 12), if it names one."""
+        target = (self.target or "").strip().lstrip("#").strip()
+        return int(target) if target.isdigit() else None
+
+    @property
+    def name(self) -> str | None:
+        """The person a command names (同意 张三, 补报 张三, 停用 张三), if it names one by name."""
+        target = (self.target or "").strip()
+        return target if target and not target.lstrip("#").isdigit() and target != "all" else None
+
+    @property
+    def everyone(self) -> bool:
+        """approve/reject: 都同意 — every pending request in scope."""
+        return self.target == "all"
 
 
 @dataclass(frozen=True)

@@ -21,26 +21,39 @@ def run(*args, config=None, stdin=None, timeout=120):
     return subprocess.run(cmd, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("签到", {"intent": "checkin", "date": "2026-11-23"}),
-        (
-            "请假 下周三的座谈会 单位开会",
-            {"intent": "leave", "date": "2026-12-02", "kind": "meeting", "reason": "单位开会"},
-        ),
-        (
-            "发布活动 12月3日上午9点 视察 城区污水处理厂",
-            {"intent": "announce", "date": "2026-12-03", "time": "09:00", "kind": "inspection"},
-        ),
-        ("同意 #3", {"intent": "approve", "target": "3"}),
-        ("收到", {"intent": "unknown", "date": None}),
-    ],
-)
-def test_parse_prints_exactly_the_documented_json(text, expected, sqlite_config):
-    proc = run("parse", text, "--now", "2026-11-23T10:00", config=sqlite_config)
+PARSE_CASES = [
+    ("签到", {"intent": "checkin", "date": "2026-11-23"}),
+    (
+        "请假 下周三的座谈会 单位开会",
+        {"intent": "leave", "date": "2026-12-02", "kind": "meeting", "reason": "单位开会"},
+    ),
+    (
+        "发布活动 12月3日上午9点 视察 城区污水处理厂",
+        {"intent": "announce", "date": "2026-12-03", "time": "09:00", "kind": "inspection"},
+    ),
+    ("同意 #3", {"intent": "approve", "target": "3"}),
+    ("收到", {"intent": "unknown", "date": None}),
+]
+
+
+def test_parse_prints_exactly_the_documented_json_in_a_fresh_process(sqlite_config):
+    # One real process: stdout holds the JSON object and nothing else (jionlp's banner included).
+    proc = run("parse", "请假 下个月3号的调研", "--now", "2026-11-23T10:00", config=sqlite_config)
     assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)  # stdout holds the JSON object and nothing else
+    data = json.loads(proc.stdout)
+    assert list(data) == KEYS
+    assert (data["intent"], data["date"], data["kind"]) == ("leave", "2026-12-03", "research")
+
+
+@pytest.mark.parametrize("text, expected", PARSE_CASES)
+def test_parse_prints_exactly_the_documented_json(text, expected, sqlite_config):
+    from click.testing import CliRunner
+
+    from app import cli
+
+    result = CliRunner().invoke(cli, ["--config", str(sqlite_config), "parse", text, "--now", "2026-11-23T10:00"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
     assert list(data) == KEYS
     assert {k: data[k] for k in expected} == expected
 

@@ -10,8 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.messages import INTENTS, Incoming
-from bot.parser import parse
+import pytest
+
+from bot import parser
+from bot.dates import DateError
+from bot.messages import INTENTS, Command, Incoming
+from bot.parser import parse, parse_strict
 from models import InboundMessage
 from tests.conftest import NOW
 
@@ -21,6 +25,9 @@ KEYWORDS = [
     "本组情况", "谁还没交", "我的履职", "绑定", "帮助", "采用 #", "批示", "停用", "导出", "撤回", "#",
     "明天", "下周三", "12月31日", "2月30日", "25号", "上午十点半", "月底前", "视察", "座谈会", "13800001234",
     "@履职助手\u2005", "《", "》", "。", "，", "：", "\n", " ", "\u3000", "😀", "\x00", "\ud7ff",
+    "那个", "嗯", "就是", "各位委员：", "王组长，", "取消", "改到", "#2", "没去成", "去不了", "都同意", "社情名义",
+    "是查", "前到", "特此签到", "定于", "召开", "请准时参加", "如不能参加请提前请假", "补报", "忘记签到",
+    "本月22日", "12.18", "（周三）", "下午两点半", "明儿", "反映个情况", "提个建议", "办了件实事",
 ]  # fmt: skip
 texts = st.one_of(
     st.text(max_size=200),
@@ -46,6 +53,32 @@ def test_the_parser_reads_any_text_as_a_documented_intent(text, now):
         "reason",
         "target",
     }
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=texts, now=moments)
+def test_parse_strict_raises_only_a_date_error_and_otherwise_reads_as_parse(text, now):
+    # Anything but DateError escaping here is a parser bug, and hypothesis reports the text.
+    try:
+        strict = parse_strict(text, now)
+    except DateError as err:
+        assert str(err).startswith("没有") and str(err).endswith(("这一天", "这个时间"))
+        assert parse(text, now).intent in INTENTS
+    else:
+        assert strict == parse(text, now)
+
+
+def test_a_bug_in_a_reader_is_raised_not_read_as_unknown(monkeypatch):
+    def broken(_text):
+        raise RuntimeError("a reader's bug")
+
+    rules = tuple(parser.Rule(r.name, broken if r.name == "leave" else r.read, r.why_here) for r in parser.RULES)
+    monkeypatch.setattr(parser, "RULES", rules)
+    assert parse_strict("同意 #3", NOW) == Command("approve", target="3")  # rules before leave still read
+    with pytest.raises(RuntimeError, match="a reader's bug"):
+        parse_strict("明天的视察我请假", NOW)
+    with pytest.raises(RuntimeError):
+        parse("明天的视察我请假", NOW)
 
 
 _ids = itertools.count()

@@ -1,0 +1,293 @@
+"""Activities: a leader's notice (发布活动, 各位委员：定于…召开…), a leader's undo (取消活动 #2,
+明天的视察改到周五), a member's check-in (签到, 我到了, 特此签到) and past presence (补报)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from bot import vocabulary as vocab
+from bot.messages import Command
+from bot.reading.leave import leave_signal
+from bot.reading.text import (
+    ACTIVITY_REF_RE,
+    ACTIVITY_WORD,
+    STRIP,
+    Text,
+    clean,
+    cut,
+    kind_named,
+    past_leaning,
+    when,
+    when_and_time,
+)
+
+# -- notices ------------------------------------------------------------------------------------------
+
+_LEAD_RE = re.compile(
+    r"^(?:发布活动|发布通知|活动通知|会议通知|视察通知|调研通知|学习通知|活动安排|活动预告|通知一下|通知|发布|"
+    r"活动(?=[\s:：]))[\s:：,，]*"
+)
+_FORMAL_RE = re.compile(r"定于|将于|拟于|计划于|订于|兹定于|定在|安排在|拟在|准备在|计划在|决定于|经研究")
+_HOLD_RE = re.compile(
+    rf"(?:召开|举行|开展|组织|举办|进行|集中|开)(?:一次|一场|一个)?[^,，。;；]{{0,16}}?{ACTIVITY_WORD}"
+)
+INVITE_RE = re.compile(
+    r"(?:请|望|希望)?(?:大家|各位|全体)?(?:委员|组员)?(?:们)?(?:准时|按时|务必|尽量|届时|提前)+[^,，。;；]{0,6}?"
+    r"(?:参加|出席|到场|参会|集合|到达|赶到)"
+    r"|请(?:大家|各位|全体)(?:委员|组员)?(?:们)?(?:参加|出席|到场|参会|集合|安排好时间|提前安排|做好准备|互相转告|相互转告)"
+    r"|互相转告|相互转告|安排好时间|收到请回复|收到请回|[^,，。;；]{0,6}集合(?:出发)?$|(?:准时|按时)(?:哈|啊|哦)?$"
+)
+# A notice signed at its end ("第一联络组 12月1日"): the date there is when it was written.
+_SIGNED_RE = re.compile(
+    r"[\s\n]*(?:[\u4e00-\u9fff]{2,10}(?:联络组|政协|办公室))?[\s\n]*(?:\d{4}年)?\d{1,2}月\d{1,2}日?$"
+)
+_VERB_RE = re.compile(r"^\s*(?:的|开展|举行|召开|进行|组织|举办|集中|开)\s*(?:一次|一场|一个|个)?\s*")
+_KIND_HEAD_RE = re.compile(rf"^(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?=\S)?")
+
+
+_PLACE_RES = (
+    re.compile(r"地点[:：为是在\s]*([^\s,，。;；）)]+)"),
+    re.compile(r"在([^\s,，。;；]{2,30}?)(?:开展|举行|召开|进行|组织|举办|集合|参加|集中|开)"),
+    re.compile(r"(?<![\u4e00-\u9fff])在([^\s,，。;；]{2,30})"),
+)
+
+
+def _place(rest: str) -> tuple[str | None, str]:
+    """(the place, the text without it): 地点：X, 在X召开…, 在X. The verb after it stays."""
+    for pattern in _PLACE_RES:
+        if m := pattern.search(rest):
+            return m[1], rest[: m.start()] + " " + rest[m.end(1) :]
+    return None, rest
+
+
+def _title(rest: str) -> str | None:
+    """The clause that says what happens, without the courtesy ("请大家准时参加") and the verbs."""
+    clauses = [c.strip() for c in re.split(r"[,，。;；!！\n]", rest)]
+    clauses = [
+        c
+        for c in clauses
+        if _FORMAL_RE.sub("", c).strip(STRIP) and not INVITE_RE.search(c) and not _COURTESY_RE.search(c)
+    ]
+    titled = [c for c in clauses if kind_named(c)] or clauses
+    if not titled:
+        return None
+    title = _VERB_RE.sub("", _FORMAL_RE.sub(" ", titled[0]).strip(STRIP))
+    return re.sub(r"\s+", " ", title).strip() or None
+
+
+def _fields(t: Text, body: str) -> Command:
+    found, span, clock = when_and_time(t, body)
+    rest = cut(cut(body, clock), span) if clock else cut(body, span)
+    rest = re.sub(r"时间[:：]\s*(?=[\s,，。;；]|$)", " ", rest)
+    place, rest = _place(rest)
+    title = _title(rest)
+    if place is None and title:
+        m = _KIND_HEAD_RE.match(title)
+        if m and title[m.end() :].strip(STRIP):
+            place = title[m.end() :].strip(STRIP)
+    # The kind is what happens (the title), not where: "在…会议室开展集体学习" is study, not a meeting.
+    kind = kind_named(title or "") or kind_named(rest) or kind_named(body)
+    return Command(
+        "announce",
+        date=found.date if found else None,
+        time=found.time if found else None,
+        kind=kind,
+        title=clean(title),
+        content=clean(place),
+    )
+
+
+_COURTESY_RE = re.compile(
+    r"(?:如|若|如果|确实|实在|因故|有事)[^,，。;；]{0,10}(?:请假|参加|出席|来)"
+    r"|(?:请假|不能参加|无法参加)[^,，。;；]{0,6}(?:的|者)[^,，。;；]{0,8}(?:请|须|需|提前|及时)"
+    r"|(?:提前|及时|务必)[^,，。;；]{0,8}请假|(?:请|须|需|要|应)[^,，。;；]{0,4}(?:向|跟|和)[^,，。;；]{0,6}(?:请假|说明|报告)"
+)
+
+
+def announce(t: Text) -> Command | None:
+    """发布活动 …/通知：…, or a leader's notice: 各位委员：定于12月16日…召开座谈会，请准时参加."""
+    core = _SIGNED_RE.sub("", t.core) if len(t.core) > 30 else t.core
+    if m := _LEAD_RE.match(core):
+        body = core[m.end() :]
+        if not leave_signal(body) or core.startswith(("发布", "通知")):
+            return _fields(t, body)
+        return None
+    if leave_signal(core):
+        return None
+    named = kind_named(core)
+    formal = _FORMAL_RE.search(core) and (named or _HOLD_RE.search(core))
+    held = _HOLD_RE.search(core) and (INVITE_RE.search(core) or t.to_everyone)
+    addressed = t.to_everyone and named  # "各位委员：明天上午8:30集体视察…": a notice to the group
+    if (formal or held or addressed) and when(t, core)[0] is not None:
+        return _fields(t, core)
+    return None
+
+
+def invited(t: Text) -> Command | None:
+    """ "明天上午9点视察…，请大家准时参加": a date, a kind and an invitation make a notice."""
+    if INVITE_RE.search(t.core) and kind_named(t.core) and not leave_signal(t.core) and when(t, t.core)[0]:
+        return _fields(t, t.core)
+    return None
+
+
+# -- a leader's undo: cancel or change an activity ------------------------------------------------------
+
+_CANCEL_LEAD_RE = re.compile(
+    rf"^(?:取消(?:掉)?(?=\s*#\s*\d)|(?:取消|撤回|撤销|作废)(?:掉)?(?:本次|这次|这个|该)?(?=.{{0,16}}?{ACTIVITY_WORD}))"
+)
+_STOP = r"取消|不搞|不开|不办|不去|不举行|停止|暂停|作废"
+_CANCEL_TAIL_RE = re.compile(
+    rf"^(?P<ref>.{{0,24}}?){ACTIVITY_WORD}?\s*(?:#\s*\d+\s*)?(?:临时|暂时|因故)?"
+    r"(?:取消了?|不搞了|不开了|不办了|不去了|不举行了?|停止|暂停|作废)(?:了)?[。！!]*$"
+)
+_CHANGE_VERB = r"(?:改到|改为|改成|改在|改至|调整到|调整为|调到|推迟到|延期到|延后到|提前到|挪到|换到|改期到|改期为|改期至|顺延到|推到)"
+_CHANGE_RE = re.compile(rf"^(?P<ref>.{{0,24}}?)(?:的)?(?:时间|地点|日期)?{_CHANGE_VERB}(?P<new>.+)$")
+_RESCHEDULE_RE = re.compile(
+    rf"^(?P<ref>.{{0,24}}?){ACTIVITY_WORD}?(?:要|需要)?(?:改期|延期|推迟|延后|顺延|另行通知)"
+)
+_PLACE_CHANGE_RE = re.compile(
+    r"^(?P<ref>.{0,24}?)(?:改地点|地点(?:改为|改到|改成|换到|换成|调整为|变更为|变为|调整到)|换个地方|换地方)[:：\s]*(?P<place>.*)$"
+)
+_NOTICE_PREFIX_RE = re.compile(r"^(?:紧急|重要)?(?:通知|提醒|告知)[:：\s]*")
+_AFTERWORD_RE = re.compile(
+    r"[,，。；;\s]*(?:具体)?(?:时间|日期|改期时间)?(?:另行通知|待定|再通知|另定|另行安排)[。!！]*$"
+    r"|[,，。；;\s]*(?:请|望)?(?:大家|各位)?(?:互相转告|相互转告|周知|知悉|留意)[。!！]*$"
+)
+_SUBMISSION_WORD_RE = re.compile(vocab.alternation(w for w in vocab.SUBMISSION_KINDS if len(w) >= 2))
+
+
+def _ref(t: Text, ref: str) -> tuple[str | None, dt.date | None, str | None, bool]:
+    """(number, date, kind, ok) of the activity a leader points at ("#2", "明天的视察", "活动")."""
+    numbered = re.search(r"#\s*(\d{1,9})|(\d{1,9})\s*号活动|活动\s*(\d{1,9})", ref)
+    found, span = when(t, ref) if ref.strip() else (None, None)
+    named = bool(numbered or kind_named(ref) or re.search(ACTIVITY_WORD, ref))
+    leftover = re.sub(
+        rf"#\s*\d+|{ACTIVITY_WORD}|原定|原来|原计划|本次|这次|这个|那个|的|该", "", cut(ref, span)
+    )
+    ok = (named or found is not None) and len(leftover.strip(STRIP)) <= 6
+    n = next((g for g in numbered.groups() if g), None) if numbered else None
+    return n, (found.date if found else None), kind_named(ref), ok
+
+
+def _undo_text(t: Text) -> str:
+    return _AFTERWORD_RE.sub("", _NOTICE_PREFIX_RE.sub("", t.core))
+
+
+def cancel_activity(t: Text) -> Command | None:
+    """取消活动 #2 / 明天的视察取消了 / 原定本周五的学习取消，时间另行通知."""
+    core = _undo_text(t)
+    if m := _CANCEL_LEAD_RE.match(core):
+        ref = core[m.end() :]
+    elif m := _CANCEL_TAIL_RE.match(core):
+        ref = re.split(rf"临时|暂时|因故|{_STOP}", core[: m.end()])[0]
+    else:
+        return None
+    if _SUBMISSION_WORD_RE.search(ref) or re.match(r"^\s*(?:刚才|刚刚|上一条|上一篇)", ref):
+        return None  # 撤回刚才那篇调研报告: a note, not an activity
+    target, date, kind, ok = _ref(t, ref)
+    if not ok:
+        return None
+    return Command("cancel_activity", target=target, date=date, kind=kind)
+
+
+def change_activity(t: Text) -> Command | None:
+    """#2 改到12月18日下午3点 / 明天的视察改到周五 / #3 地点改为县政协二楼 / 活动延期."""
+    core = _undo_text(t)
+    if m := _PLACE_CHANGE_RE.match(core):
+        target, date, kind, ok = _ref(t, m["ref"])
+        if not (ok or not m["ref"].strip()):
+            return None
+        return Command("change_activity", target=target, kind=kind, content=clean(m["place"]), ref_date=date)
+    if m := _CHANGE_RE.match(core):
+        target, date, kind, ok = _ref(t, m["ref"])
+        if not ok or _SUBMISSION_WORD_RE.search(m["ref"]):
+            return None
+        found, span = when(t, m["new"])
+        place = clean(cut(m["new"], span))
+        if place:
+            place = clean(re.sub(r"^(?:在|到)|(?:举行|召开|进行|开展)$", "", place))
+        if found is not None and place and len(place) <= 1:
+            place = None
+        return Command(
+            "change_activity",
+            target=target,
+            date=found.date if found else None,
+            time=found.time if found else None,
+            kind=kind,
+            content=place,
+            ref_date=date,
+        )
+    if m := _RESCHEDULE_RE.match(core):
+        target, date, kind, ok = _ref(t, m["ref"] + "活动")
+        if ok:
+            return Command("change_activity", target=target, kind=kind, ref_date=date)
+    return None
+
+
+# -- check-in and past presence -----------------------------------------------------------------------
+
+_CHECKIN_RE = re.compile(
+    rf"^(?:我|本人|人)?(?:已经?|已|现在|刚刚?|也)?(?:来|在)?(?:{vocab.alternation(vocab.CHECKIN_WORDS)})"
+    r"(?:了|啦|咯|喽|哈|啊)?"
+    r"(?![表处点码]|的时间|时间|地点|在哪|怎么|几点|方式|二维码|链接)"
+)
+_CHECKIN_TAIL_RE = re.compile(
+    r"(?:签到|报到|打卡|签个到|报个到|(?<![收得看听找想做遇碰接拿领买送提见])到了|已到|到场|在现场了?)(?:了|啦|咯|哈)?$"
+)
+# A clause that checks in, in a longer polite message: "特此签到", "现签到", "请予签到登记", "已到会场".
+_CHECKIN_CLAUSE_RE = re.compile(
+    r"^(?:特此|现|现在|请予?|我|本人|已)?(?:签到|报到|签个到|报个到|打卡)(?:登记|一下)?(?:了)?$"
+    rf"|^(?:今天的?)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)?(?:我|本人)(?:已经?|也)?到了$"
+    r"|^(?:我|本人)?(?:已经?|已)?(?:按时|准时)?(?:到达|抵达|到了|到)[\u4e00-\u9fff]{0,14}?(?:现场|会场|会议室|地点)(?:了)?$"
+    r"|^(?:我|本人)?(?:已经?|已)?(?:在|到)(?:会场|现场|会议室)(?:了)?$"
+)
+_ARRIVED_RE = re.compile(r"^(?:到|我到|来了|我来了|到了到了|人到了|我在|在|已到|在的|到位|已到位)$")
+_NOT_CHECKIN_RE = re.compile(r"谁|哪些|哪位|几个|多少|吗|没|不|怎么|如何|表|在哪|几点|时间")
+_ASKED_RE = re.compile(r"谁|哪些|哪位|几个|多少|吗|怎么|如何|在哪|几点")
+_FORGOT_RE = re.compile(
+    r"(?:忘记|忘了|忘|没来得及|来不及|漏了?|没)(?:签到|签|打卡)|补签|没签上|没签成|签不上|没打上卡|[没未]能签到|未签到|没有签到"
+)
+_WAS_THERE_RE = re.compile(
+    r"(?:我|本人)?(?:也|都|是|全程)?(?<![不没])(?:去了|参加了|到了|在场|去过|参加过|到场了|出席了|参加)"
+)
+
+
+def _today_or_stated(t: Text, text: str) -> Command:
+    found, span = when(t, text)
+    date = found.date if found else (None if span else t.now.date())
+    return Command("checkin", date=date, time=found.time if found else None, kind=kind_named(text))
+
+
+def checkin(t: Text) -> Command | None:
+    """签到 / 到了 / 今天的视察我到了 / 我已按时到达县人民医院视察现场，特此签到."""
+    bare = t.bare
+    if _ARRIVED_RE.match(bare) or _CHECKIN_RE.match(bare):
+        return _today_or_stated(t, bare)
+    if len(bare) <= 25 and _CHECKIN_TAIL_RE.search(bare) and not _NOT_CHECKIN_RE.search(bare):
+        return _today_or_stated(t, bare)
+    clauses = [c.strip(STRIP) for c in re.split(r"[,，。;；!！\n\s]", bare)]
+    if (
+        len(bare) <= 80
+        and not _ASKED_RE.search(bare)
+        and any(_CHECKIN_CLAUSE_RE.match(c) for c in clauses if c)
+    ):
+        return _today_or_stated(t, bare)
+    return None
+
+
+def was_there(t: Text) -> Command | None:
+    """ "4号视察我去了忘记签到了": present at a past activity, not checked in -> 补报; today's -> 签到."""
+    core = t.bare
+    present = _WAS_THERE_RE.search(core) and ACTIVITY_REF_RE.search(core)
+    if len(core) > 60 or not (_FORGOT_RE.search(core) or present):
+        return None
+    if _ASKED_RE.search(core) or (leave_signal(core) and not _FORGOT_RE.search(core)):
+        return None
+    found, _span = when(t, core)
+    date = past_leaning(found, t.now.date())
+    if date is not None and date < t.now.date():
+        return Command("late", date=date, kind=kind_named(core))
+    if _FORGOT_RE.search(core) or date == t.now.date():
+        return _today_or_stated(t, core)
+    return None

@@ -1,0 +1,108 @@
+"""A leader's decision on leave (同意 #3, 好的，同意, 都同意, 不同意，…, 张三的请假同意了) and on a
+补报 (确认补报 #3, 驳回补报 #3 理由). A leader's 同意 is never read as the leader's own leave."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot import vocabulary as vocab
+from bot.messages import Command
+from bot.reading.text import EMOJI_RE, NOT_A_NAME_RE, STRIP, Text, clean, is_name
+
+_PRE_DECISION = r"(?:(?:好的?|好吧|可以|行|没问题|ok|OK|收到)[,，。!！\s]*)?(?:我)?"
+_APPROVE_RE = re.compile(
+    rf"^{_PRE_DECISION}(?P<all>都|全部|全都|一律|统一|一并)?(?:{vocab.alternation(vocab.APPROVE_WORDS)})(?:了)?"
+)
+_REJECT_RE = re.compile(
+    rf"^{_PRE_DECISION}(?P<all>都|全部|全都|一律)?(?:{vocab.alternation(vocab.REJECT_WORDS)})(?:了)?"
+)
+_VERBS = vocab.alternation([*vocab.APPROVE_WORDS, *vocab.REJECT_WORDS])
+_NAME_FIRST_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?的?(?:请假|假)(?:申请)?(?:#\d+)?[\s,，]*(?:我)?"
+    rf"(?P<verb>{vocab.alternation([*vocab.APPROVE_WORDS, *vocab.REJECT_WORDS, '可以', '批准了'])})"
+)
+_LEAVE_FIRST_RE = re.compile(
+    r"^(?:这些|这几个|这个|他们的|她们的)?(?:请假的?|假)(?:申请)?(?:我)?(?P<all>都|全部|全都|一律|统一)?"
+    rf"(?P<verb>{_VERBS})"
+)
+_NUMBER_FIRST_RE = re.compile(rf"^#\s*(?P<n>\d{{1,9}})(?:号)?[\s,，]*(?P<verb>{_VERBS})")
+_FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?)[:：\s]*")
+
+
+def _target(rest: str) -> tuple[str | None, str, bool]:
+    """(target, what follows it, ok): the request a decision names right after its verb."""
+    rest = EMOJI_RE.sub("", rest)
+    rest = re.sub(
+        r"^[了\s]*(?:(?:他|她|你)?的?请假(?:申请)?(?![\u4e00-\u9fff]{0,2}(?:的|申请)))?\s*", "", rest
+    )
+    if m := re.match(r"[\s:：,，]*(?:请假|申请)?\s*#?\s*(\d{1,9})(?:号|条)?", rest):
+        return m[1], rest[m.end() :], True
+    if (
+        re.match(r"[,，。!！;；]", rest)
+        or not rest.strip(STRIP)
+        or re.fullmatch(r"\s*[吧啊了哈呀哦嘛的]+[。!！]*", rest)
+    ):
+        return None, rest, True  # "好的，同意" / "同意请假，注意身体" / "都同意吧": no one named
+    m = re.match(
+        r"([\u4e00-\u9fff·A-Za-z]{1,10}?)(?=(?:委员)?的?请假|的?申请|的?假|[\s,，。:：;；!！、]|$)", rest
+    )
+    if m is None:
+        m = re.match(r"[\u4e00-\u9fff·]{1,3}", rest)  # "驳回李四活动重要": guess a 3-character name
+    if m is None:
+        return None, rest, False
+    target = m.group(1) if m.lastindex else m.group(0)
+    if not target.isdigit() and (len(target) > 5 or NOT_A_NAME_RE.search(target)):
+        return None, rest, False  # "同意楼上的观点", "不同意这个方案": chatter, not a decision
+    if not is_name(target) and not re.match(r"(?:委员)?的?(?:请假|申请|假)", rest[m.end() :]):
+        return None, rest, True  # "准假 好好休息": words to the member, not a name
+    rest = re.sub(r"^(?:委员)?[\s:：,，]*的?(?:请假)?(?:申请)?[\s:：,，]*", "", rest[m.end() :])
+    return target, rest, True
+
+
+def _reason(intent: str, rest: str) -> str | None:
+    return clean(_FILLER_RE.sub("", rest.strip(STRIP))) if intent == "reject" else None
+
+
+def _decide(intent: str, everyone: bool, rest: str) -> Command | None:
+    target, rest, ok = _target(rest)
+    if not ok:
+        return None
+    if everyone and target is None:
+        target = "all"
+    return Command(intent, target=clean(target), reason=_reason(intent, rest))
+
+
+def decision(t: Text) -> Command | None:
+    """同意 #3 / 好的，同意 / 都同意 / 不同意，… / 张三的请假同意了 / 请假的全部同意 / #3 驳回."""
+    core = t.core
+    for pattern, intent in ((_REJECT_RE, "reject"), (_APPROVE_RE, "approve")):
+        if m := pattern.match(core):
+            return _decide(intent, bool(m["all"]), core[m.end() :])
+    if m := _LEAVE_FIRST_RE.match(core):
+        intent = "reject" if m["verb"] in vocab.REJECT_WORDS else "approve"
+        return Command(intent, target="all" if m["all"] else None, reason=_reason(intent, core[m.end() :]))
+    for pattern in (_NAME_FIRST_RE, _NUMBER_FIRST_RE):
+        if m := pattern.match(core):
+            intent = "reject" if m["verb"] in vocab.REJECT_WORDS else "approve"
+            target = m.groupdict().get("name") or m.groupdict().get("n")
+            if target and not target.isdigit() and NOT_A_NAME_RE.search(target):
+                return None
+            return Command(intent, target=target, reason=_reason(intent, core[m.end() :]))
+    return None
+
+
+_CONFIRM_LATE_RE = re.compile(r"^(?:确认|同意|批准)(?:他的|她的)?补报")
+_REJECT_LATE_RE = re.compile(r"^(?:驳回|不同意|不批准|拒绝)(?:他的|她的)?补报")
+
+
+def late_decision(t: Text) -> Command | None:
+    """确认补报 #3 / 驳回补报 #3 理由: before 同意/驳回, which would read them as leave decisions."""
+    for pattern, intent, as_ in (
+        (_REJECT_LATE_RE, "reject", "reject_late"),
+        (_CONFIRM_LATE_RE, "approve", "confirm_late"),
+    ):
+        if m := pattern.match(t.core):
+            decided = _decide(intent, False, t.core[m.end() :]) or Command(intent)
+            return replace(decided, intent=as_)
+    return None

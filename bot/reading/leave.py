@@ -1,0 +1,134 @@
+"""请假: a member will not be at an activity (请假, 去不了, 家里有事) or was not (没去成, 未能参加):
+the activity's date and kind, and the reason alone, as written."""
+
+from __future__ import annotations
+
+import re
+
+from bot import vocabulary as vocab
+from bot.messages import Command
+from bot.reading.text import ACTIVITY_REF_RE, STRIP, Text, cut, kind, kind_named, past_leaning, when
+
+LEAVE_RE = re.compile(
+    rf"(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?:一下)?(?:了)?"
+)
+PAST_LEAVE_RE = re.compile(vocab.alternation(vocab.PAST_LEAVE_WORDS))
+# "未及时请假，特此补假说明": leave not asked in time is an excuse after the fact.
+_LATE_EXCUSE_RE = re.compile(r"(?:未|没|没有|忘了|忘记)(?:及时|提前)?请假|补假|补请假")
+# "明天的视察我有事": being busy, said of an activity, is a leave too.
+_BUSY_RE = re.compile(
+    r"(?:临时|突然)?有(?:点|些|急|要紧的?|重要的?)?事|(?:要|得)?出差|身体不(?:舒服|适)|生病|住院|在外地|走不开"
+)
+# A notice's "如不能参加请提前请假" is about others' leave, not the sender's.
+_COURTESY_RE = re.compile(
+    r"(?:如|若|如果|确实|实在|因故|有事的?)[^,，。;；]{0,10}(?:请假|参加|出席|来)"
+    r"|(?:请假|不能参加|无法参加)[^,，。;；]{0,6}(?:的|者)[^,，。;；]{0,8}(?:请|须|需|提前|及时)"
+    r"|(?:提前|及时|务必)[^,，。;；]{0,8}请假|(?:请|须|需|要|应)[^,，。;；]{0,4}(?:向|跟|和)[^,，。;；]{0,6}(?:请假|说明|报告)"
+)
+_HEDGE_RE = re.compile(r"^(?:我|本人)?(?:可能|恐怕|估计|怕是|应该|大概|也许|实在|确实|真的|就)*(?:会)?")
+_REASON_FILLER_RE = re.compile(
+    r"^(?:那天|当天|那时|到时候?|届时|那会儿?|当日)?[\s,，]*"
+    r"(?:因为|由于|原因是?|理由是?|事由|请假原因|请假理由|需要|要|得)?[:：\s]*"
+)
+_POLITE_RE = re.compile(
+    r"(?:请|望|敬请|恳请)?(?:组长)?(?:批准|批示|谅解|见谅|原谅)(?:为盼|谢谢)?|特此请假|特此说明|特此补假说明|谢谢(?:组长)?"
+    r"|麻烦了|不好意思|抱歉|对不起|(?:我)?(?:跟|向|和)(?:你|您|组长)(?:请个假|请假|说一下|说一声|报告一下)"
+)
+_ACTIVITY_WORDS_RE = re.compile(  # longest first: "的会" is the meeting, "单位开会" a reason
+    rf"(?:的|这次|那次|本次|此次)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动|集体)(?:活动)?"
+    r"|这次|那次|那天|当天|的|我|本人"
+)
+_PARTICLES = r"[了的啊呢吧哈哦呀我]+"
+
+
+def own_clauses(text: str) -> list[str]:
+    """The clauses that speak for the sender: a notice's courtesy clauses left out."""
+    return [c for c in re.split(r"[,，。;；!！\n]", text) if not _COURTESY_RE.search(c)]
+
+
+def leave_signal(text: str) -> bool:
+    """Does `text` say the sender will not be (or was not) there?"""
+    return any(LEAVE_RE.search(c) or PAST_LEAVE_RE.search(c) for c in own_clauses(text))
+
+
+def _reason_piece(piece: str, local: tuple[int, int] | None) -> str | None:
+    piece_cut = cut(piece, local)
+    without = PAST_LEAVE_RE.sub(" ", LEAVE_RE.sub(" ", piece_cut))
+    without = _POLITE_RE.sub(" ", _LATE_EXCUSE_RE.sub(" ", without))
+    touched = local is not None or without != piece_cut
+    leftover = _HEDGE_RE.sub("", _ACTIVITY_WORDS_RE.sub("", without).strip(STRIP)).strip(STRIP)
+    leftover = re.sub(r"^(?:了|啊|呢|吧|哈|哦|呀|去|参加|来|出席)+$", "", leftover)
+    if not leftover or re.fullmatch(_PARTICLES, leftover):
+        return None  # only the activity reference and the request: no reason in it
+    reason = without.strip() if touched else piece
+    if touched:
+        reason = re.sub(
+            rf"^(?:的|我|本人)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)?\s*", "", reason
+        )
+    reason = _HEDGE_RE.sub("", reason.strip(STRIP)).strip(STRIP)
+    reason = _REASON_FILLER_RE.sub("", reason).strip(STRIP)
+    reason = re.sub(r"^因(?=..)", "", reason)  # 因出差 -> 出差, but keep 因病
+    reason = re.sub(r"\s+(?:了|啊|呢)$", "", reason).strip(STRIP)
+    return reason if reason and not re.fullmatch(_PARTICLES, reason) else None
+
+
+def reason(text: str, span: tuple[int, int] | None) -> str | None:
+    """What is left of a leave message once the request, the activity and the date are taken out."""
+    reasons: list[str] = []
+    pos = 0
+    for piece in re.split(r"([,，。;；!！\n ]+)", text):
+        start, pos = pos, pos + len(piece)
+        if not piece.strip(STRIP):
+            continue
+        # The clause with the date in it may carry part of the reason.
+        local = None
+        if span and start < span[1] and span[0] < pos:
+            local = (max(span[0] - start, 0), min(span[1] - start, len(piece)))
+        found = _reason_piece(piece, local)
+        if found:
+            reasons.append(found)
+    return "，".join(reasons) or None
+
+
+def leave(t: Text) -> Command | None:
+    """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事."""
+    own = "，".join(own_clauses(t.core))
+    said = LEAVE_RE.search(own)
+    past = PAST_LEAVE_RE.search(own) or _LATE_EXCUSE_RE.search(own)
+    if not (said or past):
+        busy = _BUSY_RE.search(own)
+        if not busy:
+            return None
+        found, _span = when(t, own)
+        if found is None and not ACTIVITY_REF_RE.search(own[: busy.start()]):
+            return None  # "有事请联系我": busy, but about no activity
+    found, span = when(t, own)
+    date = found.date if found else None
+    if (
+        found is not None
+        and re.search(r"底|末", found.text)
+        and re.match(r"\s*(?:前|之前|以前|的活动都|都)", own[found.end :])
+    ):
+        date = None  # "年底之前的活动都来不了": a stretch of time, not one activity's day
+    elif past and found is not None:
+        date = past_leaning(found, t.now.date())  # "4号的视察没去成": an excuse after the fact
+    why = reason(own, span)
+    return Command(
+        "leave", date=date, time=found.time if found else None, kind=_kind_of(own, span, why), reason=why
+    )
+
+
+_REFERENCED_RE = re.compile(
+    rf"\s*(?:的|那个|那次|这次)*\s*(?P<what>{vocab.alternation([*vocab.ACTIVITY_KINDS, '活动', '会'])})?"
+)
+
+
+def _kind_of(text: str, span: tuple[int, int] | None, why: str | None) -> str | None:
+    """The kind of the activity the leave is for: named right after its date ("周五的活动", "明天的视察"),
+    else named outside the reason ("…要去参加种植培训" names the reason's training, not the activity)."""
+    if span is not None:
+        m = _REFERENCED_RE.match(text, span[1])
+        if m and m["what"]:
+            return vocab.ACTIVITY_KINDS.get(m["what"]) if m["what"] not in ("活动", "会") else None
+    rest = text.replace(why, " ") if why else text
+    return kind_named(rest) or kind(rest)

@@ -1,0 +1,196 @@
+"""Notes: 社情民意 and the other submissions, read by their keyword (typos allowed) or their title,
+with the note's own words cut from what the member wrote; and 更正, which carries a note too."""
+
+from __future__ import annotations
+
+import re
+
+from bot import vocabulary as vocab
+from bot.messages import Command
+from bot.periods import PERIOD_WORDS
+from bot.reading.text import SEP, STRIP, Text, clean, number
+
+_SUBMISSION_RE = re.compile(vocab.alternation(vocab.SUBMISSION_KINDS))
+# What may stand before a note's keyword: "我要交一篇", "这是我本月的", "再补报一条", "本人拟提交".
+_PREAMBLE_RE = re.compile(
+    r"^(?:我们组|我们|本组|我组|咱们组|咱们|我|本人|这是|现|现在|再|又|先|补|还|要|想|来|给|向您|向|您|就|把|将|特此|"
+    r"今天|昨天|刚才|最近|近期|上周|这周|本周|也|已经|已|都|谨|拟|准备|打算|计划|特)*"
+    r"(?:提交|递交|报送|上报|呈报|补报|补交|再交|交|报|送|发|提|写了|写|反映|上传|分享|汇报|办了|做了|干了|办|做)?"
+    r"(?:一|1|两|几)?(?:篇|条|份|件|个|下|点|则)?"
+    rf"(?:{PERIOD_WORDS})?(?:的)?(?:我的|我们的|本人的)?$"
+)
+# After the keyword, words that make it a question about notes, not a note (本月社情民意情况).
+_QUERY_TAIL_RE = re.compile(
+    r"^(?:的)?(?:情况(?!汇报|报告|说明|反映)|统计|完成|进度|汇总|怎么|怎样|如何|交了|交没|交齐|报了|报没|几|多少|谁|"
+    r"有没有|有哪些|还有|还没|还差|都交|没交|未交|没报|哪些人|哪几|采用|被采用|批示|录用|"
+    r"是什么|写什么|格式|模板|要求|截止|什么时候|啥时候|在哪|要交|需要|还欠|任务)"
+)
+# What may follow a short keyword (建议, 提案) before the note's text: a measure word, then a pause.
+_BODY_START_RE = re.compile(rf"^(?:一[则篇条份件个]|[两几][篇条份件个])?(?:$|[{SEP}\n《【“\"(（]|关于)")
+_COUNTED_BODY_RE = re.compile(
+    r"^(?:一[则篇条份件个]|[两几][篇条份件个])?[:：]|^(?:一[则篇条份件个])[,，\s]*(?:关于|《)"
+)
+_LEADING_PERIOD_RE = re.compile(rf"^(?:的)?(?:{PERIOD_WORDS})")
+_REPORT_RE = re.compile(
+    rf"(?:{vocab.alternation(vocab.REPORT_PHRASES)})(?:一下|一个|个|一些|些|点|一件|件)?"
+    rf"(?:(?:{vocab.alternation(vocab.REPORT_OBJECTS)})(?!的)|(?=$|[{SEP}《“\"]|关于))"
+)
+_REPORT_LEAD_RE = re.compile(
+    r"^(?:我|本人)?(?:谨|特|兹|现|想|要|来|再|还|也)*(?:向[\u4e00-\u9fff]{0,4}|给[\u4e00-\u9fff]{0,4}|跟[\u4e00-\u9fff]{0,4})?"
+)
+# "关于…的建议/提案" without a keyword in front: the note's own title names its kind.
+_ABOUT_RE = re.compile(
+    r"^关于[^。！？!?\n]{2,60}?(?:的)?(?P<kw>社情民意信息|社情民意|意见建议|调研报告|调查报告|提案|建议)"
+    r"(?=[。！？!?\n\s:：,，]|$)"
+)
+_TITLE_WORDS = [
+    w for w in vocab.SUBMISSION_KINDS if len(w) >= 2 and w not in ("意见", "实事", "社情", "民情")
+]
+_TITLED_RE = re.compile(rf"《(?P<title>[^》]{{2,60}}?(?P<kw>{vocab.alternation(_TITLE_WORDS)}))》")
+# Before a long keyword (社情民意, 办了件实事) a few free words may stand ("我给村里办了件实事"), as long as
+# they do not ask (谁还没交社情民意) or point at a note already sent (我刚才提交的调研报告有误).
+_LOOSE_PREAMBLE_RE = re.compile(r"^[^\n。！？!?:：,，;；]{0,16}$")
+_ASKING_RE = re.compile(
+    r"谁|哪|几|没|未|吗|多少|怎|是否|情况|统计|齐|差|欠|催|关于|同意|驳回|撤回|更正|什么|查|看|问|汇总|刚才|刚刚|之前|上一"
+)
+# "建议在县医院开设绿色通道…" proposes a measure; "建议大家明天早点到" talks to the group.
+_TO_THE_GROUP_RE = re.compile(
+    r"^(?:大家|各位|你们|咱们|我们|组长|明天|今天|下次|以后|早点|准时|按时|一起|都)"
+)
+_SUGGEST_RE = re.compile(r"^(?:我|本人)?(?:想|要|再|还)?(?:提|有|说|出)(?:一|1|几)?(?:个|条|点)?(?:小)?建议")
+
+
+def split_note(body: str) -> tuple[str | None, str | None]:
+    """(title, content) of a note's text: 《title》, "标题：…内容：…", a short first sentence, or its start."""
+    body = body.lstrip(STRIP).rstrip()  # the note's own closing 。 is part of its content
+    if not body.strip(STRIP):
+        return None, None
+    m = re.search(r"标题[:：\s]*(?P<t>.+?)[\s,，。;；]*(?:内容|正文)[:：\s]*(?P<c>.*)$", body, re.S)
+    if m:
+        return clean(m["t"]), (m["c"].strip() or None)
+    m = re.match(r"标题[:：\s]*(.+)$", body, re.S)
+    if m:
+        body = m[1]
+    m = re.match(r"《(?P<t>[^》]{1,60})》[\s:：,，。]*(?P<c>.*)$", body, re.S)
+    if m:
+        return m["t"].strip(), (m["c"].strip() or body)
+    m = re.match(r"(?P<t>[^。！？!?\n]+)[。！？!?\n]+(?P<c>.+)$", body, re.S)
+    if m and len(m["t"].strip()) <= 40 and m["c"].strip(STRIP):
+        return clean(m["t"]), m["c"].strip()
+    first = re.split(r"[，,；;：:。！？!?\n]", body, maxsplit=1)[0].strip()
+    title = first if 0 < len(first) <= 30 else body[:30]
+    return clean(title), body
+
+
+def _asks_about_notes(rest: str) -> bool:
+    """After a keyword: "情况", "这个季度交了几条", "采用了几篇" ask about notes; a note's text does not."""
+    rest = _LEADING_PERIOD_RE.sub("", rest)
+    if _QUERY_TAIL_RE.match(rest):
+        return True
+    head = re.split(rf"[{SEP}\n《]", rest, maxsplit=1)[0][:10]
+    return bool(re.search(r"几篇|几条|几份|几件|几个|多少|吗$|没有$|了没", head))
+
+
+def _preamble_ok(preamble: str, word: str, rest: str = "") -> bool:
+    if _PREAMBLE_RE.match(preamble):
+        return True
+    if not _LOOSE_PREAMBLE_RE.match(preamble) or _ASKING_RE.search(preamble):
+        return False
+    # A short keyword after free words only when a note plainly follows ("…提交提案一件：关于…").
+    return (len(word) >= 4 and len(preamble) <= 8) or bool(_COUNTED_BODY_RE.match(rest))
+
+
+def keyword_at(core: str) -> tuple[str, int, int] | None:
+    """(intent, start, end) of the note keyword that opens `core` after a preamble, typos allowed."""
+    exact = None
+    for m in _SUBMISSION_RE.finditer(core[:30]):
+        if _preamble_ok(core[: m.start()], m[0], core[m.end() :]):
+            exact = (vocab.SUBMISSION_KINDS[m[0]], m.start(), m.end())
+        break
+    if exact and exact[2] - exact[1] >= 4:
+        return exact
+    for start in range(min(len(core), 16) if exact is None else exact[1] + 1):
+        if not _PREAMBLE_RE.match(core[:start]):
+            continue
+        for word in vocab.FUZZY_SUBMISSION_WORDS:
+            window = core[start : start + len(word)]
+            if len(set(window) & set(word)) >= 2 and vocab.sounds_like(window, word):
+                intent = vocab.SUBMISSION_KINDS[word]
+                if exact is None or exact[0] == intent:  # a slip never changes what was named exactly
+                    return intent, start, start + len(word)
+    return exact
+
+
+def _proposes(word: str, preamble: str, rest: str) -> bool:
+    return word == "建议" and not preamble and len(rest) >= 10 and not _TO_THE_GROUP_RE.match(rest)
+
+
+def _keyword_note(t: Text) -> Command | None:
+    core = t.core
+    found = keyword_at(core)
+    if not found:
+        return None
+    intent, start, end = found
+    word, rest = core[start:end], core[end:]
+    if _asks_about_notes(rest):
+        return None
+    short = len(word) <= 2  # 建议, 意见, 提案, 实事: a keyword only before a pause
+    if short and not _BODY_START_RE.match(rest) and not _proposes(word, core[:start], rest):
+        return None
+    body = re.sub(r"^(?:一[则篇条份件个]|[两几][篇条份件个])(?=[\s:：,，])", "", t.written_from(end))
+    title, content = split_note(body)
+    return Command(intent, title=title, content=content)
+
+
+def note(t: Text) -> Command | None:
+    """A note opens with its keyword (after "我要交一篇" and the like) and then its text."""
+    found = _keyword_note(t)
+    if found is not None or keyword_at(t.core):
+        return found
+    core = t.core
+    lead = _REPORT_LEAD_RE.match(core)
+    m = _REPORT_RE.match(core, lead.end()) or _REPORT_RE.match(core)
+    if m and not _QUERY_TAIL_RE.match(core[m.end() :]):
+        title, content = split_note(t.written_from(m.end()))
+        return Command("opinion", title=title, content=content)
+    m = _ABOUT_RE.match(core)
+    if m:
+        title, content = split_note(t.written_from(0))
+        return Command(vocab.SUBMISSION_KINDS[m["kw"]], title=title, content=content)
+    m = _TITLED_RE.search(core[:80])
+    if m and not _ASKING_RE.search(core[: m.start()].replace("关于", "")):
+        # "报告写好了，发一下：《关于…的调研报告》全文…": a work sent by its title, which names its kind.
+        after = t.written_from(m.end()).strip(STRIP)
+        return Command(vocab.SUBMISSION_KINDS[m["kw"]], title=m["title"], content=after or m["title"])
+    if re.match(r"标题[:：\s]", core) and re.search(r"(?:内容|正文)[:：\s]", core):
+        # A titled note without a keyword: its title may name the kind, else it is the usual 社情民意.
+        title, content = split_note(t.written_from(0))
+        m = _ABOUT_RE.match(title or "")
+        return Command(vocab.SUBMISSION_KINDS[m["kw"]] if m else "opinion", title=title, content=content)
+    return None
+
+
+def suggestion(t: Text) -> Command | None:
+    """提个建议 / 我有个建议 / 提建议 followed by the suggestion itself."""
+    m = _SUGGEST_RE.match(t.core)
+    if not m or _QUERY_TAIL_RE.match(t.core[m.end() :]) or t.core[m.end() :].startswith("的"):
+        return None
+    title, content = split_note(t.written_from(m.end()))
+    return Command("suggestion", title=title, content=content)
+
+
+_CORRECT_RE = re.compile(r"^(?:我要|我想|请|帮我)?(?:更正|改正|更改|修改)(?:一下)?")
+
+
+def correct(t: Text) -> Command | None:
+    """更正 #12 新标题。新内容: the corrected note follows the number."""
+    m = _CORRECT_RE.match(t.core)
+    if not m:
+        return None
+    target, rest = number(t.core[m.end() :])
+    rest = re.sub(r"^[\s:：,，]*(?:上一条|上一篇|刚才的?|刚刚的?)?[\s:：,，]*(?:为|成)?[\s:：,，]*", "", rest)
+    found = keyword_at(rest)
+    if found and found[1] == 0:
+        rest = rest[found[2] :]
+    title, content = split_note(rest)
+    return Command("correct", target=target, title=title, content=content)

@@ -1,0 +1,199 @@
+"""Commands introduced by their own verb: 绑定, 撤回, 补报, 采用/批示 #12, 停用/启用, 导出."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.messages import Command
+from bot.reading.text import (
+    ACTIVITY_REF_RE,
+    GROUP_RE,
+    KIND_RE,
+    NOT_A_NAME_RE,
+    PERIOD_RE,
+    SEP_RE,
+    STRIP,
+    Text,
+    clean,
+    cut,
+    is_name,
+    kind,
+    kind_named,
+    number,
+    past_leaning,
+    target_word,
+    when,
+)
+
+# -- 绑定 ---------------------------------------------------------------------------------------------
+
+_BIND_RE = re.compile(r"^(?:我要|请|帮我)?绑定(?:身份|账号|一下)?")
+_I_AM_RE = re.compile(r"^我是(?=[\u4e00-\u9fff·]{2,5}[\s,，:：]*(?:手机号?码?|电话)?[:：\s]*(?:\+?86)?1\d)")
+_PHONE_RE = re.compile(r"(?:\+?86[\s-]*)?(1[\s-]*(?:\d[\s-]*){9}\d)")
+
+
+def bind(t: Text) -> Command | None:
+    """绑定 张三 13800001234 / 我是张三 13800001234: target the name, content the mobile's digits."""
+    m = _BIND_RE.match(t.core) or _I_AM_RE.match(t.core)
+    if not m:
+        return None
+    rest = t.core[m.end() :]
+    phone = _PHONE_RE.search(rest)
+    if phone:
+        digits = re.sub(r"\D", "", phone[1])
+        rest = rest[: phone.start()] + " " + rest[phone.end() :]
+    else:
+        digits = re.sub(r"\D", "", rest) or None
+        rest = re.sub(r"[\d+\-]", " ", rest)
+    rest = re.sub(r"姓名|手机号?码?|电话", " ", rest)
+    name = next((w for w in SEP_RE.split(rest) if w.strip(STRIP)), None)
+    return Command("bind", target=clean(name), content=digits)
+
+
+# -- 撤回 ---------------------------------------------------------------------------------------------
+
+_WITHDRAW_LEAVE_RE = re.compile(
+    r"^(?:我|本人)?(?:的)?(?:(?:要|想)?(?:取消|撤回|撤销|收回)(?:我的|一下)?(?:那个|之前的|刚才的)?请假|不请假了|"
+    r"请假(?:申请)?(?:我)?(?:要|想)?(?:取消|撤回|撤销|作废)(?:了|吧)?|又能(?:去|参加)了|可以参加了|能参加了)"
+)
+_WITHDRAW_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:撤回|撤销|收回|删除|删掉|作废)")
+_LAST_RE = re.compile(r"^(?:上一条|上一篇|刚才|刚刚|最近|最新|前面)?(?:的|那条|那篇|一条|一篇|发的)?")
+# "刚发的建议有错别字 撤回一下" / "我刚才提交的调研报告有误，请予撤回": something sent, asked back.
+_SENT_BEFORE_RE = re.compile(r"刚才|刚刚|刚发|刚交|刚提交|上一条|上一篇|前面|之前|刚")
+_ASK_BACK_RE = re.compile(r"(?:请予?|帮我|麻烦|申请|要|想)?(?:撤回|撤销|删掉|删除|作废)(?:一下|吧|了|掉)?")
+
+
+def withdraw(t: Text) -> Command | None:
+    """撤回 #12 / 撤回刚才的社情民意 / 刚才那条建议发错了，撤回 / 不请假了 (target "leave")."""
+    if _WITHDRAW_LEAVE_RE.match(t.core):
+        return Command("withdraw", target="leave")
+    if m := _WITHDRAW_RE.match(t.core):
+        target, rest = number(t.core[m.end() :])
+        rest = _LAST_RE.sub("", rest.strip(STRIP), count=1).strip(STRIP)
+        if len(rest) > 12:
+            return None  # "撤回了对方案的支持，因为……": a sentence, not a command
+        if target:
+            return Command("withdraw", target=target)
+        kw = target_word(rest)
+        return Command("withdraw", target=kw if kw != "checkin" else None)
+    asked = _ASK_BACK_RE.search(t.core)
+    if asked and len(t.core) <= 60 and _SENT_BEFORE_RE.search(t.core[: asked.start()]):
+        kw = target_word(t.core[: asked.start()])
+        return Command("withdraw", target=kw if kw != "checkin" else None)
+    return None
+
+
+# -- 补报 ---------------------------------------------------------------------------------------------
+
+_LATE_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:补报|补签到?|补个签到?|补一下签到)")
+_LATE_FOR_RE = re.compile(
+    r"^(?:请|麻烦)?(?:帮|给|替|为)(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?(?:补报|补签到?|补个签到?)"
+)
+_LATE_TAIL_RE = re.compile(r"(?:特此|申请|现|请予|请)(?:补报|补签)(?:签到|出勤)?(?:登记)?[。!！]*$")
+_FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?|事由|请假原因|请假理由|需要|要)[:：\s]*")
+
+
+def _late_body(t: Text, rest: str) -> Command:
+    rest = rest.strip(STRIP)
+    found, span = when(t, rest)
+    date = past_leaning(found, t.now.date())
+    body = KIND_RE.sub(" ", cut(rest, span))
+    body = re.sub(r"签到|出勤|出席|参加|活动|的|一下", " ", body)
+    words = [w for w in SEP_RE.split(body) if w.strip(STRIP)]
+    target = None
+    # "补报 张三 11月5日 签到": a leader reports for a member, whose name comes first.
+    first = words[0] if words else ""
+    if (
+        re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", first)
+        and not NOT_A_NAME_RE.search(first)
+        and rest.startswith(first)
+    ):
+        target, words = first, words[1:]
+    reason = clean(_FILLER_RE.sub("", " ".join(words))) if words else None
+    return Command("late", date=date, kind=kind(rest), target=target, reason=reason)
+
+
+def late(t: Text) -> Command | None:
+    """补报 11月5日 视察 签到 / 帮陈立新补报上周五的学习 / …未能签到，特此补报."""
+    if (m := _LATE_FOR_RE.match(t.core)) and is_name(m["name"]):
+        return replace(_late_body(t, t.core[m.end() :]), target=m["name"])
+    if m := _LATE_RE.match(t.core):
+        return _late_body(t, t.core[m.end() :])
+    if (m := _LATE_TAIL_RE.search(t.core)) and ACTIVITY_REF_RE.search(t.core[: m.start()]):
+        found, _span = when(t, t.core)
+        return Command("late", date=past_leaning(found, t.now.date()), kind=kind_named(t.core))
+    return None
+
+
+# -- the office: 采用, 批示, 停用/启用 -------------------------------------------------------------------
+
+_ADOPT_RE = re.compile(r"^(?:标记)?采用(?=\s*[#]?\s*\d)")
+_INSTRUCT_RE = re.compile(r"^(?:领导)?批示(?=\s*[#]?\s*\d)")
+_ADOPTED_RE = re.compile(
+    r"^#?\s*(?P<n>\d{1,9})(?:号|篇)?\s*(?:已经?|已)?(?:被|获|由)?(?P<by>.{0,12}?)(?:采用|采纳)(?:了)?$"
+)
+_INSTRUCTED_RE = re.compile(
+    r"^#?\s*(?P<n>\d{1,9})(?:号|篇)?\s*(?:已经?|已)?(?:被|获|得到|由)?(?P<by>.{1,20}?)(?:批示|肯定性批示)(?:了)?$"
+)
+_LEVELS = {"县": "县级", "区": "县级", "市": "市级", "省": "省级", "全国": "全国", "国家": "全国"}
+
+
+def _level(words: str) -> str | None:
+    """县政协 -> 县级, 市级 -> 市级: the level an adoption names, else the words as written."""
+    words = words.strip(STRIP)
+    for key, level in _LEVELS.items():
+        if words.startswith(key):
+            return level
+    return words or None
+
+
+def office(t: Text) -> Command | None:
+    """采用/批示 #12, "#2 被县政协采用了", 停用/启用 张三."""
+    core = t.core
+    if m := _ADOPT_RE.match(core):
+        target, rest = number(core[m.end() :])
+        return Command("adopt", target=target, content=_level(rest))
+    if m := _INSTRUCT_RE.match(core):
+        target, rest = number(core[m.end() :])
+        return Command("instruct", target=target, content=clean(rest))
+    if m := _ADOPTED_RE.match(core):
+        return Command("adopt", target=m["n"], content=_level(m["by"]))
+    if m := _INSTRUCTED_RE.match(core):
+        return Command("instruct", target=m["n"], content=clean(m["by"]))
+    if m := re.match(r"^(?P<verb>停用|启用|恢复启用|重新启用)(?:委员)?", core):
+        name = core[m.end() :].strip(STRIP)
+        if re.fullmatch(r"[\u4e00-\u9fff·A-Za-z]{1,10}", name) and not NOT_A_NAME_RE.search(name):
+            return Command("deactivate" if m["verb"] == "停用" else "reactivate", target=name)
+    return None
+
+
+# -- 导出 ---------------------------------------------------------------------------------------------
+
+_EXPORT_RE = re.compile(r"^(?:请|帮我|麻烦|给我)?(?:导出|下载|导一下|导个)")
+_EXPORT_TAIL_RE = re.compile(
+    r"^(?:请|帮我|麻烦|给我)?把?(?P<what>.{0,30}?)(?:导出来|导出|导一下|导出一下|下载下来|发给我|发我)(?:一下|吧)?$"
+)
+_EXPORT_WORDS_RE = re.compile(
+    r"履职档案|履职情况|履职记录|履职|档案|表格|情况|记录|数据|excel|表|一下|的|来|看看|看一下|给我|发我|吧"
+)
+
+
+def export(t: Text) -> Command | None:
+    """导出本季度 / 把第一联络组这个季度的导出来: title the period word, content the group."""
+    if m := _EXPORT_RE.match(t.core):
+        rest = t.core[m.end() :]
+    elif m := _EXPORT_TAIL_RE.match(t.core):
+        rest = m["what"]
+    else:
+        return None
+    core = _EXPORT_WORDS_RE.sub("", rest.lower())
+    group = GROUP_RE.search(core)
+    period = PERIOD_RE.search(core)
+    leftover = core
+    for found in (group, period):
+        if found:
+            leftover = leftover.replace(found[0], "")
+    if leftover.strip(STRIP):
+        return None  # 导出 followed by something else is not a request for the file
+    return Command("export", title=period[0] if period else None, content=group[0] if group else None)

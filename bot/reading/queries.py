@@ -1,0 +1,226 @@
+"""Questions: 帮助 and how-to questions, 我的履职 (a member's own record or, for a leader, 张三的履职),
+and the leaders' questions about the group (本组情况, 谁还没交社情民意, 这个季度视察了几次, 待审批)."""
+
+from __future__ import annotations
+
+import re
+
+from bot import vocabulary as vocab
+from bot.messages import Command
+from bot.reading.text import (
+    GROUP_RE,
+    PERIOD_RE,
+    STRIP,
+    Text,
+    is_name,
+    kind_named,
+    period_word,
+    target_word,
+)
+
+_NOTE_INTENTS = frozenset(vocab.SUBMISSION_KINDS.values())
+# "请履职助手汇总一下…", "烦请查询…", "麻烦帮我看看…": asking, then what is asked.
+_QUERY_PREFIX_RE = re.compile(
+    r"^(?:请问|请教一下)?(?:目前|现在|到现在|截至目前|至今)?(?:请(?=履职助手|小助手|助手|机器人)|烦请|麻烦)?(?:履职助手|小助手|助手|机器人)?(?:请(?=查|看|帮|统计|问|汇总)|麻烦|帮我|帮忙|我想|想)?"
+    r"(?:查询|查看|查一下|查下|查查|查|看看|看一下|看下|看|了解一下|统计一下|汇总一下|汇总|问一下|问问|告知|告诉我)?(?:一下)?"
+    r"(?:目前|现在)?"
+)
+_QUERY_SUFFIX_RE = re.compile(
+    r"(?:[,，。!！\s]+(?:谢谢|多谢|辛苦了|麻烦了)[。!！]*)$|"
+    r"(?:发我看看|发给我看看|发给我|发我|给我看看|给我看一下|看看|看一下|说一下|汇报一下|报一下|统计一下|查一下)[吧呢啊]?$"
+)
+
+# -- 帮助 ---------------------------------------------------------------------------------------------
+
+_HELP_WORDS = {
+    "帮助",
+    "help",
+    "?",
+    "？",
+    "怎么用",
+    "菜单",
+    "功能",
+    "使用说明",
+    "说明",
+    "指令",
+    "命令",
+    "/help",
+    "帮助一下",
+    "功能菜单",
+    "有什么功能",
+    "有哪些功能",
+    "能做什么",
+    "你能做什么",
+    "你会什么",
+    "能干什么",
+    "能干啥",
+    "怎么操作",
+    "使用方法",
+    "操作说明",
+}
+# "怎么请假" / "通过什么方式提交社情民意？": a question about the bot is a request for help.
+_HOW_RE = re.compile(
+    r"^(?:请问|问一下|想问一下|我想问一下|请教一下)?[，,\s]*(?:我)?(?:该|应该|要)?"
+    r"(?:怎么|如何|怎样|咋|通过什么方式|用什么方式|以什么方式|什么方式|在哪里?|去哪里?)(?:样)?"
+    r"(?:才能|可以|能|来)?(?:用|使用|签到|请假|交|提交|报送|上报|发|反映|绑定|补报|撤回|更正|查|操作|报)"
+)
+_HOW_TO_USE_RE = re.compile(
+    r"怎么用|咋用|如何使用|怎么使用|怎样使用|怎么操作|咋操作|使用说明|有什么用|怎么弄"
+)
+
+
+def help_(t: Text) -> Command | None:
+    """帮助 / ? / 怎么请假 / 这个助手怎么用."""
+    bare = t.bare.lower()
+    asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
+    if bare in _HELP_WORDS or asked in _HELP_WORDS or t.core.strip() in _HELP_WORDS or _HOW_RE.match(t.core):
+        return Command("help")
+    if len(bare) <= 24 and _HOW_TO_USE_RE.search(bare):
+        return Command("help")
+    return None
+
+
+# -- 我的履职 -------------------------------------------------------------------------------------------
+
+_MY_RE = re.compile(
+    r"^(?:我的|本人的?)(?:履职|情况|记录|档案|统计|进度|社情民意|提案|签到|请假|完成情况|积分|成绩|任务)"
+    r"|^我(?!们)(?:\S{0,6}?)(?:交|报|提交|报送|签到|请假|参加|参与|出席|写|完成|缺席)了?(?:几|多少)"
+    r"|^我(?!们)(?:还)?(?:欠|差|缺|少)(?:几|多少|什么|哪些|啥)"
+    r"|^我(?!们)(?:\S{0,6}?)(?:完成|达标|合格)(?:了吗|了没|得怎么样|情况|没有)"
+    r"|^我(?!们)(?:\S{0,6}?)(?:履职|情况)(?:怎么样|咋样|如何)"
+    r"|^我(?!们)\S{0,8}?(?:几|多少)(?:次|篇|条|件|回|份)"
+    r"|^我(?!们)(?:的)?\S{0,6}?(?:积分|分数|得分|排名)"
+    r"|^(?:我|本人)(?:的)?\S{0,4}?(?:履职的?|的履职)(?:情况|记录)?$"
+)
+_RECORD_OF_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?的?(?:履职|情况|记录|档案)(?:情况|记录|档案|统计)?(?:怎么样|咋样|如何)?$"
+)
+_NOT_A_MEMBER_RE = re.compile(
+    r"组|县|全|本|各|我|谁|哪|大家|所有|今|上|去|这|那|季|月|年|社情|建议|提案|视察|调研"
+)
+
+
+def query_core(t: Text) -> str:
+    """The question without "查看", the period word and "谢谢": what is being asked."""
+    q = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", t.bare, count=1)).strip(STRIP)
+    q = _QUERY_SUFFIX_RE.sub("", q).strip(STRIP)
+    q = PERIOD_RE.sub("", q).strip(STRIP) or q
+    return _QUERY_PREFIX_RE.sub("", q, count=1)
+
+
+def my(t: Text) -> Command | None:
+    """我的履职 / 我这个月交了几篇 / 我本季度积分多少."""
+    q = query_core(t)
+    if _MY_RE.match(q) or _MY_RE.match(_QUERY_PREFIX_RE.sub("", t.bare, count=1)):
+        # Whose record: the sender's own (a leader's 张三的履职 is read by `status`).
+        return Command("my", title=period_word(t))
+    return None
+
+
+# -- 本组情况 and the other questions about the group ----------------------------------------------------
+
+_WHO_NOT = r"(?:还有)?(?:谁|哪些人|哪些委员|哪几位|哪几个|哪位|有谁|有哪些人|有哪些|哪些|哪个|几个人|多少人)(?:还)?(?:没|未|没有)"
+_GROUP_WORDS = r"(?:本组|我组|全组|小组|我们组|咱们组|咱组|组里|联络组|我们|咱们|大家|全体)"
+_HOW_WELL = r"(?:怎么样|咋样|怎样|如何)了?"
+_KINDS = vocab.alternation(vocab.ACTIVITY_KINDS)
+_SUBMISSIONS = vocab.alternation(vocab.SUBMISSION_KINDS)
+_STATUS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "county",
+        re.compile(
+            r"^(?:全县|各组|各联络组|全部联络组|所有联络组|各个联络组|各个组|所有组|全部组)+的?(?:总体|整体|总的)?(?:履职)?"
+            r"(?:情况|进度|统计|排名|汇总|完成情况)?(?:怎么样|如何)?$"
+        ),
+    ),
+    (
+        "leave",
+        re.compile(
+            rf"^(?:有没有|还有|有)?{_GROUP_WORDS}?的?(?:待审批|待批|待处理|待审核|请假(?:情况|名单|记录|审批|列表|的人|人员|统计))"
+            r"|^(?:谁|哪些人|哪几位|有谁|有人|有没有人|哪个)(?:要)?请假(?:了|吗|没有)?$|^请假的(?:有)?(?:哪些|谁|几个)"
+            r"|^(?:还有|有)?(?:几个|几条|多少)?(?:人)?请假(?:的)?(?:还)?(?:没批|没审批|未批|没处理|待批|没审)"
+            r"|^(?:还有|有)?(?:没有)?(?:没批|没审批|未批|待批|没处理|待审批|没审)的?(?:请假)?(?:申请)?(?:吗|没有)?$"
+        ),
+    ),
+    (
+        "checkin",
+        re.compile(
+            rf"^(?:今天)?{_WHO_NOT}(?:签到|到|来|报到|到场|打卡)"
+            r"|^(?:今天)?(?:的)?签到(?:情况|了几个|了多少|名单|统计)|^(?:今天)?(?:谁|哪些人)(?:已经)?(?:签到|到)了"
+            r"|^(?:今天)?(?:到|来)了(?:几个|多少)人?|^(?:人)?(?:到齐|来齐)了(?:吗|没有?)"
+        ),
+    ),
+)
+_ACTIVITY_QUERY_RE = re.compile(
+    rf"^{_GROUP_WORDS}?的?(?:搞了|开展了|组织了|参加了|开了|去了|进行了)?(?P<kind>{_KINDS})(?:活动)?"
+    rf"(?P<tail>(?:出勤|考勤)率?(?:情况)?(?:{_HOW_WELL}|多少|是多少)?|(?:参加|签到|出席)率(?:{_HOW_WELL}|多少|是多少)?"
+    rf"|(?:签到|参加|出席)?情况(?:{_HOW_WELL})?|{_HOW_WELL}|完成了吗|搞了吗|开展了吗"
+    r"|(?:搞|开展|组织|开|进行|做|参加)?(?:了|过)?(?:几次|多少次|几回))?的?$"
+)
+_WHO_NOT_KIND_RE = re.compile(rf"^{_WHO_NOT}(?:参加|去|来|到)(?:过)?(?:{_KINDS})")
+_HOW_MANY_CAME_RE = re.compile(
+    rf"^(?P<kw>{_KINDS})(?:活动)?(?:有|一共|总共)?(?:几个人|多少人|几位)(?:参加|去|来|到|出席)"
+)
+_KIND_WHO_NOT_RE = re.compile(rf"^(?P<kw>{_SUBMISSIONS}|{_KINDS})(?:活动)?(?:的)?{_WHO_NOT}")
+_OWES_RE = re.compile(rf"^(?:{_GROUP_WORDS}的?)?{_WHO_NOT}(?:交|报|提交|报送|写|完成|上报)?")
+_SUBMISSION_QUERY_RE = re.compile(
+    rf"^{_GROUP_WORDS}?的?(?P<kw>{_SUBMISSIONS})(?:信息)?(?:的)?(?:报送|提交|上报|完成|采用)?"
+    r"(?:情况|统计|完成情况|进度|汇总|交了(?:几|多少)|报了(?:几|多少)|(?:交|报)齐了(?:吗|没)|(?:交|报)了(?:吗|没有?)"
+    r"|(?:有)?(?:几|多少)(?:篇|条|份|件)|完成(?:了)?(?:吗|没有?|情况|得怎么样|得咋样|得如何|几|多少)"
+    r"|(?:搞|办|做)了(?:吗|没有?|几件|几个)|还(?:差|欠|缺)(?:几|多少))"
+)
+_OVERALL_RE = re.compile(
+    rf"^{_GROUP_WORDS}?的?(?:那个|这个)?(?:履职)?(?:任务)?(?:都|全部|全都)?(?:情况|进度|统计|完成情况|汇总|欠交情况|完成得?{_HOW_WELL}|{_HOW_WELL}|"
+    r"完成了(?:吗|没有?)|达标了(?:吗|没有?)|还差(?:什么|哪些|啥|多少)|还欠(?:什么|哪些|啥|多少)|差(?:什么|哪些|啥)|欠(?:什么|哪些|啥)|"
+    r"任务完成(?:情况|得怎么样)?)"
+    rf"|^{_GROUP_WORDS}$|^本组"
+)
+
+
+def _query(intent: str, t: Text, target: str | None = None, group: str | None = None) -> Command:
+    text = t.core.replace(group, " ") if group else t.core
+    period = PERIOD_RE.search(text)
+    if target is None:
+        target = target_word(text)
+    if target is None and intent == "status":
+        target = kind_named(text)  # 谁没参加视察: the inspections and who was there
+    return Command(intent, title=period[0] if period else None, target=target, content=group)
+
+
+def _asked_about(t: Text, q: str, group: str | None) -> str | None:
+    """What a question about the group asks after: a kind (视察了几次, 谁没交建议), "" for the whole
+    standing (本组情况, 还有谁没交), None when `q` is no such question."""
+    if (m := _ACTIVITY_QUERY_RE.match(q)) and (m["tail"] or PERIOD_RE.search(t.core) or group):
+        return vocab.ACTIVITY_KINDS[m["kind"]]
+    if m := _HOW_MANY_CAME_RE.match(q):
+        return vocab.ACTIVITY_KINDS[m["kw"]]
+    if _WHO_NOT_KIND_RE.match(q):
+        return kind_named(q)
+    if m := _KIND_WHO_NOT_RE.match(q):
+        return vocab.SUBMISSION_KINDS.get(m["kw"]) or vocab.ACTIVITY_KINDS.get(m["kw"])
+    if m := _SUBMISSION_QUERY_RE.match(q):
+        return vocab.SUBMISSION_KINDS[m["kw"]]
+    if _OWES_RE.match(q) or _OVERALL_RE.match(q):
+        return ""
+    return None
+
+
+def status(t: Text) -> Command | None:
+    """本组情况 and the leaders' other keyword questions; None when this is not one of them."""
+    if len(t.core) > 48:
+        return None
+    q = query_core(t)
+    group_m = GROUP_RE.search(q)
+    group = group_m[0] if group_m else None
+    if group:
+        q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP)
+        q = re.sub(r"^的", "", q) or "情况"
+    for target, pattern in _STATUS_PATTERNS:
+        if pattern.match(q):
+            return _query("status", t, target=target, group=None if target == "county" else group)
+    asked = _asked_about(t, q, group)
+    if asked is not None:
+        return _query("status", t, target=asked or None, group=group)
+    m = _RECORD_OF_RE.match(q)
+    if m and not group and not _NOT_A_MEMBER_RE.search(m["name"]) and is_name(m["name"]):
+        return _query("my", t, target=m["name"])
+    return None

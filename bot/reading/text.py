@@ -1,0 +1,332 @@
+"""One message made ready for the rules: cleaned, its mentions, salutation and fillers out, its
+command-word typos mended; plus the small readings every rule shares (dates, kinds, names).
+
+The member's own words are never changed: `Text.written` keeps them, and `Text.core` (what the
+rules read) knows where each of its characters stands in `written`, so a note's text is cut from
+what was written, not from the cleaned copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+from bot import vocabulary as vocab
+from bot.dates import DateError, When, find_when
+from bot.periods import PERIOD_WORDS
+
+# -- normalising ----------------------------------------------------------------------------------
+
+# Length-preserving clean-up: full-width letters/digits/space and odd spaces become ASCII, the
+# Chinese punctuation a note's content is written with (，。：) is kept as typed.
+_TRANSLATE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)}  # ０-９
+_TRANSLATE.update({c: c - 0xFEE0 for c in range(0xFF21, 0xFF3B)})  # Ａ-Ｚ
+_TRANSLATE.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})  # ａ-ｚ
+_TRANSLATE.update(
+    {
+        ord(k): v
+        for k, v in {
+            "＃": "#",
+            "＠": "@",
+            "［": "【",
+            "］": "】",
+            "〔": "【",
+            "〕": "】",
+            "＋": "+",
+            "－": "-",
+            "／": "/",
+            "．": ".",
+            "～": "~",
+        }.items()
+    }
+)
+_SPACE_RE = re.compile(r"[^\S\n]+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
+SEP = r"\s:：,，、;；.。!！?？~\-—_|"
+SEP_RE = re.compile(f"[{SEP}]+")
+STRIP = " \t\n:：,，、;；.。!！?？~-—_|…\"'“”‘’()（）"  # for str.strip: the separators, quotes, brackets
+EMOJI_RE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,4}\]|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]")
+
+# Words that start a command: where a mention glued to its command ("@履职助手签到") ends.
+_COMMAND_STARTS = (
+    *vocab.CHECKIN_WORDS,
+    *vocab.SUBMISSION_KINDS,
+    *vocab.LEAVE_WORDS,
+    *vocab.APPROVE_WORDS,
+    *vocab.REJECT_WORDS,
+    "帮助",
+    "绑定",
+    "发布",
+    "通知",
+    "补报",
+    "撤回",
+    "更正",
+    "导出",
+    "本组",
+    "谁",
+    "我",
+    "反映",
+    "明天",
+    "今天",
+    "下周",
+)
+_BOT_NAME_END_RE = re.compile(r"^[@]\S{0,12}?(?:助手|机器人|小助理|助理|bot|Bot|BOT)")
+_GLUED_RE = re.compile(vocab.alternation(_COMMAND_STARTS))
+_TRAILING_MENTION_RE = re.compile(r"\s+@\S{1,30}$")
+
+
+def _drop_mentions(text: str) -> str:
+    """The text without the @mentions in front (and one at the end); a glued one ends where a
+    command starts ("@履职助手签到" -> "签到")."""
+    while text.startswith("@"):
+        head, _, rest = text.partition(" ")
+        named = _BOT_NAME_END_RE.match(head)
+        if named and named.end() < len(head):
+            cut = named.end()
+        else:
+            glued = _GLUED_RE.search(head, 2)
+            cut = glued.start() if glued and not named else len(head)
+        text = (head[cut:] + " " + rest).strip()
+    return _TRAILING_MENTION_RE.sub("", text).strip()
+
+
+def normalise(text: str) -> str:
+    """The message as typed, made regular: ASCII digits, no control characters, one space, no mentions."""
+    text = text.translate(_TRANSLATE)
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL_RE.sub("", text)
+    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
+    text = "\n".join(_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
+    text = re.sub(r"\n{2,}", "\n", text).strip()
+    return _drop_mentions(text)
+
+
+# Voice input and quick typing put in words that carry nothing: 嗯, 那个, 就是, a 啊 or 哈 at the end
+# of a clause. The rules read the message without them (each becomes a pause, a space).
+_FILLER_RE = re.compile(
+    r"[嗯呃唔]+|(?<=\S)[啊呀哈哦吧](?=[\s,，。!！?？]|$|那个|就是|我)"
+    r"|(?:^|(?<=[\s,，。!！我了嗯呃唔啊呀哈]))那个|那个(?=[我你他她咱就嗯啊\s,，])"
+    r"|(?:^|(?<=[\s,，。!！了嗯呃唔啊呀哈]))就是|就是(?=那个|这个|说|嗯|关于|我们|[\s,，])"
+)
+
+# A salutation or courtesy in front says who is addressed, not what is asked: 王组长，/ 各位委员：/
+# 您好！/ 不好意思，. The rules read the message without it; a note or reason never starts with it.
+_COURTESY_LEAD_RE = re.compile(
+    r"^(?:不好意思|抱歉|对不起|打扰了|打扰一下|麻烦一下|报告|向您报告|向您汇报|跟您说一下|此致敬礼)[,，:：!！。、~\s]*"
+)
+_GREETING_RE = re.compile(
+    r"^(?:尊敬的|敬爱的|亲爱的)?"
+    r"(?P<all>(?:各位|全体)(?:委员|组员|同志|领导|老师|同事|同仁)?|大家|同志们|各位同仁)?"
+    r"(?(all)|(?:[\u4e00-\u9fff]{0,3}(?:组长|副组长|主任|主席|秘书长|老师|联络员|书记|部长|委员|县长|局长|领导)|"
+    r"您好|你好|在吗|哈喽|嗨|hello|hi))"
+    r"(?:们)?(?:好|您好|你好|大家好|早|早上好|上午好|下午好|晚上好)?(?P<particle>[啊呀哈])?"
+    r"(?:[,，:：!！。、~\s]+|$|(?=我|本人)|(?(particle)|(?!)))",
+    re.I,
+)
+_VOCATIVE_END_RE = re.compile(
+    r"(?<=\S)[\s,，]+(?:老[\u4e00-\u9fff]|[\u4e00-\u9fff]{0,3}(?:组长|主任|老师|联络员|书记))[!！。~]*$"
+)
+_TYPO_RE = re.compile(vocab.alternation(vocab.TYPOS))
+_KIND_TYPO_RE = re.compile(vocab.alternation(vocab.KIND_TYPOS))
+HEAD = 12  # command words stand in the first characters: typos are mended there only
+
+
+@dataclass(frozen=True)
+class Text:
+    """One message as the rules see it."""
+
+    written: str  # normalised, mentions dropped: what a note's text is cut from
+    core: str  # what the rules read: no salutation, fillers, typos in command words
+    index: tuple[int, ...]  # core[i] is written[index[i]] (a filler's pause points at its place)
+    now: dt.datetime
+    strict: bool
+    to_everyone: bool = False  # the salutation addressed the group (各位委员：): a leader's notice
+
+    @property
+    def bare(self) -> str:
+        """`core` without emoji and the separators around it: for whole-message phrases."""
+        return EMOJI_RE.sub("", self.core).strip(STRIP)
+
+    def written_from(self, end: int) -> str:
+        """What the member wrote after core[:end] (a note's text after its keyword)."""
+        if not self.index:
+            return self.written
+        if end <= 0:
+            return self.written[self.index[0] :]
+        if end >= len(self.core):
+            return self.written[self.index[-1] + 1 :]
+        return self.written[self.index[end - 1] + 1 :]
+
+    def with_core(self, core: str) -> Text:
+        """The same message read as `core` (a tag's body, a mended typo): positions kept only if the length is."""
+        if len(core) == len(self.core):
+            return replace(self, core=core)
+        return replace(self, written=core, core=core, index=tuple(range(len(core))))
+
+
+def _without_fillers(text: str) -> tuple[str, list[int]]:
+    out: list[str] = []
+    index: list[int] = []
+    pos = 0
+    for m in _FILLER_RE.finditer(text):
+        out.extend(text[pos : m.start()])
+        index.extend(range(pos, m.start()))
+        if out and out[-1] != " ":
+            out.append(" ")
+            index.append(m.start())
+        pos = m.end()
+    out.extend(text[pos:])
+    index.extend(range(pos, len(text)))
+    # One space where fillers and spaces met; none at the ends.
+    keep = [i for i, c in enumerate(out) if not (c == " " and (i == 0 or out[i - 1] == " "))]
+    core = [out[i] for i in keep]
+    idx = [index[i] for i in keep]
+    while core and core[-1] == " ":
+        core.pop()
+        idx.pop()
+    return "".join(core), idx
+
+
+def prepare(written: str, now: dt.datetime, strict: bool) -> Text:
+    """The message (already `normalise`d) as the rules read it."""
+    core, index = _without_fillers(written)
+    everyone = False
+    for _ in range(4):
+        m = _COURTESY_LEAD_RE.match(core) or _GREETING_RE.match(core)
+        if not m or m.end() == 0:
+            break
+        everyone = everyone or bool(m.groupdict().get("all"))
+        core, index = core[m.end() :], index[m.end() :]
+    if m := _VOCATIVE_END_RE.search(core):  # "到 老王", "签到，王组长": the leader called, at the end
+        core, index = core[: m.start()], index[: m.start()]
+    head = _TYPO_RE.sub(lambda m: vocab.TYPOS[m[0]], core[: HEAD + 4])
+    core = _KIND_TYPO_RE.sub(lambda m: vocab.KIND_TYPOS[m[0]], head + core[HEAD + 4 :])
+    return Text(written, core, tuple(index), now, strict, everyone)
+
+
+# -- shared readings ------------------------------------------------------------------------------
+
+KIND_RE = re.compile(vocab.alternation(vocab.ACTIVITY_KINDS))
+KIND_NAME_RE = re.compile(
+    vocab.alternation(w for w in vocab.ACTIVITY_KINDS if w not in ("的会", "这个会", "那个会"))
+)
+ACTIVITY_WORD = rf"(?:{vocab.alternation([*vocab.ACTIVITY_KINDS, '活动', '通知', '会'])})"
+ACTIVITY_REF_RE = re.compile(vocab.alternation([*vocab.ACTIVITY_KINDS, *vocab.ACTIVITY_REFS, "会"]))
+PERIOD_RE = re.compile(PERIOD_WORDS)
+GROUP_RE = re.compile(r"第[一二三四五六七八九十百\d]{1,4}联络组|[\u4e00-\u9fff]{2,8}?联络组")
+# A meeting named by what it is for: 工作总结会, 推进会 ("召开…会" is a meeting whatever its name).
+_HELD_MEETING_RE = re.compile(
+    r"(?:召开|开个|开一个|开)[^,，。;；]{0,20}?(?:会议|会)(?![\u4e00-\u9fff]{0,2}(?:室|场|址|所))"
+)
+_TARGET_WORDS = {**vocab.SUBMISSION_KINDS, "报告": "report", "签到": "checkin", "请假": "leave"}
+_TARGET_RE = re.compile(vocab.alternation(_TARGET_WORDS))
+NOT_A_NAME_RE = re.compile(
+    r"的|这|那|大家|楼上|楼下|你|您|他|她|我|方案|意见|观点|建议|安排|一下|请假|申请|注意|谢谢|辛苦|收到"
+)
+_SURNAME_RE = re.compile(
+    rf"^(?:{vocab.alternation(vocab.COMPOUND_SURNAMES)})|^[{''.join(sorted(vocab.SURNAMES))}]"
+)
+
+
+def clean(text: str | None) -> str | None:
+    text = (text or "").strip(STRIP)
+    return text or None
+
+
+def kind(text: str) -> str | None:
+    """The activity kind a text names, "明天的会" included."""
+    m = KIND_RE.search(text)
+    return vocab.ACTIVITY_KINDS[m[0]] if m else None
+
+
+def kind_named(text: str) -> str | None:
+    """The activity kind a text names outright (not "的会"), or a meeting it says is held."""
+    m = KIND_NAME_RE.search(text)
+    if m:
+        return vocab.ACTIVITY_KINDS[m[0]]
+    return "meeting" if _HELD_MEETING_RE.search(text) else None
+
+
+def target_word(text: str) -> str | None:
+    """What a query or withdrawal is about: a submission kind, checkin or leave."""
+    m = _TARGET_RE.search(text)
+    return _TARGET_WORDS[m[0]] if m else None
+
+
+def is_name(word: str | None) -> bool:
+    """Could `word` be a person's name: 2-4 characters starting with a family name (张三, 欧阳娜娜)?"""
+    return bool(
+        word
+        and re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", word)
+        and _SURNAME_RE.match(word)
+        and not NOT_A_NAME_RE.search(word)
+    )
+
+
+def period_word(t: Text) -> str | None:
+    m = PERIOD_RE.search(t.core)
+    return m[0] if m else None
+
+
+def when(t: Text, text: str) -> tuple[When | None, tuple[int, int] | None]:
+    """The stated date/time and its span; an impossible date raises only when strict."""
+    try:
+        found = find_when(text, t.now)
+    except DateError as err:
+        if t.strict:
+            raise
+        return None, (err.start, err.end)
+    return found, ((found.start, found.end) if found else None)
+
+
+def when_and_time(t: Text, text: str) -> tuple[When | None, tuple[int, int] | None, tuple[int, int] | None]:
+    """Like `when`, and a clock time written apart from the date ("下周三 … 时间：上午9:30")."""
+    found, span = when(t, text)
+    if found is None or found.time is not None or not found.dated:
+        return found, span, None
+    try:
+        later = find_when(text[found.end :], t.now, fallback=False)
+    except DateError:
+        return found, span, None
+    if later is None or later.dated or later.time is None:
+        return found, span, None
+    part = re.search(r"上午|下午|晚上|早上|中午", found.text)
+    clock = later.time
+    if part and part[0] in ("下午", "晚上") and clock.hour < 12:
+        clock = clock.replace(hour=clock.hour + 12)
+    elif part and part[0] in ("上午", "早上") and clock.hour >= 13 and not re.search(r"下午|晚", later.text):
+        clock = clock.replace(hour=clock.hour - 12)  # "上午 … 8点半": the bare-clock afternoon guess undone
+    return replace(found, time=clock), span, (found.end + later.start, found.end + later.end)
+
+
+def cut(text: str, span: tuple[int, int] | None) -> str:
+    return text if span is None else text[: span[0]] + " " + text[span[1] :]
+
+
+def past_leaning(found: When | None, today: dt.date) -> dt.date | None:
+    """A day gone by: 11月5日 said on 11月23日 is this year's, 25号 last month's, 周三 last week's."""
+    if found is None or found.date is None or found.date <= today or re.search(r"\d{4}\s*年", found.text):
+        return found.date if found else None
+    day = found.date
+    if "月" in found.text or re.search(r"\d[./]\d", found.text):
+        try:
+            return day.replace(year=day.year - 1)
+        except ValueError:
+            return None  # 2月29日 of a year that has none: ask again rather than guess
+    if re.search(r"[日号]", found.text) and not re.search(r"[天周]", found.text):
+        first = day.replace(day=1) - dt.timedelta(days=1)
+        try:
+            return first.replace(day=day.day)
+        except ValueError:
+            return None
+    if re.search(r"明|后天|后儿", found.text):
+        return day  # 明天/后天 mean what they say, even in a past-tense sentence
+    return day - dt.timedelta(days=7 * ((day - today).days // 7 + 1))
+
+
+def number(rest: str) -> tuple[str | None, str]:
+    """The record number at the start of `rest` ("#12", "12号") and what follows it."""
+    m = re.match(r"[\s:：,，]*(?:第|编号)?[#]?\s*(\d{1,9})(?:号|条|篇|次)?", rest)
+    return (m[1], rest[m.end() :]) if m else (None, rest)
