@@ -243,9 +243,6 @@ class Settings(_Strict):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def rule(self, key: str) -> QuotaRule | None:
-        return next((r for r in self.quotas if r.key == key), None)
-
 
 def _expand_env(value: Any, path: str) -> Any:
     if isinstance(value, dict):

@@ -24,7 +24,7 @@ from bot.messages import SUBMISSION_KINDS
 from bot.periods import Period, period_of
 from bot.periods import next as next_period
 from bot.quotas import group_standings, period_bounds
-from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
+from models import ROLE_NAMES, Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 
 __all__ = [
     "OVERVIEW",
@@ -38,7 +38,6 @@ __all__ = [
 
 OVERVIEW = "总览"
 SUBMISSIONS = "提交明细"
-ROLE_WORDS = {"member": "委员", "leader": "组长", "admin": "管理员"}
 STATUS_WORDS = {"submitted": "已提交", "adopted": "已采用", "withdrawn": "已撤回"}
 DATE_FORMAT = "yyyy-mm-dd"
 
@@ -206,7 +205,7 @@ def build_workbook(
         rows = [head]
         for m in by_group[g.id]:
             t = tallies[m.id]
-            row = [m.name, ROLE_WORDS.get(m.role, m.role), "在册" if m.active else "停用"]
+            row = [m.name, ROLE_NAMES.get(m.role, m.role), "在册" if m.active else "停用"]
             row += (
                 [t.attended, t.on_leave, t.absent] + [t.kinds[k] for k in kinds] + [t.adopted, t.instructed]
             )
