@@ -1,5 +1,6 @@
 """What the scheduler should send at `now`: quota reminders, period-end alerts, quarter summaries and
-activity reminders, computed from the database alone (no clock, no writes) with idempotency keys.
+activity reminders, computed from the database alone (no clock, no writes) with idempotency keys,
+worded by the templates of `reminders.wording` in config.yaml.
 
 Each message has a time it is due and a window after which it is stale: a tick inside the window
 returns it (the outbox key makes it go out once), a tick after the window never does. Quota
@@ -19,7 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import periods
-from bot.config import QuotaRule, Settings
+from bot.config import QuotaRule, ReminderWording, Settings
 from bot.holidays import WorkCalendar
 from bot.messages import ACTIVITY_KINDS, Person
 from bot.periods import Period, period_of
@@ -224,8 +225,9 @@ def _quota_message(
     """The stage-`n` reminder while the group owes; once it is met, the all-done line if wanted."""
     key = f"quota:{st.rule.key}:g{st.group_id}:{period.start.isoformat()}"
     when = periods.spoken(period, today)
+    wording = settings.reminders.wording
     if not st.met:
-        text = _quota_text(st, when)
+        text = _quota_text(st, when, wording)
         return _message(
             key=f"{key}:d{n}",
             kind="quota",
@@ -234,29 +236,35 @@ def _quota_message(
             mentions=people.persons(st.remind),
         )
     if settings.reminders.all_done_message:
-        text = f"{when}「{st.rule.name}」已全部完成，谢谢大家！"
+        text = wording.fill("all_done", when=when, rule=st.rule.name)
         return _message(key=f"{key}:done", kind="all_done", group_id=st.group_id, text=text)
     return None
 
 
-def _quota_text(st: RuleStanding, when: str) -> str:
+def _quota_text(st: RuleStanding, when: str, wording: ReminderWording) -> str:
     rule = st.rule
-    unit = _UNITS[rule.source]
-    head = f"【履职提醒】{when}「{rule.name}」截止{_md(st.deadline)}"
+    told = {"when": when, "rule": rule.name, "deadline": _md(st.deadline), "minimum": rule.minimum}
     if rule.scope == "member":
         names = "、".join(c.name for c in st.behind)
-        return f"{head}，每位委员至少{rule.minimum}{unit}，以下委员尚未完成：{names}。"
-    return f"{head}，本组至少{rule.minimum}{unit}，目前{st.done}{unit}，请组长督促完成。"
+        return wording.fill("quota_member", **told, unit=_UNITS[rule.source], names=names)
+    return wording.fill("quota_group", **told, unit=_UNITS[rule.source], done=st.done)
 
 
 # -- period-end alerts and the quarter summary (to the leader) ---------------------------------
 
 
-def _shortfall(st: RuleStanding, when: str) -> str:
-    unit = _UNITS[st.rule.source]
+def _shortfall(st: RuleStanding, when: str, wording: ReminderWording) -> str:
     if st.rule.scope == "member":
-        return f"{when}「{st.rule.name}」{'、'.join(c.name for c in st.behind)}未完成"
-    return f"{when}「{st.rule.name}」{st.done}/{st.rule.minimum}{unit}"
+        names = "、".join(c.name for c in st.behind)
+        return wording.fill("deadline_member_item", when=when, rule=st.rule.name, names=names)
+    return wording.fill(
+        "deadline_group_item",
+        when=when,
+        rule=st.rule.name,
+        done=st.done,
+        minimum=st.rule.minimum,
+        unit=_UNITS[st.rule.source],
+    )
 
 
 def _deadline_alerts(
@@ -269,14 +277,15 @@ def _deadline_alerts(
     rules = [r for r in settings.quotas if r.key in period_by_rule]
     standings = group_standings(session, rules, now, period_for=lambda r: period_by_rule[r.key])
     names = _group_names(session, list(standings))
+    wording = settings.reminders.wording
     out = []
     for gid, per_rule in standings.items():
         unmet = [st for st in per_rule if not st.met]
         if not unmet:
             continue
         end = unmet[0].period.end
-        lines = "；".join(_shortfall(st, periods.spoken(st.period, now.date())) for st in unmet)
-        text = f"【期末提醒】{names.get(gid, '')}尚未完成：{lines}。{_md(end)}为本期最后一天。"
+        lines = "；".join(_shortfall(st, periods.spoken(st.period, now.date()), wording) for st in unmet)
+        text = wording.fill("deadline_alert", group=names.get(gid, ""), shortfalls=lines, last_day=_md(end))
         out += [
             _message(
                 key=f"deadline:g{gid}:{end.isoformat()}:m{leader}",
@@ -317,11 +326,12 @@ def _quarter_summaries(
     by_group = _standings_of_periods(session, _periods_ended_in(settings.quotas, last), now)
     names = _group_names(session, list(by_group))
     order = {r.key: i for i, r in enumerate(settings.quotas)}
+    wording = settings.reminders.wording
     out = []
     for gid, sts in by_group.items():
         sts.sort(key=lambda st: (order[st.rule.key], st.period.start))
-        items = "；".join(_summary_item(st) for st in sts)
-        text = f"【季度汇总】{names.get(gid, '')}{last.label}履职情况：{items}。"
+        items = "；".join(_summary_item(st, wording) for st in sts)
+        text = wording.fill("summary", group=names.get(gid, ""), quarter=last.label, items=items)
         out += [
             _message(
                 key=f"summary:g{gid}:{last.start.isoformat()}:m{leader}",
@@ -366,13 +376,16 @@ def _standings_of_periods(
     return by_group
 
 
-def _summary_item(st: RuleStanding) -> str:
-    unit = _UNITS[st.rule.source]
-    label = st.period.label[5:] if st.period.kind == "month" else ""
-    mark = "✓" if st.met else "未完成"
+def _summary_item(st: RuleStanding, wording: ReminderWording) -> str:
+    told = {
+        "rule": st.rule.name,
+        "month": st.period.label[5:] if st.period.kind == "month" else "",  # "2026年7月" → "7月"
+        "done": st.done,
+        "mark": wording.summary_met if st.met else wording.summary_unmet,
+    }
     if st.rule.scope == "member":
-        return f"{st.rule.name}{label} {st.done}/{st.required}人 {mark}"
-    return f"{st.rule.name}{label} {st.done}{unit}/至少{st.rule.minimum}{unit} {mark}"
+        return wording.fill("summary_member_item", **told, required=st.required)
+    return wording.fill("summary_group_item", **told, minimum=st.rule.minimum, unit=_UNITS[st.rule.source])
 
 
 # -- activities --------------------------------------------------------------------------------
@@ -386,13 +399,14 @@ def _activity_messages(
         return []
     roll = _roll_call(session, [a.id for a in eve + report])
     people.preload(m for states in roll.values() for m, _ in states)
-    out = _eve_reminders(eve, roll, people, now.date())
+    wording = settings.reminders.wording
+    out = _eve_reminders(eve, roll, people, now.date(), wording)
     # After the activity, a leave still pending is no excuse: absent like no answer at all.
     absent = {a.id: [m for m, state in roll[a.id] if state in ("asked", "none")] for a in report}
     counts = _unexcused_counts(session, settings, [(a, absent[a.id]) for a in report])
     for a in report:
         leaders = people.leaders(a.group_id)
-        out += _attendance_reports(a, roll[a.id], absent[a.id], leaders, people)
+        out += _attendance_reports(a, roll[a.id], absent[a.id], leaders, people, wording)
         out += _absence_warnings(a, absent[a.id], counts, leaders, people, settings)
     return out
 
@@ -428,6 +442,7 @@ def _eve_reminders(
     roll: dict[int, list[tuple[int, str]]],
     people: _People,
     today: dt.date,
+    wording: ReminderWording,
 ) -> list[Message]:
     """Each group's reminder before an activity, @-ing those neither checked in nor asking leave."""
     out = []
@@ -437,11 +452,13 @@ def _eve_reminders(
             continue
         day = "今天" if a.date == today else ("明天" if a.date == today + dt.timedelta(days=1) else "")
         when = f"{day}（{_md(a.date)}）" if day else _md(a.date)
-        clock = f" {a.time.strftime('%H:%M')}" if a.time else ""
-        place = f"，地点：{a.place}" if a.place else ""
-        text = (
-            f"【活动提醒】{when}{clock} {ACTIVITY_KINDS.get(a.kind, a.kind)}「{a.title}」{place}。"
-            "请准时参加并签到，不能参加的请提前请假。"
+        text = wording.fill(
+            "activity_eve",
+            when=when,
+            at_time=wording.fill("activity_time", time=a.time.strftime("%H:%M")) if a.time else "",
+            kind=ACTIVITY_KINDS.get(a.kind, a.kind),
+            title=a.title,
+            at_place=wording.fill("activity_place", place=a.place) if a.place else "",
         )
         out.append(
             _message(
@@ -461,17 +478,21 @@ def _attendance_reports(
     absent: list[int],
     leaders: list[int],
     people: _People,
+    wording: ReminderWording,
 ) -> list[Message]:
     """Who came, who was excused and who was absent, one-to-one to each leader."""
 
     def listing(ids: list[int]) -> str:
         return f"{len(ids)}人" + (f"（{'、'.join(p.name for p in people.persons(ids))}）" if ids else "")
 
-    present = [m for m, s in roll if s == "present"]
-    leave = [m for m, s in roll if s == "leave"]
-    text = (
-        f"【出勤情况】{_md(a.date)} {ACTIVITY_KINDS.get(a.kind, a.kind)}「{a.title}」："
-        f"出席{listing(present)}；请假{listing(leave)}；缺席{listing(absent)}。"
+    text = wording.fill(
+        "attendance",
+        date=_md(a.date),
+        kind=ACTIVITY_KINDS.get(a.kind, a.kind),
+        title=a.title,
+        present=listing([m for m, s in roll if s == "present"]),
+        leave=listing([m for m, s in roll if s == "leave"]),
+        absent=listing(absent),
     )
     return [
         _message(
@@ -494,19 +515,22 @@ def _absence_warnings(
     settings: Settings,
 ) -> list[Message]:
     """Each leader hears privately of a member nearing (or at) the unexcused-absence limit."""
-    cfg = settings.reminders.activity
+    cfg, wording = settings.reminders.activity, settings.reminders.wording
     out = []
     for mid in absent:
         n = counts.get((a.id, mid), 0)
         if n < cfg.absence_warning_at:
             continue
         (who,) = people.persons([mid]) or (Person("?"),)
-        consequence = (
-            f"已达{cfg.absence_limit}次，按规定视为自动放弃委员资格，请与本人联系并报县政协办公室。"
-            if n >= cfg.absence_limit
-            else f"按规定无故缺席{cfg.absence_limit}次视为自动放弃委员资格，请及时提醒本人。"
+        rule = "absence_at_limit" if n >= cfg.absence_limit else "absence_rule"
+        text = wording.fill(
+            "absence",
+            name=who.name,
+            count=n,
+            date=_md(a.date),
+            title=a.title,
+            consequence=wording.fill(rule, limit=cfg.absence_limit),
         )
-        text = f"【缺席提醒】{who.name}本届已无故缺席{n}次（最近一次：{_md(a.date)}「{a.title}」），{consequence}"
         out += [
             _message(
                 key=f"absence:a{a.id}:m{mid}:to{leader}",
