@@ -32,7 +32,6 @@ __all__ = ["Message", "due"]
 _UNITS = {"submission": "件", "activity": "次"}
 _DEFAULT_ACTIVITY_TIME = dt.time(9, 0)  # an activity announced without a time
 
-
 MessageKind = Literal["quota", "all_done", "deadline", "summary", "activity", "attendance", "absence"]
 
 
@@ -68,6 +67,14 @@ def _message(
         text=text,
         mentions=mentions,
     )
+
+
+def _to_leaders(people: _People, group_id: int, *, key: str, kind: MessageKind, text: str) -> list[Message]:
+    """The same text one-to-one to each of the group's leaders; `key` ends with the leader's id."""
+    return [
+        _message(key=f"{key}{leader}", kind=kind, group_id=group_id, member_id=leader, text=text)
+        for leader in people.leaders(group_id)
+    ]
 
 
 @dataclass(frozen=True)
@@ -286,16 +293,9 @@ def _deadline_alerts(
         end = unmet[0].period.end
         lines = "；".join(_shortfall(st, periods.spoken(st.period, now.date()), wording) for st in unmet)
         text = wording.fill("deadline_alert", group=names.get(gid, ""), shortfalls=lines, last_day=_md(end))
-        out += [
-            _message(
-                key=f"deadline:g{gid}:{end.isoformat()}:m{leader}",
-                kind="deadline",
-                group_id=gid,
-                member_id=leader,
-                text=text,
-            )
-            for leader in people.leaders(gid)
-        ]
+        out += _to_leaders(
+            people, gid, key=f"deadline:g{gid}:{end.isoformat()}:m", kind="deadline", text=text
+        )
     return out
 
 
@@ -332,16 +332,9 @@ def _quarter_summaries(
         sts.sort(key=lambda st: (order[st.rule.key], st.period.start))
         items = "；".join(_summary_item(st, wording) for st in sts)
         text = wording.fill("summary", group=names.get(gid, ""), quarter=last.label, items=items)
-        out += [
-            _message(
-                key=f"summary:g{gid}:{last.start.isoformat()}:m{leader}",
-                kind="summary",
-                group_id=gid,
-                member_id=leader,
-                text=text,
-            )
-            for leader in people.leaders(gid)
-        ]
+        out += _to_leaders(
+            people, gid, key=f"summary:g{gid}:{last.start.isoformat()}:m", kind="summary", text=text
+        )
     return out
 
 
@@ -405,9 +398,8 @@ def _activity_messages(
     absent = {a.id: [m for m, state in roll[a.id] if state in ("asked", "none")] for a in report}
     counts = _unexcused_counts(session, settings, [(a, absent[a.id]) for a in report])
     for a in report:
-        leaders = people.leaders(a.group_id)
-        out += _attendance_reports(a, roll[a.id], absent[a.id], leaders, people, wording)
-        out += _absence_warnings(a, absent[a.id], counts, leaders, people, settings)
+        out += _attendance_reports(a, roll[a.id], absent[a.id], people, wording)
+        out += _absence_warnings(a, absent[a.id], counts, people, settings)
     return out
 
 
@@ -476,7 +468,6 @@ def _attendance_reports(
     a: Activity,
     roll: list[tuple[int, str]],
     absent: list[int],
-    leaders: list[int],
     people: _People,
     wording: ReminderWording,
 ) -> list[Message]:
@@ -494,23 +485,13 @@ def _attendance_reports(
         leave=listing([m for m, s in roll if s == "leave"]),
         absent=listing(absent),
     )
-    return [
-        _message(
-            key=f"activity:a{a.id}:attendance:m{leader}",
-            kind="attendance",
-            group_id=a.group_id,
-            member_id=leader,
-            text=text,
-        )
-        for leader in leaders
-    ]
+    return _to_leaders(people, a.group_id, key=f"activity:a{a.id}:attendance:m", kind="attendance", text=text)
 
 
 def _absence_warnings(
     a: Activity,
     absent: list[int],
     counts: dict[tuple[int, int], int],
-    leaders: list[int],
     people: _People,
     settings: Settings,
 ) -> list[Message]:
@@ -531,16 +512,7 @@ def _absence_warnings(
             title=a.title,
             consequence=wording.fill(rule, limit=cfg.absence_limit),
         )
-        out += [
-            _message(
-                key=f"absence:a{a.id}:m{mid}:to{leader}",
-                kind="absence",
-                group_id=a.group_id,
-                member_id=leader,
-                text=text,
-            )
-            for leader in leaders
-        ]
+        out += _to_leaders(people, a.group_id, key=f"absence:a{a.id}:m{mid}:to", kind="absence", text=text)
     return out
 
 
