@@ -10,11 +10,20 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
+from string import Formatter
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG = Path("config.yaml")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -173,6 +182,82 @@ class HolidaySettings(_Strict):
     other_shift: Literal["before", "after", "none"] = "after"
 
 
+# What each wording template may say, by name: reminders.py fills in exactly these.
+WORDING_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "quota_group": ("when", "rule", "deadline", "minimum", "unit", "done"),
+    "quota_member": ("when", "rule", "deadline", "minimum", "unit", "names"),
+    "all_done": ("when", "rule"),
+    "deadline_alert": ("group", "shortfalls", "last_day"),
+    "deadline_group_item": ("when", "rule", "done", "minimum", "unit"),
+    "deadline_member_item": ("when", "rule", "names"),
+    "summary": ("group", "quarter", "items"),
+    "summary_group_item": ("rule", "month", "done", "minimum", "unit", "mark"),
+    "summary_member_item": ("rule", "month", "done", "required", "mark"),
+    "summary_met": (),
+    "summary_unmet": (),
+    "activity_eve": ("when", "at_time", "kind", "title", "at_place"),
+    "activity_time": ("time",),
+    "activity_place": ("place",),
+    "attendance": ("date", "kind", "title", "present", "leave", "absent"),
+    "absence": ("name", "count", "date", "title", "consequence"),
+    "absence_rule": ("limit",),
+    "absence_at_limit": ("limit",),
+}
+
+
+class ReminderWording(_Strict):
+    """The texts reminders send, as templates with {named} placeholders (WORDING_PLACEHOLDERS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)  # defaults checked too
+
+    quota_group: str = "【履职提醒】{when}「{rule}」截止{deadline}，本组至少{minimum}{unit}，目前{done}{unit}，请组长督促完成。"
+    quota_member: str = (
+        "【履职提醒】{when}「{rule}」截止{deadline}，每位委员至少{minimum}{unit}，以下委员尚未完成：{names}。"
+    )
+    all_done: str = "{when}「{rule}」已全部完成，谢谢大家！"
+    deadline_alert: str = "【期末提醒】{group}尚未完成：{shortfalls}。{last_day}为本期最后一天。"
+    deadline_group_item: str = "{when}「{rule}」{done}/{minimum}{unit}"
+    deadline_member_item: str = "{when}「{rule}」{names}未完成"
+    summary: str = "【季度汇总】{group}{quarter}履职情况：{items}。"
+    summary_group_item: str = "{rule}{month} {done}{unit}/至少{minimum}{unit} {mark}"
+    summary_member_item: str = "{rule}{month} {done}/{required}人 {mark}"
+    summary_met: str = "✓"
+    summary_unmet: str = "未完成"
+    activity_eve: str = (
+        "【活动提醒】{when}{at_time} {kind}「{title}」{at_place}。请准时参加并签到，不能参加的请提前请假。"
+    )
+    activity_time: str = " {time}"
+    activity_place: str = "，地点：{place}"
+    attendance: str = "【出勤情况】{date} {kind}「{title}」：出席{present}；请假{leave}；缺席{absent}。"
+    absence: str = "【缺席提醒】{name}本届已无故缺席{count}次（最近一次：{date}「{title}」），{consequence}"
+    absence_rule: str = "按规定无故缺席{limit}次视为自动放弃委员资格，请及时提醒本人。"
+    absence_at_limit: str = "已达{limit}次，按规定视为自动放弃委员资格，请与本人联系并报县政协办公室。"
+
+    @field_validator("*")
+    @classmethod
+    def _known_placeholders(cls, template: str, info: ValidationInfo) -> str:
+        allowed = WORDING_PLACEHOLDERS[info.field_name]
+        listed = ", ".join(f"{{{name}}}" for name in allowed) or "none"
+        try:
+            used = [
+                (name, spec, conv) for _, name, spec, conv in Formatter().parse(template) if name is not None
+            ]
+        except ValueError as err:
+            raise ValueError(f"not a template ({err}); write a literal brace as {{{{ or }}}}") from None
+        for name, spec, conv in used:
+            if name not in allowed:
+                raise ValueError(f"unknown placeholder {{{name}}}; allowed: {listed}")
+            if spec or conv:
+                raise ValueError(f"placeholder {{{name}}} takes no format or conversion; allowed: {listed}")
+        return template
+
+    def fill(self, key: str, **values: object) -> str:
+        """The template `key` with its placeholders filled in; every allowed one must be given."""
+        if set(values) != set(WORDING_PLACEHOLDERS[key]):
+            raise TypeError(f"wording {key} takes {WORDING_PLACEHOLDERS[key]}, got {tuple(values)}")
+        return getattr(self, key).format(**values)
+
+
 class ReminderSettings(_Strict):
     all_done_message: bool = False
     deadline_alert_time: dt.time = dt.time(16, 0)  # on the period's last workday, to the leader
@@ -181,6 +266,7 @@ class ReminderSettings(_Strict):
     # was down are still sent this long after their time; later ones are stale and skipped.
     late_hours: float = Field(default=24, gt=0)
     activity: ActivityReminderSettings = ActivityReminderSettings()
+    wording: ReminderWording = ReminderWording()
 
 
 class OutboxSettings(_Strict):
@@ -242,9 +328,6 @@ class Settings(_Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    def rule(self, key: str) -> QuotaRule | None:
-        return next((r for r in self.quotas if r.key == key), None)
 
 
 def _expand_env(value: Any, path: str) -> Any:

@@ -10,13 +10,14 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import ColumnElement, Row, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import QuotaRule, Settings
@@ -24,7 +25,7 @@ from bot.messages import SUBMISSION_KINDS
 from bot.periods import Period, period_of
 from bot.periods import next as next_period
 from bot.quotas import group_standings, period_bounds
-from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
+from models import ROLE_NAMES, Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 
 __all__ = [
     "OVERVIEW",
@@ -38,7 +39,6 @@ __all__ = [
 
 OVERVIEW = "总览"
 SUBMISSIONS = "提交明细"
-ROLE_WORDS = {"member": "委员", "leader": "组长", "admin": "管理员"}
 STATUS_WORDS = {"submitted": "已提交", "adopted": "已采用", "withdrawn": "已撤回"}
 DATE_FORMAT = "yyyy-mm-dd"
 
@@ -67,170 +67,288 @@ def rule_periods(rule: QuotaRule, span: Period, today: dt.date) -> list[Period]:
 
 @dataclass
 class _Tally:
+    """One member's record in the span, or the sum of a group's."""
+
     attended: int = 0
     on_leave: int = 0
     absent: int = 0
     adopted: int = 0
     instructed: int = 0
+    kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def __post_init__(self) -> None:
-        self.kinds: dict[str, int] = defaultdict(int)
+    def __add__(self, other: _Tally) -> _Tally:
+        kinds = defaultdict(int, self.kinds)
+        for k, n in other.kinds.items():
+            kinds[k] += n
+        return _Tally(
+            self.attended + other.attended,
+            self.on_leave + other.on_leave,
+            self.absent + other.absent,
+            self.adopted + other.adopted,
+            self.instructed + other.instructed,
+            kinds,
+        )
+
+    def cells(self) -> list[int]:
+        """出席, 请假, 缺席, one count per submission kind, 采用, 批示."""
+        kinds = [self.kinds[k] for k in SUBMISSION_KINDS]
+        return [self.attended, self.on_leave, self.absent, *kinds, self.adopted, self.instructed]
+
+
+@dataclass(frozen=True)
+class _Attainment:
+    """Per rule, how many of its periods have begun in the span, and how many each group (and, for a
+    member-scope rule, each member) met."""
+
+    periods: dict[str, int]
+    group_met: dict[tuple[int, str], int]
+    member_met: dict[tuple[int, str], int]
+
+    def heads(self, rules: Sequence[QuotaRule]) -> list[str]:
+        return [f"{r.name}达标（共{self.periods[r.key]}期）" for r in rules]
+
+
+_SUBMISSION_HEAD = [*SUBMISSION_KINDS.values(), "采用", "批示"]  # after attendance, as in _Tally.cells
+_DETAIL_HEAD = [
+    "编号",
+    "联络组",
+    "姓名",
+    "类别",
+    "标题",
+    "内容",
+    "提交日期",
+    "状态",
+    "采用级别",
+    "采用日期",
+    "批示",
+    "批示日期",
+]
 
 
 def build_workbook(
     session: Session, settings: Settings, span: Period, group_name: str | None, now: dt.datetime
 ) -> Workbook:
+    """The span's duty record of one group (`group_name`) or of every group: 总览, a sheet per
+    group, 提交明细."""
     tz = settings.tz
     today = now.astimezone(tz).date()
-    group_stmt = select(LiaisonGroup).order_by(LiaisonGroup.id)
+    groups = _groups(session, group_name)
+    gids = [g.id for g in groups]
+    by_group: dict[int, list[Member]] = defaultdict(list)
+    for m in session.scalars(
+        select(Member).where(Member.group_id.in_(gids)).order_by(Member.group_id, Member.id)
+    ):
+        by_group[m.group_id].append(m)
+    # A group's export counts and lists only what was filed in that group; the county's, everything.
+    filed_in = gids if group_name else None
+    tallies = _tallies(session, gids, span, tz, today, filed_in)
+    held = _activities_held(session, gids, span, today)
+    attainment = _attainment(session, settings.quotas, span, now, today, gids, by_group)
+    submissions = _submissions(session, span, tz, filed_in)
+
+    wb = Workbook()
+    _overview_sheet(wb.active, groups, by_group, tallies, held, settings.quotas, attainment)
+    member_rules = [r for r in settings.quotas if r.scope == "member"]
+    for g in groups:
+        sheet = wb.create_sheet(_sheet_name(g.name, wb.sheetnames))
+        _group_sheet(sheet, by_group[g.id], tallies, member_rules, attainment)
+    _submissions_sheet(wb.create_sheet(SUBMISSIONS), submissions, tz)
+    return wb
+
+
+def _groups(session: Session, group_name: str | None) -> list[LiaisonGroup]:
+    stmt = select(LiaisonGroup).order_by(LiaisonGroup.id)
     if group_name:
-        group_stmt = group_stmt.where(LiaisonGroup.name == group_name)
-    groups = list(session.scalars(group_stmt))
+        stmt = stmt.where(LiaisonGroup.name == group_name)
+    groups = list(session.scalars(stmt))
     if group_name and not groups:
         raise ExportError(f"没有名为「{group_name}」的联络组")
-    gids = [g.id for g in groups]
-    members = list(
-        session.scalars(select(Member).where(Member.group_id.in_(gids)).order_by(Member.group_id, Member.id))
-    )
-    tallies: dict[int, _Tally] = {m.id: _Tally() for m in members}
+    return groups
 
+
+def _held_so_far(span: Period, today: dt.date) -> list[ColumnElement[bool]]:
+    """Activities held in the span up to today (today's counts as held, though not yet as missed)."""
+    return [Activity.cancelled.is_(False), Activity.date >= span.start, Activity.date <= min(span.end, today)]
+
+
+def _tallies(
+    session: Session,
+    gids: list[int],
+    span: Period,
+    tz: dt.tzinfo,
+    today: dt.date,
+    filed_in: list[int] | None,
+) -> dict[int, _Tally]:
+    """Each group member's attendance at their own group's activities held so far in the span, and
+    their submissions in it (withdrawn ones count for nothing): two aggregate queries."""
+    tallies: dict[int, _Tally] = defaultdict(_Tally)
     start, end = period_bounds(span, tz)
-    sub_stmt = (
+    submitted = (
+        select(
+            Submission.member_id,
+            Submission.kind,
+            func.count(),
+            func.count(case((Submission.status == "adopted", 1))),
+            func.count(Submission.instruction),
+        )
+        .join(Member, Member.id == Submission.member_id)
+        .where(
+            Member.group_id.in_(gids),
+            Submission.status != "withdrawn",
+            Submission.submitted_at >= start,
+            Submission.submitted_at < end,
+        )
+        .group_by(Submission.member_id, Submission.kind)
+    )
+    if filed_in is not None:
+        submitted = submitted.where(Submission.group_id.in_(filed_in))
+    for mid, kind, n, adopted, instructed in session.execute(submitted):
+        t = tallies[mid]
+        t.kinds[kind] = n
+        t.adopted += adopted
+        t.instructed += instructed
+
+    checked = select(CheckIn.id).where(CheckIn.activity_id == Activity.id, CheckIn.member_id == Member.id)
+    excused = select(LeaveRequest.id).where(
+        LeaveRequest.activity_id == Activity.id,
+        LeaveRequest.member_id == Member.id,
+        LeaveRequest.status == "approved",
+    )
+    there, off = checked.exists(), excused.exists()
+    attendance = (
+        select(
+            Member.id,
+            func.count(case((there, 1))),
+            func.count(case((and_(~there, off), 1))),
+            func.count(case((and_(~there, ~off, Activity.date < today), 1))),  # today's may be ahead
+        )
+        .join(Activity, Activity.group_id == Member.group_id)
+        .where(Member.group_id.in_(gids), *_held_so_far(span, today))
+        .group_by(Member.id)
+    )
+    for mid, attended, on_leave, absent in session.execute(attendance):
+        t = tallies[mid]
+        t.attended, t.on_leave, t.absent = attended, on_leave, absent
+    return tallies
+
+
+def _attainment(
+    session: Session,
+    rules: Sequence[QuotaRule],
+    span: Period,
+    now: dt.datetime,
+    today: dt.date,
+    gids: list[int],
+    by_group: dict[int, list[Member]],
+) -> _Attainment:
+    """Quota attainment: one standings pass per rule period begun by today in the span."""
+    periods: dict[str, int] = {}
+    group_met: dict[tuple[int, str], int] = defaultdict(int)
+    member_met: dict[tuple[int, str], int] = defaultdict(int)
+    for rule in rules:
+        judged = rule_periods(rule, span, today)
+        periods[rule.key] = len(judged)
+        for p in judged:
+            for gid, (st,) in group_standings(session, [rule], now, gids, lambda _r, p=p: p).items():
+                group_met[gid, rule.key] += st.met
+                if rule.scope == "member":
+                    below = {c.member_id for c in st.behind}
+                    for m in by_group[gid]:
+                        if _holds_quota(m) and m.id not in below:
+                            member_met[m.id, rule.key] += 1
+    return _Attainment(periods, group_met, member_met)
+
+
+def _holds_quota(m: Member) -> bool:
+    return m.role == "member" and m.active
+
+
+def _activities_held(session: Session, gids: list[int], span: Period, today: dt.date) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(Activity.group_id, func.count())
+            .where(Activity.group_id.in_(gids), *_held_so_far(span, today))
+            .group_by(Activity.group_id)
+        )
+        .tuples()
+        .all()
+    )
+
+
+def _submissions(
+    session: Session, span: Period, tz: dt.tzinfo, filed_in: list[int] | None
+) -> Sequence[Row[tuple[Submission, str, str | None]]]:
+    """Every submission of the span with its member's and group's names, oldest first."""
+    start, end = period_bounds(span, tz)
+    stmt = (
         select(Submission, Member.name, LiaisonGroup.name)
         .join(Member, Member.id == Submission.member_id)
         .outerjoin(LiaisonGroup, LiaisonGroup.id == Submission.group_id)
         .where(Submission.submitted_at >= start, Submission.submitted_at < end)
         .order_by(Submission.submitted_at, Submission.id)
     )
-    if group_name:
-        sub_stmt = sub_stmt.where(Submission.group_id.in_(gids))
-    submissions = session.execute(sub_stmt).all()
-    for row, _name, _group in submissions:
-        tally = tallies.get(row.member_id)
-        if tally is None or row.status == "withdrawn":
-            continue  # an admin's own notes have no group sheet; withdrawn ones count for nothing
-        tally.kinds[row.kind] += 1
-        tally.adopted += row.status == "adopted"
-        tally.instructed += row.instruction is not None
+    if filed_in is not None:
+        stmt = stmt.where(Submission.group_id.in_(filed_in))
+    return session.execute(stmt).all()
 
-    # Attendance at the member's own group's activities held so far in the span.
-    activities = {
-        aid: (gid, day)
-        for aid, gid, day in session.execute(
-            select(Activity.id, Activity.group_id, Activity.date).where(
-                Activity.group_id.in_(gids),
-                Activity.cancelled.is_(False),
-                Activity.date >= span.start,
-                Activity.date <= min(span.end, today),
-            )
-        )
-    }
-    present = set(
-        session.execute(
-            select(CheckIn.activity_id, CheckIn.member_id).where(CheckIn.activity_id.in_(activities))
-        ).tuples()
-    )
-    excused = set(
-        session.execute(
-            select(LeaveRequest.activity_id, LeaveRequest.member_id).where(
-                LeaveRequest.activity_id.in_(activities), LeaveRequest.status == "approved"
-            )
-        ).tuples()
-    )
-    held: dict[int, int] = defaultdict(int)
-    for gid, _day in activities.values():
-        held[gid] += 1
-    for m in members:
-        t = tallies[m.id]
-        for aid, (gid, day) in activities.items():
-            if gid != m.group_id:
-                continue
-            if (aid, m.id) in present:
-                t.attended += 1
-            elif (aid, m.id) in excused:
-                t.on_leave += 1
-            elif day < today:
-                t.absent += 1  # today's activity may still be ahead
 
-    # Quota attainment: per rule, how many of its periods each group (and member) met.
-    rules = list(settings.quotas)
-    rule_counts = {r.key: len(rule_periods(r, span, today)) for r in rules}
-    group_met: dict[tuple[int, str], int] = defaultdict(int)
-    member_met: dict[tuple[int, str], int] = defaultdict(int)
-    for rule in rules:
-        for p in rule_periods(rule, span, today):
-            standings = group_standings(session, [rule], now, gids, lambda _r, p=p: p)
-            for gid, rows in standings.items():
-                s = rows[0]
-                group_met[gid, rule.key] += s.met
-                if rule.scope == "member":
-                    below = {c.member_id for c in s.behind}
-                    for m in members:
-                        if m.group_id == gid and m.role == "member" and m.active and m.id not in below:
-                            member_met[m.id, rule.key] += 1
-
-    kinds = list(SUBMISSION_KINDS)
-    member_rules = [r for r in rules if r.scope == "member"]
-    wb = Workbook()
-    ws = wb.active
+def _overview_sheet(
+    ws: Worksheet,
+    groups: list[LiaisonGroup],
+    by_group: dict[int, list[Member]],
+    tallies: dict[int, _Tally],
+    held: dict[int, int],
+    rules: Sequence[QuotaRule],
+    attainment: _Attainment,
+) -> None:
+    """总览: a row per group — its leaders, members, activities held and the sum of its members' tallies."""
     ws.title = OVERVIEW
-    head = ["联络组", "组长", "委员人数", "活动次数", "出席人次", "请假人次", "缺席人次"]
-    head += [SUBMISSION_KINDS[k] for k in kinds] + ["采用", "批示"]
-    head += [f"{r.name}达标（共{rule_counts[r.key]}期）" for r in rules]
-    overview = [head]
-    by_group: dict[int, list[Member]] = defaultdict(list)
-    for m in members:
-        by_group[m.group_id].append(m)
+    head = ["联络组", "组长", "委员人数", "活动次数", "出席人次", "请假人次", "缺席人次", *_SUBMISSION_HEAD]
+    rows: list[list] = [head + attainment.heads(rules)]
     for g in groups:
         people = by_group[g.id]
-        ts = [tallies[m.id] for m in people]
-        row = [
-            g.name,
-            "、".join(m.name for m in people if m.role == "leader"),
-            sum(1 for m in people if m.role == "member" and m.active),
-            held[g.id],
-            sum(t.attended for t in ts),
-            sum(t.on_leave for t in ts),
-            sum(t.absent for t in ts),
-        ]
-        row += [sum(t.kinds[k] for t in ts) for k in kinds]
-        row += [sum(t.adopted for t in ts), sum(t.instructed for t in ts)]
-        row += [group_met[g.id, r.key] for r in rules]
-        overview.append(row)
-    _fill(ws, overview)
+        total = sum((tallies[m.id] for m in people), _Tally())
+        rows.append(
+            [
+                g.name,
+                "、".join(m.name for m in people if m.role == "leader"),
+                sum(1 for m in people if _holds_quota(m)),
+                held.get(g.id, 0),
+                *total.cells(),
+                *(attainment.group_met[g.id, r.key] for r in rules),
+            ]
+        )
+    _fill(ws, rows)
 
-    for g in groups:
-        sheet = wb.create_sheet(_sheet_name(g.name, wb.sheetnames))
-        head = ["姓名", "角色", "状态", "出席", "请假", "缺席"] + [SUBMISSION_KINDS[k] for k in kinds]
-        head += ["采用", "批示"] + [f"{r.name}达标（共{rule_counts[r.key]}期）" for r in member_rules]
-        rows = [head]
-        for m in by_group[g.id]:
-            t = tallies[m.id]
-            row = [m.name, ROLE_WORDS.get(m.role, m.role), "在册" if m.active else "停用"]
-            row += (
-                [t.attended, t.on_leave, t.absent] + [t.kinds[k] for k in kinds] + [t.adopted, t.instructed]
-            )
-            row += [member_met[m.id, r.key] for r in member_rules]
-            rows.append(row)
-        _fill(sheet, rows)
 
-    sheet = wb.create_sheet(SUBMISSIONS)
-    rows = [
-        [
-            "编号",
-            "联络组",
-            "姓名",
-            "类别",
-            "标题",
-            "内容",
-            "提交日期",
-            "状态",
-            "采用级别",
-            "采用日期",
-            "批示",
-            "批示日期",
-        ]
-    ]
+def _group_sheet(
+    ws: Worksheet,
+    people: list[Member],
+    tallies: dict[int, _Tally],
+    member_rules: Sequence[QuotaRule],
+    attainment: _Attainment,
+) -> None:
+    """A group's sheet: a row per member, with the member-scope rules' attainment."""
+    head = ["姓名", "角色", "状态", "出席", "请假", "缺席", *_SUBMISSION_HEAD]
+    rows: list[list] = [head + attainment.heads(member_rules)]
+    for m in people:
+        rows.append(
+            [
+                m.name,
+                ROLE_NAMES.get(m.role, m.role),
+                "在册" if m.active else "停用",
+                *tallies[m.id].cells(),
+                *(attainment.member_met[m.id, r.key] for r in member_rules),
+            ]
+        )
+    _fill(ws, rows)
+
+
+def _submissions_sheet(
+    ws: Worksheet, submissions: Sequence[Row[tuple[Submission, str, str | None]]], tz: dt.tzinfo
+) -> None:
+    """提交明细: every submission of the span, withdrawn ones too (the record never deletes)."""
+    rows: list[list] = [_DETAIL_HEAD]
     for s, name, gname in submissions:
         rows.append(
             [
@@ -248,8 +366,7 @@ def build_workbook(
                 _local_date(s.instructed_at, tz),
             ]
         )
-    _fill(sheet, rows)
-    return wb
+    _fill(ws, rows)
 
 
 def _local_date(value: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
@@ -266,14 +383,14 @@ def _sheet_name(name: str, taken: Sequence[str]) -> str:
     return candidate
 
 
-def _width(value) -> int:
+def _width(value: object) -> int:
     if isinstance(value, dt.date):
         return 11
     text = str(value if value is not None else "")
     return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
 
 
-def _fill(ws, rows: list[list]) -> None:
+def _fill(ws: Worksheet, rows: list[list]) -> None:
     """Rows into the sheet: bold frozen header, dates as dates, widths that fit (capped at 60)."""
     for row in rows:
         ws.append(row)

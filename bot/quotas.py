@@ -156,20 +156,10 @@ def group_standings(
     wanted = sorted(set(group_ids)) if group_ids is not None else None
 
     group_stmt = select(LiaisonGroup.id).order_by(LiaisonGroup.id)
-    holder_stmt = select(Member.id, Member.name, Member.group_id, Member.role).where(
-        Member.active.is_(True), Member.group_id.is_not(None), Member.role.in_(("member", "leader"))
-    )
     if wanted is not None:
         group_stmt = group_stmt.where(LiaisonGroup.id.in_(wanted))
-        holder_stmt = holder_stmt.where(Member.group_id.in_(wanted))
     groups = list(session.scalars(group_stmt))
-    holders: dict[int, list[_Holder]] = defaultdict(list)
-    leaders: dict[int, list[int]] = defaultdict(list)
-    for mid, name, gid, role in session.execute(holder_stmt.order_by(Member.id)):
-        if role in QUOTA_ROLES:
-            holders[gid].append(_Holder(mid, name, gid, role))
-        if role == "leader":
-            leaders[gid].append(mid)
+    holders, leaders = _holders_and_leaders(session, wanted)
 
     result: dict[int, list[RuleStanding]] = {gid: [] for gid in groups}
     for rule in rules:
@@ -183,6 +173,25 @@ def group_standings(
                 _standing(rule, gid, period, due, holders[gid], leaders[gid], by_group, by_member)
             )
     return result
+
+
+def _holders_and_leaders(
+    session: Session, wanted: list[int] | None
+) -> tuple[dict[int, list[_Holder]], dict[int, list[int]]]:
+    """Per group: its quota holders, and its leaders' member ids (one roster query)."""
+    stmt = select(Member.id, Member.name, Member.group_id, Member.role).where(
+        Member.active.is_(True), Member.group_id.is_not(None), Member.role.in_(("member", "leader"))
+    )
+    if wanted is not None:
+        stmt = stmt.where(Member.group_id.in_(wanted))
+    holders: dict[int, list[_Holder]] = defaultdict(list)
+    leaders: dict[int, list[int]] = defaultdict(list)
+    for mid, name, gid, role in session.execute(stmt.order_by(Member.id)):
+        if role in QUOTA_ROLES:
+            holders[gid].append(_Holder(mid, name, gid, role))
+        if role == "leader":
+            leaders[gid].append(mid)
+    return holders, leaders
 
 
 def _standing(
@@ -279,9 +288,8 @@ def member_standings(
     """A member's own record (for 我的履职): counts per submission kind and attendance in each of
     `periods`, and their standing on every member-scope rule in the period containing `now`.
 
-    Two queries over the span of all periods involved; a member's year is a few dozen rows.
+    Three queries over the span of all periods involved; a member's year is a few dozen rows.
     """
-    tz = now.tzinfo
     today = now.date()
     mine = [r for r in rules if r.scope == "member"]
     rule_periods = [period_of(r.period, today) for r in mine]
@@ -290,20 +298,49 @@ def member_standings(
         return MemberRecord(member_id, (), ())
     first = min(p.start for p in span)
     last = max(p.end for p in span)
-    start, end = _midnight(first, tz), _midnight(last + dt.timedelta(days=1), tz)
+    sent = _sent(session, member_id, first, last, now.tzinfo)
+    group_id = session.scalar(select(Member.group_id).where(Member.id == member_id))
+    activities = _activities_seen(session, member_id, group_id, first, min(last, today))
+    order = _kind_order(rules)
+    records = tuple(_period_record(p, sent, activities, group_id, today, order) for p in periods)
+    standings = tuple(
+        _member_standing(r, p, sent, activities) for r, p in zip(mine, rule_periods, strict=True)
+    )
+    return MemberRecord(member_id, records, standings)
 
-    sent = [
+
+@dataclass(frozen=True)
+class _Seen:
+    """An activity as one member saw it."""
+
+    kind: str
+    date: dt.date
+    group_id: int
+    was_there: bool
+    was_excused: bool
+
+
+def _sent(
+    session: Session, member_id: int, first: dt.date, last: dt.date, tz: dt.tzinfo
+) -> list[tuple[str, dt.date]]:
+    """(kind, local date) of the member's submissions, not withdrawn, from `first` to `last`."""
+    return [
         (kind, at.astimezone(tz).date())
         for kind, at in session.execute(
             select(Submission.kind, Submission.submitted_at).where(
                 Submission.member_id == member_id,
                 Submission.status != "withdrawn",
-                Submission.submitted_at >= start,
-                Submission.submitted_at < end,
+                Submission.submitted_at >= _midnight(first, tz),
+                Submission.submitted_at < _midnight(last + dt.timedelta(days=1), tz),
             )
         )
     ]
-    group_id = session.scalar(select(Member.group_id).where(Member.id == member_id))
+
+
+def _activities_seen(
+    session: Session, member_id: int, group_id: int | None, first: dt.date, last: dt.date
+) -> list[_Seen]:
+    """The activities, not cancelled, from `first` to `last`, of the member's group or checked in at."""
     checked = select(CheckIn.id).where(CheckIn.activity_id == Activity.id, CheckIn.member_id == member_id)
     excused = select(LeaveRequest.id).where(
         LeaveRequest.activity_id == Activity.id,
@@ -311,46 +348,51 @@ def member_standings(
         LeaveRequest.status == "approved",
     )
     own_group = Activity.group_id == group_id if group_id is not None else Activity.id.is_(None)
-    activities = session.execute(
+    rows = session.execute(
         select(Activity.kind, Activity.date, Activity.group_id, checked.exists(), excused.exists()).where(
             Activity.cancelled.is_(False),
             Activity.date >= first,
-            Activity.date <= min(last, today),
+            Activity.date <= last,
             or_(own_group, checked.exists()),
         )
-    ).all()
+    )
+    return [_Seen(*row) for row in rows]
 
-    records = []
-    for period in periods:
-        kinds: dict[str, int] = defaultdict(int)
-        for kind, day in sent:
-            if day in period:
-                kinds[kind] += 1
-        attended = on_leave = missed = 0
-        for _kind, day, gid, was_there, was_excused in activities:
-            if day not in period:
-                continue
-            if was_there:
-                attended += 1
-            elif gid == group_id and was_excused:
-                on_leave += 1
-            elif gid == group_id and day < today:
-                missed += 1  # today's activity may still be ahead: not missed yet
-        order = _kind_order(rules)
-        counts = tuple(sorted(kinds.items(), key=lambda kv: order.get(kv[0], len(order))))
-        records.append(PeriodRecord(period, counts, attended, on_leave, missed))
 
-    standings = []
-    for rule, period in zip(mine, rule_periods, strict=True):
-        if rule.source == "submission":
-            n = sum(1 for kind, day in sent if kind in rule.kinds and day in period)
-        else:
-            n = sum(
-                1 for kind, day, _g, there, _e in activities if there and kind in rule.kinds and day in period
-            )
-        due = deadline(rule, period)
-        standings.append(MemberStanding(rule, period, due, n, rule.minimum, n >= rule.minimum))
-    return MemberRecord(member_id, tuple(records), tuple(standings))
+def _period_record(
+    period: Period,
+    sent: list[tuple[str, dt.date]],
+    activities: list[_Seen],
+    group_id: int | None,
+    today: dt.date,
+    order: dict[str, int],
+) -> PeriodRecord:
+    kinds: dict[str, int] = defaultdict(int)
+    for kind, day in sent:
+        if day in period:
+            kinds[kind] += 1
+    attended = on_leave = missed = 0
+    for a in activities:
+        if a.date not in period:
+            continue
+        if a.was_there:
+            attended += 1
+        elif a.group_id == group_id and a.was_excused:
+            on_leave += 1
+        elif a.group_id == group_id and a.date < today:
+            missed += 1  # today's activity may still be ahead: not missed yet
+    counts = tuple(sorted(kinds.items(), key=lambda kv: order.get(kv[0], len(order))))
+    return PeriodRecord(period, counts, attended, on_leave, missed)
+
+
+def _member_standing(
+    rule: QuotaRule, period: Period, sent: list[tuple[str, dt.date]], activities: list[_Seen]
+) -> MemberStanding:
+    if rule.source == "submission":
+        n = sum(1 for kind, day in sent if kind in rule.kinds and day in period)
+    else:
+        n = sum(1 for a in activities if a.was_there and a.kind in rule.kinds and a.date in period)
+    return MemberStanding(rule, period, deadline(rule, period), n, rule.minimum, n >= rule.minimum)
 
 
 def _kind_order(rules: Sequence[QuotaRule]) -> dict[str, int]:

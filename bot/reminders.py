@@ -1,5 +1,6 @@
 """What the scheduler should send at `now`: quota reminders, period-end alerts, quarter summaries and
-activity reminders, computed from the database alone (no clock, no writes) with idempotency keys.
+activity reminders, computed from the database alone (no clock, no writes) with idempotency keys,
+worded by the templates of `reminders.wording` in config.yaml.
 
 Each message has a time it is due and a window after which it is stale: a tick inside the window
 returns it (the outbox key makes it go out once), a tick after the window never does. Quota
@@ -19,7 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import periods
-from bot.config import QuotaRule, Settings
+from bot.config import QuotaRule, ReminderWording, Settings
 from bot.holidays import WorkCalendar
 from bot.messages import ACTIVITY_KINDS, Person
 from bot.periods import Period, period_of
@@ -31,19 +32,49 @@ __all__ = ["Message", "due"]
 _UNITS = {"submission": "件", "activity": "次"}
 _DEFAULT_ACTIVITY_TIME = dt.time(9, 0)  # an activity announced without a time
 
+MessageKind = Literal["quota", "all_done", "deadline", "summary", "activity", "attendance", "absence"]
+
 
 @dataclass(frozen=True)
 class Message:
     """One reminder to send. `key` is unique per (what, group, period, stage[, recipient])."""
 
     key: str
-    kind: Literal["quota", "all_done", "deadline", "summary", "activity", "attendance", "absence"]
+    kind: MessageKind
     target_kind: Literal["group", "member"]  # the group's chat, or one-to-one to `member_id`
     group_id: int
     member_id: int | None
     text: str
     mentions: tuple[Person, ...]
-    due_at: dt.datetime  # when it was due (after moving off a rest day)
+
+
+def _message(
+    *,
+    key: str,
+    kind: MessageKind,
+    group_id: int,
+    text: str,
+    member_id: int | None = None,
+    mentions: tuple[Person, ...] = (),
+) -> Message:
+    """A message to the group's chat, or one-to-one to `member_id` when given."""
+    return Message(
+        key=key,
+        kind=kind,
+        target_kind="group" if member_id is None else "member",
+        group_id=group_id,
+        member_id=member_id,
+        text=text,
+        mentions=mentions,
+    )
+
+
+def _to_leaders(people: _People, group_id: int, *, key: str, kind: MessageKind, text: str) -> list[Message]:
+    """The same text one-to-one to each of the group's leaders; `key` ends with the leader's id."""
+    return [
+        _message(key=f"{key}{leader}", kind=kind, group_id=group_id, member_id=leader, text=text)
+        for leader in people.leaders(group_id)
+    ]
 
 
 @dataclass(frozen=True)
@@ -158,114 +189,127 @@ def _stage_windows(
     return out
 
 
-def _active_stage(rule: QuotaRule, now: dt.datetime, cal: WorkCalendar) -> tuple[Period, int, _Window] | None:
+def _active_stage(rule: QuotaRule, now: dt.datetime, cal: WorkCalendar) -> tuple[Period, int] | None:
+    """(period, days before) of the rule's reminder stage whose window holds `now`, if any."""
     # A stage may fall in the period before its deadline's (a deadline early in a month).
     current = period_of(rule.period, now.date())
     for period in (current, periods.next(current)):
         for n, window in _stage_windows(rule, period, cal, now.tzinfo):
             if now in window:
-                return period, n, window
+                return period, n
     return None
+
+
+def _active_stages(
+    rules: Sequence[QuotaRule], now: dt.datetime, cal: WorkCalendar
+) -> dict[str, tuple[Period, int]]:
+    stages = {rule.key: _active_stage(rule, now, cal) for rule in rules}
+    return {key: stage for key, stage in stages.items() if stage is not None}
 
 
 def _quota_reminders(
     session: Session, settings: Settings, cal: WorkCalendar, people: _People, now: dt.datetime
 ) -> list[Message]:
-    active = {}
-    for rule in settings.quotas:
-        stage = _active_stage(rule, now, cal)
-        if stage is not None:
-            active[rule.key] = stage
+    active = _active_stages(settings.quotas, now, cal)
     if not active:
         return []
     rules = [r for r in settings.quotas if r.key in active]
     standings = group_standings(session, rules, now, period_for=lambda r: active[r.key][0])
     people.preload(m for per_rule in standings.values() for st in per_rule if not st.met for m in st.remind)
     out = []
-    for gid, per_rule in standings.items():
+    for per_rule in standings.values():
         for st in per_rule:
-            period, n, window = active[st.rule.key]
-            key = f"quota:{st.rule.key}:g{gid}:{period.start.isoformat()}"
-            when = periods.spoken(period, now.date())
-            if st.met:
-                if settings.reminders.all_done_message:
-                    text = f"{when}「{st.rule.name}」已全部完成，谢谢大家！"
-                    out.append(Message(f"{key}:done", "all_done", "group", gid, None, text, (), window.start))
-                continue
-            out.append(
-                Message(
-                    f"{key}:d{n}",
-                    "quota",
-                    "group",
-                    gid,
-                    None,
-                    _quota_text(st, when),
-                    people.persons(st.remind),
-                    window.start,
-                )
-            )
+            period, n = active[st.rule.key]
+            message = _quota_message(st, period, n, settings, people, now.date())
+            if message is not None:
+                out.append(message)
     return out
 
 
-def _quota_text(st: RuleStanding, when: str) -> str:
+def _quota_message(
+    st: RuleStanding, period: Period, n: int, settings: Settings, people: _People, today: dt.date
+) -> Message | None:
+    """The stage-`n` reminder while the group owes; once it is met, the all-done line if wanted."""
+    key = f"quota:{st.rule.key}:g{st.group_id}:{period.start.isoformat()}"
+    when = periods.spoken(period, today)
+    wording = settings.reminders.wording
+    if not st.met:
+        text = _quota_text(st, when, wording)
+        return _message(
+            key=f"{key}:d{n}",
+            kind="quota",
+            group_id=st.group_id,
+            text=text,
+            mentions=people.persons(st.remind),
+        )
+    if settings.reminders.all_done_message:
+        text = wording.fill("all_done", when=when, rule=st.rule.name)
+        return _message(key=f"{key}:done", kind="all_done", group_id=st.group_id, text=text)
+    return None
+
+
+def _quota_text(st: RuleStanding, when: str, wording: ReminderWording) -> str:
     rule = st.rule
-    unit = _UNITS[rule.source]
-    head = f"【履职提醒】{when}「{rule.name}」截止{_md(st.deadline)}"
+    told = {"when": when, "rule": rule.name, "deadline": _md(st.deadline), "minimum": rule.minimum}
     if rule.scope == "member":
         names = "、".join(c.name for c in st.behind)
-        return f"{head}，每位委员至少{rule.minimum}{unit}，以下委员尚未完成：{names}。"
-    return f"{head}，本组至少{rule.minimum}{unit}，目前{st.done}{unit}，请组长督促完成。"
+        return wording.fill("quota_member", **told, unit=_UNITS[rule.source], names=names)
+    return wording.fill("quota_group", **told, unit=_UNITS[rule.source], done=st.done)
 
 
 # -- period-end alerts and the quarter summary (to the leader) ---------------------------------
 
 
-def _shortfall(st: RuleStanding, when: str) -> str:
-    unit = _UNITS[st.rule.source]
+def _shortfall(st: RuleStanding, when: str, wording: ReminderWording) -> str:
     if st.rule.scope == "member":
-        return f"{when}「{st.rule.name}」{'、'.join(c.name for c in st.behind)}未完成"
-    return f"{when}「{st.rule.name}」{st.done}/{st.rule.minimum}{unit}"
+        names = "、".join(c.name for c in st.behind)
+        return wording.fill("deadline_member_item", when=when, rule=st.rule.name, names=names)
+    return wording.fill(
+        "deadline_group_item",
+        when=when,
+        rule=st.rule.name,
+        done=st.done,
+        minimum=st.rule.minimum,
+        unit=_UNITS[st.rule.source],
+    )
 
 
 def _deadline_alerts(
     session: Session, settings: Settings, cal: WorkCalendar, people: _People, now: dt.datetime
 ) -> list[Message]:
     """On the last workday of a period, each leader hears what the group has not reached."""
-    alert_time = settings.reminders.deadline_alert_time
-    rules, period_by_rule, window_by_end = [], {}, {}
-    for rule in settings.quotas:
-        period = period_of(rule.period, now.date())
-        start = _at(cal.deadline_day(period.end), alert_time, now.tzinfo)
-        window = _Window(start, _at(period.end + dt.timedelta(days=1), dt.time.min, now.tzinfo))
-        if now in window:
-            rules.append(rule)
-            period_by_rule[rule.key] = period
-            window_by_end[period.end] = window
-    if not rules:
+    period_by_rule = _closing_periods(settings.quotas, settings.reminders.deadline_alert_time, now, cal)
+    if not period_by_rule:
         return []
+    rules = [r for r in settings.quotas if r.key in period_by_rule]
     standings = group_standings(session, rules, now, period_for=lambda r: period_by_rule[r.key])
-    out = []
     names = _group_names(session, list(standings))
+    wording = settings.reminders.wording
+    out = []
     for gid, per_rule in standings.items():
         unmet = [st for st in per_rule if not st.met]
         if not unmet:
             continue
         end = unmet[0].period.end
-        lines = "；".join(_shortfall(st, periods.spoken(st.period, now.date())) for st in unmet)
-        text = f"【期末提醒】{names.get(gid, '')}尚未完成：{lines}。{_md(end)}为本期最后一天。"
-        for leader in people.leaders(gid):
-            out.append(
-                Message(
-                    f"deadline:g{gid}:{end.isoformat()}:m{leader}",
-                    "deadline",
-                    "member",
-                    gid,
-                    leader,
-                    text,
-                    (),
-                    window_by_end[end].start,
-                )
-            )
+        lines = "；".join(_shortfall(st, periods.spoken(st.period, now.date()), wording) for st in unmet)
+        text = wording.fill("deadline_alert", group=names.get(gid, ""), shortfalls=lines, last_day=_md(end))
+        out += _to_leaders(
+            people, gid, key=f"deadline:g{gid}:{end.isoformat()}:m", kind="deadline", text=text
+        )
+    return out
+
+
+def _closing_periods(
+    rules: Sequence[QuotaRule], alert_time: dt.time, now: dt.datetime, cal: WorkCalendar
+) -> dict[str, Period]:
+    """{rule key: its current period} for the rules whose period-end alert window holds `now`:
+    from `alert_time` on the period's last workday to the end of its last day."""
+    out = {}
+    for rule in rules:
+        period = period_of(rule.period, now.date())
+        start = _at(cal.deadline_day(period.end), alert_time, now.tzinfo)
+        if now in _Window(start, _at(period.end + dt.timedelta(days=1), dt.time.min, now.tzinfo)):
+            out[rule.key] = period
     return out
 
 
@@ -279,54 +323,62 @@ def _quarter_summaries(
     if now not in window or not settings.quotas:
         return []
     last = periods.previous(quarter)
-    # Every period of every rule that ended inside the last quarter (e.g. its three months).
-    judged: list[tuple[QuotaRule, Period]] = []
-    for rule in settings.quotas:
-        p = period_of(rule.period, last.start)
-        while p.start <= last.end:
-            if p.end <= last.end:
-                judged.append((rule, p))
-            p = periods.next(p)
-    by_group: dict[int, list[RuleStanding]] = defaultdict(list)
-    batches: dict[int, list[tuple[QuotaRule, Period]]] = defaultdict(list)
-    for i, (rule, p) in enumerate(judged):
-        nth = sum(1 for r, _ in judged[:i] if r.key == rule.key)
-        batches[nth].append((rule, p))
-    for batch in batches.values():  # one standings call per round of periods (months need three)
-        chosen = {rule.key: p for rule, p in batch}
-        for gid, sts in group_standings(
-            session, [r for r, _ in batch], now, period_for=lambda r, c=chosen: c[r.key]
-        ).items():
-            by_group[gid].extend(sts)
+    by_group = _standings_of_periods(session, _periods_ended_in(settings.quotas, last), now)
     names = _group_names(session, list(by_group))
     order = {r.key: i for i, r in enumerate(settings.quotas)}
+    wording = settings.reminders.wording
     out = []
     for gid, sts in by_group.items():
         sts.sort(key=lambda st: (order[st.rule.key], st.period.start))
-        parts = []
-        for st in sts:
-            unit = _UNITS[st.rule.source]
-            label = st.period.label[5:] if st.period.kind == "month" else ""
-            mark = "✓" if st.met else "未完成"
-            if st.rule.scope == "member":
-                parts.append(f"{st.rule.name}{label} {st.done}/{st.required}人 {mark}")
-            else:
-                parts.append(f"{st.rule.name}{label} {st.done}{unit}/至少{st.rule.minimum}{unit} {mark}")
-        text = f"【季度汇总】{names.get(gid, '')}{last.label}履职情况：" + "；".join(parts) + "。"
-        for leader in people.leaders(gid):
-            out.append(
-                Message(
-                    f"summary:g{gid}:{last.start.isoformat()}:m{leader}",
-                    "summary",
-                    "member",
-                    gid,
-                    leader,
-                    text,
-                    (),
-                    window.start,
-                )
-            )
+        items = "；".join(_summary_item(st, wording) for st in sts)
+        text = wording.fill("summary", group=names.get(gid, ""), quarter=last.label, items=items)
+        out += _to_leaders(
+            people, gid, key=f"summary:g{gid}:{last.start.isoformat()}:m", kind="summary", text=text
+        )
     return out
+
+
+def _periods_ended_in(rules: Sequence[QuotaRule], span: Period) -> list[tuple[QuotaRule, Period]]:
+    """Every period of every rule that ended inside `span` (e.g. a quarter's three months)."""
+    judged = []
+    for rule in rules:
+        p = period_of(rule.period, span.start)
+        while p.start <= span.end:
+            if p.end <= span.end:
+                judged.append((rule, p))
+            p = periods.next(p)
+    return judged
+
+
+def _standings_of_periods(
+    session: Session, judged: list[tuple[QuotaRule, Period]], now: dt.datetime
+) -> dict[int, list[RuleStanding]]:
+    """Each group's standings on the (rule, period) pairs: one standings call per round of periods
+    (a rule's first period in the first round, its second in the second; months need three)."""
+    rounds: dict[int, list[tuple[QuotaRule, Period]]] = defaultdict(list)
+    nth: dict[str, int] = defaultdict(int)
+    for rule, p in judged:
+        rounds[nth[rule.key]].append((rule, p))
+        nth[rule.key] += 1
+    by_group: dict[int, list[RuleStanding]] = defaultdict(list)
+    for batch in rounds.values():
+        chosen = {rule.key: p for rule, p in batch}
+        rules = [rule for rule, _p in batch]
+        for gid, sts in group_standings(session, rules, now, period_for=lambda r, c=chosen: c[r.key]).items():
+            by_group[gid].extend(sts)
+    return by_group
+
+
+def _summary_item(st: RuleStanding, wording: ReminderWording) -> str:
+    told = {
+        "rule": st.rule.name,
+        "month": st.period.label[5:] if st.period.kind == "month" else "",  # "2026年7月" → "7月"
+        "done": st.done,
+        "mark": wording.summary_met if st.met else wording.summary_unmet,
+    }
+    if st.rule.scope == "member":
+        return wording.fill("summary_member_item", **told, required=st.required)
+    return wording.fill("summary_group_item", **told, minimum=st.rule.minimum, unit=_UNITS[st.rule.source])
 
 
 # -- activities --------------------------------------------------------------------------------
@@ -335,114 +387,132 @@ def _quarter_summaries(
 def _activity_messages(
     session: Session, settings: Settings, people: _People, now: dt.datetime
 ) -> list[Message]:
+    eve, report = _activities_due(session, settings, now)
+    if not eve and not report:
+        return []
+    roll = _roll_call(session, [a.id for a in eve + report])
+    people.preload(m for states in roll.values() for m, _ in states)
+    wording = settings.reminders.wording
+    out = _eve_reminders(eve, roll, people, now.date(), wording)
+    # After the activity, a leave still pending is no excuse: absent like no answer at all.
+    absent = {a.id: [m for m, state in roll[a.id] if state in ("asked", "none")] for a in report}
+    counts = _unexcused_counts(session, settings, [(a, absent[a.id]) for a in report])
+    for a in report:
+        out += _attendance_reports(a, roll[a.id], absent[a.id], people, wording)
+        out += _absence_warnings(a, absent[a.id], counts, people, settings)
+    return out
+
+
+def _activities_due(
+    session: Session, settings: Settings, now: dt.datetime
+) -> tuple[list[Activity], list[Activity]]:
+    """(activities whose eve reminder is due, activities whose attendance report is due) at `now`."""
     cfg = settings.reminders.activity
-    tz = now.tzinfo
     late = dt.timedelta(hours=settings.reminders.late_hours)
     after = dt.timedelta(hours=cfg.attendance_after_hours)
     today = now.date()
     first = today - dt.timedelta(days=int((late + after).total_seconds() // 86400) + 1)
     last = today + dt.timedelta(days=cfg.days_before + 1)
-    activities = list(
-        session.scalars(
-            select(Activity)
-            .where(Activity.cancelled.is_(False), Activity.date >= first, Activity.date <= last)
-            .order_by(Activity.date, Activity.id)
-        )
+    activities = session.scalars(
+        select(Activity)
+        .where(Activity.cancelled.is_(False), Activity.date >= first, Activity.date <= last)
+        .order_by(Activity.date, Activity.id)
     )
     eve, report = [], []
     for a in activities:
-        starts = _at(a.date, a.time or _DEFAULT_ACTIVITY_TIME, tz)
-        remind_at = _at(a.date - dt.timedelta(days=cfg.days_before), cfg.time, tz)
+        starts = _at(a.date, a.time or _DEFAULT_ACTIVITY_TIME, now.tzinfo)
+        remind_at = _at(a.date - dt.timedelta(days=cfg.days_before), cfg.time, now.tzinfo)
         if remind_at <= now < starts:
-            eve.append((a, remind_at))
+            eve.append(a)
         if starts + after <= now < starts + after + late:
-            report.append((a, starts + after))
-    if not eve and not report:
-        return []
-    ids = [a.id for a, _ in eve + report]
-    roll = _roll_call(session, ids)
-    people.preload(m for states in roll.values() for m, _ in states)
+            report.append(a)
+    return eve, report
+
+
+def _eve_reminders(
+    eve: list[Activity],
+    roll: dict[int, list[tuple[int, str]]],
+    people: _People,
+    today: dt.date,
+    wording: ReminderWording,
+) -> list[Message]:
+    """Each group's reminder before an activity, @-ing those neither checked in nor asking leave."""
     out = []
-    for a, at in eve:
+    for a in eve:
         waiting = [m for m, state in roll[a.id] if state == "none"]
         if not waiting:
             continue
         day = "今天" if a.date == today else ("明天" if a.date == today + dt.timedelta(days=1) else "")
         when = f"{day}（{_md(a.date)}）" if day else _md(a.date)
-        clock = f" {a.time.strftime('%H:%M')}" if a.time else ""
-        place = f"，地点：{a.place}" if a.place else ""
-        text = (
-            f"【活动提醒】{when}{clock} {ACTIVITY_KINDS.get(a.kind, a.kind)}「{a.title}」{place}。"
-            "请准时参加并签到，不能参加的请提前请假。"
+        text = wording.fill(
+            "activity_eve",
+            when=when,
+            at_time=wording.fill("activity_time", time=a.time.strftime("%H:%M")) if a.time else "",
+            kind=ACTIVITY_KINDS.get(a.kind, a.kind),
+            title=a.title,
+            at_place=wording.fill("activity_place", place=a.place) if a.place else "",
         )
         out.append(
-            Message(
-                f"activity:a{a.id}:eve",
-                "activity",
-                "group",
-                a.group_id,
-                None,
-                text,
-                people.persons(waiting),
-                at,
+            _message(
+                key=f"activity:a{a.id}:eve",
+                kind="activity",
+                group_id=a.group_id,
+                text=text,
+                mentions=people.persons(waiting),
             )
         )
-    # After the activity, a leave still pending is no excuse: absent like no answer at all.
-    absent_by_activity = {
-        a.id: [m for m, state in roll[a.id] if state in ("asked", "none")] for a, _ in report
-    }
-    counts = _unexcused_counts(session, settings, [(a, absent_by_activity[a.id]) for a, _ in report])
-    for a, at in report:
-        states = roll[a.id]
-        present = [m for m, s in states if s == "present"]
-        leave = [m for m, s in states if s == "leave"]
-        absent = absent_by_activity[a.id]
+    return out
 
-        def listing(ids: list[int]) -> str:
-            return f"{len(ids)}人" + (f"（{'、'.join(p.name for p in people.persons(ids))}）" if ids else "")
 
-        text = (
-            f"【出勤情况】{_md(a.date)} {ACTIVITY_KINDS.get(a.kind, a.kind)}「{a.title}」："
-            f"出席{listing(present)}；请假{listing(leave)}；缺席{listing(absent)}。"
+def _attendance_reports(
+    a: Activity,
+    roll: list[tuple[int, str]],
+    absent: list[int],
+    people: _People,
+    wording: ReminderWording,
+) -> list[Message]:
+    """Who came, who was excused and who was absent, one-to-one to each leader."""
+
+    def listing(ids: list[int]) -> str:
+        return f"{len(ids)}人" + (f"（{'、'.join(p.name for p in people.persons(ids))}）" if ids else "")
+
+    text = wording.fill(
+        "attendance",
+        date=_md(a.date),
+        kind=ACTIVITY_KINDS.get(a.kind, a.kind),
+        title=a.title,
+        present=listing([m for m, s in roll if s == "present"]),
+        leave=listing([m for m, s in roll if s == "leave"]),
+        absent=listing(absent),
+    )
+    return _to_leaders(people, a.group_id, key=f"activity:a{a.id}:attendance:m", kind="attendance", text=text)
+
+
+def _absence_warnings(
+    a: Activity,
+    absent: list[int],
+    counts: dict[tuple[int, int], int],
+    people: _People,
+    settings: Settings,
+) -> list[Message]:
+    """Each leader hears privately of a member nearing (or at) the unexcused-absence limit."""
+    cfg, wording = settings.reminders.activity, settings.reminders.wording
+    out = []
+    for mid in absent:
+        n = counts.get((a.id, mid), 0)
+        if n < cfg.absence_warning_at:
+            continue
+        (who,) = people.persons([mid]) or (Person("?"),)
+        rule = "absence_at_limit" if n >= cfg.absence_limit else "absence_rule"
+        text = wording.fill(
+            "absence",
+            name=who.name,
+            count=n,
+            date=_md(a.date),
+            title=a.title,
+            consequence=wording.fill(rule, limit=cfg.absence_limit),
         )
-        leaders = people.leaders(a.group_id)
-        for leader in leaders:
-            out.append(
-                Message(
-                    f"activity:a{a.id}:attendance:m{leader}",
-                    "attendance",
-                    "member",
-                    a.group_id,
-                    leader,
-                    text,
-                    (),
-                    at,
-                )
-            )
-        for mid in absent_by_activity[a.id]:
-            n = counts.get((a.id, mid), 0)
-            if n < cfg.absence_warning_at:
-                continue
-            (who,) = people.persons([mid]) or (Person("?"),)
-            consequence = (
-                f"已达{cfg.absence_limit}次，按规定视为自动放弃委员资格，请与本人联系并报县政协办公室。"
-                if n >= cfg.absence_limit
-                else f"按规定无故缺席{cfg.absence_limit}次视为自动放弃委员资格，请及时提醒本人。"
-            )
-            text = f"【缺席提醒】{who.name}本届已无故缺席{n}次（最近一次：{_md(a.date)}「{a.title}」），{consequence}"
-            for leader in leaders:
-                out.append(
-                    Message(
-                        f"absence:a{a.id}:m{mid}:to{leader}",
-                        "absence",
-                        "member",
-                        a.group_id,
-                        leader,
-                        text,
-                        (),
-                        at,
-                    )
-                )
+        out += _to_leaders(people, a.group_id, key=f"absence:a{a.id}:m{mid}:to", kind="absence", text=text)
     return out
 
 

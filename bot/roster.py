@@ -89,26 +89,7 @@ def _cell(value: object) -> str:
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """The file's data rows as (line number, {column: text}); the header is line 1."""
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True, data_only=True)
-        table = [[_cell(c) for c in row] for row in wb.active.iter_rows(values_only=True)]
-        wb.close()
-    elif suffix == ".csv":
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise RosterError([f"{path.name}: 无法识别文件编码（请另存为 UTF-8 的 CSV）"])
-        table = [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text))]
-    else:
-        raise RosterError([f"{path.name}: 只支持 .xlsx 或 .csv 文件"])
+    table = _read_table(path)
     if not table:
         raise RosterError([f"{path.name}: 文件是空的"])
     header = table[0]
@@ -124,51 +105,90 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
+def _read_table(path: Path) -> list[list[str]]:
+    """Every row of the .xlsx's first sheet or of the .csv, as cleaned cell texts."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        table = [[_cell(c) for c in row] for row in wb.active.iter_rows(values_only=True)]
+        wb.close()
+        return table
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise RosterError([f"{path.name}: 无法识别文件编码（请另存为 UTF-8 的 CSV）"])
+        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text))]
+    raise RosterError([f"{path.name}: 只支持 .xlsx 或 .csv 文件"])
+
+
 def validate(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[RosterRow], list[str]]:
+    """The rows that can be imported, and a line-numbered problem for each that cannot."""
     good: list[RosterRow] = []
     problems: list[str] = []
     seen: dict[str, dict[str, int]] = {"手机": {}, "企业微信账号": {}, "钉钉账号": {}}
     for line, r in rows:
-        errs = []
-        name = r.get("姓名", "")
-        if not name:
-            errs.append("姓名为空")
-        elif len(name) > 32:
-            errs.append("姓名过长")
-        role_word = r.get("角色", "")
-        role = _ROLE_WORDS.get(role_word.lower() if role_word.isascii() else role_word)
-        if role is None:
-            errs.append(f"角色“{role_word}”无法识别（委员/组长/联络员/管理员）")
-        group = r.get("联络组", "") or None
-        if group is None and role != "admin":
-            errs.append("联络组为空（只有管理员可以不属于联络组）")
-        mobile = normalize_mobile(r.get("手机", ""))
-        if not _MOBILE.match(mobile):
-            errs.append(f"手机号“{r.get('手机', '')}”不是11位手机号")
-        for col, value in (
-            ("手机", mobile),
-            ("企业微信账号", r.get("企业微信账号", "")),
-            ("钉钉账号", r.get("钉钉账号", "")),
-        ):
-            if value and value in seen[col]:
-                errs.append(f"{col} {value} 与第{seen[col][value]}行重复")
-            elif value:
-                seen[col][value] = line
+        row, errs = _check_row(line, r)
+        errs += _repeats(line, r, seen)
         if errs:
-            problems.append(f"第{line}行（{name or '无名'}）：" + "；".join(errs))
-            continue
-        good.append(
-            RosterRow(
-                line=line,
-                name=name,
-                group=group,
-                role=role or "member",
-                mobile=mobile,
-                wecom_userid=r.get("企业微信账号") or None,
-                dingtalk_userid=r.get("钉钉账号") or None,
-            )
-        )
+            problems.append(f"第{line}行（{r.get('姓名', '') or '无名'}）：" + "；".join(errs))
+        elif row is not None:
+            good.append(row)
     return good, problems
+
+
+def _check_row(line: int, r: dict[str, str]) -> tuple[RosterRow | None, list[str]]:
+    """The row read on its own: the member it describes, or what is wrong with it."""
+    errs = []
+    name = r.get("姓名", "")
+    if not name:
+        errs.append("姓名为空")
+    elif len(name) > 32:
+        errs.append("姓名过长")
+    role_word = r.get("角色", "")
+    role = _ROLE_WORDS.get(role_word.lower() if role_word.isascii() else role_word)
+    if role is None:
+        errs.append(f"角色“{role_word}”无法识别（委员/组长/联络员/管理员）")
+    group = r.get("联络组", "") or None
+    if group is None and role != "admin":
+        errs.append("联络组为空（只有管理员可以不属于联络组）")
+    mobile = normalize_mobile(r.get("手机", ""))
+    if not _MOBILE.match(mobile):
+        errs.append(f"手机号“{r.get('手机', '')}”不是11位手机号")
+    if errs:
+        return None, errs
+    row = RosterRow(
+        line=line,
+        name=name,
+        group=group,
+        role=role or "member",
+        mobile=mobile,
+        wecom_userid=r.get("企业微信账号") or None,
+        dingtalk_userid=r.get("钉钉账号") or None,
+    )
+    return row, []
+
+
+def _repeats(line: int, r: dict[str, str], seen: dict[str, dict[str, int]]) -> list[str]:
+    """The mobile or platform ids an earlier line of the file already used (recording this line's)."""
+    errs = []
+    for col, value in (
+        ("手机", normalize_mobile(r.get("手机", ""))),
+        ("企业微信账号", r.get("企业微信账号", "")),
+        ("钉钉账号", r.get("钉钉账号", "")),
+    ):
+        if value and value in seen[col]:
+            errs.append(f"{col} {value} 与第{seen[col][value]}行重复")
+        elif value:
+            seen[col][value] = line
+    return errs
 
 
 def import_roster(session: Session, path: Path, now: dt.datetime) -> ImportReport:
@@ -176,11 +196,18 @@ def import_roster(session: Session, path: Path, now: dt.datetime) -> ImportRepor
     good, problems = validate(read_rows(Path(path)))
     if problems:
         raise RosterError(problems)
-    groups = {g.name: g for g in session.scalars(select(LiaisonGroup))}
     members = {m.mobile: m for m in session.scalars(select(Member))}
+    problems = _taken_ids(good, members)
+    if problems:
+        raise RosterError(problems)
+    return _apply(session, good, members, now)
+
+
+def _taken_ids(good: list[RosterRow], members: dict[str, Member]) -> list[str]:
+    """Rows whose platform id already belongs to another member (by mobile) in the database."""
     by_wecom = {m.wecom_userid: m for m in members.values() if m.wecom_userid}
     by_ding = {m.dingtalk_userid: m for m in members.values() if m.dingtalk_userid}
-    report = ImportReport()
+    problems = []
     for row in good:
         for value, index, col in (
             (row.wecom_userid, by_wecom, "企业微信账号"),
@@ -189,27 +216,18 @@ def import_roster(session: Session, path: Path, now: dt.datetime) -> ImportRepor
             other = index.get(value) if value else None
             if other is not None and other.mobile != row.mobile:
                 problems.append(f"第{row.line}行（{row.name}）：{col} {value} 已属于 {other.name}")
-    if problems:
-        raise RosterError(problems)
+    return problems
 
+
+def _apply(
+    session: Session, good: list[RosterRow], members: dict[str, Member], now: dt.datetime
+) -> ImportReport:
+    """Create the missing groups and members, update the changed ones; `members` is keyed by mobile."""
+    groups = {g.name: g for g in session.scalars(select(LiaisonGroup))}
+    report = ImportReport()
     for row in good:
-        group = None
-        if row.group:
-            group = groups.get(row.group)
-            if group is None:
-                group = LiaisonGroup(name=row.group, created_at=now)
-                session.add(group)
-                session.flush()
-                groups[row.group] = group
-                report.groups_created.append(row.group)
-        wanted = {
-            "name": row.name,
-            "group_id": group.id if group else None,
-            "role": row.role,
-            # An empty id cell keeps an id the member bound in chat.
-            **({"wecom_userid": row.wecom_userid} if row.wecom_userid else {}),
-            **({"dingtalk_userid": row.dingtalk_userid} if row.dingtalk_userid else {}),
-        }
+        group = _group_for(session, row.group, groups, report, now) if row.group else None
+        wanted = _wanted(row, group)
         member = members.get(row.mobile)
         if member is None:
             member = Member(mobile=row.mobile, created_at=now, updated_at=now, active=True, **wanted)
@@ -218,15 +236,41 @@ def import_roster(session: Session, path: Path, now: dt.datetime) -> ImportRepor
             report.created.append(row.name)
             continue
         changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
+        for k, v in changed.items():
+            setattr(member, k, v)
         if changed:
-            for k, v in changed.items():
-                setattr(member, k, v)
             member.updated_at = now
             report.updated.append(row.name)
         else:
             report.unchanged += 1
     session.flush()
     return report
+
+
+def _wanted(row: RosterRow, group: LiaisonGroup | None) -> dict[str, object]:
+    """The member's columns as the row gives them."""
+    ids = {"wecom_userid": row.wecom_userid, "dingtalk_userid": row.dingtalk_userid}
+    return {
+        "name": row.name,
+        "group_id": group.id if group else None,
+        "role": row.role,
+        # An empty id cell keeps an id the member bound in chat.
+        **{column: value for column, value in ids.items() if value},
+    }
+
+
+def _group_for(
+    session: Session, name: str, groups: dict[str, LiaisonGroup], report: ImportReport, now: dt.datetime
+) -> LiaisonGroup:
+    """The group named in a row, created (and flushed, for its id) the first time it appears."""
+    group = groups.get(name)
+    if group is None:
+        group = LiaisonGroup(name=name, created_at=now)
+        session.add(group)
+        session.flush()
+        groups[name] = group
+        report.groups_created.append(name)
+    return group
 
 
 def sync_chat_bindings(session: Session, settings: Settings) -> None:

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from bot.config import ConfigError, load_settings, settings_from_dict
+from bot.config import ConfigError, ReminderWording, load_settings, settings_from_dict
 from tests.conftest import ROOT, shipped_config
 
 
@@ -21,6 +21,21 @@ def test_shipped_config_has_the_six_at_least_quotas_at_group_scope():
         ("调研报告", "half", "group"),
         ("为民办实事", "year", "group"),
     ]
+
+
+def test_shipped_config_spells_out_the_built_in_reminder_wording():
+    assert settings_from_dict(shipped_config()).reminders.wording == ReminderWording()
+
+
+def test_a_wording_with_an_unknown_placeholder_names_the_key_and_the_allowed_ones():
+    config = shipped_config()
+    config["reminders"]["wording"]["absence"] = "【缺席提醒】{姓名}已缺席{count}次"
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict(config)
+    assert (
+        "reminders.wording.absence: Value error, unknown placeholder {姓名}; "
+        "allowed: {name}, {count}, {date}, {title}, {consequence}"
+    ) in str(err.value)
 
 
 def test_secret_is_read_from_an_environment_variable(monkeypatch):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from bot import reminders
-from bot.config import settings_from_dict
+from bot.config import load_settings, settings_from_dict
 from models import Activity, LeaveRequest, LiaisonGroup, Member, OutboxMessage, Submission
 from tests.conftest import NOW, TZ
 
@@ -66,6 +66,41 @@ def test_group_rule_ats_the_leader_only_while_the_group_owes(runtime, roster, co
     assert all("截止11月25日" in m.text and m.key.endswith(":d1") for m in msgs)
     submit(runtime, roster["张三"], "opinion", at, gid(runtime))
     assert [m.group_id for m in due(runtime, settings, at)] == [gid(runtime, "第二联络组")]
+
+
+def test_a_county_rewords_the_group_reminder_in_its_config_and_the_rest_reads_as_before(
+    runtime, roster, config_dict, write_config
+):
+    reminders_section = config_dict["reminders"]
+    wording = {
+        **reminders_section["wording"],
+        "quota_group": "【提醒】{rule}本组{done}/{minimum}{unit}，{deadline}前请完成。",
+    }
+    settings = load_settings(
+        write_config(quotas=[OPINION], reminders={**reminders_section, "wording": wording})
+    )
+    at = dt.datetime(2026, 11, 24, 9, 30, tzinfo=TZ)
+    assert {m.text for m in due(runtime, settings, at)} == {
+        "【提醒】社情民意信息本组0/1件，11月25日前请完成。"
+    }
+    with runtime.sessions.begin() as s:
+        s.add(
+            Activity(
+                group_id=gid(runtime),
+                kind="meeting",
+                title="座谈会",
+                date=dt.date(2026, 11, 25),
+                created_at=NOW,
+            )
+        )
+    eve = [
+        m.text
+        for m in due(runtime, settings, dt.datetime(2026, 11, 24, 18, 0, tzinfo=TZ))
+        if m.kind == "activity"
+    ]
+    assert eve == [
+        "【活动提醒】明天（11月25日） 会议/座谈「座谈会」。请准时参加并签到，不能参加的请提前请假。"
+    ]
 
 
 def test_all_done_is_said_once_when_configured(runtime, roster, config_dict):
