@@ -20,6 +20,7 @@ from bot.delivery import Delivery, SendResult
 from bot.messages import Person
 from models import LiaisonGroup, OutboxMessage
 from tests.conftest import NOW
+from tests.fakes import serve_in_background, stop_serving
 
 BINDINGS = [
     {"name": "第一联络组", "wecom": {"webhook_key": "hook-g1"}},
@@ -79,15 +80,13 @@ class PushTarget:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> PushTarget:
-        self._thread.start()
+        self._thread = serve_in_background(self.server)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server, self._thread)
 
 
 class HttpPush:
