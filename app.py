@@ -132,7 +132,7 @@ def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> 
     host = host or settings.server.host
     port = port or settings.server.port
     if settings.dingtalk.enabled and settings.dingtalk.stream:
-        from bot.platforms.dingtalk_stream import start_in_background
+        from bot.platforms.dingtalk.stream import start_in_background
 
         start_in_background(app.extensions["bot"])  # skipped, with a warning, if `stream` runs elsewhere
     if settings.scheduler.enabled and not no_scheduler:
@@ -323,7 +323,7 @@ def export_cmd(
 @click.pass_obj
 def stream(obj: _Obj) -> None:
     """Receive DingTalk robot messages over Stream mode (no public IP needed); one process only."""
-    from bot.platforms.dingtalk_stream import AlreadyRunning, StreamClient
+    from bot.platforms.dingtalk.stream import AlreadyRunning, StreamClient
 
     runtime = obj.runtime()
     _configure_logging(runtime.settings)

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.messages import Person, Reply
-from bot.platforms.dingtalk import NON_TEXT_ANSWER, callback_sign, make_blueprint
+from bot.platforms.dingtalk import make_blueprint
+from bot.platforms.dingtalk.inbound import NON_TEXT_ANSWER
+from bot.platforms.dingtalk.sign import callback_sign
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_server import robot_message as message
 from tests.fakes.dingtalk_server import scripted_runtime

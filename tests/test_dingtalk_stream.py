@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.messages import Reply
 from bot.outbox import Deliverer
 from bot.platforms.dingtalk import DingtalkPushClient
-from bot.platforms.dingtalk_stream import AlreadyRunning, SingleProcessLock, StreamClient
+from bot.platforms.dingtalk.stream import AlreadyRunning, SingleProcessLock, StreamClient
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_gateway import BOT_TOPIC, FakeGateway
 from tests.fakes.dingtalk_server import FakeDingtalk, robot_message, scripted_runtime

@@ -17,7 +17,7 @@ from bot.messages import Command, Reply
 from bot.outbox import Deliverer
 from bot.pipeline import NOT_UNDERSTOOD, Pipeline
 from bot.platforms.wecom import WecomPushClient, make_blueprint
-from bot.platforms.wecom_crypto import parse_xml
+from bot.platforms.wecom.crypto import parse_xml
 from bot.router import Router
 from models import Base, InboundMessage, OutboxMessage
 from tests.conftest import NOW, TZ

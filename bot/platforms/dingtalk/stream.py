@@ -24,7 +24,7 @@ from dingtalk_stream.version import VERSION_STRING
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.platforms.dingtalk import BadMessage, handle_robot_message
+from bot.platforms.dingtalk.inbound import BadMessage, handle_robot_message
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
