@@ -58,13 +58,15 @@ def bot(runtime, roster):
         runtime,
         {"帮助": Reply(HELP), "请假": mention, "慢": Reply("慢慢来"), "卡": Reply("终于好了"), "断": down},
         slow={"慢": 1.0, "卡": 3.5},
+        reply_deadline_seconds=0.3,
+        ack_deadline_seconds=1.5,
     )
 
 
 @pytest.fixture
 def client(bot):
     app = Flask(__name__)
-    app.register_blueprint(make_blueprint(bot, deadline_seconds=0.3, ack_seconds=1.5))
+    app.register_blueprint(make_blueprint(bot))
     return app.test_client()
 
 

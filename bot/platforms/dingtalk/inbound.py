@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "dingtalk"
 NON_TEXT_ANSWER = "目前只能读懂文字消息，请用文字发送（例如「帮助」）。"
 EMPTY = {"msgtype": "empty"}  # "no answer" for the robot callback response
-REPLY_DEADLINE_SECONDS = 2.5  # DingTalk waits about 3 s for the callback's answer, then redelivers
-ACK_DEADLINE_SECONDS = 2.9  # stored by then: answer empty, the answer follows; not stored: 503
 
 
 class BadMessage(ValueError):
@@ -110,14 +108,9 @@ def handle_robot_message(
 # HTTP callback
 
 
-def make_blueprint(
-    runtime: Runtime,
-    *,
-    deadline_seconds: float = REPLY_DEADLINE_SECONDS,
-    ack_seconds: float = ACK_DEADLINE_SECONDS,
-) -> Blueprint:
-    """`POST /dingtalk/robot`: verify, hand text to the pipeline, answer within the deadline or via
-    the outbox; a message not stored by `ack_seconds` gets a 5xx (bot/platforms/answering.py)."""
+def make_blueprint(runtime: Runtime) -> Blueprint:
+    """`POST /dingtalk/robot`: verify, hand text to the pipeline, answer within the reply deadline or
+    via the outbox; a message not stored by the ack deadline gets a 5xx (bot/platforms/answering.py)."""
     bp = Blueprint("dingtalk", __name__)
     ding = runtime.settings.dingtalk
     workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dingtalk-callback")
@@ -157,8 +150,8 @@ def make_blueprint(
             runtime.pipeline.handle,
             incoming,
             now,
-            reply_seconds=deadline_seconds,
-            ack_seconds=ack_seconds,
+            reply_seconds=ding.reply_deadline_seconds,
+            ack_seconds=ding.ack_deadline_seconds,
             deliver_late=lambda reply: runtime.answer_late(
                 incoming, reply, dict(incoming.reply_handle or {})
             ),
