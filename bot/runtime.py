@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import locks
 from bot.config import Settings
 from bot.delivery import PushClient
 from bot.messages import Incoming, Reply
@@ -28,7 +29,6 @@ from bot.router import Router
 from models import Member, make_engine, make_session_factory
 
 ROOT = Path(__file__).resolve().parent.parent
-_MIGRATION_LOCK = 7_210_001  # pg_advisory_lock id: one migrator at a time across workers
 
 
 @dataclass
@@ -88,7 +88,7 @@ def upgrade_schema(engine: Engine) -> None:
     cfg = _alembic_config(engine)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.MIGRATION})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

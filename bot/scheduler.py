@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox, reminders
+from bot import locks, outbox, reminders
 from bot.config import Settings
 from bot.delivery import PushClient
 from models import SchedulerLock
@@ -29,7 +29,6 @@ from models import SchedulerLock
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "reminders"
-_ADVISORY_KEY = 7_210_002  # next to runtime's migration lock (7_210_001)
 
 
 def holder_id() -> str:
@@ -44,7 +43,7 @@ class AdvisoryLock:
     without any timeout of ours; a live one checks its connection before each tick.
     """
 
-    def __init__(self, engine: Engine, key: int = _ADVISORY_KEY) -> None:
+    def __init__(self, engine: Engine, key: int = locks.REMINDER_SCHEDULER) -> None:
         self._engine = engine
         self._key = key
         self._conn: Connection | None = None
