@@ -108,6 +108,11 @@ class Person:
     wecom_userid: str | None = None
     dingtalk_userid: str | None = None
 
+    @classmethod
+    def of(cls, member: Any) -> Person:
+        """The mention of a roster member: a `models.Member`, or a row of the same column names."""
+        return cls(member.name, member.mobile, member.wecom_userid, member.dingtalk_userid)
+
 
 @dataclass(frozen=True)
 class Notice:

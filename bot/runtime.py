@@ -7,7 +7,6 @@ scheduler and the CLI commands alike.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import locks
 from bot.config import Settings
-from bot.delivery import PushClient
+from bot.descriptor import Platforms
 from bot.messages import Incoming, Reply
 from bot.outbox import Deliverer
 from bot.parser import parse_strict
@@ -38,14 +37,15 @@ class Runtime:
     sessions: sessionmaker[Session]
     router: Router
     pipeline: Pipeline
-    # Sends late answers at once (set by app.py with the platforms' push clients); without it
-    # they wait in the outbox for the scheduler's next tick.
+    platforms: Platforms  # with the push clients app.py built, shared with the scheduler
+    # Sends late answers at once (when the platforms have push clients); without it they wait
+    # in the outbox for the scheduler's next tick.
     deliverer: Deliverer | None = None
 
-    def knows(self, name: str) -> bool:
-        """Is `name` on the roster (the console speaks by name)?"""
+    def knows(self, channel: str, sender_id: str) -> bool:
+        """Is `sender_id` on `channel` someone on the roster (the console speaks by name)?"""
         with self.sessions() as session:
-            return find_member(session, "console", name) is not None
+            return find_member(session, self.platforms.for_channel(channel), sender_id) is not None
 
     def default_speaker(self) -> str | None:
         with self.sessions() as session:
@@ -97,14 +97,15 @@ def build_runtime(
     settings: Settings,
     routers: list[Router],
     *,
+    platforms: Platforms,
     engine: Engine | None = None,
-    push_clients: Mapping[str, PushClient] | None = None,
 ) -> Runtime:
+    """The bot for `settings`, speaking on `platforms` (and sending through their push clients)."""
     engine = engine or make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     router = Router()
     for r in routers:
         router.include(r)
-    pipeline = Pipeline(sessions, settings, router, parse_strict)
-    deliverer = Deliverer(sessions, settings, push_clients) if push_clients else None
-    return Runtime(settings, engine, sessions, router, pipeline, deliverer)
+    pipeline = Pipeline(sessions, settings, router, parse_strict, platforms)
+    deliverer = Deliverer(sessions, settings, platforms) if platforms.clients else None
+    return Runtime(settings, engine, sessions, router, pipeline, platforms, deliverer)

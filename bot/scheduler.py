@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import locks, outbox, reminders
 from bot.config import Settings
-from bot.delivery import PushClient
+from bot.descriptor import Platforms
 from models import SchedulerLock
 
 log = logging.getLogger(__name__)
@@ -173,14 +173,15 @@ def enqueue_due(sessions: sessionmaker[Session], settings: Settings, now: dt.dat
 
 
 class ReminderScheduler:
-    """Ticks (APScheduler, the configured timezone) while holding the single-scheduler lock."""
+    """Ticks (APScheduler, the configured timezone) while holding the single-scheduler lock; sends
+    through the push clients of `platforms` (in the web process, the same ones the runtime has)."""
 
     def __init__(
         self,
         engine: Engine,
         sessions: sessionmaker[Session],
         settings: Settings,
-        clients: Mapping[str, PushClient],
+        platforms: Platforms,
         *,
         clock: Callable[[], dt.datetime] | None = None,
         lock: AdvisoryLock | RowLock | None = None,
@@ -189,7 +190,8 @@ class ReminderScheduler:
         self._settings = settings
         self._clock = clock or (lambda: dt.datetime.now(settings.tz))
         self.lock = lock or make_lock(engine, sessions, settings)
-        self.deliverer = outbox.Deliverer(sessions, settings, clients)
+        self.platforms = platforms
+        self.deliverer = outbox.Deliverer(sessions, settings, platforms)
         self._scheduler: BackgroundScheduler | None = None
         self._tick_guard = threading.Lock()
 

@@ -70,7 +70,7 @@ def settings(config_dict):
 @pytest.fixture
 def runtime(engine, settings):
     _empty(engine)
-    yield build_runtime(settings, app_module.ROUTERS, engine=engine)
+    yield build_runtime(settings, app_module.ROUTERS, platforms=app_module.PLATFORMS, engine=engine)
     _empty(engine)
 
 
@@ -170,7 +170,9 @@ def ask(runtime, roster):
     parser is bypassed, so a handler's tests state exactly what the parser would have read."""
 
     def _ask(name: str, command, now: dt.datetime = NOW, **fields) -> str | None:
-        pipeline = Pipeline(runtime.sessions, runtime.settings, runtime.router, lambda _text, _now: command)
+        pipeline = Pipeline(
+            runtime.sessions, runtime.settings, runtime.router, lambda _text, _now: command, runtime.platforms
+        )
         incoming = Incoming(
             platform=fields.pop("platform", "console"),
             chat_id=fields.pop("chat_id", None),

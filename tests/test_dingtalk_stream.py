@@ -11,6 +11,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from app import PLATFORMS
 from bot.messages import Reply
 from bot.outbox import Deliverer
 from bot.platforms.dingtalk import DingtalkPushClient
@@ -92,7 +93,8 @@ def test_the_answer_is_posted_to_the_session_webhook_at_once_and_only_once(runti
         )
         clients = {"dingtalk": DingtalkPushClient(scripted.settings)}
         bot = dataclasses.replace(
-            scripted, deliverer=Deliverer(scripted.sessions, scripted.settings, clients)
+            scripted,
+            deliverer=Deliverer(scripted.sessions, scripted.settings, PLATFORMS.with_clients(clients)),
         )
         client = StreamClient(bot, backoff_initial=0.05, backoff_max=0.2)
         thread = threading.Thread(target=lambda: asyncio.run(client.start()), daemon=True)

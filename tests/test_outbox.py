@@ -14,6 +14,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from app import PLATFORMS
 from bot import outbox
 from bot.config import settings_from_dict
 from bot.delivery import Delivery, SendResult
@@ -164,7 +165,9 @@ def test_group_and_member_messages_reach_their_push_targets_once(runtime, roster
         outbox.enqueue(s, key="p1", target_kind="member", text="私信", now=NOW, member_id=roster["王组长"])
         assert not outbox.enqueue(s, key="g1", target_kind="group", text="again", now=NOW)
     wecom, ding = FakePush("wecom"), FakePush("dingtalk")
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": wecom, "dingtalk": ding})
+    deliverer = outbox.Deliverer(
+        runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": wecom, "dingtalk": ding})
+    )
 
     assert deliverer.deliver(NOW).sent == 3
     assert deliverer.deliver(NOW + dt.timedelta(hours=1)).handled == 0
@@ -190,7 +193,10 @@ def test_push_target_failing_500_limited_and_timing_out_then_recovering_gets_eac
     with PushTarget() as target:
         target.script = ["500", "limited", "hang", "500", "hang", "limited"]
         deliverer = outbox.Deliverer(
-            runtime.sessions, bound_settings, {"wecom": HttpPush(target.url)}, rng=random.Random(5)
+            runtime.sessions,
+            bound_settings,
+            PLATFORMS.with_clients({"wecom": HttpPush(target.url)}),
+            rng=random.Random(5),
         )
         at = NOW
         for _ in range(12):  # every 20 minutes for 4 hours: past every backoff
@@ -208,7 +214,9 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after(runtime
     queue(runtime, 1, "第一联络组")
     fail = SendResult("retry", "HTTP 500")
     client = FakePush("wecom", [fail, fail, fail, SendResult("retry", "limited", retry_after=600)])
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": client}, rng=random.Random(1))
+    deliverer = outbox.Deliverer(
+        runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client}), rng=random.Random(1)
+    )
     base = bound_settings.outbox.base_backoff_seconds
     at, waits = NOW, []
     for _ in range(4):
@@ -227,7 +235,9 @@ def test_twenty_a_minute_per_push_bot_and_the_rest_next_minute(runtime, roster, 
     g1 = queue(runtime, 25, "第一联络组")
     g2 = queue(runtime, 3, "第二联络组")
     wecom, ding = FakePush("wecom"), FakePush("dingtalk")
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": wecom, "dingtalk": ding})
+    deliverer = outbox.Deliverer(
+        runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": wecom, "dingtalk": ding})
+    )
 
     report = deliverer.deliver(NOW)
     assert report.sent == 23 and report.deferred == 5
@@ -242,7 +252,7 @@ def test_twenty_a_minute_per_push_bot_and_the_rest_next_minute(runtime, roster, 
 def test_a_blocked_dingtalk_robot_holds_its_messages_for_ten_minutes(runtime, roster, bound_settings):
     queue(runtime, 3, "第二联络组")
     ding = FakePush("dingtalk", [SendResult("retry", "errcode 130101 send too fast", retry_after=600)])
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"dingtalk": ding})
+    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"dingtalk": ding}))
     report = deliverer.deliver(NOW)
     assert (report.retried, report.deferred, len(ding.sent)) == (1, 2, 0)
     assert deliverer.deliver(NOW + dt.timedelta(minutes=9)).sent == 0
@@ -252,7 +262,7 @@ def test_a_blocked_dingtalk_robot_holds_its_messages_for_ten_minutes(runtime, ro
 def test_after_max_age_a_message_is_failed_and_kept_for_the_admin(runtime, roster, bound_settings):
     queue(runtime, 1, "第一联络组")
     client = FakePush("wecom", [SendResult("retry", "HTTP 500")] * 1000)
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": client})
+    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client}))
     at = NOW
     while at < NOW + dt.timedelta(hours=26):
         deliverer.deliver(at)
@@ -269,7 +279,7 @@ def test_a_permanent_refusal_fails_at_once(runtime, roster, bound_settings):
     deliverer = outbox.Deliverer(
         runtime.sessions,
         bound_settings,
-        {"wecom": FakePush("wecom", [SendResult("failed", "errcode 93000")])},
+        PLATFORMS.with_clients({"wecom": FakePush("wecom", [SendResult("failed", "errcode 93000")])}),
     )
     assert deliverer.deliver(NOW).failed == 1
     assert next(iter(rows(runtime).values())).last_error == "errcode 93000"
@@ -293,14 +303,17 @@ def test_a_crash_between_sending_and_recording_repeats_only_that_message(runtime
             return SendResult("sent", "ok")
 
     with pytest.raises(Crash):
-        outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": CrashAfterSecondSend()}).deliver(NOW)
+        outbox.Deliverer(
+            runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": CrashAfterSecondSend()})
+        ).deliver(NOW)
 
-    restarted = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": FakePush("wecom")})
+    fresh = FakePush("wecom")
+    restarted = outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": fresh}))
     assert restarted.deliver(NOW + dt.timedelta(minutes=1)).sent == 3  # the claimed one waits for its lease
     lease = dt.timedelta(seconds=bound_settings.outbox.claim_lease_seconds)
     assert restarted.deliver(NOW + lease + dt.timedelta(seconds=1)).sent == 1
     assert all(r.status == "sent" for r in rows(runtime).values())
-    everything = delivered + [d.key for d in restarted._clients["wecom"].sent]
+    everything = delivered + [d.key for d in fresh.sent]
     counts = Counter(everything)
     assert set(counts) == set(keys)  # nothing lost
     assert [k for k, n in counts.items() if n > 1] == [delivered[1]]  # only the in-flight one repeats
@@ -314,7 +327,8 @@ def test_two_deliverers_at_once_send_each_message_once(runtime, roster, bound_se
     clients = [FakePush("wecom"), FakePush("wecom")]
     workers = [
         threading.Thread(
-            target=outbox.Deliverer(runtime.sessions, settings, {"wecom": c}).deliver, args=(NOW,)
+            target=outbox.Deliverer(runtime.sessions, settings, PLATFORMS.with_clients({"wecom": c})).deliver,
+            args=(NOW,),
         )
         for c in clients
     ]
@@ -329,12 +343,12 @@ def test_two_deliverers_at_once_send_each_message_once(runtime, roster, bound_se
 def test_without_a_bound_chat_the_console_log_gets_it_or_the_admin_sees_it_fail(runtime, roster, config_dict):
     queue(runtime, 1, "第一联络组")
     on = settings_from_dict({**config_dict, "console": {"enabled": True}}, "test")
-    assert outbox.Deliverer(runtime.sessions, on, {}).deliver(NOW).sent == 1
+    assert outbox.Deliverer(runtime.sessions, on, PLATFORMS).deliver(NOW).sent == 1
     assert next(iter(rows(runtime).values())).platform == "console"
 
     queue(runtime, 1, "第一联络组", prefix="later")
     off = settings_from_dict({**config_dict, "console": {"enabled": False}}, "test")
-    deliverer = outbox.Deliverer(runtime.sessions, off, {})
+    deliverer = outbox.Deliverer(runtime.sessions, off, PLATFORMS)
     at = NOW
     while at < NOW + dt.timedelta(hours=25):
         deliverer.deliver(at)

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from app import PLATFORMS
 from bot.messages import Command, Reply
 from bot.outbox import Deliverer
 from bot.pipeline import NOT_UNDERSTOOD, Pipeline
@@ -87,7 +88,7 @@ def _slow(session, member, command, ctx):
 @pytest.fixture
 def runtime_(runtime, roster):
     runtime.now = lambda: NOW
-    runtime.pipeline = Pipeline(runtime.sessions, runtime.settings, _router, _parse)
+    runtime.pipeline = Pipeline(runtime.sessions, runtime.settings, _router, _parse, runtime.platforms)
     release.clear()
     yield runtime
     release.set()
@@ -222,7 +223,9 @@ def test_a_late_answer_is_posted_to_response_url_at_once_not_at_the_next_schedul
     fake = FakeWecom().start()
     try:
         runtime_.deliverer = Deliverer(
-            runtime_.sessions, runtime_.settings, {"wecom": WecomPushClient(runtime_.settings)}
+            runtime_.sessions,
+            runtime_.settings,
+            PLATFORMS.with_clients({"wecom": WecomPushClient(runtime_.settings)}),
         )
         payload = bot_payload("慢", msgid="LATE") | {
             "response_url": f"{fake.base}/cgi-bin/aibot/response?response_code=RC"

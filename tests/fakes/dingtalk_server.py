@@ -208,5 +208,5 @@ def scripted_runtime(
     def parse(text: str, now: Any) -> Command:
         return Command("help", content=text) if text in answers else Command("unknown")
 
-    pipeline = Pipeline(runtime.sessions, settings, router, parse)
+    pipeline = Pipeline(runtime.sessions, settings, router, parse, runtime.platforms)
     return dataclasses.replace(runtime, settings=settings, router=router, pipeline=pipeline)

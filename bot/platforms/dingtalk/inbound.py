@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "dingtalk"
+CHANNEL = "dingtalk"  # the app robot, over the HTTP callback or Stream mode alike
 NON_TEXT_ANSWER = "目前只能读懂文字消息，请用文字发送（例如「帮助」）。"
 EMPTY = {"msgtype": "empty"}  # "no answer" for the robot callback response
 
@@ -65,7 +65,7 @@ def parse_robot_message(body: Any, tz: dt.tzinfo, now: dt.datetime) -> tuple[Inc
     sent_at = dt.datetime.fromtimestamp(created / 1000, tz) if isinstance(created, int) else now
     conversation_id = body.get("conversationId")
     incoming = Incoming(
-        platform=PLATFORM,
+        platform=CHANNEL,
         chat_id=conversation_id
         if is_group and isinstance(conversation_id, str) and conversation_id
         else None,

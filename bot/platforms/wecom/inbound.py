@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SMART_BOT_CHANNEL = "wecom_bot"  # 智能机器人: group @-messages and one-to-one
+APP_CHANNEL = "wecom_app"  # 自建应用: one-to-one messages
 STREAM_LIMIT = 20480  # bytes of a smart-bot stream reply (path/101031)
 _LEADING_AT = re.compile(r"^\s*@\S+\s*")  # "@机器人名 签到"; WeCom puts U+2005 after the name
 
@@ -134,7 +136,7 @@ class _Callback:
 class _SmartBot(_Callback):
     """智能机器人 API mode: JSON callbacks (path/100719), encrypted passive replies (path/101031)."""
 
-    platform = "wecom_bot"
+    platform = SMART_BOT_CHANNEL
 
     def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor) -> None:
         sb = runtime.settings.wecom.smart_bot
@@ -198,7 +200,7 @@ class _SmartBot(_Callback):
 class _App(_Callback):
     """自建应用: XML callbacks (path/90930, 90239) answered by encrypted passive XML (path/90241)."""
 
-    platform = "wecom_app"
+    platform = APP_CHANNEL
 
     def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor) -> None:
         w = runtime.settings.wecom
