@@ -70,7 +70,8 @@ class Incoming:
     msg_id: str  # the platform's message id: the dedup key with `platform`
     sent_at: dt.datetime  # timezone-aware
     is_group: bool
-    reply_handle: dict[str, Any] | None = None  # response_url, sessionWebhook, ...
+    # Where a late answer goes: the outbox address (response_url, sessionWebhook, the userid).
+    reply_handle: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

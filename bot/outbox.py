@@ -1,7 +1,7 @@
 """The outbox: every outgoing message is a row before it is sent, unique by its key.
 
-`enqueue` is called inside the caller's transaction (a handler's notice, a deferred
-reply, a reminder), so a message exists exactly when the record it announces does;
+`enqueue` is called inside the caller's transaction (a handler's notice, a late answer
+through `enqueue_reply`, a reminder), so a message exists exactly when the record it announces does;
 `Deliverer` sends due rows through the platform push clients with retries and rate limits.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.delivery import Delivery, SendResult
 from bot.descriptor import Address, Platforms
-from bot.messages import Person
+from bot.messages import Incoming, Person, Reply
 from models import LiaisonGroup, Member, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,25 @@ def enqueue(
     )
     session.flush()
     return True
+
+
+def enqueue_reply(
+    session: Session, incoming: Incoming, reply: Reply, *, family: str | None, now: dt.datetime
+) -> bool:
+    """Store an answer that missed the platform's synchronous response, addressed by the message's
+    own `reply_handle` (response_url, sessionWebhook, the sender's userid) on its platform `family`;
+    False when this message's answer is already stored (a redelivery, or a second late path)."""
+    return enqueue(
+        session,
+        key=f"reply:{incoming.platform}:{incoming.msg_id}",
+        target_kind="reply",
+        text=reply.text,
+        now=now,
+        platform=family,
+        address=dict(incoming.reply_handle or {}),
+        mentions=reply.mentions,
+        markdown=reply.markdown,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -270,26 +270,3 @@ class Pipeline:
             if first is not None:
                 return first
             raise
-
-    def defer_reply(self, incoming: Incoming, reply: Reply, address: dict, now: dt.datetime) -> bool:
-        """Queue an answer that was not ready in time for the synchronous response.
-
-        Adapters call this with the platform's reply address (response_url, sessionWebhook);
-        the outbox delivers it once. False if it was already queued.
-        """
-        with self._sessions.begin() as session:
-            return outbox.enqueue(
-                session,
-                key=f"reply:{incoming.platform}:{incoming.msg_id}",
-                target_kind="reply",
-                text=reply.text,
-                now=now,
-                platform=self._family(incoming),
-                address=address,
-                mentions=reply.mentions,
-                markdown=reply.markdown,
-            )
-
-    def _family(self, incoming: Incoming) -> str | None:
-        platform = self._platforms.for_channel(incoming.platform)
-        return platform.family if platform else None

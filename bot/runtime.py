@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import locks
+from bot import locks, outbox
 from bot.config import Settings
 from bot.descriptor import Platforms
 from bot.messages import Incoming, Reply
@@ -55,10 +55,15 @@ class Runtime:
                 .order_by(Member.role != "leader", Member.id)
             )
 
-    def answer_late(self, incoming: Incoming, reply: Reply, address: dict) -> None:
-        """An answer that missed the platform's synchronous response: queue it, then send it now."""
+    def answer_late(self, incoming: Incoming, reply: Reply) -> None:
+        """An answer that missed the platform's synchronous response: queue it to the message's
+        reply handle (once, whichever path gets here first), then send it now."""
         now = self.now()
-        self.pipeline.defer_reply(incoming, reply, address, now)
+        platform = self.platforms.for_channel(incoming.platform)
+        with self.sessions.begin() as session:
+            outbox.enqueue_reply(
+                session, incoming, reply, family=platform.family if platform else None, now=now
+            )
         if self.deliverer is not None:
             self.deliverer.deliver(now, kinds=("reply",), limit=20)
 

@@ -18,7 +18,7 @@ from app import PLATFORMS
 from bot import outbox
 from bot.config import settings_from_dict
 from bot.delivery import Delivery, SendResult
-from bot.messages import Person
+from bot.messages import Incoming, Person, Reply
 from models import LiaisonGroup, OutboxMessage
 from tests.conftest import NOW
 from tests.fakes import serve_in_background, stop_serving
@@ -355,3 +355,32 @@ def test_without_a_bound_chat_the_console_log_gets_it_or_the_admin_sees_it_fail(
         at += dt.timedelta(hours=1)
     later = rows(runtime)["later:第一联络组:0"]
     assert later.status == "failed" and "no push route" in later.last_error
+
+
+def test_a_late_answer_is_stored_once_for_the_address_its_message_carried(runtime):
+    incoming = Incoming(
+        platform="wecom_app",
+        chat_id=None,
+        sender_id="lisi",
+        sender_name=None,
+        text="签到",
+        msg_id="888",
+        sent_at=NOW,
+        is_group=False,
+        reply_handle={"userid": "lisi"},
+    )
+    answer = Reply("李四，签到成功。", mentions=(Person("李四", mobile="13800000002"),))
+    with runtime.sessions.begin() as s:
+        assert outbox.enqueue_reply(s, incoming, answer, family="wecom", now=NOW)
+        assert not outbox.enqueue_reply(s, incoming, answer, family="wecom", now=NOW)  # the same message
+    [row] = rows(runtime).values()
+    assert (row.key, row.target_kind, row.platform, row.address, row.text) == (
+        "reply:wecom_app:888",
+        "reply",
+        "wecom",
+        {"userid": "lisi"},
+        "李四，签到成功。",
+    )
+    assert row.mentions == [
+        {"name": "李四", "mobile": "13800000002", "wecom_userid": None, "dingtalk_userid": None}
+    ]

@@ -152,9 +152,7 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
             now,
             reply_seconds=ding.reply_deadline_seconds,
             ack_seconds=ding.ack_deadline_seconds,
-            deliver_late=lambda reply: runtime.answer_late(
-                incoming, reply, dict(incoming.reply_handle or {})
-            ),
+            deliver_late=lambda reply: runtime.answer_late(incoming, reply),
         )
         if answer.status != STORED:
             abort(answer.status, "not stored; deliver again")

@@ -185,7 +185,7 @@ class StreamClient(DingTalkStreamClient):
         now = self.runtime.now()
         incoming, outcome = handle_robot_message(self.runtime, data, now)
         if incoming is not None and outcome is not None and outcome.reply is not None:
-            self.runtime.answer_late(incoming, outcome.reply, dict(incoming.reply_handle or {}))
+            self.runtime.answer_late(incoming, outcome.reply)
 
     # -- connection -------------------------------------------------------------------------
 

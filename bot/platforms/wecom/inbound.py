@@ -109,9 +109,9 @@ class _Callback:
             raise CallbackError(400, "missing echostr")
         return Response(self.verified(echostr), mimetype="text/plain")
 
-    def run(self, incoming: Incoming, address: dict[str, Any]) -> Reply | None:
+    def run(self, incoming: Incoming) -> Reply | None:
         """The pipeline's answer if ready within the reply deadline; None (answer empty) when the
-        message is stored but later, its answer then going to `address` through the outbox.
+        message is stored but later, its answer then going to its reply handle through the outbox.
         A message not stored by the ack deadline is refused with a 5xx so that WeCom delivers it
         again (bot/platforms/answering.py)."""
         now = self.runtime.now()
@@ -122,7 +122,7 @@ class _Callback:
             now,
             reply_seconds=self.settings.reply_deadline_seconds,
             ack_seconds=self.settings.ack_deadline_seconds,
-            deliver_late=lambda reply: self.runtime.answer_late(incoming, reply, address),
+            deliver_late=lambda reply: self.runtime.answer_late(incoming, reply),
         )
         if answer.status != STORED:
             raise CallbackError(answer.status, "not stored; deliver again")
@@ -154,7 +154,7 @@ class _SmartBot(_Callback):
             log.info("wecom_bot %s %s ignored", msgtype, event.get("eventtype", ""))
             return Response(b"", status=200)
         incoming = self._incoming(payload)
-        reply = self.run(incoming, {"response_url": payload.get("response_url", "")})
+        reply = self.run(incoming)
         if reply is None:
             return Response(b"", status=200)
         stream = {
@@ -232,8 +232,9 @@ class _App(_Callback):
             msg_id=app_msg_key(msg),
             sent_at=self.sent_at(msg.time),
             is_group=False,
+            reply_handle={"userid": msg.source},  # a late answer goes by message/send
         )
-        reply = self.run(incoming, {"userid": msg.source})
+        reply = self.run(incoming)
         if reply is None:
             return Response(b"", status=200)
         now = str(int(self.runtime.now().timestamp()))
