@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -108,12 +108,13 @@ def handle_robot_message(
 # HTTP callback
 
 
-def make_blueprint(runtime: Runtime) -> Blueprint:
+def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blueprint:
     """`POST /dingtalk/robot`: verify, hand text to the pipeline, answer within the reply deadline or
-    via the outbox; a message not stored by the ack deadline gets a 5xx (bot/platforms/answering.py)."""
+    via the outbox; a message not stored by the ack deadline gets a 5xx (bot/platforms/answering.py).
+    The pipeline runs in `executor` (default: a pool of 8 threads)."""
     bp = Blueprint("dingtalk", __name__)
     ding = runtime.settings.dingtalk
-    workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dingtalk-callback")
+    workers = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="dingtalk-callback")
 
     @bp.post("/dingtalk/robot")
     def robot():

@@ -34,12 +34,13 @@ STREAM_LIMIT = 20480  # bytes of a smart-bot stream reply (path/101031)
 _LEADING_AT = re.compile(r"^\s*@\S+\s*")  # "@机器人名 签到"; WeCom puts U+2005 after the name
 
 
-def make_blueprint(runtime: Runtime) -> Blueprint:
-    """Routes for the enabled WeCom callbacks; a disabled one is simply absent (404)."""
+def make_blueprint(runtime: Runtime, *, executor: concurrent.futures.Executor | None = None) -> Blueprint:
+    """Routes for the enabled WeCom callbacks; a disabled one is simply absent (404). The pipeline
+    runs in `executor` (default: a pool of 8 threads), so that a slow one can finish after WeCom
+    has had its answer."""
     bp = Blueprint("wecom", __name__)
     wecom = runtime.settings.wecom
-    # Worker threads let a slow pipeline finish after we have already answered WeCom.
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="wecom")
+    pool = executor or concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="wecom")
     if wecom.smart_bot_enabled:
         bot = _SmartBot(runtime, pool)
         bp.add_url_rule("/wecom/bot", "bot", _edge(bot.handle), methods=["GET", "POST"])
