@@ -19,6 +19,7 @@ from bot.messages import Incoming
 from bot.pipeline import Pipeline
 from bot.runtime import build_runtime, upgrade_schema
 from models import Base, ChatBinding, LiaisonGroup, Member, make_engine
+from tests.fakes.executor import ScriptedExecutor
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
@@ -72,6 +73,15 @@ def runtime(engine, settings):
     _empty(engine)
     yield build_runtime(settings, app_module.ROUTERS, platforms=app_module.PLATFORMS, engine=engine)
     _empty(engine)
+
+
+@pytest.fixture
+def pool(runtime):
+    """Where an adapter runs the pipeline, on a clock the test scripts (tests/fakes/executor.py)."""
+    executor = ScriptedExecutor()
+    yield executor
+    executor.release()
+    executor.settle()  # nothing still writing when the database is emptied
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from bot.platforms.dingtalk.sign import callback_sign
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_server import robot_message as message
 from tests.fakes.dingtalk_server import scripted_runtime
-from tests.fakes.executor import ScriptedExecutor
 
 SECRET = "ding-app-secret"
 HELP = "可以发送：签到、请假、本组情况。"
@@ -61,15 +60,6 @@ def bot(runtime, roster):
         reply_deadline_seconds=0.3,
         ack_deadline_seconds=1.5,
     )
-
-
-@pytest.fixture
-def pool(bot):
-    """Where the callback runs the pipeline, on a clock the test scripts (tests/fakes/executor.py)."""
-    executor = ScriptedExecutor()
-    yield executor
-    executor.release()
-    executor.settle()  # nothing still writing when the database is emptied
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from bot.platforms.wecom.crypto import parse_xml
 from bot.router import Router
 from models import Base, InboundMessage, OutboxMessage
 from tests.conftest import NOW, TZ
-from tests.fakes.executor import ScriptedExecutor
 from tests.fakes.wecom_server import FakeWecom
 from tests.test_wecom_crypto import (
     DOC_CORP,
@@ -85,15 +84,6 @@ def runtime_(runtime, roster):
     runtime.now = lambda: NOW
     runtime.pipeline = Pipeline(runtime.sessions, runtime.settings, _router, _parse, runtime.platforms)
     return runtime
-
-
-@pytest.fixture
-def pool(runtime_):
-    """Where the adapter runs the pipeline, on a clock the test scripts (tests/fakes/executor.py)."""
-    executor = ScriptedExecutor()
-    yield executor
-    executor.release()
-    executor.settle()  # nothing still writing when the database is emptied
 
 
 @pytest.fixture

@@ -27,9 +27,8 @@ def _group_address(binding: GroupBinding) -> GroupAddress | None:
 
 def _push_client(settings: Settings) -> DingtalkPushClient | None:
     """Sending needs the app (its robot's OpenAPI) or at least one group's custom robot."""
-    if settings.dingtalk.enabled or any(g.dingtalk.robot_token for g in settings.groups):
-        return DingtalkPushClient(settings)
-    return None
+    sends = settings.dingtalk.enabled or any(g.dingtalk.robot_token for g in settings.groups)
+    return DingtalkPushClient(settings) if sends else None
 
 
 DESCRIPTOR = PlatformDescriptor(

@@ -19,9 +19,8 @@ def _group_address(binding: GroupBinding) -> GroupAddress | None:
 
 def _push_client(settings: Settings) -> WecomPushClient | None:
     """Sending needs the corp (app message/send) or at least one group's push bot."""
-    if settings.wecom.corp_id or any(g.wecom.webhook_key for g in settings.groups):
-        return WecomPushClient(settings)
-    return None
+    sends = settings.wecom.corp_id or any(g.wecom.webhook_key for g in settings.groups)
+    return WecomPushClient(settings) if sends else None
 
 
 DESCRIPTOR = PlatformDescriptor(
