@@ -1,7 +1,7 @@
 """The outbox: every outgoing message is a row before it is sent, unique by its key.
 
-`enqueue` is called inside the caller's transaction (a handler's notice, a late answer
-through `enqueue_reply`, a reminder), so a message exists exactly when the record it announces does;
+`enqueue` is called inside the caller's transaction (a handler's notice, a late answer through
+`enqueue_reply`, a reminder), so a message exists exactly when the record it announces does;
 `Deliverer` sends due rows through the platform push clients with retries and rate limits.
 """
 
@@ -122,8 +122,9 @@ class Deliverer:
 
     A row with no push route (its group has no bound webhook, the member no platform id) is
     written to the log and marked sent to the fallback platform (the console) when
-    `console.enabled` (a local setup shows its reminders); otherwise it is retried until `outbox.max_age_hours` and then shown as failed
-    by `python app.py outbox`, so an unbound group is visible to the admin rather than silent.
+    `console.enabled` (a local setup shows its reminders); otherwise it is retried until
+    `outbox.max_age_hours` and then shown as failed by `python app.py outbox`, so an unbound
+    group is visible to the admin rather than silent.
     """
 
     def __init__(

@@ -21,7 +21,6 @@ from bot import locks, outbox
 from bot.config import Settings
 from bot.descriptor import Platforms
 from bot.messages import Incoming, Reply
-from bot.outbox import Deliverer
 from bot.parser import parse_strict
 from bot.pipeline import Pipeline, find_member
 from bot.router import Router
@@ -40,7 +39,7 @@ class Runtime:
     platforms: Platforms  # with the push clients app.py built, shared with the scheduler
     # Sends late answers at once (when the platforms have push clients); without it they wait
     # in the outbox for the scheduler's next tick.
-    deliverer: Deliverer | None = None
+    deliverer: outbox.Deliverer | None = None
 
     def knows(self, channel: str, sender_id: str) -> bool:
         """Is `sender_id` on `channel` someone on the roster (the console speaks by name)?"""
@@ -112,5 +111,5 @@ def build_runtime(
     for r in routers:
         router.include(r)
     pipeline = Pipeline(sessions, settings, router, parse_strict, platforms)
-    deliverer = Deliverer(sessions, settings, platforms) if platforms.clients else None
+    deliverer = outbox.Deliverer(sessions, settings, platforms) if platforms.clients else None
     return Runtime(settings, engine, sessions, router, pipeline, platforms, deliverer)
