@@ -8,6 +8,7 @@ shares the same `Runtime`, so the console and the platforms walk one pipeline.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import sys
@@ -17,7 +18,8 @@ import click
 from flask import Flask, jsonify
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.platforms import dingtalk, wecom
+from bot.descriptor import Platforms
+from bot.platforms import console, dingtalk, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
 from handlers import activities, checkin, corrections, help, leave, office, queries, roster, submissions
@@ -38,8 +40,13 @@ ROUTERS = [
 ]
 
 
+# Every platform the bot speaks, in the order the outbox tries them for a group or a member. No
+# push clients here: make_runtime builds one set from the settings, which the scheduler shares.
+PLATFORMS = Platforms((wecom.DESCRIPTOR, dingtalk.DESCRIPTOR, console.DESCRIPTOR))
+
+
 def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    runtime = build_runtime(settings, ROUTERS, push_clients=push_clients(settings))
+    runtime = build_runtime(settings, ROUTERS, platforms=PLATFORMS.configured(settings))
     if migrate:
         upgrade_schema(runtime.engine)
         with runtime.sessions.begin() as session:
@@ -132,7 +139,7 @@ def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> 
     host = host or settings.server.host
     port = port or settings.server.port
     if settings.dingtalk.enabled and settings.dingtalk.stream:
-        from bot.platforms.dingtalk_stream import start_in_background
+        from bot.platforms.dingtalk.stream import start_in_background
 
         start_in_background(app.extensions["bot"])  # skipped, with a warning, if `stream` runs elsewhere
     if settings.scheduler.enabled and not no_scheduler:
@@ -142,25 +149,12 @@ def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> 
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
 
-def push_clients(settings: Settings) -> dict:
-    """The outbox's push client per platform, for the platforms config.yaml sets up."""
-    from bot.platforms.dingtalk import DingtalkPushClient
-    from bot.platforms.wecom import WecomPushClient
-
-    clients = {}
-    if settings.wecom.corp_id or any(g.wecom.webhook_key for g in settings.groups):
-        clients["wecom"] = WecomPushClient(settings)
-    if settings.dingtalk.enabled or any(g.dingtalk.robot_token for g in settings.groups):
-        clients["dingtalk"] = DingtalkPushClient(settings)
-    return clients
-
-
 def _reminder_scheduler(runtime: Runtime):
+    """The scheduler for `runtime`, sending through the runtime's own push clients (one token
+    cache per platform in the process)."""
     from bot.scheduler import ReminderScheduler
 
-    return ReminderScheduler(
-        runtime.engine, runtime.sessions, runtime.settings, push_clients(runtime.settings)
-    )
+    return ReminderScheduler(runtime.engine, runtime.sessions, runtime.settings, runtime.platforms)
 
 
 @cli.command()
@@ -250,8 +244,6 @@ def parse(obj: _Obj, text: str, now_text: str | None) -> None:
 @click.pass_obj
 def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
     """Chat with the bot in the terminal, as a roster member (lines from standard input)."""
-    from bot.platforms.console import HELP, Console
-
     settings = obj.settings
     fixed = _parse_now(now_text, settings)
     runtime = obj.runtime()
@@ -259,14 +251,17 @@ def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
     if speaker is None:
         click.echo("花名册是空的：请先导入，例如 python app.py import-roster 花名册.xlsx", err=True)
         sys.exit(1)
-    if not runtime.knows(speaker):
+    knows = functools.partial(runtime.knows, console.CHANNEL)
+    if not knows(speaker):
         click.echo(f"花名册里没有“{speaker}”", err=True)
         sys.exit(1)
     interactive = sys.stdin.isatty()
-    console = Console(runtime.pipeline, (lambda: fixed) if fixed else runtime.now, runtime.knows, speaker)
+    chat_console = console.Console(
+        runtime.pipeline, (lambda: fixed) if fixed else runtime.now, knows, speaker
+    )
     if interactive:
-        click.echo(HELP)
-    console.run(
+        click.echo(console.HELP)
+    chat_console.run(
         sys.stdin,
         out=click.echo,
         prompt=(lambda p: click.echo(p, nl=False)) if interactive else (lambda p: None),
@@ -323,7 +318,7 @@ def export_cmd(
 @click.pass_obj
 def stream(obj: _Obj) -> None:
     """Receive DingTalk robot messages over Stream mode (no public IP needed); one process only."""
-    from bot.platforms.dingtalk_stream import AlreadyRunning, StreamClient
+    from bot.platforms.dingtalk.stream import AlreadyRunning, StreamClient
 
     runtime = obj.runtime()
     _configure_logging(runtime.settings)

@@ -31,7 +31,7 @@ import psycopg  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.platforms.wecom_crypto import CallbackCrypto  # noqa: E402
+from bot.platforms.wecom.crypto import CallbackCrypto  # noqa: E402
 
 TOKEN = "benchToken"
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")

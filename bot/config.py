@@ -106,24 +106,32 @@ class WecomSmartBot(_Strict):
     encoding_aes_key: str = ""
 
 
-class WecomSettings(_Strict):
+class _CallbackDeadlines(_Strict):
+    """A platform that re-delivers a callback not answered in time: answer passively only when the
+    pipeline is done by the reply deadline; stored by the ack deadline, answer empty and deliver
+    later; not stored by then, answer 503 so that the platform delivers again
+    (bot/platforms/answering.py). Subclasses bound both below the platform's patience."""
+
+    reply_deadline_seconds: float
+    ack_deadline_seconds: float
+
+    @model_validator(mode="after")
+    def _ack_after_reply(self) -> _CallbackDeadlines:
+        if self.ack_deadline_seconds < self.reply_deadline_seconds:
+            raise ValueError("ack_deadline_seconds must not be less than reply_deadline_seconds")
+        return self
+
+
+class WecomSettings(_CallbackDeadlines):
     corp_id: str = ""
     api_base: str = "https://qyapi.weixin.qq.com"
     app: WecomApp = WecomApp()
     smart_bot: WecomSmartBot = WecomSmartBot()
     max_clock_skew_seconds: int = 300
     max_body_bytes: int = 64 * 1024
-    # WeCom re-delivers a callback not answered within 5 s: answer passively only when the
-    # pipeline is done by the reply deadline; stored by the ack deadline, answer empty and deliver
-    # later; not stored by then, answer 503 so that WeCom delivers again (docs/wecom.md).
+    # WeCom re-delivers a callback not answered within 5 s (docs/wecom.md).
     reply_deadline_seconds: float = Field(default=3.0, gt=0, le=4.5)
     ack_deadline_seconds: float = Field(default=4.5, gt=0, le=4.8)
-
-    @model_validator(mode="after")
-    def _ack_after_reply(self) -> WecomSettings:
-        if self.ack_deadline_seconds < self.reply_deadline_seconds:
-            raise ValueError("ack_deadline_seconds must not be less than reply_deadline_seconds")
-        return self
 
     @property
     def app_enabled(self) -> bool:
@@ -135,7 +143,7 @@ class WecomSettings(_Strict):
         return bool(self.smart_bot.token and self.smart_bot.encoding_aes_key)
 
 
-class DingtalkSettings(_Strict):
+class DingtalkSettings(_CallbackDeadlines):
     app_key: str = ""
     app_secret: str = ""
     robot_code: str = ""
@@ -144,6 +152,9 @@ class DingtalkSettings(_Strict):
     stream: bool = False
     max_clock_skew_seconds: int = 3600
     max_body_bytes: int = 64 * 1024
+    # DingTalk waits about 3 s for the robot callback's answer, then delivers it again (docs/dingtalk.md).
+    reply_deadline_seconds: float = Field(default=2.5, gt=0, le=2.9)
+    ack_deadline_seconds: float = Field(default=2.9, gt=0, le=3.0)
 
     @property
     def enabled(self) -> bool:

@@ -27,10 +27,11 @@ class Delivery:
     address: dict[str, Any] = field(default_factory=dict)
     mentions: tuple[Person, ...] = ()
     markdown: bool = False
-    key: str = ""
-    # A file to send instead of the text where the client can (WeCom app: media/upload, then a
-    # file message); clients that cannot send the text, which says where the file is.
-    attachment: str | None = None  # the outbox idempotency key, for logs
+    key: str = ""  # the outbox idempotency key, for logs
+    # A file to send instead of the text where the client can (WeCom app: media/upload, then a file
+    # message; DingTalk app robot: media/upload, then sampleFile); a client that cannot sends the
+    # text, which says where the file is.
+    attachment: str | None = None
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ class Incoming:
     msg_id: str  # the platform's message id: the dedup key with `platform`
     sent_at: dt.datetime  # timezone-aware
     is_group: bool
-    reply_handle: dict[str, Any] | None = None  # response_url, sessionWebhook, ...
+    # Where a late answer goes: the outbox address (response_url, sessionWebhook, the userid).
+    reply_handle: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,11 @@ class Person:
     mobile: str | None = None
     wecom_userid: str | None = None
     dingtalk_userid: str | None = None
+
+    @classmethod
+    def of(cls, member: Any) -> Person:
+        """The mention of a roster member: a `models.Member`, or a row of the same column names."""
+        return cls(member.name, member.mobile, member.wecom_userid, member.dingtalk_userid)
 
 
 @dataclass(frozen=True)

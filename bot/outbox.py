@@ -1,7 +1,7 @@
 """The outbox: every outgoing message is a row before it is sent, unique by its key.
 
-`enqueue` is called inside the caller's transaction (a handler's notice, a deferred
-reply, a reminder), so a message exists exactly when the record it announces does;
+`enqueue` is called inside the caller's transaction (a handler's notice, a late answer through
+`enqueue_reply`, a reminder), so a message exists exactly when the record it announces does;
 `Deliverer` sends due rows through the platform push clients with retries and rate limits.
 """
 
@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,8 +19,9 @@ from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.delivery import Delivery, PushClient, SendResult
-from bot.messages import Person
+from bot.delivery import Delivery, SendResult
+from bot.descriptor import Address, Platforms
+from bot.messages import Incoming, Person, Reply
 from models import LiaisonGroup, Member, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,25 @@ def enqueue(
     return True
 
 
+def enqueue_reply(
+    session: Session, incoming: Incoming, reply: Reply, *, family: str | None, now: dt.datetime
+) -> bool:
+    """Store an answer that missed the platform's synchronous response, addressed by the message's
+    own `reply_handle` (response_url, sessionWebhook, the sender's userid) on its platform `family`;
+    False when this message's answer is already stored (a redelivery, or a second late path)."""
+    return enqueue(
+        session,
+        key=f"reply:{incoming.platform}:{incoming.msg_id}",
+        target_kind="reply",
+        text=reply.text,
+        now=now,
+        platform=family,
+        address=dict(incoming.reply_handle or {}),
+        mentions=reply.mentions,
+        markdown=reply.markdown,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Delivery: claim one due row at a time, send it through the platform's push client, record the
 # answer. A row is 'sending' while claimed, with `next_attempt_at` pushed to the end of a lease:
@@ -93,29 +113,31 @@ class _Route:
 
 
 class Deliverer:
-    """Sends due outbox rows through `clients` (platform -> PushClient).
+    """Sends due outbox rows through the push clients of `platforms`, which it asks how to address
+    a group or a member (trying them in their order).
 
     Rate-limit state (sends per push bot in the last minute, a robot's block) lives in this
     object: there is exactly one scheduler, and a new one that takes over starts with an empty
     window, where the platform's own refusal (mapped to retry + retry_after) still holds it back.
 
     A row with no push route (its group has no bound webhook, the member no platform id) is
-    written to the log and marked sent to "console" when `console.enabled` (a local setup shows
-    its reminders); otherwise it is retried until `outbox.max_age_hours` and then shown as failed
-    by `python app.py outbox`, so an unbound group is visible to the admin rather than silent.
+    written to the log and marked sent to the fallback platform (the console) when
+    `console.enabled` (a local setup shows its reminders); otherwise it is retried until
+    `outbox.max_age_hours` and then shown as failed by `python app.py outbox`, so an unbound
+    group is visible to the admin rather than silent.
     """
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         settings: Settings,
-        clients: Mapping[str, PushClient],
+        platforms: Platforms,
         *,
         rng: random.Random | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._clients = dict(clients)
+        self._platforms = platforms
         self._rng = rng or random.Random()
         self._recent: dict[str, deque[dt.datetime]] = defaultdict(deque)
         self._blocked_until: dict[str, dt.datetime] = {}
@@ -222,54 +244,44 @@ class Deliverer:
                 return row.id, route, expired
 
     def _route(self, session: Session, row: OutboxMessage) -> _Route | None:
-        mentions = tuple(Person(**m) for m in (row.mentions or []))
-
-        def route(platform: str, kind: str, address: dict[str, Any], limit_key: str | None) -> _Route:
-            delivery = Delivery(
-                kind=kind,  # type: ignore[arg-type]
-                text=row.text,
-                address=address,
-                mentions=mentions,
-                markdown=row.markdown,
-                key=row.key,
-                attachment=row.attachment,
-            )
-            return _Route(platform, delivery, limit_key)
-
-        candidates: list[tuple[str, dict[str, Any], str | None]] = []
-        if row.target_kind == "reply":
-            if row.platform:
-                candidates.append((row.platform, dict(row.address or {}), None))
-        elif row.target_kind == "group" and row.group_id is not None:
-            name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == row.group_id))
-            binding = self._bindings.get(name or "")
-            if binding is not None:
-                if binding.wecom.webhook_key:
-                    key = binding.wecom.webhook_key
-                    candidates.append(("wecom", {"webhook_key": key}, f"wecom:{key}"))
-                if binding.dingtalk.robot_token:
-                    d = binding.dingtalk
-                    address = {
-                        "robot_token": d.robot_token,
-                        "robot_secret": d.robot_secret,
-                        "conversation_id": d.conversation_id,
-                    }
-                    candidates.append(("dingtalk", address, f"dingtalk:{d.robot_token}"))
-        elif row.target_kind == "member" and row.member_id is not None:
-            member = session.get(Member, row.member_id)
-            if member is not None:
-                if member.wecom_userid:
-                    candidates.append(("wecom", {"userid": member.wecom_userid}, None))
-                if member.dingtalk_userid:
-                    candidates.append(("dingtalk", {"userid": member.dingtalk_userid}, None))
-        if row.platform and row.target_kind != "reply":
-            candidates = [c for c in candidates if c[0] == row.platform] or candidates
-        for platform, address, limit_key in candidates:
-            if platform in self._clients:
-                return route(platform, row.target_kind, address, limit_key)
-        if "console" in self._clients or self._settings.console.enabled:
-            return route("console", row.target_kind, {}, None)
+        """The first candidate whose platform has a push client, else the fallback (the console)
+        when `console.enabled`, else None."""
+        for platform, address, limit_key in self._candidates(session, row):
+            if self._platforms.client(platform) is not None:
+                return _route_for(row, platform, address, limit_key)
+        fallback = self._platforms.fallback
+        if fallback and (self._settings.console.enabled or self._platforms.client(fallback.family)):
+            return _route_for(row, fallback.family, {}, None)
         return None
+
+    def _candidates(self, session: Session, row: OutboxMessage) -> list[tuple[str, Address, str | None]]:
+        """(platform, address, rate-limit key) where the row could go, in the platforms' order."""
+        if row.target_kind == "reply":
+            # A late answer goes back where its message came from, to the address it carried.
+            return [(row.platform, dict(row.address or {}), None)] if row.platform else []
+        if row.target_kind == "group" and row.group_id is not None:
+            candidates = self._group_candidates(session, row.group_id)
+        elif row.target_kind == "member" and row.member_id is not None:
+            candidates = self._member_candidates(session, row.member_id)
+        else:
+            candidates = []
+        # Pinned by its first attempt: retries go where that went, while that platform can still take it.
+        return [c for c in candidates if c[0] == row.platform] or candidates
+
+    def _group_candidates(self, session: Session, group_id: int) -> list[tuple[str, Address, str | None]]:
+        name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id))
+        binding = self._bindings.get(name or "")  # the group's chats in config.yaml
+        if binding is None:
+            return []
+        where = ((p.family, p.group_address(binding)) for p in self._platforms)
+        return [(family, w.address, w.limit_key) for family, w in where if w is not None]
+
+    def _member_candidates(self, session: Session, member_id: int) -> list[tuple[str, Address, str | None]]:
+        member = session.get(Member, member_id)
+        if member is None:
+            return []
+        where = ((p.family, p.member_address(member)) for p in self._platforms)
+        return [(family, address, None) for family, address in where if address is not None]
 
     # -- rate limits ---------------------------------------------------------------------------
 
@@ -291,8 +303,8 @@ class Deliverer:
     # -- sending and recording -----------------------------------------------------------------
 
     def _send(self, route: _Route) -> SendResult:
-        client = self._clients.get(route.platform)
-        if client is None:  # the console fallback
+        client = self._platforms.client(route.platform)
+        if client is None:  # the fallback without a client of its own: the log is the console
             log.info("[console] %s → %s: %s", route.delivery.kind, route.delivery.key, route.delivery.text)
             return SendResult("sent", "console: logged")
         try:
@@ -364,6 +376,19 @@ class Deliverer:
             if platform:
                 row.platform = platform
             return True
+
+
+def _route_for(row: OutboxMessage, platform: str, address: Address, limit_key: str | None) -> _Route:
+    delivery = Delivery(
+        kind=row.target_kind,  # type: ignore[arg-type]
+        text=row.text,
+        address=address,
+        mentions=tuple(Person(**m) for m in (row.mentions or [])),
+        markdown=row.markdown,
+        key=row.key,
+        attachment=row.attachment,
+    )
+    return _Route(platform, delivery, limit_key)
 
 
 def enqueue_many(session: Session, messages: Iterable[Any], now: dt.datetime) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import outbox
 from bot.config import Settings
 from bot.dates import DateError
+from bot.descriptor import PlatformDescriptor, Platforms
 from bot.messages import Command, Incoming, Reply
 from bot.router import Context, Router, UserError
 from models import ChatBinding, InboundMessage, Member
@@ -49,38 +50,30 @@ class Outcome:
     outcome: str = "answered"
 
 
-def _platform_family(platform: str) -> str:
-    return platform.split("_", 1)[0]  # wecom_bot, wecom_app -> wecom
+def _member_query(platform: PlatformDescriptor, sender_id: str) -> Select[tuple[Member]]:
+    # The first by id: the console's roster names need not be unique; platform ids are.
+    column = getattr(Member, platform.member_column)
+    return select(Member).where(column == sender_id).order_by(Member.id).limit(1)
 
 
-def _member_query(platform: str, sender_id: str) -> Select[tuple[Member]] | None:
-    family = _platform_family(platform)
-    if family == "wecom":
-        return select(Member).where(Member.wecom_userid == sender_id)
-    if family == "dingtalk":
-        return select(Member).where(Member.dingtalk_userid == sender_id)
-    if family == "console":
-        return select(Member).where(Member.name == sender_id).order_by(Member.id).limit(1)
-    return None
+def find_member(session: Session, platform: PlatformDescriptor | None, sender_id: str) -> Member | None:
+    """The roster member behind a sender id on `platform` (the console speaks by name); nobody is
+    known on a channel no platform registered (`platform` None)."""
+    return session.scalars(_member_query(platform, sender_id)).first() if platform else None
 
 
-def find_member(session: Session, platform: str, sender_id: str) -> Member | None:
-    """The roster member behind a platform sender id (the console speaks by name)."""
-    stmt = _member_query(platform, sender_id)
-    return session.scalars(stmt).first() if stmt is not None else None
-
-
-def _sender(session: Session, incoming: Incoming) -> tuple[Member | None, int | None]:
+def _sender(
+    session: Session, platform: PlatformDescriptor | None, incoming: Incoming
+) -> tuple[Member | None, int | None]:
     """The sender's roster entry and the liaison group the chat is bound to, in one query."""
-    stmt = _member_query(incoming.platform, incoming.sender_id)
-    if stmt is None:
+    if platform is None:
         return None, None
+    stmt = _member_query(platform, incoming.sender_id)
     if not (incoming.is_group and incoming.chat_id):
         return session.scalars(stmt).first(), None
     bound = stmt.add_columns(ChatBinding.group_id).outerjoin(
         ChatBinding,
-        (ChatBinding.platform == _platform_family(incoming.platform))
-        & (ChatBinding.chat_id == incoming.chat_id),
+        (ChatBinding.platform == platform.family) & (ChatBinding.chat_id == incoming.chat_id),
     )
     row = session.execute(bound).first()
     return (row[0], row[1]) if row else (None, None)
@@ -126,11 +119,13 @@ class Pipeline:
         settings: Settings,
         router: Router,
         parser: Parser,
+        platforms: Platforms,
     ) -> None:
         self._sessions = session_factory
         self._settings = settings
         self._router = router
         self._parse = parser
+        self._platforms = platforms
 
     def handle(self, incoming: Incoming, now: dt.datetime) -> Outcome:
         """Process one message at `now`; a repeated (platform, msg_id) returns the first answer."""
@@ -172,7 +167,8 @@ class Pipeline:
             return Outcome(reply, row.id, duplicate=True, outcome=row.outcome)
 
     def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
-        member, chat_group = _sender(session, incoming)
+        platform = self._platforms.for_channel(incoming.platform)
+        member, chat_group = _sender(session, platform, incoming)
         try:
             command: Command | None = self._parse(incoming.text, now)
         except DateError as err:
@@ -187,7 +183,15 @@ class Pipeline:
         if command is None:
             reply, outcome = date_error, "refused"
         else:
-            reply, outcome = self._dispatch(session, incoming, command, member, chat_group, now, row.id)
+            ctx = Context(
+                now=now,
+                settings=self._settings,
+                incoming=incoming,
+                inbound_id=row.id,
+                platform=platform,
+                chat_group_id=chat_group,
+            )
+            reply, outcome = self._dispatch(session, ctx, command, member)
 
         row.outcome = outcome
         row.reply_text = reply.text if reply else None
@@ -214,18 +218,11 @@ class Pipeline:
         return Outcome(reply, row.id, outcome=outcome)
 
     def _dispatch(
-        self,
-        session: Session,
-        incoming: Incoming,
-        command: Command,
-        member: Member | None,
-        chat_group: int | None,
-        now: dt.datetime,
-        inbound_id: int,
+        self, session: Session, ctx: Context, command: Command, member: Member | None
     ) -> tuple[Reply | None, str]:
         if command.intent == "unknown":
             # Group chatter that @s the bot (收到, 👍) gets no answer; one-to-one gets a hint.
-            return (None, "ignored") if incoming.is_group else (Reply(NOT_UNDERSTOOD), "ignored")
+            return (None, "ignored") if ctx.incoming.is_group else (Reply(NOT_UNDERSTOOD), "ignored")
         route = self._router.get(command.intent)
         if route is None:
             return Reply(NOT_UNDERSTOOD), "ignored"
@@ -237,9 +234,9 @@ class Pipeline:
             if member.role not in route.roles:
                 return Reply(ROLE_REFUSAL.get(route.roles, "您没有这项操作的权限。")), "refused"
             # A group chat bound to another liaison group is not the place (admins excepted).
+            chat_group = ctx.chat_group_id
             if chat_group is not None and chat_group != member.group_id and member.role != "admin":
                 return Reply(WRONG_CHAT), "refused"
-        ctx = Context(now=now, settings=self._settings, incoming=incoming, inbound_id=inbound_id)
         try:
             reply = route.handler(session, member, command, ctx)
         except UserError as err:
@@ -273,22 +270,3 @@ class Pipeline:
             if first is not None:
                 return first
             raise
-
-    def defer_reply(self, incoming: Incoming, reply: Reply, address: dict, now: dt.datetime) -> bool:
-        """Queue an answer that was not ready in time for the synchronous response.
-
-        Adapters call this with the platform's reply address (response_url, sessionWebhook);
-        the outbox delivers it once. False if it was already queued.
-        """
-        with self._sessions.begin() as session:
-            return outbox.enqueue(
-                session,
-                key=f"reply:{incoming.platform}:{incoming.msg_id}",
-                target_kind="reply",
-                text=reply.text,
-                now=now,
-                platform=incoming.platform.split("_", 1)[0],
-                address=address,
-                mentions=reply.mentions,
-                markdown=reply.markdown,
-            )

@@ -119,8 +119,8 @@ class _People:
                     Member.id, Member.name, Member.mobile, Member.wecom_userid, Member.dingtalk_userid
                 ).where(Member.id.in_(missing[i : i + 2000]))
             )
-            for mid, name, mobile, wecom, ding in rows:
-                self._cache[mid] = Person(name, mobile, wecom, ding)
+            for row in rows:
+                self._cache[row.id] = Person.of(row)
 
     def persons(self, ids: Sequence[int]) -> tuple[Person, ...]:
         self.preload(ids)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from bot.config import Settings
+    from bot.descriptor import PlatformDescriptor
 
 ROLES = ("member", "leader", "admin")
 
@@ -33,6 +34,8 @@ class Context:
     settings: Settings
     incoming: Incoming
     inbound_id: int  # InboundMessage.id: every record keeps the message it came from
+    platform: PlatformDescriptor | None  # the sender's platform (None: a channel nobody registered)
+    chat_group_id: int | None  # the liaison group this group chat is bound to (None: one-to-one, unbound)
 
 
 Handler = Callable[["Session", Any, Command, Context], Reply]

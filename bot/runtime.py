@@ -7,7 +7,6 @@ scheduler and the CLI commands alike.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,17 +17,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import locks, outbox
 from bot.config import Settings
-from bot.delivery import PushClient
+from bot.descriptor import Platforms
 from bot.messages import Incoming, Reply
-from bot.outbox import Deliverer
 from bot.parser import parse_strict
 from bot.pipeline import Pipeline, find_member
 from bot.router import Router
 from models import Member, make_engine, make_session_factory
 
 ROOT = Path(__file__).resolve().parent.parent
-_MIGRATION_LOCK = 7_210_001  # pg_advisory_lock id: one migrator at a time across workers
 
 
 @dataclass
@@ -38,14 +36,15 @@ class Runtime:
     sessions: sessionmaker[Session]
     router: Router
     pipeline: Pipeline
-    # Sends late answers at once (set by app.py with the platforms' push clients); without it
-    # they wait in the outbox for the scheduler's next tick.
-    deliverer: Deliverer | None = None
+    platforms: Platforms  # with the push clients app.py built, shared with the scheduler
+    # Sends late answers at once (when the platforms have push clients); without it they wait
+    # in the outbox for the scheduler's next tick.
+    deliverer: outbox.Deliverer | None = None
 
-    def knows(self, name: str) -> bool:
-        """Is `name` on the roster (the console speaks by name)?"""
+    def knows(self, channel: str, sender_id: str) -> bool:
+        """Is `sender_id` on `channel` someone on the roster (the console speaks by name)?"""
         with self.sessions() as session:
-            return find_member(session, "console", name) is not None
+            return find_member(session, self.platforms.for_channel(channel), sender_id) is not None
 
     def default_speaker(self) -> str | None:
         with self.sessions() as session:
@@ -55,10 +54,15 @@ class Runtime:
                 .order_by(Member.role != "leader", Member.id)
             )
 
-    def answer_late(self, incoming: Incoming, reply: Reply, address: dict) -> None:
-        """An answer that missed the platform's synchronous response: queue it, then send it now."""
+    def answer_late(self, incoming: Incoming, reply: Reply) -> None:
+        """An answer that missed the platform's synchronous response: queue it to the message's
+        reply handle (once, whichever path gets here first), then send it now."""
         now = self.now()
-        self.pipeline.defer_reply(incoming, reply, address, now)
+        platform = self.platforms.for_channel(incoming.platform)
+        with self.sessions.begin() as session:
+            outbox.enqueue_reply(
+                session, incoming, reply, family=platform.family if platform else None, now=now
+            )
         if self.deliverer is not None:
             self.deliverer.deliver(now, kinds=("reply",), limit=20)
 
@@ -88,7 +92,7 @@ def upgrade_schema(engine: Engine) -> None:
     cfg = _alembic_config(engine)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.MIGRATION})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -97,14 +101,15 @@ def build_runtime(
     settings: Settings,
     routers: list[Router],
     *,
+    platforms: Platforms,
     engine: Engine | None = None,
-    push_clients: Mapping[str, PushClient] | None = None,
 ) -> Runtime:
+    """The bot for `settings`, speaking on `platforms` (and sending through their push clients)."""
     engine = engine or make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     router = Router()
     for r in routers:
         router.include(r)
-    pipeline = Pipeline(sessions, settings, router, parse_strict)
-    deliverer = Deliverer(sessions, settings, push_clients) if push_clients else None
-    return Runtime(settings, engine, sessions, router, pipeline, deliverer)
+    pipeline = Pipeline(sessions, settings, router, parse_strict, platforms)
+    deliverer = outbox.Deliverer(sessions, settings, platforms) if platforms.clients else None
+    return Runtime(settings, engine, sessions, router, pipeline, platforms, deliverer)

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -21,15 +21,14 @@ from sqlalchemy import Connection, Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox, reminders
+from bot import locks, outbox, reminders
 from bot.config import Settings
-from bot.delivery import PushClient
+from bot.descriptor import Platforms
 from models import SchedulerLock
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "reminders"
-_ADVISORY_KEY = 7_210_002  # next to runtime's migration lock (7_210_001)
 
 
 def holder_id() -> str:
@@ -44,7 +43,7 @@ class AdvisoryLock:
     without any timeout of ours; a live one checks its connection before each tick.
     """
 
-    def __init__(self, engine: Engine, key: int = _ADVISORY_KEY) -> None:
+    def __init__(self, engine: Engine, key: int = locks.REMINDER_SCHEDULER) -> None:
         self._engine = engine
         self._key = key
         self._conn: Connection | None = None
@@ -174,14 +173,15 @@ def enqueue_due(sessions: sessionmaker[Session], settings: Settings, now: dt.dat
 
 
 class ReminderScheduler:
-    """Ticks (APScheduler, the configured timezone) while holding the single-scheduler lock."""
+    """Ticks (APScheduler, the configured timezone) while holding the single-scheduler lock; sends
+    through the push clients of `platforms` (in the web process, the same ones the runtime has)."""
 
     def __init__(
         self,
         engine: Engine,
         sessions: sessionmaker[Session],
         settings: Settings,
-        clients: Mapping[str, PushClient],
+        platforms: Platforms,
         *,
         clock: Callable[[], dt.datetime] | None = None,
         lock: AdvisoryLock | RowLock | None = None,
@@ -190,7 +190,8 @@ class ReminderScheduler:
         self._settings = settings
         self._clock = clock or (lambda: dt.datetime.now(settings.tz))
         self.lock = lock or make_lock(engine, sessions, settings)
-        self.deliverer = outbox.Deliverer(sessions, settings, clients)
+        self.platforms = platforms
+        self.deliverer = outbox.Deliverer(sessions, settings, platforms)
         self._scheduler: BackgroundScheduler | None = None
         self._tick_guard = threading.Lock()
 

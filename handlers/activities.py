@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, Command, Reply
 from bot.router import Context, Router, UserError
-from models import Activity, ChatBinding, Member
+from models import Activity, Member
 
 router = Router()
 
@@ -42,16 +42,8 @@ def _group_for(session: Session, member: Member, ctx: Context) -> int:
     """The leader's own group; an admin (no group) may announce inside a group's bound chat."""
     if member.group_id is not None:
         return member.group_id
-    chat_id = ctx.incoming.chat_id
-    if chat_id:
-        bound = session.scalar(
-            select(ChatBinding.group_id).where(
-                ChatBinding.platform == ctx.incoming.platform.split("_", 1)[0],
-                ChatBinding.chat_id == chat_id,
-            )
-        )
-        if bound is not None:
-            return bound
+    if ctx.chat_group_id is not None:
+        return ctx.chat_group_id
     raise UserError("您不属于任何联络组，请在要发布活动的联络组群里发送，或请该组组长发布。")
 
 

@@ -19,7 +19,7 @@ from bot.periods import Period, period_of, spoken
 from bot.quotas import group_standings
 from bot.router import Context, UserError
 from handlers.activities import describe_activity
-from models import Activity, ChatBinding, CheckIn, LateEntry, LeaveRequest, LiaisonGroup, Member
+from models import Activity, CheckIn, LateEntry, LeaveRequest, LiaisonGroup, Member
 
 MAX_NAMES = 8  # names shown in one list; the rest become "…另有N人"
 MAX_ROWS = 6  # activities or requests listed in one answer
@@ -52,14 +52,7 @@ def group_asked(session: Session, member: Member, command: Command, ctx: Context
         return gid
     if member.role != "admin" or member.group_id is not None:
         return member.group_id
-    if ctx.incoming.is_group and ctx.incoming.chat_id:
-        return session.scalar(
-            select(ChatBinding.group_id).where(
-                ChatBinding.platform == ctx.incoming.platform.split("_", 1)[0],
-                ChatBinding.chat_id == ctx.incoming.chat_id,
-            )
-        )
-    return None
+    return ctx.chat_group_id
 
 
 def record_subject(session: Session, member: Member, command: Command) -> Member:

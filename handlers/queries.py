@@ -205,10 +205,7 @@ def _names(people: Sequence[MemberCount] | Sequence[str]) -> str:
 def _persons(session: Session, member_ids: Sequence[int]) -> tuple[Person, ...]:
     rows = session.scalars(select(Member).where(Member.id.in_(member_ids))).all()
     by_id = {m.id: m for m in rows}
-    return tuple(
-        Person(m.name, m.mobile, m.wecom_userid, m.dingtalk_userid)
-        for m in (by_id[i] for i in member_ids if i in by_id)
-    )
+    return tuple(Person.of(m) for m in (by_id[i] for i in member_ids if i in by_id))
 
 
 def _not_checked_in(session: Session, group_id: int, today: dt.date) -> Reply:

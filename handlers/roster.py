@@ -25,15 +25,12 @@ def _mobile(text: str | None) -> str:
 
 @router.route("bind", allow_unknown=True)
 def bind(session: Session, member: Member | None, command: Command, ctx: Context) -> Reply:
-    platform = ctx.incoming.platform
-    if platform == "console":
-        return Reply("控制台按姓名识别，无需绑定。")
-    if platform.startswith("wecom"):
-        column, label = "wecom_userid", "企业微信"
-    elif platform == "dingtalk":
-        column, label = "dingtalk_userid", "钉钉"
-    else:
+    platform = ctx.platform
+    if platform is None:
         raise UserError("这个平台暂不支持绑定。" + _OFFICE)
+    if not platform.bindable:
+        return Reply(f"{platform.label}按姓名识别，无需绑定。")
+    column, label = platform.member_column, platform.label
 
     name = (command.target or "").strip()
     mobile = _mobile(command.content)

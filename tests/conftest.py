@@ -19,6 +19,7 @@ from bot.messages import Incoming
 from bot.pipeline import Pipeline
 from bot.runtime import build_runtime, upgrade_schema
 from models import Base, ChatBinding, LiaisonGroup, Member, make_engine
+from tests.fakes.executor import ScriptedExecutor
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
@@ -70,8 +71,17 @@ def settings(config_dict):
 @pytest.fixture
 def runtime(engine, settings):
     _empty(engine)
-    yield build_runtime(settings, app_module.ROUTERS, engine=engine)
+    yield build_runtime(settings, app_module.ROUTERS, platforms=app_module.PLATFORMS, engine=engine)
     _empty(engine)
+
+
+@pytest.fixture
+def pool(runtime):
+    """Where an adapter runs the pipeline, on a clock the test scripts (tests/fakes/executor.py)."""
+    executor = ScriptedExecutor()
+    yield executor
+    executor.release()
+    executor.settle()  # nothing still writing when the database is emptied
 
 
 @pytest.fixture
@@ -170,7 +180,9 @@ def ask(runtime, roster):
     parser is bypassed, so a handler's tests state exactly what the parser would have read."""
 
     def _ask(name: str, command, now: dt.datetime = NOW, **fields) -> str | None:
-        pipeline = Pipeline(runtime.sessions, runtime.settings, runtime.router, lambda _text, _now: command)
+        pipeline = Pipeline(
+            runtime.sessions, runtime.settings, runtime.router, lambda _text, _now: command, runtime.platforms
+        )
         incoming = Incoming(
             platform=fields.pop("platform", "console"),
             chat_id=fields.pop("chat_id", None),

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from app import create_app
 from bot.parser import parse
 from bot.pipeline import ROLE_REFUSAL, UNKNOWN_SENDER, WRONG_CHAT
-from bot.platforms.wecom_crypto import signature
+from bot.platforms.wecom.crypto import signature
 from models import Base, InboundMessage, Submission
 from tests.fakes import wecom_client as wc
 

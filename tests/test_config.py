@@ -88,6 +88,31 @@ def test_bad_value_is_reported_with_its_key(patch, expected):
     assert expected in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "dingtalk, expected",
+    [
+        (
+            {"reply_deadline_seconds": 2.8, "ack_deadline_seconds": 2.0},
+            "dingtalk: Value error, ack_deadline_seconds must not be less than reply_deadline_seconds",
+        ),
+        (
+            {"ack_deadline_seconds": 3.5},
+            "dingtalk.ack_deadline_seconds: Input should be less than or equal to 3",
+        ),
+        ({"reply_deadline_seconds": 0}, "dingtalk.reply_deadline_seconds: Input should be greater than 0"),
+    ],
+)
+def test_dingtalk_deadlines_stay_inside_the_three_seconds_dingtalk_waits(dingtalk, expected):
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict({**shipped_config(), "dingtalk": dingtalk})
+    assert expected in str(err.value)
+
+
+def test_dingtalk_deadlines_default_to_answering_by_2_5_s_and_storing_by_2_9_s():
+    ding = settings_from_dict(shipped_config()).dingtalk
+    assert (ding.reply_deadline_seconds, ding.ack_deadline_seconds) == (2.5, 2.9)
+
+
 def test_missing_file_and_bad_yaml_are_clear(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.yaml")

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.messages import Person, Reply
-from bot.platforms.dingtalk import NON_TEXT_ANSWER, callback_sign, make_blueprint
+from bot.platforms.dingtalk import make_blueprint
+from bot.platforms.dingtalk.inbound import NON_TEXT_ANSWER
+from bot.platforms.dingtalk.sign import callback_sign
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_server import robot_message as message
 from tests.fakes.dingtalk_server import scripted_runtime
@@ -55,14 +57,15 @@ def bot(runtime, roster):
     return scripted_runtime(
         runtime,
         {"帮助": Reply(HELP), "请假": mention, "慢": Reply("慢慢来"), "卡": Reply("终于好了"), "断": down},
-        slow={"慢": 1.0, "卡": 3.5},
+        reply_deadline_seconds=0.3,
+        ack_deadline_seconds=1.5,
     )
 
 
 @pytest.fixture
-def client(bot):
+def client(bot, pool):
     app = Flask(__name__)
-    app.register_blueprint(make_blueprint(bot, deadline_seconds=0.3, ack_seconds=1.5))
+    app.register_blueprint(make_blueprint(bot, executor=pool))
     return app.test_client()
 
 
@@ -118,13 +121,15 @@ def test_database_error_is_a_500_and_stores_nothing(client, bot):
     assert counts(bot) == (0, 0)
 
 
-def test_message_not_stored_by_the_ack_deadline_gets_503_then_its_answer_goes_out_once(client, bot):
+def test_message_not_stored_by_the_ack_deadline_gets_503_then_its_answer_goes_out_once(client, bot, pool):
     body = message("卡", msg_id="msgHung", group=False)
+    pool.next_job_takes(3.5)  # past the 1.5 s ack deadline
     assert client.post("/dingtalk/robot", json=body, headers=headers()).status_code == 503
+    assert pool.waited == 1.5
     assert counts(bot) == (0, 0)
-    deadline = time.monotonic() + 10
-    while counts(bot) != (1, 1) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    pool.release()  # it does finish, and commits
+    pool.settle()
+    assert counts(bot) == (1, 1)
     again = client.post("/dingtalk/robot", json=body, headers=headers())  # DingTalk's redelivery
     assert again.get_json() == {"msgtype": "empty"}
     assert counts(bot) == (1, 1)
@@ -138,13 +143,12 @@ def test_group_chatter_is_recorded_but_not_answered(client, bot):
     assert counts(bot) == (1, 0)
 
 
-def test_slow_answer_is_empty_now_and_queued_for_the_session_webhook(client, bot):
+def test_slow_answer_is_empty_now_and_queued_for_the_session_webhook(client, bot, pool):
     body = message("慢", msg_id="msgSlow", group=False)
+    pool.next_job_takes(1.0)  # past the 0.3 s reply deadline, before the 1.5 s ack
     resp = client.post("/dingtalk/robot", json=body, headers=headers())
     assert resp.get_json() == {"msgtype": "empty"}
-    deadline = time.monotonic() + 10
-    while counts(bot)[1] == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    pool.settle()
     with bot.sessions() as s:
         row = s.scalars(select(OutboxMessage)).one()
     assert (row.target_kind, row.platform, row.text, row.key) == (

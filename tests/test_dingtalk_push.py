@@ -15,7 +15,8 @@ import pytest
 from bot.config import DingtalkSettings
 from bot.delivery import Delivery
 from bot.messages import Person
-from bot.platforms.dingtalk import TEXT_BUDGET_BYTES, DingtalkPushClient, trim
+from bot.platforms.dingtalk import DingtalkPushClient
+from bot.platforms.dingtalk.render import TEXT_BUDGET_BYTES
 from tests.fakes.dingtalk_server import FakeDingtalk
 
 TOKEN, SEC = "robot-token-g1", "SECabc123"
@@ -262,11 +263,3 @@ def test_long_text_is_trimmed_on_a_character_boundary(fake, push):
     assert content.endswith("…\n@dt_wang")
     body = content.removesuffix("…\n@dt_wang")
     assert text.startswith(body)  # a prefix of whole characters: nothing half-cut
-
-
-@pytest.mark.parametrize("budget", range(1, 12))
-def test_trim_never_splits_a_character(budget):
-    out = trim("签到😀ab", budget + 3)
-    out.encode("utf-8")  # a split surrogate or partial sequence would not survive the round trip
-    assert len(out.encode()) <= budget + 3
-    assert trim("短", 100) == "短"

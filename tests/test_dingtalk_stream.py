@@ -11,10 +11,11 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from app import PLATFORMS
 from bot.messages import Reply
 from bot.outbox import Deliverer
 from bot.platforms.dingtalk import DingtalkPushClient
-from bot.platforms.dingtalk_stream import AlreadyRunning, SingleProcessLock, StreamClient
+from bot.platforms.dingtalk.stream import AlreadyRunning, SingleProcessLock, StreamClient
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_gateway import BOT_TOPIC, FakeGateway
 from tests.fakes.dingtalk_server import FakeDingtalk, robot_message, scripted_runtime
@@ -92,7 +93,8 @@ def test_the_answer_is_posted_to_the_session_webhook_at_once_and_only_once(runti
         )
         clients = {"dingtalk": DingtalkPushClient(scripted.settings)}
         bot = dataclasses.replace(
-            scripted, deliverer=Deliverer(scripted.sessions, scripted.settings, clients)
+            scripted,
+            deliverer=Deliverer(scripted.sessions, scripted.settings, PLATFORMS.with_clients(clients)),
         )
         client = StreamClient(bot, backoff_initial=0.05, backoff_max=0.2)
         thread = threading.Thread(target=lambda: asyncio.run(client.start()), daemon=True)

@@ -22,6 +22,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 import app as app_module
+from app import PLATFORMS
 from bot import outbox
 from bot.config import settings_from_dict
 from bot.platforms import wecom
@@ -169,7 +170,7 @@ def proxied(runtime, roster, config_dict, db_url):
         connect_args={"connect_timeout": 2},
     )
     settings = settings_from_dict({**config_dict, "wecom": wc.SMART_BOT}, "test")
-    rt = build_runtime(settings, app_module.ROUTERS, engine=engine)
+    rt = build_runtime(settings, app_module.ROUTERS, platforms=PLATFORMS, engine=engine)
     flask_app = Flask("faults")
     flask_app.register_blueprint(wecom.make_blueprint(rt))
     yield flask_app.test_client(), proxy, engine
@@ -234,7 +235,10 @@ def test_a_database_that_hangs_past_the_reply_deadline_is_not_acknowledged(
     engine = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
     wecom_cfg = {**wc.SMART_BOT, "reply_deadline_seconds": 0.5, "ack_deadline_seconds": 1.0}
     rt = build_runtime(
-        settings_from_dict({**config_dict, "wecom": wecom_cfg}, "t"), app_module.ROUTERS, engine=engine
+        settings_from_dict({**config_dict, "wecom": wecom_cfg}, "t"),
+        app_module.ROUTERS,
+        platforms=PLATFORMS,
+        engine=engine,
     )
     flask_app = Flask("hang")
     flask_app.register_blueprint(wecom.make_blueprint(rt))
@@ -263,7 +267,9 @@ def test_push_target_down_for_an_hour_then_everything_is_delivered_once(runtime,
             outbox.enqueue(s, key=f"g{i}", target_kind="group", text=f"提醒{i}", now=NOW, group_id=gid)
         for i in range(2):
             outbox.enqueue(s, key=f"p{i}", target_kind="member", text=f"私信{i}", now=NOW, member_id=mid)
-    deliverer = outbox.Deliverer(runtime.sessions, settings, {"wecom": WecomPushClient(settings, timeout=2)})
+    deliverer = outbox.Deliverer(
+        runtime.sessions, settings, PLATFORMS.with_clients({"wecom": WecomPushClient(settings, timeout=2)})
+    )
     try:
         proxy.cut()
         at = NOW

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 import app as app_module
+from app import PLATFORMS
 from bot import outbox
 from bot.config import settings_from_dict
 from bot.messages import Incoming
@@ -331,7 +332,7 @@ def test_through_the_wecom_app_the_export_file_itself_is_sent_to_the_leader_alon
     fake = FakeWecom().start()
     try:
         settings = push_settings(config_dict, fake.base)
-        rt = build_runtime(settings, app_module.ROUTERS, engine=runtime.engine)
+        rt = build_runtime(settings, app_module.ROUTERS, platforms=PLATFORMS, engine=runtime.engine)
         incoming = Incoming(
             platform="wecom_bot",
             chat_id="chat-g1",
@@ -345,7 +346,9 @@ def test_through_the_wecom_app_the_export_file_itself_is_sent_to_the_leader_alon
         answer = rt.pipeline.handle(incoming, NOW).reply.text
         [path] = Path(config_dict["exports"]["dir"]).glob("*.xlsx")
         assert answer == f"已导出第一联络组2026年第四季度履职档案，文件稍后私信发给您（服务器上：{path}）。"
-        report = outbox.Deliverer(rt.sessions, settings, {"wecom": WecomPushClient(settings)}).deliver(NOW)
+        report = outbox.Deliverer(
+            rt.sessions, settings, PLATFORMS.with_clients({"wecom": WecomPushClient(settings)})
+        ).deliver(NOW)
         assert report.sent == 1
         assert fake.media == {"media-1": (path.name, path.read_bytes())}
         [send] = fake.calls_to("/cgi-bin/message/send")
@@ -366,7 +369,7 @@ def test_through_the_dingtalk_app_robot_the_export_file_goes_to_the_leader_alone
         ding = {"app_key": "ding-app-key", "app_secret": "ding-app-secret", "robot_code": "ding-robot",
                 "api_base": fake.url, "oapi_base": fake.url}  # fmt: skip
         settings = settings_from_dict({**config_dict, "dingtalk": ding}, "test")
-        rt = build_runtime(settings, app_module.ROUTERS, engine=runtime.engine)
+        rt = build_runtime(settings, app_module.ROUTERS, platforms=PLATFORMS, engine=runtime.engine)
         incoming = Incoming(
             platform="dingtalk",
             chat_id="cidGroupOne==",
@@ -380,9 +383,9 @@ def test_through_the_dingtalk_app_robot_the_export_file_goes_to_the_leader_alone
         answer = rt.pipeline.handle(incoming, NOW).reply.text
         [path] = Path(config_dict["exports"]["dir"]).glob("*.xlsx")
         assert answer == f"已导出第一联络组2026年履职档案，文件稍后私信发给您（服务器上：{path}）。"
-        report = outbox.Deliverer(rt.sessions, settings, {"dingtalk": DingtalkPushClient(settings)}).deliver(
-            NOW
-        )
+        report = outbox.Deliverer(
+            rt.sessions, settings, PLATFORMS.with_clients({"dingtalk": DingtalkPushClient(settings)})
+        ).deliver(NOW)
         assert report.sent == 1
         [(media_id, stored)] = fake.media.items()
         assert stored == (path.name, path.read_bytes())

@@ -14,12 +14,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from app import PLATFORMS
 from bot import outbox
 from bot.config import settings_from_dict
 from bot.delivery import Delivery, SendResult
-from bot.messages import Person
+from bot.messages import Incoming, Person, Reply
 from models import LiaisonGroup, OutboxMessage
 from tests.conftest import NOW
+from tests.fakes import serve_in_background, stop_serving
 
 BINDINGS = [
     {"name": "第一联络组", "wecom": {"webhook_key": "hook-g1"}},
@@ -79,15 +81,13 @@ class PushTarget:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> PushTarget:
-        self._thread.start()
+        self._thread = serve_in_background(self.server)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server, self._thread)
 
 
 class HttpPush:
@@ -165,7 +165,9 @@ def test_group_and_member_messages_reach_their_push_targets_once(runtime, roster
         outbox.enqueue(s, key="p1", target_kind="member", text="私信", now=NOW, member_id=roster["王组长"])
         assert not outbox.enqueue(s, key="g1", target_kind="group", text="again", now=NOW)
     wecom, ding = FakePush("wecom"), FakePush("dingtalk")
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": wecom, "dingtalk": ding})
+    deliverer = outbox.Deliverer(
+        runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": wecom, "dingtalk": ding})
+    )
 
     assert deliverer.deliver(NOW).sent == 3
     assert deliverer.deliver(NOW + dt.timedelta(hours=1)).handled == 0
@@ -191,7 +193,10 @@ def test_push_target_failing_500_limited_and_timing_out_then_recovering_gets_eac
     with PushTarget() as target:
         target.script = ["500", "limited", "hang", "500", "hang", "limited"]
         deliverer = outbox.Deliverer(
-            runtime.sessions, bound_settings, {"wecom": HttpPush(target.url)}, rng=random.Random(5)
+            runtime.sessions,
+            bound_settings,
+            PLATFORMS.with_clients({"wecom": HttpPush(target.url)}),
+            rng=random.Random(5),
         )
         at = NOW
         for _ in range(12):  # every 20 minutes for 4 hours: past every backoff
@@ -209,7 +214,9 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after(runtime
     queue(runtime, 1, "第一联络组")
     fail = SendResult("retry", "HTTP 500")
     client = FakePush("wecom", [fail, fail, fail, SendResult("retry", "limited", retry_after=600)])
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": client}, rng=random.Random(1))
+    deliverer = outbox.Deliverer(
+        runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client}), rng=random.Random(1)
+    )
     base = bound_settings.outbox.base_backoff_seconds
     at, waits = NOW, []
     for _ in range(4):
@@ -228,7 +235,9 @@ def test_twenty_a_minute_per_push_bot_and_the_rest_next_minute(runtime, roster, 
     g1 = queue(runtime, 25, "第一联络组")
     g2 = queue(runtime, 3, "第二联络组")
     wecom, ding = FakePush("wecom"), FakePush("dingtalk")
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": wecom, "dingtalk": ding})
+    deliverer = outbox.Deliverer(
+        runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": wecom, "dingtalk": ding})
+    )
 
     report = deliverer.deliver(NOW)
     assert report.sent == 23 and report.deferred == 5
@@ -243,7 +252,7 @@ def test_twenty_a_minute_per_push_bot_and_the_rest_next_minute(runtime, roster, 
 def test_a_blocked_dingtalk_robot_holds_its_messages_for_ten_minutes(runtime, roster, bound_settings):
     queue(runtime, 3, "第二联络组")
     ding = FakePush("dingtalk", [SendResult("retry", "errcode 130101 send too fast", retry_after=600)])
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"dingtalk": ding})
+    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"dingtalk": ding}))
     report = deliverer.deliver(NOW)
     assert (report.retried, report.deferred, len(ding.sent)) == (1, 2, 0)
     assert deliverer.deliver(NOW + dt.timedelta(minutes=9)).sent == 0
@@ -253,7 +262,7 @@ def test_a_blocked_dingtalk_robot_holds_its_messages_for_ten_minutes(runtime, ro
 def test_after_max_age_a_message_is_failed_and_kept_for_the_admin(runtime, roster, bound_settings):
     queue(runtime, 1, "第一联络组")
     client = FakePush("wecom", [SendResult("retry", "HTTP 500")] * 1000)
-    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": client})
+    deliverer = outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client}))
     at = NOW
     while at < NOW + dt.timedelta(hours=26):
         deliverer.deliver(at)
@@ -270,7 +279,7 @@ def test_a_permanent_refusal_fails_at_once(runtime, roster, bound_settings):
     deliverer = outbox.Deliverer(
         runtime.sessions,
         bound_settings,
-        {"wecom": FakePush("wecom", [SendResult("failed", "errcode 93000")])},
+        PLATFORMS.with_clients({"wecom": FakePush("wecom", [SendResult("failed", "errcode 93000")])}),
     )
     assert deliverer.deliver(NOW).failed == 1
     assert next(iter(rows(runtime).values())).last_error == "errcode 93000"
@@ -294,14 +303,17 @@ def test_a_crash_between_sending_and_recording_repeats_only_that_message(runtime
             return SendResult("sent", "ok")
 
     with pytest.raises(Crash):
-        outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": CrashAfterSecondSend()}).deliver(NOW)
+        outbox.Deliverer(
+            runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": CrashAfterSecondSend()})
+        ).deliver(NOW)
 
-    restarted = outbox.Deliverer(runtime.sessions, bound_settings, {"wecom": FakePush("wecom")})
+    fresh = FakePush("wecom")
+    restarted = outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": fresh}))
     assert restarted.deliver(NOW + dt.timedelta(minutes=1)).sent == 3  # the claimed one waits for its lease
     lease = dt.timedelta(seconds=bound_settings.outbox.claim_lease_seconds)
     assert restarted.deliver(NOW + lease + dt.timedelta(seconds=1)).sent == 1
     assert all(r.status == "sent" for r in rows(runtime).values())
-    everything = delivered + [d.key for d in restarted._clients["wecom"].sent]
+    everything = delivered + [d.key for d in fresh.sent]
     counts = Counter(everything)
     assert set(counts) == set(keys)  # nothing lost
     assert [k for k, n in counts.items() if n > 1] == [delivered[1]]  # only the in-flight one repeats
@@ -315,7 +327,8 @@ def test_two_deliverers_at_once_send_each_message_once(runtime, roster, bound_se
     clients = [FakePush("wecom"), FakePush("wecom")]
     workers = [
         threading.Thread(
-            target=outbox.Deliverer(runtime.sessions, settings, {"wecom": c}).deliver, args=(NOW,)
+            target=outbox.Deliverer(runtime.sessions, settings, PLATFORMS.with_clients({"wecom": c})).deliver,
+            args=(NOW,),
         )
         for c in clients
     ]
@@ -330,15 +343,44 @@ def test_two_deliverers_at_once_send_each_message_once(runtime, roster, bound_se
 def test_without_a_bound_chat_the_console_log_gets_it_or_the_admin_sees_it_fail(runtime, roster, config_dict):
     queue(runtime, 1, "第一联络组")
     on = settings_from_dict({**config_dict, "console": {"enabled": True}}, "test")
-    assert outbox.Deliverer(runtime.sessions, on, {}).deliver(NOW).sent == 1
+    assert outbox.Deliverer(runtime.sessions, on, PLATFORMS).deliver(NOW).sent == 1
     assert next(iter(rows(runtime).values())).platform == "console"
 
     queue(runtime, 1, "第一联络组", prefix="later")
     off = settings_from_dict({**config_dict, "console": {"enabled": False}}, "test")
-    deliverer = outbox.Deliverer(runtime.sessions, off, {})
+    deliverer = outbox.Deliverer(runtime.sessions, off, PLATFORMS)
     at = NOW
     while at < NOW + dt.timedelta(hours=25):
         deliverer.deliver(at)
         at += dt.timedelta(hours=1)
     later = rows(runtime)["later:第一联络组:0"]
     assert later.status == "failed" and "no push route" in later.last_error
+
+
+def test_a_late_answer_is_stored_once_for_the_address_its_message_carried(runtime):
+    incoming = Incoming(
+        platform="wecom_app",
+        chat_id=None,
+        sender_id="lisi",
+        sender_name=None,
+        text="签到",
+        msg_id="888",
+        sent_at=NOW,
+        is_group=False,
+        reply_handle={"userid": "lisi"},
+    )
+    answer = Reply("李四，签到成功。", mentions=(Person("李四", mobile="13800000002"),))
+    with runtime.sessions.begin() as s:
+        assert outbox.enqueue_reply(s, incoming, answer, family="wecom", now=NOW)
+        assert not outbox.enqueue_reply(s, incoming, answer, family="wecom", now=NOW)  # the same message
+    [row] = rows(runtime).values()
+    assert (row.key, row.target_kind, row.platform, row.address, row.text) == (
+        "reply:wecom_app:888",
+        "reply",
+        "wecom",
+        {"userid": "lisi"},
+        "李四，签到成功。",
+    )
+    assert row.mentions == [
+        {"name": "李四", "mobile": "13800000002", "wecom_userid": None, "dingtalk_userid": None}
+    ]

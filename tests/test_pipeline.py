@@ -62,7 +62,7 @@ def fake_parse(text: str, now: dt.datetime) -> Command:
 @pytest.fixture
 def pipeline(runtime, roster):
     calls.clear()
-    return Pipeline(runtime.sessions, runtime.settings, router, fake_parse)
+    return Pipeline(runtime.sessions, runtime.settings, router, fake_parse, runtime.platforms)
 
 
 def msg(sender, text, msg_id, *, platform="wecom_app", chat_id=None, is_group=False):
@@ -150,7 +150,7 @@ def test_unavailable_database_raises_so_the_platform_retries(runtime):
     dead = create_engine(
         "postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
     )
-    pipeline = Pipeline(make_session_factory(dead), runtime.settings, router, fake_parse)
+    pipeline = Pipeline(make_session_factory(dead), runtime.settings, router, fake_parse, runtime.platforms)
     with pytest.raises(DBAPIError):
         pipeline.handle(msg("zhangsan", "社情民意 x", "M11"), NOW)
 

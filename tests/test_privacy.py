@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 import app as app_module
-from app import create_app
+from app import PLATFORMS, create_app
 from bot import outbox
 from bot.config import settings_from_dict
 from bot.messages import Person
@@ -97,9 +97,9 @@ def _run(client, runtime, config_dict) -> list[str]:
             mention = (Person("张三", mobile="13800000001"),)
             outbox.enqueue(s, key="R1", target_kind="group", text=f"张三还没交{NOTE_TITLE}", now=NOW,
                            group_id=gid, mentions=mention)  # fmt: skip
-        report = outbox.Deliverer(runtime.sessions, settings, {"wecom": WecomPushClient(settings)}).deliver(
-            NOW
-        )
+        report = outbox.Deliverer(
+            runtime.sessions, settings, PLATFORMS.with_clients({"wecom": WecomPushClient(settings)})
+        ).deliver(NOW)
         assert report.sent == 1
     finally:
         fake.stop()
@@ -155,7 +155,10 @@ def test_a_database_failure_is_logged_without_the_message_it_was_writing(
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     engine = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
     rt = build_runtime(
-        settings_from_dict({**config_dict, "wecom": wc.SMART_BOT}, "t"), app_module.ROUTERS, engine=engine
+        settings_from_dict({**config_dict, "wecom": wc.SMART_BOT}, "t"),
+        app_module.ROUTERS,
+        platforms=PLATFORMS,
+        engine=engine,
     )
     flask_app = Flask("privacy")
     flask_app.register_blueprint(wecom.make_blueprint(rt))

@@ -229,7 +229,7 @@ def test_my_record_shows_month_quarter_and_year(say, add):
 
 
 def test_my_record_shows_personal_quotas_when_rules_are_per_member(config_dict, engine, roster, runtime, add):
-    from app import ROUTERS
+    from app import PLATFORMS, ROUTERS
     from bot.config import settings_from_dict
     from bot.runtime import build_runtime
 
@@ -239,7 +239,7 @@ def test_my_record_shows_personal_quotas_when_rules_are_per_member(config_dict, 
         {"key": "member_opinion", "name": "社情民意", "source": "submission", "kinds": ["opinion"],
          "period": "year", "scope": "member"},
     ]  # fmt: skip
-    member_rt = build_runtime(settings_from_dict(config_dict), ROUTERS, engine=engine)
+    member_rt = build_runtime(settings_from_dict(config_dict), ROUTERS, platforms=PLATFORMS, engine=engine)
     add("submission", name="张三")
     assert _reply(member_rt, "张三", "我的履职").text == "\n".join(
         [

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import app as app_module
+from app import PLATFORMS
 from bot import outbox
 from bot.delivery import Delivery, SendResult
 from bot.scheduler import ReminderScheduler, RowLock
@@ -67,8 +68,12 @@ def test_a_second_lock_holder_idles_until_the_first_stops_heartbeating(runtime):
 def test_only_the_lock_holder_ticks_and_its_tick_enqueues_and_delivers(runtime, roster, bound_settings):
     announce(runtime, roster)
     client = FakePush("wecom")
-    one = ReminderScheduler(runtime.engine, runtime.sessions, bound_settings, {"wecom": client})
-    two = ReminderScheduler(runtime.engine, runtime.sessions, bound_settings, {"wecom": client})
+    one = ReminderScheduler(
+        runtime.engine, runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client})
+    )
+    two = ReminderScheduler(
+        runtime.engine, runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client})
+    )
     try:
         first = one.tick(ACTIVITY_EVE)
         assert first.leader and first.enqueued == 1 and first.delivery.sent == 1
@@ -102,14 +107,19 @@ def test_a_scheduler_killed_mid_tick_and_restarted_sends_everything_once(runtime
             return SendResult("sent", "ok")
 
     dying = ReminderScheduler(
-        runtime.engine, runtime.sessions, bound_settings, {"wecom": DiesBeforeTheSecondSend()}
+        runtime.engine,
+        runtime.sessions,
+        bound_settings,
+        PLATFORMS.with_clients({"wecom": DiesBeforeTheSecondSend()}),
     )
     with pytest.raises(Killed):
         dying.tick(ACTIVITY_EVE)
     dying.lock.release()  # what the database does when the process is gone (connection closed / row stale)
 
     client = FakePush("wecom")
-    restarted = ReminderScheduler(runtime.engine, runtime.sessions, bound_settings, {"wecom": client})
+    restarted = ReminderScheduler(
+        runtime.engine, runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client})
+    )
     try:
         lease = dt.timedelta(seconds=bound_settings.outbox.claim_lease_seconds)
         for minutes in range(0, 12):  # a tick a minute, past the dead claim's lease
@@ -131,7 +141,9 @@ def test_the_background_scheduler_ticks_at_once_and_stops_cleanly(runtime, roste
             s, key="x", target_kind="group", text="测试", now=dt.datetime.now(NOW.tzinfo), group_id=gid
         )
     client = FakePush("wecom")
-    sched = ReminderScheduler(runtime.engine, runtime.sessions, bound_settings, {"wecom": client})
+    sched = ReminderScheduler(
+        runtime.engine, runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": client})
+    )
     sched.start()
     try:
         deadline = time.monotonic() + 10
@@ -234,3 +246,21 @@ def test_two_scheduler_processes_on_postgresql_only_one_sends(runtime, roster, w
                 p.kill()
     keys = sent_keys(runtime)
     assert len(keys) == len(set(keys)) == 5
+
+
+def test_the_web_runtime_and_its_scheduler_send_through_one_set_of_push_clients(sqlite_config):
+    from bot.config import DingtalkSettings, WecomSettings, load_settings
+
+    settings = load_settings(sqlite_config).model_copy(
+        update={
+            "wecom": WecomSettings(corp_id="ww1"),
+            "dingtalk": DingtalkSettings(app_key="k", app_secret="s"),
+        }
+    )
+    runtime = app_module.make_runtime(settings, migrate=False)
+    sched = app_module._reminder_scheduler(runtime)
+    assert set(runtime.platforms.clients) == {"wecom", "dingtalk"}
+    # One client per platform in the process, so one access-token cache, not one per user of it.
+    for family, client in runtime.platforms.clients.items():
+        assert sched.platforms.clients[family] is client
+    runtime.engine.dispose()

@@ -16,7 +16,7 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.platforms.wecom_crypto import CallbackCrypto, CallbackError, cdata, parse_xml, signature
+from bot.platforms.wecom.crypto import CallbackCrypto, CallbackError, cdata, parse_xml, signature
 
 # 加解密方案 example (path/90968): token QDG6eK, the CorpID as receive id.
 DOC_TOKEN = "QDG6eK"

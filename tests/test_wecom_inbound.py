@@ -6,18 +6,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import threading
-import time
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from app import PLATFORMS
 from bot.messages import Command, Reply
 from bot.outbox import Deliverer
 from bot.pipeline import NOT_UNDERSTOOD, Pipeline
 from bot.platforms.wecom import WecomPushClient, make_blueprint
-from bot.platforms.wecom_crypto import parse_xml
+from bot.platforms.wecom.crypto import parse_xml
 from bot.router import Router
 from models import Base, InboundMessage, OutboxMessage
 from tests.conftest import NOW, TZ
@@ -55,9 +54,6 @@ def config_dict(config_dict):
 
 
 # A pipeline with a tiny parser and handlers of our own, so these tests speak about the adapter only.
-release = threading.Event()
-
-
 def _parse(text: str, now: dt.datetime) -> Command:
     for word, intent in (("签到", "checkin"), ("回显", "echo"), ("慢", "slow")):
         if text.startswith(word):
@@ -80,36 +76,26 @@ def _echo(session, member, command, ctx):
 
 @_router.route("slow")
 def _slow(session, member, command, ctx):
-    release.wait(10)
-    return Reply("慢的答复")
+    return Reply("慢的答复")  # slow as the test scripts it (pool.next_job_takes), not by sleeping
 
 
 @pytest.fixture
 def runtime_(runtime, roster):
     runtime.now = lambda: NOW
-    runtime.pipeline = Pipeline(runtime.sessions, runtime.settings, _router, _parse)
-    release.clear()
-    yield runtime
-    release.set()
+    runtime.pipeline = Pipeline(runtime.sessions, runtime.settings, _router, _parse, runtime.platforms)
+    return runtime
 
 
 @pytest.fixture
-def client(runtime_):
+def client(runtime_, pool):
     app = Flask("wecom-test")
-    app.register_blueprint(make_blueprint(runtime_))
+    app.register_blueprint(make_blueprint(runtime_, executor=pool))
     return app.test_client()
 
 
 def counts(runtime) -> dict[str, int]:
     with runtime.sessions() as s:
         return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
-
-
-def wait_for(predicate, seconds: float = 10) -> None:
-    end = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.02)
 
 
 # ---- WeCom's side of the smart bot
@@ -204,11 +190,14 @@ def test_wecom_retrying_a_callback_four_times_records_one_message_and_answers_on
     assert (c["inbound_message"], c["outbox_message"]) == (1, 0)
 
 
-def test_answer_stored_after_the_reply_deadline_is_empty_then_goes_to_response_url_once(client, runtime_):
-    threading.Timer(0.9, release.set).start()  # past the 0.5 s reply deadline, before the 2 s ack
+def test_answer_stored_after_the_reply_deadline_is_empty_then_goes_to_response_url_once(
+    client, runtime_, pool
+):
+    pool.next_job_takes(0.9)  # past the 0.5 s reply deadline, before the 2 s ack
     first = bot_post(client, bot_payload("慢", msgid="SLOW"))
     assert (first.status_code, first.data) == (200, b"")
-    wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
+    pool.settle()
+    assert counts(runtime_)["outbox_message"] == 1
     again = [bot_post(client, bot_payload("慢", msgid="SLOW"), nonce=f"n{i}") for i in range(3)]
     assert [(a.status_code, a.data) for a in again] == [(200, b"")] * 3
     with runtime_.sessions() as s:
@@ -218,18 +207,22 @@ def test_answer_stored_after_the_reply_deadline_is_empty_then_goes_to_response_u
     assert out.address == {"response_url": RESPONSE_URL}
 
 
-def test_a_late_answer_is_posted_to_response_url_at_once_not_at_the_next_scheduler_tick(client, runtime_):
+def test_a_late_answer_is_posted_to_response_url_at_once_not_at_the_next_scheduler_tick(
+    client, runtime_, pool
+):
     fake = FakeWecom().start()
     try:
         runtime_.deliverer = Deliverer(
-            runtime_.sessions, runtime_.settings, {"wecom": WecomPushClient(runtime_.settings)}
+            runtime_.sessions,
+            runtime_.settings,
+            PLATFORMS.with_clients({"wecom": WecomPushClient(runtime_.settings)}),
         )
         payload = bot_payload("慢", msgid="LATE") | {
             "response_url": f"{fake.base}/cgi-bin/aibot/response?response_code=RC"
         }
-        threading.Timer(0.9, release.set).start()
+        pool.next_job_takes(0.9)
         assert bot_post(client, payload).data == b""
-        wait_for(lambda: len(fake.calls_to("/cgi-bin/aibot/response")) == 1)
+        pool.settle()
         [call] = fake.calls_to("/cgi-bin/aibot/response")
         assert (call.query, call.body) == (
             {"response_code": "RC"},
@@ -240,19 +233,22 @@ def test_a_late_answer_is_posted_to_response_url_at_once_not_at_the_next_schedul
             with runtime_.sessions() as s:
                 return s.scalar(select(OutboxMessage.status))
 
-        wait_for(lambda: status() == "sent")  # not left for the scheduler
+        assert status() == "sent"  # not left for the scheduler
     finally:
         fake.stop()
 
 
-def test_message_not_stored_by_the_ack_deadline_gets_503_and_its_late_answer_goes_out_once(client, runtime_):
-    started = time.monotonic()
+def test_message_not_stored_by_the_ack_deadline_gets_503_and_its_late_answer_goes_out_once(
+    client, runtime_, pool
+):
+    pool.next_job_takes(None)  # the database hangs
     first = bot_post(client, bot_payload("慢", msgid="HUNG"))
     assert first.status_code == 503  # WeCom delivers again: nothing was acknowledged
-    assert 2.0 <= time.monotonic() - started < 5
+    assert pool.waited == 2.0  # up to the ack deadline, not a moment less
     assert counts(runtime_)["inbound_message"] == 0
-    release.set()  # the run finishes and commits after all
-    wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
+    pool.release()  # the run finishes and commits after all
+    pool.settle()
+    assert counts(runtime_)["outbox_message"] == 1
     again = bot_post(client, bot_payload("慢", msgid="HUNG"), nonce="retry")
     assert (again.status_code, again.data) == (200, b"")  # a duplicate: its answer is in the outbox
     with runtime_.sessions() as s:
@@ -405,11 +401,12 @@ def test_app_redeliveries_record_once_and_answer_once(client, runtime_):
     assert counts(runtime_)["inbound_message"] == 1
 
 
-def test_app_slow_answer_goes_out_by_message_send(client, runtime_):
-    threading.Timer(0.9, release.set).start()
+def test_app_slow_answer_goes_out_by_message_send(client, runtime_, pool):
+    pool.next_job_takes(0.9)
     resp = app_post(client, app_xml("慢", msgid="888", user="lisi"))
     assert (resp.status_code, resp.data) == (200, b"")
-    wait_for(lambda: counts(runtime_)["outbox_message"] == 1)
+    pool.settle()
+    assert counts(runtime_)["outbox_message"] == 1
     with runtime_.sessions() as s:
         out = s.scalars(select(OutboxMessage)).one()
     assert (out.target_kind, out.address, out.text) == ("reply", {"userid": "lisi"}, "慢的答复")

@@ -9,7 +9,7 @@ import requests
 from bot.config import WecomApp, WecomSettings
 from bot.delivery import Delivery
 from bot.messages import Person
-from bot.platforms.wecom import WecomPushClient, trim
+from bot.platforms.wecom import WecomPushClient
 from tests.fakes.wecom_server import CORP_ID, SECRET, WEBHOOK_KEY, FakeWecom
 
 ZHANG = Person("张三", mobile="13800000001", wecom_userid="zhangsan")
@@ -240,11 +240,3 @@ def test_long_text_is_trimmed_to_the_byte_limit_on_a_character_boundary(client, 
     assert len(sent_text.encode()) <= 2048 and sent_text.endswith("…")
     assert len(sent_md.encode()) <= 4096 and sent_md.endswith("…")
     assert sent_text[:-1] == text[: len(sent_text) - 1]
-
-
-def test_trim_keeps_short_text_and_never_splits_a_character():
-    assert trim("签到", 2048) == "签到"
-    for limit in range(4, 20):
-        out = trim("一二三四五六七八九十", limit)
-        assert len(out.encode()) <= limit
-        out.encode().decode("utf-8")  # whole characters only

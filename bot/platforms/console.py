@@ -10,10 +10,21 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 
+from bot.descriptor import PlatformDescriptor
 from bot.messages import Incoming, Reply
 from bot.pipeline import Pipeline
 
-PLATFORM = "console"
+CHANNEL = "console"
+# The console speaks by roster name (no account to bind) and sends nothing itself: with
+# console.enabled, it is where the outbox logs what no platform can deliver.
+DESCRIPTOR = PlatformDescriptor(
+    family="console",
+    channels=(CHANNEL,),
+    label="控制台",
+    member_column="name",
+    bindable=False,
+    fallback=True,
+)
 HELP = "（输入消息与机器人对话；/as 姓名 切换发言人；/quit 或 Ctrl-D 退出）"
 
 
@@ -42,7 +53,7 @@ class Console:
     def say(self, text: str) -> Reply | None:
         now = self._clock()
         incoming = Incoming(
-            platform=PLATFORM,
+            platform=CHANNEL,
             chat_id=None,
             sender_id=self.speaker,
             sender_name=self.speaker,

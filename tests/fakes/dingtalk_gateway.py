@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
+from tests.fakes import serve_in_background, stop_serving
+
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 
 
@@ -96,20 +98,16 @@ class FakeGateway:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
-        self._threads = [
-            threading.Thread(target=self._ws.serve_forever, daemon=True),
-            threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
+        # websockets' sync server blocks in accept(): its shutdown() closes the socket, so it is prompt.
+        self._ws_thread = threading.Thread(target=self._ws.serve_forever, daemon=True)
+        self._ws_thread.start()
+        self._http_thread = serve_in_background(self._http)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._ws.shutdown()
-        self._http.shutdown()
-        self._http.server_close()
-        for t in self._threads:
-            t.join(timeout=5)
+        self._ws_thread.join(timeout=5)
+        stop_serving(self._http, self._http_thread)
 
     # -- protocol -----------------------------------------------------------------------------
 

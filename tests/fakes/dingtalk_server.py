@@ -8,14 +8,13 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import form_data
+from tests.fakes import form_data, serve_in_background, stop_serving
 
 
 @dataclass
@@ -71,15 +70,12 @@ class FakeDingtalk:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        stop_serving(self._server, self._thread)
 
     # -- DingTalk -----------------------------------------------------------------------------
 
@@ -212,5 +208,5 @@ def scripted_runtime(
     def parse(text: str, now: Any) -> Command:
         return Command("help", content=text) if text in answers else Command("unknown")
 
-    pipeline = Pipeline(runtime.sessions, settings, router, parse)
+    pipeline = Pipeline(runtime.sessions, settings, router, parse, runtime.platforms)
     return dataclasses.replace(runtime, settings=settings, router=router, pipeline=pipeline)

@@ -7,7 +7,7 @@ import base64
 import json
 import time
 
-from bot.platforms.wecom_crypto import CallbackCrypto
+from bot.platforms.wecom.crypto import CallbackCrypto
 
 TOKEN = "faultToken"
 AES_KEY = base64.b64encode(bytes(range(1, 33))).decode().rstrip("=")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.config import Settings, settings_from_dict
-from tests.fakes import form_data
+from tests.fakes import form_data, serve_in_background, stop_serving
 from tests.fakes.wecom_client import AES_KEY
 
 SECRET = "app-secret"
@@ -64,7 +64,7 @@ class FakeWecom:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread: threading.Thread | None = None
 
     @property
     def base(self) -> str:
@@ -72,12 +72,12 @@ class FakeWecom:
         return f"http://{host}:{port}"
 
     def start(self) -> FakeWecom:
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._thread is not None:
+            stop_serving(self._server, self._thread)
 
     def script(self, path: str, *answers: tuple[int, Any]) -> None:
         """The next calls to `path` get these (HTTP status, JSON body) answers, in order."""

@@ -24,7 +24,8 @@ from dingtalk_stream.version import VERSION_STRING
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.platforms.dingtalk import BadMessage, handle_robot_message
+from bot import locks
+from bot.platforms.dingtalk.inbound import BadMessage, handle_robot_message
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
-_LOCK_KEY = 7_210_004  # pg_advisory_lock id of the Stream client (runtime.py uses 7_210_001)
 
 
 class AlreadyRunning(RuntimeError):
@@ -55,7 +55,7 @@ class SingleProcessLock:
     def acquire(self) -> None:
         if self._engine.dialect.name == "postgresql":
             conn = self._engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": locks.DINGTALK_STREAM}).scalar()
             conn.commit()  # the lock is session-level: it outlives this transaction
             if not got:
                 conn.close()
@@ -80,7 +80,7 @@ class SingleProcessLock:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": locks.DINGTALK_STREAM})
                 self._conn.commit()
             finally:
                 self._conn.close()
@@ -185,7 +185,7 @@ class StreamClient(DingTalkStreamClient):
         now = self.runtime.now()
         incoming, outcome = handle_robot_message(self.runtime, data, now)
         if incoming is not None and outcome is not None and outcome.reply is not None:
-            self.runtime.answer_late(incoming, outcome.reply, dict(incoming.reply_handle or {}))
+            self.runtime.answer_late(incoming, outcome.reply)
 
     # -- connection -------------------------------------------------------------------------
 

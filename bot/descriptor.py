@@ -1,0 +1,98 @@
+"""What the core may know of a platform, written once in that platform's own package.
+
+A `PlatformDescriptor` names a platform family and the channels it receives on, says how it knows
+a member and how the outbox addresses a group or a member there, and builds its push client.
+`Platforms`, the registry app.py assembles, hands them to the pipeline, the handlers' `Context`
+and the outbox, which ask it instead of comparing or splitting platform names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config import GroupBinding, Settings
+    from bot.delivery import PushClient
+    from models import Member
+
+Address = dict[str, Any]  # a Delivery's platform-specific address (bot/delivery.py lists them)
+
+
+@dataclass(frozen=True)
+class GroupAddress:
+    """Where a liaison group's chat is reached on one platform."""
+
+    address: Address
+    limit_key: str | None  # the push bot whose per-minute limit applies (None: no limit of ours)
+
+
+def _nowhere(_: Any) -> None:
+    return None
+
+
+def by_userid(column: str) -> Callable[[Member], Address | None]:
+    """A member's one-to-one address on a platform that messages people by the user id kept in
+    the Member `column` (None: no account there)."""
+
+    def address(member: Member) -> Address | None:
+        userid = getattr(member, column)
+        return {"userid": userid} if userid else None
+
+    return address
+
+
+@dataclass(frozen=True)
+class PlatformDescriptor:
+    """One platform family, as the core sees it."""
+
+    family: str  # "wecom": ChatBinding.platform, OutboxMessage.platform, the push client's key
+    channels: tuple[str, ...]  # the Incoming.platform values it receives on ("wecom_bot", "wecom_app")
+    label: str  # what members call it (企业微信), in answers
+    member_column: str  # the Member attribute a sender id is matched against (the console: name)
+    bindable: bool  # 绑定 applies: a member links their platform id to their roster entry
+    group_address: Callable[[GroupBinding], GroupAddress | None] = _nowhere
+    member_address: Callable[[Member], Address | None] = _nowhere
+    push_client: Callable[[Settings], PushClient | None] = _nowhere  # None: not set up for sending
+    # Takes, when console.enabled, what no platform can deliver (a local setup logs its reminders).
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class Platforms:
+    """The platforms app.py wires in, in the order the outbox tries them, and one push client per
+    family that is set up for sending (shared by the web runtime and the scheduler)."""
+
+    descriptors: tuple[PlatformDescriptor, ...]
+    clients: Mapping[str, PushClient] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        families = [d.family for d in self.descriptors]
+        channels = [c for d in self.descriptors for c in d.channels]
+        if len(set(families)) != len(families) or len(set(channels)) != len(channels):
+            raise ValueError(f"platform families and channels must be unique: {families}, {channels}")
+
+    def configured(self, settings: Settings) -> Platforms:
+        """The same platforms, with a push client built once for each one `settings` sets up."""
+        return self.with_clients(
+            {d.family: c for d in self.descriptors if (c := d.push_client(settings)) is not None}
+        )
+
+    def with_clients(self, clients: Mapping[str, PushClient]) -> Platforms:
+        """The same platforms sending through `clients` (family -> client) instead."""
+        return replace(self, clients=dict(clients))
+
+    def __iter__(self) -> Iterator[PlatformDescriptor]:
+        return iter(self.descriptors)
+
+    def for_channel(self, channel: str) -> PlatformDescriptor | None:
+        """The platform an `Incoming.platform` value belongs to; None for a channel nobody registered."""
+        return next((d for d in self.descriptors if channel in d.channels), None)
+
+    def client(self, family: str) -> PushClient | None:
+        return self.clients.get(family)
+
+    @property
+    def fallback(self) -> PlatformDescriptor | None:
+        return next((d for d in self.descriptors if d.fallback), None)

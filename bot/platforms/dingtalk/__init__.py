@@ -1,0 +1,45 @@
+"""DingTalk (钉钉): the robot callback in (inbound; Stream mode in stream), the outbox's push client
+out (push), their shared message JSON (render) and signatures (sign), and the descriptor that
+tells the core all it may know of DingTalk."""
+
+from __future__ import annotations
+
+from bot.config import GroupBinding, Settings
+from bot.descriptor import GroupAddress, PlatformDescriptor, by_userid
+from bot.platforms.dingtalk.inbound import CHANNEL, make_blueprint
+from bot.platforms.dingtalk.push import DingtalkPushClient
+
+FAMILY = "dingtalk"
+
+
+def _group_address(binding: GroupBinding) -> GroupAddress | None:
+    """The group's custom robot (自定义机器人 webhook, signed), throttled after 20 messages a minute."""
+    d = binding.dingtalk
+    if not d.robot_token:
+        return None
+    address = {
+        "robot_token": d.robot_token,
+        "robot_secret": d.robot_secret,
+        "conversation_id": d.conversation_id,
+    }
+    return GroupAddress(address, f"{FAMILY}:{d.robot_token}")
+
+
+def _push_client(settings: Settings) -> DingtalkPushClient | None:
+    """Sending needs the app (its robot's OpenAPI) or at least one group's custom robot."""
+    sends = settings.dingtalk.enabled or any(g.dingtalk.robot_token for g in settings.groups)
+    return DingtalkPushClient(settings) if sends else None
+
+
+DESCRIPTOR = PlatformDescriptor(
+    family=FAMILY,
+    channels=(CHANNEL,),
+    label="钉钉",
+    member_column="dingtalk_userid",
+    bindable=True,
+    group_address=_group_address,
+    member_address=by_userid("dingtalk_userid"),  # the app robot's one-to-one message
+    push_client=_push_client,
+)
+
+__all__ = ["DESCRIPTOR", "DingtalkPushClient", "make_blueprint"]

@@ -1,0 +1,162 @@
+"""DingTalk (钉钉) inbound: the app robot's HTTP callback (`POST /dingtalk/robot`) as a Flask
+blueprint, and the reading of a robot message that Stream mode (stream.py) shares.
+
+Both turn DingTalk's JSON into our `Incoming` and a `Reply` back; no business rule lives here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, abort, jsonify, request
+
+from bot.messages import Incoming
+from bot.platforms.answering import STORED, answer_within
+from bot.platforms.dingtalk.render import render_message, render_reply
+from bot.platforms.dingtalk.sign import check_callback_sign
+
+if TYPE_CHECKING:
+    from bot.pipeline import Outcome
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "dingtalk"  # the app robot, over the HTTP callback or Stream mode alike
+NON_TEXT_ANSWER = "目前只能读懂文字消息，请用文字发送（例如「帮助」）。"
+EMPTY = {"msgtype": "empty"}  # "no answer" for the robot callback response
+
+
+class BadMessage(ValueError):
+    """The callback body is not a robot message we can read; the reason is safe to log."""
+
+
+# ---------------------------------------------------------------------------------------------
+# A robot message (HTTP body or Stream frame data) to `Incoming`
+
+
+def parse_robot_message(body: Any, tz: dt.tzinfo, now: dt.datetime) -> tuple[Incoming | None, str]:
+    """(Incoming, msgtype) for a text message, (None, msgtype) for another kind; BadMessage if unreadable.
+
+    Fields per the robot receive-message doc: msgId, msgtype, text.content, conversationType
+    ("1" one-to-one, "2" group), conversationId, senderStaffId (absent for users outside the
+    organisation, hence senderId), senderNick, sessionWebhook, sessionWebhookExpiredTime (ms), createAt (ms).
+    """
+    if not isinstance(body, dict):
+        raise BadMessage("body is not a JSON object")
+    msg_id, msgtype = body.get("msgId"), body.get("msgtype")
+    conversation_type = str(body.get("conversationType", ""))
+    sender = body.get("senderStaffId") or body.get("senderId")
+    if not isinstance(msg_id, str) or not msg_id or not isinstance(msgtype, str):
+        raise BadMessage("msgId or msgtype missing")
+    if conversation_type not in ("1", "2") or not isinstance(sender, str) or not sender:
+        raise BadMessage("conversationType or sender missing")
+    if msgtype != "text":
+        return None, msgtype
+    text = body.get("text")
+    content = text.get("content") if isinstance(text, dict) else None
+    if not isinstance(content, str):
+        raise BadMessage("text.content missing")
+    is_group = conversation_type == "2"
+    created = body.get("createAt")
+    sent_at = dt.datetime.fromtimestamp(created / 1000, tz) if isinstance(created, int) else now
+    conversation_id = body.get("conversationId")
+    incoming = Incoming(
+        platform=CHANNEL,
+        chat_id=conversation_id
+        if is_group and isinstance(conversation_id, str) and conversation_id
+        else None,
+        sender_id=sender,
+        sender_name=body.get("senderNick") if isinstance(body.get("senderNick"), str) else None,
+        text=content.strip(),  # in groups the content starts with a space where the @robot was
+        msg_id=msg_id,
+        sent_at=sent_at,
+        is_group=is_group,
+        reply_handle=reply_address(body, sender, is_group),
+    )
+    return incoming, msgtype
+
+
+def reply_address(body: dict, sender: str, is_group: bool) -> dict[str, Any]:
+    """The outbox address of a late answer: the sessionWebhook, and what to fall back on when it expired."""
+    address: dict[str, Any] = {
+        "session_webhook": body.get("sessionWebhook") or "",
+        "expires_at_ms": body.get("sessionWebhookExpiredTime") or 0,
+    }
+    if is_group and body.get("conversationId"):
+        address["conversation_id"] = body["conversationId"]
+    elif not is_group:
+        address["userid"] = sender
+    return address
+
+
+def handle_robot_message(
+    runtime: Runtime, body: Any, now: dt.datetime
+) -> tuple[Incoming | None, Outcome | None]:
+    """Run one robot message through the pipeline (text) or not at all (other kinds); BadMessage if unreadable."""
+    incoming, msgtype = parse_robot_message(body, runtime.settings.tz, now)
+    if incoming is None:
+        log.info("dingtalk %s message %s not handled (only text is)", msgtype, body.get("msgId"))
+        return None, None
+    return incoming, runtime.pipeline.handle(incoming, now)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP callback
+
+
+def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blueprint:
+    """`POST /dingtalk/robot`: verify, hand text to the pipeline, answer within the reply deadline or
+    via the outbox; a message not stored by the ack deadline gets a 5xx (bot/platforms/answering.py).
+    The pipeline runs in `executor` (default: a pool of 8 threads)."""
+    bp = Blueprint("dingtalk", __name__)
+    ding = runtime.settings.dingtalk
+    workers = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="dingtalk-callback")
+
+    @bp.post("/dingtalk/robot")
+    def robot():
+        now = runtime.now()
+        refusal = check_callback_sign(
+            request.headers.get("timestamp"),
+            request.headers.get("sign"),
+            ding.app_secret,
+            now,
+            ding.max_clock_skew_seconds,
+        )
+        if refusal:
+            log.warning("dingtalk callback refused from %s: %s", request.remote_addr, refusal)
+            abort(401, refusal)
+        raw = request.stream.read(ding.max_body_bytes + 1)
+        if len(raw) > ding.max_body_bytes:
+            log.warning("dingtalk callback refused: body over %d bytes", ding.max_body_bytes)
+            abort(413)
+        try:
+            body = json.loads(raw)
+            incoming, msgtype = parse_robot_message(body, runtime.settings.tz, now)
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError and BadMessage are ValueErrors
+            reason = str(err) if isinstance(err, BadMessage) else "malformed JSON"
+            log.warning("dingtalk callback refused: %s", reason)
+            abort(400, reason)
+        if incoming is None:
+            # Pictures, voice, files: nothing is stored; one-to-one gets a hint, groups are not spammed.
+            log.info("dingtalk %s message %s not handled (only text is)", msgtype, body.get("msgId"))
+            one_to_one = str(body.get("conversationType")) == "1"
+            return jsonify(render_message(NON_TEXT_ANSWER) if one_to_one else EMPTY)
+
+        answer = answer_within(
+            workers,
+            runtime.pipeline.handle,
+            incoming,
+            now,
+            reply_seconds=ding.reply_deadline_seconds,
+            ack_seconds=ding.ack_deadline_seconds,
+            deliver_late=lambda reply: runtime.answer_late(incoming, reply),
+        )
+        if answer.status != STORED:
+            abort(answer.status, "not stored; deliver again")
+        return jsonify(EMPTY if answer.reply is None else render_reply(answer.reply))
+
+    return bp

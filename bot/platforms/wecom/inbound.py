@@ -1,0 +1,255 @@
+"""WeCom (企业微信) inbound: the smart-bot and self-built-app callbacks as a Flask blueprint.
+
+Platform setup and the choices made here are described in docs/wecom.md.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, request
+from wechatpy.enterprise import parse_message
+
+from bot.config import WecomSettings
+from bot.messages import Incoming, Reply
+from bot.platforms.answering import STORED, answer_within
+from bot.platforms.http_push import trim
+from bot.platforms.wecom.crypto import CallbackCrypto, CallbackError, cdata, json_envelope, parse_xml
+from bot.platforms.wecom.push import TEXT_LIMIT
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SMART_BOT_CHANNEL = "wecom_bot"  # 智能机器人: group @-messages and one-to-one
+APP_CHANNEL = "wecom_app"  # 自建应用: one-to-one messages
+STREAM_LIMIT = 20480  # bytes of a smart-bot stream reply (path/101031)
+_LEADING_AT = re.compile(r"^\s*@\S+\s*")  # "@机器人名 签到"; WeCom puts U+2005 after the name
+
+
+def make_blueprint(runtime: Runtime, *, executor: concurrent.futures.Executor | None = None) -> Blueprint:
+    """Routes for the enabled WeCom callbacks; a disabled one is simply absent (404). The pipeline
+    runs in `executor` (default: a pool of 8 threads), so that a slow one can finish after WeCom
+    has had its answer."""
+    bp = Blueprint("wecom", __name__)
+    wecom = runtime.settings.wecom
+    pool = executor or concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="wecom")
+    if wecom.smart_bot_enabled:
+        bot = _SmartBot(runtime, pool)
+        bp.add_url_rule("/wecom/bot", "bot", _edge(bot.handle), methods=["GET", "POST"])
+    if wecom.app_enabled:
+        app = _App(runtime, pool)
+        bp.add_url_rule("/wecom/app", "app", _edge(app.handle), methods=["GET", "POST"])
+    return bp
+
+
+def _edge(handler: Callable[[], Response]) -> Callable[[], Response]:
+    def view() -> Response:
+        try:
+            return handler()
+        except CallbackError as err:
+            # Logged without the body: it may hold members' messages.
+            log.warning("wecom %s %s refused (%s): %s", request.method, request.path, err.status, err.reason)
+            return Response(err.reason, status=err.status, mimetype="text/plain")
+
+    return view
+
+
+class _Callback:
+    """What both callbacks share: query checks, body cap, the deadline, deferred answers."""
+
+    platform = ""
+
+    def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor, crypto: CallbackCrypto) -> None:
+        self.runtime = runtime
+        self.settings: WecomSettings = runtime.settings.wecom
+        self.pool = pool
+        self.crypto = crypto
+
+    def query(self) -> tuple[str, str, str]:
+        args = request.args
+        sig, ts, nonce = args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+        if not (sig and ts and nonce):
+            raise CallbackError(400, "missing msg_signature/timestamp/nonce")
+        return sig, ts, nonce
+
+    def check_fresh(self, timestamp: str) -> None:
+        if not timestamp.isdigit():
+            raise CallbackError(400, "bad timestamp")
+        skew = abs(self.runtime.now().timestamp() - int(timestamp))
+        if skew > self.settings.max_clock_skew_seconds:
+            raise CallbackError(403, "stale timestamp")
+
+    def verified(self, encrypt: str) -> str:
+        """Signature first, then freshness, then decryption."""
+        sig, ts, nonce = self.query()
+        self.crypto.verify(sig, ts, nonce, encrypt)
+        self.check_fresh(ts)
+        return self.crypto.decrypt(encrypt)
+
+    def body(self) -> bytes:
+        cap = self.settings.max_body_bytes
+        if request.content_length is not None and request.content_length > cap:
+            raise CallbackError(413, "body too large")
+        data = request.stream.read(cap + 1)
+        if len(data) > cap:
+            raise CallbackError(413, "body too large")
+        return data
+
+    def verify_url(self) -> Response:
+        """GET: answer the decrypted echostr alone, no quotes or newline (path/101033, path/90930)."""
+        echostr = request.args.get("echostr", "")
+        if not echostr:
+            raise CallbackError(400, "missing echostr")
+        return Response(self.verified(echostr), mimetype="text/plain")
+
+    def run(self, incoming: Incoming) -> Reply | None:
+        """The pipeline's answer if ready within the reply deadline; None (answer empty) when the
+        message is stored but later, its answer then going to its reply handle through the outbox.
+        A message not stored by the ack deadline is refused with a 5xx so that WeCom delivers it
+        again (bot/platforms/answering.py)."""
+        now = self.runtime.now()
+        answer = answer_within(
+            self.pool,
+            self.runtime.pipeline.handle,
+            incoming,
+            now,
+            reply_seconds=self.settings.reply_deadline_seconds,
+            ack_seconds=self.settings.ack_deadline_seconds,
+            deliver_late=lambda reply: self.runtime.answer_late(incoming, reply),
+        )
+        if answer.status != STORED:
+            raise CallbackError(answer.status, "not stored; deliver again")
+        return answer.reply
+
+    def sent_at(self, epoch: int | None = None) -> dt.datetime:
+        now = self.runtime.now()
+        return dt.datetime.fromtimestamp(epoch, now.tzinfo) if epoch else now
+
+
+class _SmartBot(_Callback):
+    """智能机器人 API mode: JSON callbacks (path/100719), encrypted passive replies (path/101031)."""
+
+    platform = SMART_BOT_CHANNEL
+
+    def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor) -> None:
+        sb = runtime.settings.wecom.smart_bot
+        super().__init__(runtime, pool, CallbackCrypto(sb.token, sb.encoding_aes_key, ""))
+
+    def handle(self) -> Response:
+        if request.method == "GET":
+            return self.verify_url()
+        payload = self._payload(self.verified(json_envelope(self.body())))
+        msgtype = payload.get("msgtype")
+        if msgtype != "text":
+            # Events (enter_chat, feedback, template_card_event), stream refreshes (we always
+            # finish in one reply) and images/voice/files are not for the pipeline: answer empty.
+            event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+            log.info("wecom_bot %s %s ignored", msgtype, event.get("eventtype", ""))
+            return Response(b"", status=200)
+        incoming = self._incoming(payload)
+        reply = self.run(incoming)
+        if reply is None:
+            return Response(b"", status=200)
+        stream = {
+            "msgtype": "stream",
+            "stream": {"id": incoming.msg_id, "finish": True, "content": trim(reply.text, STREAM_LIMIT)},
+        }
+        plain = json.dumps(stream, ensure_ascii=False)
+        body = self.crypto.encrypt_json(plain, str(int(self.runtime.now().timestamp())))
+        return Response(json.dumps(body), mimetype="application/json")
+
+    @staticmethod
+    def _payload(plaintext: str) -> dict[str, Any]:
+        try:
+            payload = json.loads(plaintext)
+        except ValueError:
+            raise CallbackError(400, "decrypted payload is not JSON") from None
+        if not isinstance(payload, dict):
+            raise CallbackError(400, "decrypted payload is not an object")
+        return payload
+
+    def _incoming(self, p: dict[str, Any]) -> Incoming:
+        sender = p.get("from") if isinstance(p.get("from"), dict) else {}
+        text = p.get("text") if isinstance(p.get("text"), dict) else {}
+        msgid, userid, content = p.get("msgid"), sender.get("userid"), text.get("content")
+        if not all(isinstance(v, str) and v for v in (msgid, userid)) or not isinstance(content, str):
+            raise CallbackError(400, "text message without msgid/from.userid/text.content")
+        is_group = p.get("chattype") == "group"
+        if is_group:
+            content = _LEADING_AT.sub("", content, count=1)  # group messages reach us only when @ed
+        return Incoming(
+            platform=self.platform,
+            chat_id=(str(p.get("chatid") or "") or None) if is_group else None,
+            sender_id=userid,
+            sender_name=None,
+            text=content.strip(),
+            msg_id=msgid,
+            sent_at=self.sent_at(),
+            is_group=is_group,
+            reply_handle={"response_url": p.get("response_url", "")},
+        )
+
+
+class _App(_Callback):
+    """自建应用: XML callbacks (path/90930, 90239) answered by encrypted passive XML (path/90241)."""
+
+    platform = APP_CHANNEL
+
+    def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor) -> None:
+        w = runtime.settings.wecom
+        super().__init__(runtime, pool, CallbackCrypto(w.app.token, w.app.encoding_aes_key, w.corp_id))
+
+    def handle(self) -> Response:
+        if request.method == "GET":
+            return self.verify_url()
+        envelope = parse_xml(self.body())
+        encrypt = envelope.get("Encrypt", "")
+        if not encrypt:
+            raise CallbackError(400, "no Encrypt element")
+        plaintext = self.verified(encrypt)
+        inner = parse_xml(plaintext)  # refuses DTDs/entities before wechatpy's parser sees the text
+        if not inner.get("MsgType") or not inner.get("FromUserName"):
+            raise CallbackError(400, "message without MsgType/FromUserName")
+        msg = parse_message(plaintext)
+        if msg.type != "text":
+            # Events (enter_agent, subscribe, …) would be keyed FromUserName+CreateTime; none
+            # of them means anything to the bot, so they are acknowledged and dropped.
+            log.info("wecom_app %s ignored (key %s)", msg.type, app_msg_key(msg))
+            return Response(b"", status=200)
+        incoming = Incoming(
+            platform=self.platform,
+            chat_id=None,
+            sender_id=msg.source,
+            sender_name=None,
+            text=(msg.content or "").strip(),
+            msg_id=app_msg_key(msg),
+            sent_at=self.sent_at(msg.time),
+            is_group=False,
+            reply_handle={"userid": msg.source},  # a late answer goes by message/send
+        )
+        reply = self.run(incoming)
+        if reply is None:
+            return Response(b"", status=200)
+        now = str(int(self.runtime.now().timestamp()))
+        plain = (
+            f"<xml><ToUserName>{cdata(msg.source)}</ToUserName>"
+            f"<FromUserName>{cdata(self.settings.corp_id)}</FromUserName>"
+            f"<CreateTime>{now}</CreateTime><MsgType>{cdata('text')}</MsgType>"
+            f"<Content>{cdata(trim(reply.text, TEXT_LIMIT))}</Content></xml>"
+        )
+        return Response(self.crypto.encrypt_xml(plain, now), mimetype="application/xml")
+
+
+def app_msg_key(msg: Any) -> str:
+    """MsgId for messages; events have none, so FromUserName+CreateTime (path/90239 排重)."""
+    if msg.type != "event" and msg.id:
+        return str(msg.id)
+    return f"{msg.source}:{msg.time}"
