@@ -123,6 +123,8 @@ _RELATIVE: dict[str, tuple[PeriodKind, int]] = {
     "上季度": ("quarter", 1),
     "上个季度": ("quarter", 1),
     "上一季度": ("quarter", 1),
+    "这半年": ("half", 0),
+    "本半年": ("half", 0),
     "今年": ("year", 0),
     "本年": ("year", 0),
     "本年度": ("year", 0),

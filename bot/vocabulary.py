@@ -80,6 +80,8 @@ SUBMISSION_KINDS: dict[str, str] = {
     "调查报告": "report",
     "考察报告": "report",
     "为民办实事": "project",
+    "办了个实事": "project",
+    "做了个实事": "project",
     "办了件实事": "project",
     "办了一件实事": "project",
     "做了件实事": "project",
@@ -106,6 +108,9 @@ CHECKIN_WORDS = (
     "签到",
     "签个到",
     "签一下到",
+    "签一个",
+    "签个字",
+    "签一下",
     "签下到",
     "报到",
     "报个到",
@@ -204,7 +209,20 @@ PAST_LEAVE_WORDS = (
     "没去",
 )
 
-APPROVE_WORDS = ("同意", "批准", "准假", "准了", "批了", "准予", "同意了", "批准了", "可以请假", "准许")
+APPROVE_WORDS = (
+    "同意",
+    "批准",
+    "准假",
+    "准了",
+    "批了",
+    "准予",
+    "同意了",
+    "批准了",
+    "可以请假",
+    "准许",
+    "全准了",
+    "都准了",
+)
 REJECT_WORDS = (
     "不同意",
     "不批准",
@@ -248,10 +266,14 @@ TYPOS: dict[str, str] = {
     "撤会": "撤回",
 }
 
+# Words of the north and west that stand for common ones, one character for one (俺 = 我).
+DIALECT: dict[str, str] = {"俺": "我", "咧": "了", "额": "我"}
+
 # Voice input writes an activity kind with another word of the same sound; these are not words of
 # their own, so they are mended wherever they stand.
 KIND_TYPOS: dict[str, str] = {
     "是察": "视察",
+    "试察": "视察",
     "是查": "视察",
     "事查": "视察",
     "试查": "视察",

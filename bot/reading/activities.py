@@ -25,7 +25,8 @@ from bot.reading.text import (
 # -- notices ------------------------------------------------------------------------------------------
 
 _LEAD_RE = re.compile(
-    r"^(?:发布活动|发布通知|活动通知|会议通知|视察通知|调研通知|学习通知|活动安排|活动预告|通知一下|通知|发布|"
+    r"^(?:发布活动|发布通知|活动通知|会议通知|视察通知|调研通知|学习通知|活动安排|活动预告|通知一下|发个通知|发一下通知|"
+    r"通知大家|通知各位|【[^】]{0,8}(?:通知|安排|转发|预告)[^】]{0,4}】|通知|发布|"
     r"活动(?=[\s:：]))[\s:：,，]*"
 )
 _FORMAL_RE = re.compile(r"定于|将于|拟于|计划于|订于|兹定于|定在|安排在|拟在|准备在|计划在|决定于|经研究")
@@ -34,9 +35,10 @@ _HOLD_RE = re.compile(
 )
 INVITE_RE = re.compile(
     r"(?:请|望|希望)?(?:大家|各位|全体)?(?:委员|组员)?(?:们)?(?:准时|按时|务必|尽量|届时|提前)+[^,，。;；]{0,6}?"
-    r"(?:参加|出席|到场|参会|集合|到达|赶到)"
+    r"(?:参加|出席|到场|参会|集合|到达|赶到|到会)"
     r"|请(?:大家|各位|全体)(?:委员|组员)?(?:们)?(?:参加|出席|到场|参会|集合|安排好时间|提前安排|做好准备|互相转告|相互转告)"
     r"|互相转告|相互转告|安排好时间|收到请回复|收到请回|[^,，。;；]{0,6}集合(?:出发)?$|(?:准时|按时)(?:哈|啊|哦)?$"
+    r"|(?:能来的|有空的)(?:尽量|都)?来|(?:请|望)?(?:准时|按时)到会"
 )
 # A notice signed at its end ("第一联络组 12月1日"): the date there is when it was written.
 _SIGNED_RE = re.compile(
@@ -105,6 +107,10 @@ _COURTESY_RE = re.compile(
 )
 
 
+_LAID_OUT_RE = re.compile(r"时间[:：]")
+_POINT_RE = re.compile(r"(?:地点|内容|主题|地址|集合地点)[:：]")
+
+
 def announce(t: Text) -> Command | None:
     """发布活动 …/通知：…, or a leader's notice: 各位委员：定于12月16日…召开座谈会，请准时参加."""
     core = _SIGNED_RE.sub("", t.core) if len(t.core) > 30 else t.core
@@ -119,7 +125,9 @@ def announce(t: Text) -> Command | None:
     formal = _FORMAL_RE.search(core) and (named or _HOLD_RE.search(core))
     held = _HOLD_RE.search(core) and (INVITE_RE.search(core) or t.to_everyone)
     addressed = t.to_everyone and named  # "各位委员：明天上午8:30集体视察…": a notice to the group
-    if (formal or held or addressed) and when(t, core)[0] is not None:
+    # 一、时间：… 二、地点：… 三、内容：…: a notice laid out in points, forwarded or written.
+    laid_out = _LAID_OUT_RE.search(core) and _POINT_RE.search(core)
+    if (formal or held or addressed or laid_out) and when(t, core)[0] is not None:
         return _fields(t, core)
     return None
 
@@ -151,7 +159,7 @@ _PLACE_CHANGE_RE = re.compile(
 )
 _NOTICE_PREFIX_RE = re.compile(r"^(?:紧急|重要)?(?:通知|提醒|告知)[:：\s]*")
 _AFTERWORD_RE = re.compile(
-    r"[,，。；;\s]*(?:具体)?(?:时间|日期|改期时间)?(?:另行通知|待定|再通知|另定|另行安排)[。!！]*$"
+    r"[,，。；;\s]*(?:具体)?(?:改期)?(?:时间|日期|改期时间)?(?:另行通知|待定|再通知|另定|另行安排)[。!！]*$"
     r"|[,，。；;\s]*(?:请|望)?(?:大家|各位)?(?:互相转告|相互转告|周知|知悉|留意)[。!！]*$"
 )
 _SUBMISSION_WORD_RE = re.compile(vocab.alternation(w for w in vocab.SUBMISSION_KINDS if len(w) >= 2))
@@ -228,7 +236,7 @@ def change_activity(t: Text) -> Command | None:
 # -- check-in and past presence -----------------------------------------------------------------------
 
 _CHECKIN_RE = re.compile(
-    rf"^(?:我|本人|人)?(?:已经?|已|现在|刚刚?|也)?(?:来|在)?(?:{vocab.alternation(vocab.CHECKIN_WORDS)})"
+    rf"^(?:现场|在现场|到场)?(?:我|本人|人)?(?:已经?|已|现在|刚刚?|也)?(?:来|在)?(?:{vocab.alternation(vocab.CHECKIN_WORDS)})"
     r"(?:了|啦|咯|喽|哈|啊)?"
     r"(?![表处点码]|的时间|时间|地点|在哪|怎么|几点|方式|二维码|链接)"
 )
@@ -237,14 +245,17 @@ _CHECKIN_TAIL_RE = re.compile(
 )
 # A clause that checks in, in a longer polite message: "特此签到", "现签到", "请予签到登记", "已到会场".
 _CHECKIN_CLAUSE_RE = re.compile(
-    r"^(?:特此|现|现在|请予?|我|本人|已)?(?:签到|报到|签个到|报个到|打卡)(?:登记|一下)?(?:了)?$"
-    rf"|^(?:今天的?)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)?(?:我|本人)(?:已经?|也)?到了$"
+    rf"^(?:特此|现|现在|请予?|我|本人|已|先)*(?:{vocab.alternation(vocab.CHECKIN_WORDS)})(?:登记|一下)?(?:了)?$"
+    rf"|^(?:今天的?)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)?(?:我|本人|我们|我们[\u4e00-\u9fff]{{1,2}}个)(?:已经?|也|都)?"
+    r"(?:到了|到位了|到场了|已到|都到了)$"
     r"|^(?:我|本人)?(?:已经?|已)?(?:按时|准时)?(?:到达|抵达|到了|到)[\u4e00-\u9fff]{0,14}?(?:现场|会场|会议室|地点)(?:了)?$"
     r"|^(?:我|本人)?(?:已经?|已)?(?:在|到)(?:会场|现场|会议室)(?:了)?$"
 )
-_ARRIVED_RE = re.compile(r"^(?:到|我到|来了|我来了|到了到了|人到了|我在|在|已到|在的|到位|已到位)$")
+_ARRIVED_RE = re.compile(
+    r"^(?:(?:到|我到|来了|我来了|人到了|我在|在|已到|在的|到位|已到位|到了)[了啦咯喽哈呀啊~！!]*){1,3}$"
+)
 _NOT_CHECKIN_RE = re.compile(r"谁|哪些|哪位|几个|多少|吗|没|不|怎么|如何|表|在哪|几点|时间")
-_ASKED_RE = re.compile(r"谁|哪些|哪位|几个|多少|吗|怎么|如何|在哪|几点")
+_ASKED_RE = re.compile(r"谁|哪些|哪位|几个|几次|几回|几篇|多少|吗|怎么|如何|在哪|几点")
 _FORGOT_RE = re.compile(
     r"(?:忘记|忘了|忘|没来得及|来不及|漏了?|没)(?:签到|签|打卡)|补签|没签上|没签成|签不上|没打上卡|[没未]能签到|未签到|没有签到"
 )

@@ -10,24 +10,37 @@ from bot import vocabulary as vocab
 from bot.messages import Command
 from bot.reading.text import EMOJI_RE, NOT_A_NAME_RE, STRIP, Text, clean, is_name
 
-_PRE_DECISION = r"(?:(?:好的?|好吧|可以|行|没问题|ok|OK|收到)[,，。!！\s]*)?(?:我)?"
+_PRE_DECISION = (
+    r"(?:(?:好的?|好吧|好嘞|可以|行吧?|中+|要得|晓得了|知道了|嗯嗯|没问题|ok|OK|收到)[,，。!！\s]*)?(?:我)?"
+)
 _APPROVE_RE = re.compile(
-    rf"^{_PRE_DECISION}(?P<all>都|全部|全都|一律|统一|一并)?(?:{vocab.alternation(vocab.APPROVE_WORDS)})(?:了)?"
+    rf"^{_PRE_DECISION}(?P<all>都|全部|全都|全|一律|统一|一并)?(?:{vocab.alternation(vocab.APPROVE_WORDS)})(?:了)?"
 )
 _REJECT_RE = re.compile(
     rf"^{_PRE_DECISION}(?P<all>都|全部|全都|一律)?(?:{vocab.alternation(vocab.REJECT_WORDS)})(?:了)?"
 )
 _VERBS = vocab.alternation([*vocab.APPROVE_WORDS, *vocab.REJECT_WORDS])
+_REJECT_WORDS_RE = re.compile(rf"{vocab.alternation(vocab.REJECT_WORDS)}|不行|不能|必须")
 _NAME_FIRST_RE = re.compile(
-    r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?的?(?:请假|假)(?:申请)?(?:#\d+)?[\s,，]*(?:我)?"
+    r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?的?(?:请假|假)(?:的事|这事|的申请|申请)?(?:#\d+)?[\s,，]*(?:我)?"
     rf"(?P<verb>{vocab.alternation([*vocab.APPROVE_WORDS, *vocab.REJECT_WORDS, '可以', '批准了'])})"
 )
 _LEAVE_FIRST_RE = re.compile(
-    r"^(?:这些|这几个|这个|他们的|她们的)?(?:请假的?|假)(?:申请)?(?:我)?(?P<all>都|全部|全都|一律|统一)?"
+    r"^(?:这些|这几个|这几条|这个|他们的|她们的)?(?:请假的?|假)(?:申请)?(?:我)?(?P<all>都|全部|全都|全|一律|统一)?"
     rf"(?P<verb>{_VERBS})"
 )
-_NUMBER_FIRST_RE = re.compile(rf"^#\s*(?P<n>\d{{1,9}})(?:号)?[\s,，]*(?P<verb>{_VERBS})")
+_NUMBER_FIRST_RE = re.compile(rf"^#\s*(?P<n>\d{{1,9}})(?:号)?[\s,，]*(?P<verb>{_VERBS}|准$)")
+_BARE_APPROVE_RE = re.compile(
+    r"^准\s*#\s*(?P<n>\d{1,9})$"
+)  # 准 alone is also 准时: a verb only beside a number
+# "中中，让她去吧，批了" / "马福海请假的事，同意": the decision closes a short message.
+_CLOSING_RE = re.compile(r"[,，。\s](?:我)?(?:同意|批了|准了|批准|同意了|可以)[了吧啊。!！]*$")
 _FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?)[:：\s]*")
+# "这次不能请假 必须来" / "这回不准假，县领导要来": a leader refusing leave before anyone asks by number.
+_REFUSE_RE = re.compile(
+    r"^(?:不行[,，\s]*)?(?:这次|这回|本次|此次|这个)?(?:的)?(?:假)?(?:不能请假|不准假|不批假|不能批|不予批准|不给假|不许请假|"
+    r"不能缺席|不准请假|不能不来|请假不予批准|请假不批|假不批|不批)"
+)
 
 
 def _target(rest: str) -> tuple[str | None, str, bool]:
@@ -79,9 +92,13 @@ def decision(t: Text) -> Command | None:
     for pattern, intent in ((_REJECT_RE, "reject"), (_APPROVE_RE, "approve")):
         if m := pattern.match(core):
             return _decide(intent, bool(m["all"]), core[m.end() :])
+    if m := _REFUSE_RE.match(core):
+        return Command("reject", reason=_reason("reject", core[m.end() :]))
     if m := _LEAVE_FIRST_RE.match(core):
         intent = "reject" if m["verb"] in vocab.REJECT_WORDS else "approve"
         return Command(intent, target="all" if m["all"] else None, reason=_reason(intent, core[m.end() :]))
+    if m := _BARE_APPROVE_RE.match(core):
+        return Command("approve", target=m["n"])
     for pattern in (_NAME_FIRST_RE, _NUMBER_FIRST_RE):
         if m := pattern.match(core):
             intent = "reject" if m["verb"] in vocab.REJECT_WORDS else "approve"
@@ -89,6 +106,10 @@ def decision(t: Text) -> Command | None:
             if target and not target.isdigit() and NOT_A_NAME_RE.search(target):
                 return None
             return Command(intent, target=target, reason=_reason(intent, core[m.end() :]))
+    if len(core) <= 24 and _CLOSING_RE.search(core) and not _REJECT_WORDS_RE.search(core):
+        first = re.split(r"[,，。\s]", core, maxsplit=1)[0]
+        name = re.sub(r"(?:委员)?的?(?:请假|假)(?:的事|这事|申请)?$", "", first)
+        return Command("approve", target=name if is_name(name) else None)
     return None
 
 

@@ -129,6 +129,7 @@ def _kind_of(text: str, span: tuple[int, int] | None, why: str | None) -> str | 
     if span is not None:
         m = _REFERENCED_RE.match(text, span[1])
         if m and m["what"]:
-            return vocab.ACTIVITY_KINDS.get(m["what"]) if m["what"] not in ("活动", "会") else None
+            # "礼拜一上午的会": the meeting; "周五的活动": an activity of no kind said.
+            return "meeting" if m["what"] == "会" else vocab.ACTIVITY_KINDS.get(m["what"])
     rest = text.replace(why, " ") if why else text
     return kind_named(rest) or kind(rest)

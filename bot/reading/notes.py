@@ -21,12 +21,15 @@ _PREAMBLE_RE = re.compile(
 )
 # After the keyword, words that make it a question about notes, not a note (本月社情民意情况).
 _QUERY_TAIL_RE = re.compile(
-    r"^(?:的)?(?:情况(?!汇报|报告|说明|反映)|统计|完成|进度|汇总|怎么|怎样|如何|交了|交没|交齐|报了|报没|几|多少|谁|"
+    r"^(?:的)?(?:都)?(?:情况(?!汇报|报告|说明|反映)|统计|完成|进度|汇总|怎么|怎样|如何|交了|交没|交齐|报了|报没|几|多少|谁|"
     r"有没有|有哪些|还有|还没|还差|都交|没交|未交|没报|哪些人|哪几|采用|被采用|批示|录用|"
     r"是什么|写什么|格式|模板|要求|截止|什么时候|啥时候|在哪|要交|需要|还欠|任务)"
 )
 # What may follow a short keyword (建议, 提案) before the note's text: a measure word, then a pause.
-_BODY_START_RE = re.compile(rf"^(?:一[则篇条份件个]|[两几][篇条份件个])?(?:$|[{SEP}\n《【“\"(（]|关于)")
+_BODY_START_RE = re.compile(
+    r"^(?:一[则篇条份件个]|[两几][篇条份件个])?(?:(?:交|发|报|递)一下|(?:发|交|报|呈)给[^，。:：]{0,6})?"
+    rf"(?:$|[{SEP}\n《【“\"(（]|关于)"
+)
 _COUNTED_BODY_RE = re.compile(
     r"^(?:一[则篇条份件个]|[两几][篇条份件个])?[:：]|^(?:一[则篇条份件个])[,，\s]*(?:关于|《)"
 )
@@ -34,6 +37,10 @@ _LEADING_PERIOD_RE = re.compile(rf"^(?:的)?(?:{PERIOD_WORDS})")
 _REPORT_RE = re.compile(
     rf"(?:{vocab.alternation(vocab.REPORT_PHRASES)})(?:一下|一个|个|一些|些|点|一件|件)?"
     rf"(?:(?:{vocab.alternation(vocab.REPORT_OBJECTS)})(?!的)|(?=$|[{SEP}《“\"]|关于))"
+)
+# "反映一下群众的呼声：…": 反映 and a few words make a heading for what follows.
+_REPORT_HEADING_RE = re.compile(
+    r"^(?:我|本人)?(?:要|想|来|再|还)?反映(?:一下|个|一个)?[^，。:：!！?？\n]{0,10}?[:：]"
 )
 _REPORT_LEAD_RE = re.compile(
     r"^(?:我|本人)?(?:谨|特|兹|现|想|要|来|再|还|也)*(?:向[\u4e00-\u9fff]{0,4}|给[\u4e00-\u9fff]{0,4}|跟[\u4e00-\u9fff]{0,4})?"
@@ -57,7 +64,9 @@ _ASKING_RE = re.compile(
 _TO_THE_GROUP_RE = re.compile(
     r"^(?:大家|各位|你们|咱们|我们|组长|明天|今天|下次|以后|早点|准时|按时|一起|都)"
 )
-_SUGGEST_RE = re.compile(r"^(?:我|本人)?(?:想|要|再|还)?(?:提|有|说|出)(?:一|1|几)?(?:个|条|点)?(?:小)?建议")
+_SUGGEST_RE = re.compile(
+    r"^(?:对[^，。,:：]{2,20}?)?(?:我|本人)?(?:这里?)?(?:想|要|再|还)?(?:提|有|说|出)(?:一|1|几)?(?:个|条|点)?(?:小)?(?:建议|意见)"
+)
 
 
 def split_note(body: str) -> tuple[str | None, str | None]:
@@ -149,7 +158,7 @@ def note(t: Text) -> Command | None:
         return found
     core = t.core
     lead = _REPORT_LEAD_RE.match(core)
-    m = _REPORT_RE.match(core, lead.end()) or _REPORT_RE.match(core)
+    m = _REPORT_RE.match(core, lead.end()) or _REPORT_RE.match(core) or _REPORT_HEADING_RE.match(core)
     if m and not _QUERY_TAIL_RE.match(core[m.end() :]):
         title, content = split_note(t.written_from(m.end()))
         return Command("opinion", title=title, content=content)

@@ -28,7 +28,7 @@ from bot.reading.text import (
 
 # -- 绑定 ---------------------------------------------------------------------------------------------
 
-_BIND_RE = re.compile(r"^(?:我要|请|帮我)?绑定(?:身份|账号|一下)?")
+_BIND_RE = re.compile(r"^(?:我要|请|帮我)?(?:绑定|绑个号|绑一下|绑个账号)(?:身份|账号|一下)?")
 _I_AM_RE = re.compile(r"^我是(?=[\u4e00-\u9fff·]{2,5}[\s,，:：]*(?:手机号?码?|电话)?[:：\s]*(?:\+?86)?1\d)")
 _PHONE_RE = re.compile(r"(?:\+?86[\s-]*)?(1[\s-]*(?:\d[\s-]*){9}\d)")
 
@@ -55,13 +55,16 @@ def bind(t: Text) -> Command | None:
 
 _WITHDRAW_LEAVE_RE = re.compile(
     r"^(?:我|本人)?(?:的)?(?:(?:要|想)?(?:取消|撤回|撤销|收回)(?:我的|一下)?(?:那个|之前的|刚才的)?请假|不请假了|"
-    r"请假(?:申请)?(?:我)?(?:要|想)?(?:取消|撤回|撤销|作废)(?:了|吧)?|又能(?:去|参加)了|可以参加了|能参加了)"
+    r"请假(?:申请)?(?:我)?(?:要|想)?(?:取消|撤回|撤销|作废)(?:了|吧)?|又能(?:去|参加)了|可以参加了|能参加了|"
+    r"(?:请假|假)?不请了)"
 )
 _WITHDRAW_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:撤回|撤销|收回|删除|删掉|作废)")
 _LAST_RE = re.compile(r"^(?:上一条|上一篇|刚才|刚刚|最近|最新|前面)?(?:的|那条|那篇|一条|一篇|发的)?")
 # "刚发的建议有错别字 撤回一下" / "我刚才提交的调研报告有误，请予撤回": something sent, asked back.
 _SENT_BEFORE_RE = re.compile(r"刚才|刚刚|刚发|刚交|刚提交|上一条|上一篇|前面|之前|刚")
-_ASK_BACK_RE = re.compile(r"(?:请予?|帮我|麻烦|申请|要|想)?(?:撤回|撤销|删掉|删除|作废)(?:一下|吧|了|掉)?")
+_ASK_BACK_RE = re.compile(
+    r"(?:请予?|帮我|麻烦|申请|要|想)?(?:撤回|撤销|删掉|删除|作废|撤了|撤掉|撤下来)(?:一下|吧|了|掉)?"
+)
 
 
 def withdraw(t: Text) -> Command | None:
@@ -86,7 +89,7 @@ def withdraw(t: Text) -> Command | None:
 
 # -- 补报 ---------------------------------------------------------------------------------------------
 
-_LATE_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:补报|补签到?|补个签到?|补一下签到)")
+_LATE_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:补报|补签到?|补个签到?|补一下签到|补个到|补一下到)")
 _LATE_FOR_RE = re.compile(
     r"^(?:请|麻烦)?(?:帮|给|替|为)(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?(?:补报|补签到?|补个签到?)"
 )
@@ -175,7 +178,7 @@ _EXPORT_TAIL_RE = re.compile(
     r"^(?:请|帮我|麻烦|给我)?把?(?P<what>.{0,30}?)(?:导出来|导出|导一下|导出一下|下载下来|发给我|发我)(?:一下|吧)?$"
 )
 _EXPORT_WORDS_RE = re.compile(
-    r"履职档案|履职情况|履职记录|履职|档案|表格|情况|记录|数据|excel|表|一下|的|来|看看|看一下|给我|发我|吧"
+    r"履职档案|履职情况|履职记录|履职|档案|表格|情况|记录|数据|excel|表|一下|的|来|看看|看一下|给我|发我|吧|全部|所有|全年"
 )
 
 
@@ -190,10 +193,7 @@ def export(t: Text) -> Command | None:
     core = _EXPORT_WORDS_RE.sub("", rest.lower())
     group = GROUP_RE.search(core)
     period = PERIOD_RE.search(core)
-    leftover = core
-    for found in (group, period):
-        if found:
-            leftover = leftover.replace(found[0], "")
+    leftover = PERIOD_RE.sub("", GROUP_RE.sub("", core))
     if leftover.strip(STRIP):
         return None  # 导出 followed by something else is not a request for the file
     return Command("export", title=period[0] if period else None, content=group[0] if group else None)

@@ -54,6 +54,12 @@ _HELP_WORDS = {
     "你会什么",
     "能干什么",
     "能干啥",
+    "你能干啥",
+    "能干撒子",
+    "能干嘛",
+    "你会干啥",
+    "你是干啥的",
+    "你是干什么的",
     "怎么操作",
     "使用方法",
     "操作说明",
@@ -66,6 +72,7 @@ _HOW_RE = re.compile(
 )
 _HOW_TO_USE_RE = re.compile(
     r"怎么用|咋用|如何使用|怎么使用|怎样使用|怎么操作|咋操作|使用说明|有什么用|怎么弄"
+    r"|(?:能|会)(?:干|做)(?:啥|什么|撒子|嘛|些什么)"
 )
 
 
@@ -87,13 +94,14 @@ _MY_RE = re.compile(
     r"|^我(?!们)(?:\S{0,6}?)(?:交|报|提交|报送|签到|请假|参加|参与|出席|写|完成|缺席)了?(?:几|多少)"
     r"|^我(?!们)(?:还)?(?:欠|差|缺|少)(?:几|多少|什么|哪些|啥)"
     r"|^我(?!们)(?:\S{0,6}?)(?:完成|达标|合格)(?:了吗|了没|得怎么样|情况|没有)"
-    r"|^我(?!们)(?:\S{0,6}?)(?:履职|情况)(?:怎么样|咋样|如何)"
+    r"|^我(?!们)(?:\S{0,6}?)(?:履职|情况)得?(?:怎么样|咋样|如何)"
     r"|^我(?!们)\S{0,8}?(?:几|多少)(?:次|篇|条|件|回|份)"
     r"|^我(?!们)(?:的)?\S{0,6}?(?:积分|分数|得分|排名)"
     r"|^(?:我|本人)(?:的)?\S{0,4}?(?:履职的?|的履职)(?:情况|记录)?$"
 )
 _RECORD_OF_RE = re.compile(
-    r"^(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?的?(?:履职|情况|记录|档案)(?:情况|记录|档案|统计)?(?:怎么样|咋样|如何)?$"
+    r"^(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?(?:的?(?:履职|情况|记录|档案)(?:情况|记录|档案|统计)?(?:怎么样|咋样|如何)?"
+    r"|(?:交|报|参加)了(?:啥|什么|几篇|几次|多少|哪些)(?:活动)?)$"
 )
 _NOT_A_MEMBER_RE = re.compile(
     r"组|县|全|本|各|我|谁|哪|大家|所有|今|上|去|这|那|季|月|年|社情|建议|提案|视察|调研"
@@ -105,7 +113,7 @@ def query_core(t: Text) -> str:
     q = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", t.bare, count=1)).strip(STRIP)
     q = _QUERY_SUFFIX_RE.sub("", q).strip(STRIP)
     q = PERIOD_RE.sub("", q).strip(STRIP) or q
-    return _QUERY_PREFIX_RE.sub("", q, count=1)
+    return re.sub(r"^的", "", _QUERY_PREFIX_RE.sub("", q, count=1))
 
 
 def my(t: Text) -> Command | None:
@@ -119,7 +127,10 @@ def my(t: Text) -> Command | None:
 
 # -- 本组情况 and the other questions about the group ----------------------------------------------------
 
-_WHO_NOT = r"(?:还有)?(?:谁|哪些人|哪些委员|哪几位|哪几个|哪位|有谁|有哪些人|有哪些|哪些|哪个|几个人|多少人)(?:还)?(?:没|未|没有)"
+_WHO_NOT = (
+    r"(?:还有|还差)?(?:谁|哪些人|哪些委员|哪几位|哪几个|哪位|有谁|有哪些人|有哪些|哪些|哪个|几个人|多少人|啥子人|什么人|啥人)"
+    r"(?:还)?(?:没|未|没有)"
+)
 _GROUP_WORDS = r"(?:本组|我组|全组|小组|我们组|咱们组|咱组|组里|联络组|我们|咱们|大家|全体)"
 _HOW_WELL = r"(?:怎么样|咋样|怎样|如何)了?"
 _KINDS = vocab.alternation(vocab.ACTIVITY_KINDS)
@@ -128,8 +139,8 @@ _STATUS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "county",
         re.compile(
-            r"^(?:全县|各组|各联络组|全部联络组|所有联络组|各个联络组|各个组|所有组|全部组)+的?(?:总体|整体|总的)?(?:履职)?"
-            r"(?:情况|进度|统计|排名|汇总|完成情况)?(?:怎么样|如何)?$"
+            r"^(?:县里|全县|各组)?(?:哪个|哪些|哪几个)(?:联络)?组|^(?:县里|全县|各组|各联络组|全部联络组|所有联络组|各个联络组|各个组|所有组|全部组)+的?(?:总体|整体|总的)?(?:履职)?"
+            r"(?:情况|进度|统计|排名|汇总|完成情况)?(?:怎么样|咋样|如何)?$"
         ),
     ),
     (
@@ -153,8 +164,9 @@ _STATUS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _ACTIVITY_QUERY_RE = re.compile(
     rf"^{_GROUP_WORDS}?的?(?:搞了|开展了|组织了|参加了|开了|去了|进行了)?(?P<kind>{_KINDS})(?:活动)?"
     rf"(?P<tail>(?:出勤|考勤)率?(?:情况)?(?:{_HOW_WELL}|多少|是多少)?|(?:参加|签到|出席)率(?:{_HOW_WELL}|多少|是多少)?"
-    rf"|(?:签到|参加|出席)?情况(?:{_HOW_WELL})?|{_HOW_WELL}|完成了吗|搞了吗|开展了吗"
-    r"|(?:搞|开展|组织|开|进行|做|参加)?(?:了|过)?(?:几次|多少次|几回))?的?$"
+    rf"|(?:签到|参加|出席)?情况(?:{_HOW_WELL})?|(?:开展|搞|组织|进行)?得?{_HOW_WELL}|完成了吗|搞了吗|开展了吗"
+    r"|(?:够数|达标|完成)了(?:吗|没有?)"
+    r"|(?:搞|开展|组织|开|进行|做|参加)?(?:了|过)?(?:几次|多少次|几回|几场|几个)(?:了)?)?的?$"
 )
 _WHO_NOT_KIND_RE = re.compile(rf"^{_WHO_NOT}(?:参加|去|来|到)(?:过)?(?:{_KINDS})")
 _HOW_MANY_CAME_RE = re.compile(
@@ -164,7 +176,8 @@ _KIND_WHO_NOT_RE = re.compile(rf"^(?P<kw>{_SUBMISSIONS}|{_KINDS})(?:活动)?(?:�
 _OWES_RE = re.compile(rf"^(?:{_GROUP_WORDS}的?)?{_WHO_NOT}(?:交|报|提交|报送|写|完成|上报)?")
 _SUBMISSION_QUERY_RE = re.compile(
     rf"^{_GROUP_WORDS}?的?(?P<kw>{_SUBMISSIONS})(?:信息)?(?:的)?(?:报送|提交|上报|完成|采用)?"
-    r"(?:情况|统计|完成情况|进度|汇总|交了(?:几|多少)|报了(?:几|多少)|(?:交|报)齐了(?:吗|没)|(?:交|报)了(?:吗|没有?)"
+    r"(?:都)?(?:情况|统计|完成情况|进度|汇总|交了(?:几|多少)|报了(?:几|多少)|(?:交|报)齐了(?:吗|没)|(?:交|报)了(?:吗|没有?)"
+    r"|(?:都)?(?:谁|哪些人|哪几位|哪些)(?:交|报)了"
     r"|(?:有)?(?:几|多少)(?:篇|条|份|件)|完成(?:了)?(?:吗|没有?|情况|得怎么样|得咋样|得如何|几|多少)"
     r"|(?:搞|办|做)了(?:吗|没有?|几件|几个)|还(?:差|欠|缺)(?:几|多少))"
 )
@@ -183,7 +196,10 @@ def _query(intent: str, t: Text, target: str | None = None, group: str | None = 
         target = target_word(text)
     if target is None and intent == "status":
         target = kind_named(text)  # 谁没参加视察: the inspections and who was there
-    return Command(intent, title=period[0] if period else None, target=target, content=group)
+    kind = (
+        target if target in vocab.ACTIVITY_KINDS.values() else None
+    )  # the kind asked about, as for a notice
+    return Command(intent, title=period[0] if period else None, target=target, content=group, kind=kind)
 
 
 def _asked_about(t: Text, q: str, group: str | None) -> str | None:
@@ -218,6 +234,9 @@ def status(t: Text) -> Command | None:
         if pattern.match(q):
             return _query("status", t, target=target, group=None if target == "county" else group)
     asked = _asked_about(t, q, group)
+    if asked is None and re.search(r"[,，\s]", q):
+        # "学习活动开展得怎么样，都谁参加了": the first question says what it is about.
+        asked = _asked_about(t, re.split(r"[,，\s]", q, maxsplit=1)[0], group)
     if asked is not None:
         return _query("status", t, target=asked or None, group=group)
     m = _RECORD_OF_RE.match(q)

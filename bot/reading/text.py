@@ -106,7 +106,7 @@ def normalise(text: str) -> str:
 # Voice input and quick typing put in words that carry nothing: 嗯, 那个, 就是, a 啊 or 哈 at the end
 # of a clause. The rules read the message without them (each becomes a pause, a space).
 _FILLER_RE = re.compile(
-    r"[嗯呃唔]+|(?<=\S)[啊呀哈哦吧](?=[\s,，。!！?？]|$|那个|就是|我)"
+    r"[嗯呃唔]+|(?<=\S)[啊呀哈哦吧](?=[\s,，。!！?？:：]|$|那个|就是|我)"
     r"|(?:^|(?<=[\s,，。!！我了嗯呃唔啊呀哈]))那个|那个(?=[我你他她咱就嗯啊\s,，])"
     r"|(?:^|(?<=[\s,，。!！了嗯呃唔啊呀哈]))就是|就是(?=那个|这个|说|嗯|关于|我们|[\s,，])"
 )
@@ -121,7 +121,7 @@ _GREETING_RE = re.compile(
     r"(?P<all>(?:各位|全体)(?:委员|组员|同志|领导|老师|同事|同仁)?|大家|同志们|各位同仁)?"
     r"(?(all)|(?:[\u4e00-\u9fff]{0,3}(?:组长|副组长|主任|主席|秘书长|老师|联络员|书记|部长|委员|县长|局长|领导)|"
     r"您好|你好|在吗|哈喽|嗨|hello|hi))"
-    r"(?:们)?(?:好|您好|你好|大家好|早|早上好|上午好|下午好|晚上好)?(?P<particle>[啊呀哈])?"
+    r"(?:们)?(?:好|您好|你好|大家好|早|早上好|上午好|下午好|晚上好|注意|请注意|看一下)?(?P<particle>[啊呀哈])?"
     r"(?:[,，:：!！。、~\s]+|$|(?=我|本人)|(?(particle)|(?!)))",
     re.I,
 )
@@ -129,6 +129,8 @@ _VOCATIVE_END_RE = re.compile(
     r"(?<=\S)[\s,，]+(?:老[\u4e00-\u9fff]|[\u4e00-\u9fff]{0,3}(?:组长|主任|老师|联络员|书记))[!！。~]*$"
 )
 _TYPO_RE = re.compile(vocab.alternation(vocab.TYPOS))
+# 额 is 我 before a word ("额反映个事"), a filler before a pause ("额，那个…").
+_DIALECT_RE = re.compile(r"[俺咧]|额(?=[\u4e00-\u9fff])")
 _KIND_TYPO_RE = re.compile(vocab.alternation(vocab.KIND_TYPOS))
 HEAD = 12  # command words stand in the first characters: typos are mended there only
 
@@ -201,6 +203,7 @@ def prepare(written: str, now: dt.datetime, strict: bool) -> Text:
         core, index = core[m.end() :], index[m.end() :]
     if m := _VOCATIVE_END_RE.search(core):  # "到 老王", "签到，王组长": the leader called, at the end
         core, index = core[: m.start()], index[: m.start()]
+    core = _DIALECT_RE.sub(lambda m: vocab.DIALECT[m[0]], core)
     head = _TYPO_RE.sub(lambda m: vocab.TYPOS[m[0]], core[: HEAD + 4])
     core = _KIND_TYPO_RE.sub(lambda m: vocab.KIND_TYPOS[m[0]], head + core[HEAD + 4 :])
     return Text(written, core, tuple(index), now, strict, everyone)
