@@ -297,6 +297,11 @@ class ExportSettings(_Strict):
     dir: str = "data/exports"  # 导出本季度 in chat writes the .xlsx here; the office fetches it
 
 
+class ConversationSettings(_Strict):
+    # How long the bot waits for the answer to its question ("请问是哪一次：1. … 2. …").
+    timeout_minutes: int = Field(default=10, ge=1, le=24 * 60)
+
+
 class ConsoleSettings(_Strict):
     enabled: bool = True
 
@@ -312,6 +317,7 @@ class Settings(_Strict):
     outbox: OutboxSettings = OutboxSettings()
     submissions: SubmissionSettings = SubmissionSettings()
     exports: ExportSettings = ExportSettings()
+    conversation: ConversationSettings = ConversationSettings()
     quotas: list[QuotaRule] = []
     groups: list[GroupBinding] = []
     wecom: WecomSettings = WecomSettings()

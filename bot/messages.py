@@ -106,6 +106,25 @@ class Command:
             out["ref_date"] = self.ref_date.isoformat()
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Command:
+        """The command `as_json` wrote (a pending question keeps the command it resumes)."""
+
+        def day(v: str | None) -> dt.date | None:
+            return dt.date.fromisoformat(v) if v else None
+
+        return cls(
+            intent=data["intent"],
+            date=day(data.get("date")),
+            time=dt.time.fromisoformat(data["time"]) if data.get("time") else None,
+            kind=data.get("kind"),
+            title=data.get("title"),
+            content=data.get("content"),
+            reason=data.get("reason"),
+            target=data.get("target"),
+            ref_date=day(data.get("ref_date")),
+        )
+
     # Named views of the fields, so that handlers say what they read (the JSON keeps its keys).
 
     @property
@@ -175,3 +194,5 @@ class Reply:
     mentions: tuple[Person, ...] = ()
     notices: tuple[Notice, ...] = field(default=(), compare=False)
     markdown: bool = False
+    # A question the next message in this chat answers (bot.conversation.Question); the pipeline keeps it.
+    question: Any = field(default=None, compare=False)

@@ -17,18 +17,23 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox
+from bot import conversation, outbox
 from bot.config import Settings
+from bot.conversation import Question, Resumed, Retry
 from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
 from bot.messages import Command, Incoming, Reply
+from bot.parser import is_chatter, looks_like_note
 from bot.router import Context, Router, UserError
 from models import ChatBinding, InboundMessage, Member
 
 log = logging.getLogger(__name__)
 
 APOLOGY = "抱歉，系统出了点问题，这条消息没有记下，请稍后再发一次。"
-NOT_UNDERSTOOD = "没看懂这条消息。发送「帮助」查看可以做什么。"
+NOT_UNDERSTOOD = "没看懂这条消息，没有记录。发送「帮助」查看可以怎么说。"
+IS_IT_A_NOTE = "这是一篇社情民意吗？回复「是」记为社情民意，或回复类别：建议 / 调研报告 / 为民办实事 / 提案"
+DECLINED = "好的，这条消息没有记录。"
+EXPIRED = "刚才的问题超过{minutes}分钟没有回复，已作废，这条消息没有记录。请重新发送原来的消息。"
 UNKNOWN_SENDER = "您还没有绑定身份。请发送：绑定 姓名 手机号（与花名册一致），例如：绑定 张三 13800001234"
 INACTIVE = "您的账号已停用，如有疑问请联系县政协办公室。"
 WRONG_CHAT = "这个群属于其他联络组，请在本组群里或私聊我发送。"
@@ -191,7 +196,7 @@ class Pipeline:
                 platform=platform,
                 chat_group_id=chat_group,
             )
-            reply, outcome = self._dispatch(session, ctx, command, member)
+            reply, outcome = self._converse(session, ctx, command, member)
 
         row.outcome = outcome
         row.reply_text = reply.text if reply else None
@@ -217,12 +222,72 @@ class Pipeline:
         )
         return Outcome(reply, row.id, outcome=outcome)
 
+    def _converse(
+        self, session: Session, ctx: Context, command: Command, member: Member | None
+    ) -> tuple[Reply | None, str]:
+        """Answer the open question with this message if it is the answer, else drop the question;
+        dispatch; keep the question a reply asks."""
+        key = conversation.chat_key(ctx.incoming)
+        open_question = conversation.pending(session, member.id, key) if member is not None else None
+        if open_question is not None:
+            answered = self._answer(session, ctx, command, open_question)
+            if isinstance(answered, Reply):
+                return answered, "asked" if open_question.state == "open" else "refused"
+            if answered is not None:
+                if answered.command.intent == "unknown":
+                    return Reply(DECLINED), "answered"
+                command, ctx = answered.command, replace(ctx, answer=answered.answer)
+        reply, outcome = self._dispatch(session, ctx, command, member)
+        if reply is not None and isinstance(reply.question, Question) and member is not None:
+            conversation.ask(
+                session,
+                member_id=member.id,
+                key=key,
+                question=reply.question,
+                prompt=reply.text,
+                now=ctx.now,
+                timeout=dt.timedelta(minutes=self._settings.conversation.timeout_minutes),
+                message_id=ctx.inbound_id,
+            )
+            outcome = "asked"
+        return reply, outcome
+
+    def _answer(self, session: Session, ctx: Context, command: Command, question) -> Resumed | Reply | None:
+        """What this message does to the open question: the resumed command, a reply (ask again, or
+        the question ran out), or None (a message of its own; the question is dropped)."""
+        if question.expires_at <= ctx.now:
+            conversation.close(session, question, "expired", ctx.inbound_id)
+            if command.intent == "unknown" and conversation.looks_like_an_answer(ctx.incoming.text):
+                return Reply(EXPIRED.format(minutes=self._settings.conversation.timeout_minutes))
+            return None
+        read = conversation.interpret(
+            question, ctx.incoming.text, command, lambda text: self._parse(text, ctx.now)
+        )
+        if isinstance(read, Retry):
+            return Reply(read.text)
+        conversation.close(session, question, "answered" if read else "cancelled", ctx.inbound_id)
+        return read
+
+    def _unplaced(self, ctx: Context, member: Member | None) -> tuple[Reply | None, str]:
+        """A message the parser could not place. Chatter in a group (收到, 👍) stays unanswered;
+        anything else addressed to the bot is told so — never silence — and text that looks like a
+        note is asked about, so that a note sent without its keyword is not lost."""
+        text = ctx.incoming.text
+        if is_chatter(text):  # one-to-one, the bot is the only one who can answer: a hint
+            return (None, "ignored") if ctx.incoming.is_group else (Reply(NOT_UNDERSTOOD), "ignored")
+        if member is None:
+            return Reply(UNKNOWN_SENDER), "unknown_sender"
+        if looks_like_note(text):
+            return Reply(
+                IS_IT_A_NOTE, question=Question("note_kind", Command("opinion", content=text))
+            ), "asked"
+        return Reply(NOT_UNDERSTOOD), "unplaced"
+
     def _dispatch(
         self, session: Session, ctx: Context, command: Command, member: Member | None
     ) -> tuple[Reply | None, str]:
         if command.intent == "unknown":
-            # Group chatter that @s the bot (收到, 👍) gets no answer; one-to-one gets a hint.
-            return (None, "ignored") if ctx.incoming.is_group else (Reply(NOT_UNDERSTOOD), "ignored")
+            return self._unplaced(ctx, member)
         route = self._router.get(command.intent)
         if route is None:
             return Reply(NOT_UNDERSTOOD), "ignored"

@@ -7,8 +7,8 @@ pipeline's router explicitly (no import-time registry).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.messages import Command, Incoming, Reply
@@ -36,6 +36,8 @@ class Context:
     inbound_id: int  # InboundMessage.id: every record keeps the message it came from
     platform: PlatformDescriptor | None  # the sender's platform (None: a channel nobody registered)
     chat_group_id: int | None  # the liaison group this group chat is bound to (None: one-to-one, unbound)
+    # The member's answer to the bot's question, by the question's field ({"activity_id": "12"}).
+    answer: Mapping[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[["Session", Any, Command, Context], Reply]

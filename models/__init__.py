@@ -5,7 +5,15 @@ Models know nothing of HTTP, platforms or the clock: every time is passed in.
 
 from models.base import AwareDateTime, Base
 from models.db import make_engine, make_session_factory
-from models.messages import INBOUND_OUTCOMES, OUTBOX_STATUSES, InboundMessage, OutboxMessage, SchedulerLock
+from models.messages import (
+    INBOUND_OUTCOMES,
+    OUTBOX_STATUSES,
+    QUESTION_STATES,
+    InboundMessage,
+    OutboxMessage,
+    PendingQuestion,
+    SchedulerLock,
+)
 from models.records import (
     LATE_ENTRY_STATUSES,
     LEAVE_STATUSES,
@@ -26,6 +34,8 @@ __all__ = [
     "make_session_factory",
     "InboundMessage",
     "OutboxMessage",
+    "PendingQuestion",
+    "QUESTION_STATES",
     "SchedulerLock",
     "INBOUND_OUTCOMES",
     "OUTBOX_STATUSES",

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-INBOUND_OUTCOMES = ("pending", "answered", "ignored", "unknown_sender", "refused", "error")
+# ignored: chatter the bot leaves alone; unplaced: addressed to the bot, not understood, told so;
+# asked: answered with a question (a pending question keeps the rest).
+INBOUND_OUTCOMES = ("pending", "answered", "ignored", "unplaced", "asked", "unknown_sender", "refused", "error")
+QUESTION_STATES = ("open", "answered", "expired", "cancelled")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 
 
@@ -59,6 +62,35 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_answer: Mapped[str | None] = mapped_column(Text)
+
+
+class PendingQuestion(Base):
+    """A question the bot asked one member in one chat ("请问是哪一次：1. … 2. …"), waiting for the
+    answer; the next message there resumes the command it came from. At most one is open."""
+
+    __tablename__ = "pending_question"
+    __table_args__ = (
+        Index(
+            "uq_pending_question_open_per_member_chat",
+            "member_id",
+            "chat_key",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    chat_key: Mapped[str] = mapped_column(String(160))  # channel and chat ("wecom_bot:wrkX", "console:-")
+    kind: Mapped[str] = mapped_column(String(16))  # bot.conversation.QUESTION_KINDS
+    prompt: Mapped[str] = mapped_column(Text)
+    resume: Mapped[dict[str, Any]] = mapped_column(JSON)  # the command to resume, the options, the field
+    state: Mapped[str] = mapped_column(String(12), default="open")  # QUESTION_STATES
+    asked_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    answer_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
 
 class SchedulerLock(Base):

@@ -51,7 +51,9 @@ def test_parse_prints_exactly_the_documented_json(text, expected, sqlite_config)
 
     from app import cli
 
-    result = CliRunner().invoke(cli, ["--config", str(sqlite_config), "parse", text, "--now", "2026-11-23T10:00"])
+    result = CliRunner().invoke(
+        cli, ["--config", str(sqlite_config), "parse", text, "--now", "2026-11-23T10:00"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert list(data) == KEYS
