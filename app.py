@@ -198,6 +198,34 @@ def scheduler(obj: _Obj) -> None:
     sched.shutdown()
 
 
+@cli.command()
+@click.option("--since", default=None, help="only messages received on or after this date (YYYY-MM-DD)")
+@click.option("--chatter", is_flag=True, help="also plain chatter the bot left unanswered (收到, 👍)")
+@click.pass_obj
+def unknowns(obj: _Obj, since: str | None, chatter: bool) -> None:
+    """The messages addressed to the bot that it could not place: when, which group, who, the text."""
+    from bot.pipeline import unplaced_messages
+
+    settings = obj.settings
+    start = None
+    if since is not None:
+        try:
+            start = dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, settings.tz)
+        except ValueError:
+            raise click.BadParameter(
+                f"{since!r} is not a date, e.g. 2026-12-01", param_hint="--since"
+            ) from None
+    runtime = obj.runtime()
+    with runtime.sessions() as session:
+        rows = unplaced_messages(session, runtime.platforms, start, chatter=chatter)
+    marks = {"asked": "（已追问是否社情民意）", "unknown_sender": "（未绑定）", "ignored": "（闲聊）"}
+    for r in rows:
+        when = r.received_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        text = " ".join(r.text.split())
+        click.echo(f"{when}\t{r.group or '私聊'}\t{r.sender}\t{text[:200]}{marks.get(r.outcome, '')}")
+    click.echo(f"共 {len(rows)} 条机器人没有读懂的消息")
+
+
 @cli.command("outbox")
 @click.pass_obj
 def outbox_cmd(obj: _Obj) -> None:

@@ -25,7 +25,7 @@ from bot.descriptor import PlatformDescriptor, Platforms
 from bot.messages import Command, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
 from bot.router import Context, Router, UserError
-from models import ChatBinding, InboundMessage, Member
+from models import ChatBinding, InboundMessage, LiaisonGroup, Member
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,43 @@ def _without_nul(incoming: Incoming) -> Incoming:
     if not any("\x00" in (getattr(incoming, f) or "") for f in fields):
         return incoming
     return replace(incoming, **{f: v.replace("\x00", "") for f in fields if (v := getattr(incoming, f))})
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """A message addressed to the bot that it could not place, for the office to read."""
+
+    received_at: dt.datetime
+    group: str | None  # the liaison group of the chat; None one-to-one or unbound
+    sender: str  # the member's roster name, else the name or id the platform gave
+    text: str
+    outcome: str  # unplaced (told so), asked (is it a note?), ignored (chatter)
+
+
+def unplaced_messages(
+    session: Session, platforms: Platforms, since: dt.datetime | None = None, *, chatter: bool = False
+) -> list[Unplaced]:
+    """The inbound log's messages the parser read as unknown, oldest first (one query): what the
+    vocabulary should learn next. Plain chatter only when asked for."""
+    outcomes = ("unplaced", "asked", "unknown_sender") + (("ignored",) if chatter else ())
+    stmt = (
+        select(InboundMessage, Member.name, ChatBinding.platform, LiaisonGroup.name)
+        .outerjoin(Member, Member.id == InboundMessage.member_id)
+        .outerjoin(ChatBinding, ChatBinding.chat_id == InboundMessage.chat_id)
+        .outerjoin(LiaisonGroup, LiaisonGroup.id == ChatBinding.group_id)
+        .where(InboundMessage.intent == "unknown", InboundMessage.outcome.in_(outcomes))
+        .order_by(InboundMessage.received_at, InboundMessage.id)
+    )
+    if since is not None:
+        stmt = stmt.where(InboundMessage.received_at >= since)
+    out = []
+    for row, member_name, bound_family, group_name in session.execute(stmt):
+        platform = platforms.for_channel(row.platform)
+        # A chat id is unique within its platform family only.
+        group = group_name if platform is not None and bound_family == platform.family else None
+        sender = member_name or row.sender_name or row.sender_id
+        out.append(Unplaced(row.received_at, group, sender, row.text, row.outcome))
+    return out
 
 
 class _Refused(Exception):
