@@ -454,7 +454,7 @@ def _eve_reminders(
         )
         out.append(
             _message(
-                key=f"activity:a{a.id}:eve",
+                key=f"activity:a{_schedule(a)}:eve",
                 kind="activity",
                 group_id=a.group_id,
                 text=text,
@@ -462,6 +462,12 @@ def _eve_reminders(
             )
         )
     return out
+
+
+def _schedule(a: Activity) -> str:
+    """The activity in a reminder's key: its id, and the revision once it was changed (改期), so that
+    the new date's reminders go out while the old ones are never sent twice."""
+    return f"{a.id}" if not a.revision else f"{a.id}r{a.revision}"
 
 
 def _attendance_reports(
@@ -485,7 +491,9 @@ def _attendance_reports(
         leave=listing([m for m, s in roll if s == "leave"]),
         absent=listing(absent),
     )
-    return _to_leaders(people, a.group_id, key=f"activity:a{a.id}:attendance:m", kind="attendance", text=text)
+    return _to_leaders(
+        people, a.group_id, key=f"activity:a{_schedule(a)}:attendance:m", kind="attendance", text=text
+    )
 
 
 def _absence_warnings(
@@ -512,7 +520,9 @@ def _absence_warnings(
             title=a.title,
             consequence=wording.fill(rule, limit=cfg.absence_limit),
         )
-        out += _to_leaders(people, a.group_id, key=f"absence:a{a.id}:m{mid}:to", kind="absence", text=text)
+        out += _to_leaders(
+            people, a.group_id, key=f"absence:a{_schedule(a)}:m{mid}:to", kind="absence", text=text
+        )
     return out
 
 

@@ -440,3 +440,16 @@ def sounds_like(written: str, word: str) -> bool:
     exact = sum(c == 0 for c in costs)
     allowed = len(word) // 2 if len(word) >= 4 else 1
     return max(costs) <= 2 and len(word) - exact <= allowed and exact * 2 >= len(word)
+
+
+def pinyin_of(text: str) -> str:
+    """One toneless reading per character, joined ("张珊" -> "zhangshan"): for comparing names."""
+    return "".join(min(_readings(c)) for c in text)
+
+
+def sounds_the_same(typed: str, word: str) -> bool:
+    """Every character of `typed` is the one in `word` or reads the same (张山 / 张珊), and not all differ."""
+    if len(typed) != len(word) or typed == word:
+        return False
+    costs = [_char_close(a, b) for a, b in zip(typed, word, strict=True)]
+    return max(costs) <= 1 and min(costs) == 0

@@ -32,6 +32,8 @@ class Activity(Base):
     place: Mapped[str | None] = mapped_column(String(200))
     announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised by each change of date, time or place (改期): reminders of the new schedule go out anew.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime]
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
