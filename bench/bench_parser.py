@@ -63,7 +63,8 @@ def main() -> None:
     slowest = max(texts, key=lambda ta: _time_one(*ta))
     good, wrong = accuracy(cases, now)
 
-    print(f"{dt.date.today()} · {os.cpu_count()} CPUs · {len(texts)} cases × {args.repeat} × 5 passes")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{dt.date.today()} · {os.cpu_count()} CPUs · load {load} · {len(texts)} cases × {args.repeat} × 5 passes")
     print(f"first call: {first * 1000:.1f} ms")
     print(f"{1 / per_msg:,.0f} messages/s, {per_msg * 1000:.3f} ms/message "
           f"(goal < 1 ms: {'met' if per_msg < 0.001 else 'missed'})")  # fmt: skip

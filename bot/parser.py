@@ -180,11 +180,17 @@ _SOUNDED_WORDS = sorted(
 )
 
 
+_SLIP_LEAD_RE = re.compile(r"^(?:我的|我要|我想|我|本人的?|这是)?")
+
+
 def _sounded(core: str) -> str:
     """`core` with the command words it seems to mistype, in its head, written right (length kept)."""
     chars = list(core)
     for word in _SOUNDED_WORDS:
-        for start in range(min(len(chars), HEAD) - len(word) + 1):
+        # A short word is mistyped where a command starts ("同一 #7", "我请加"), not inside a sentence
+        # (国庆假期 is not 请假).
+        reach = HEAD if len(word) >= 4 else 1 + _SLIP_LEAD_RE.match(core).end()
+        for start in range(min(len(chars) - len(word) + 1, reach)):
             window = "".join(chars[start : start + len(word)])
             same = sum(a == b for a, b in zip(window, word, strict=True))
             if window != word and same >= len(word) // 2 and vocab.sounds_like(window, word):

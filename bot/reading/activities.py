@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 from bot import vocabulary as vocab
 from bot.messages import Command
@@ -127,7 +128,8 @@ def announce(t: Text) -> Command | None:
     addressed = t.to_everyone and named  # "各位委员：明天上午8:30集体视察…": a notice to the group
     # 一、时间：… 二、地点：… 三、内容：…: a notice laid out in points, forwarded or written.
     laid_out = _LAID_OUT_RE.search(core) and _POINT_RE.search(core)
-    if (formal or held or addressed or laid_out) and when(t, core)[0] is not None:
+    placed = _HOLD_RE.search(core) and re.search(r"地点|地址", core)  # "…召开座谈会 地点县政协二楼"
+    if (formal or held or addressed or laid_out or placed) and when(t, core)[0] is not None:
         return _fields(t, core)
     return None
 
@@ -185,9 +187,13 @@ def _undo_text(t: Text) -> str:
 def cancel_activity(t: Text) -> Command | None:
     """取消活动 #2 / 明天的视察取消了 / 原定本周五的学习取消，时间另行通知."""
     core = _undo_text(t)
+    # "…取消了，镇里临时开会" / "因天气原因，明天的视察取消": one clause cancels, the others say why.
+    said = next((c for c in re.split(r"[，,。；;]", core) if _CANCEL_TAIL_RE.match(c.strip())), None)
     if m := _CANCEL_LEAD_RE.match(core):
-        ref = core[m.end() :]
-    elif m := _CANCEL_TAIL_RE.match(core):
+        ref = re.split(r"[，,。；;]", core[m.end() :], maxsplit=1)[0]
+    elif said is not None and not re.search(r"(?:我|本人)\S{0,3}不去", said):  # 我就不去了: a leave
+        core = said.strip()
+        m = _CANCEL_TAIL_RE.match(core)
         ref = re.split(rf"临时|暂时|因故|{_STOP}", core[: m.end()])[0]
     else:
         return None
@@ -212,7 +218,9 @@ def change_activity(t: Text) -> Command | None:
         if not ok or _SUBMISSION_WORD_RE.search(m["ref"]):
             return None
         found, span = when(t, m["new"])
-        place = clean(cut(m["new"], span))
+        if found is not None and not found.dated:  # "周三的学习改到下午两点半": the same day, a new time
+            found = replace(found, date=date)
+        place = clean(re.sub(r"[,，。]?\s*(?:地点|时间)不变.*$", "", cut(m["new"], span)))
         if place:
             place = clean(re.sub(r"^(?:在|到)|(?:举行|召开|进行|开展)$", "", place))
         if found is not None and place and len(place) <= 1:
@@ -251,6 +259,7 @@ _CHECKIN_CLAUSE_RE = re.compile(
     r"|^(?:我|本人)?(?:已经?|已)?(?:按时|准时)?(?:到达|抵达|到了|到)[\u4e00-\u9fff]{0,14}?(?:现场|会场|会议室|地点)(?:了)?$"
     r"|^(?:我|本人)?(?:已经?|已)?(?:在|到)(?:会场|现场|会议室)(?:了)?$"
 )
+_ARRIVED_AT_RE = re.compile(r"^(?:我|本人)?(?:已|已经)?到\s+[\u4e00-\u9fff]{2,8}(?:了)?$")  # "到 新桥村"
 _ARRIVED_RE = re.compile(
     r"^(?:(?:到|我到|来了|我来了|人到了|我在|在|已到|在的|到位|已到位|到了)[了啦咯喽哈呀啊~！!]*){1,3}$"
 )
@@ -271,9 +280,17 @@ def _today_or_stated(t: Text, text: str) -> Command:
 
 
 def checkin(t: Text) -> Command | None:
-    """签到 / 到了 / 今天的视察我到了 / 我已按时到达县人民医院视察现场，特此签到."""
+    """签到 / 到了 / 今天的视察我到了 / 我已按时到达县人民医院视察现场，特此签到 / 学习签到 唐丽萍."""
     bare = t.bare
-    if _ARRIVED_RE.match(bare) or _CHECKIN_RE.match(bare):
+    head, _, tail = bare.rpartition(" ")
+    if (
+        head
+        and re.fullmatch(r"[\u4e00-\u9fff]{2,8}", tail)
+        and not kind_named(tail)
+        and _CHECKIN_TAIL_RE.search(head)
+    ):
+        return _today_or_stated(t, head)  # the member's own name or the place, written after the check-in
+    if _ARRIVED_RE.match(bare) or _CHECKIN_RE.match(bare) or _ARRIVED_AT_RE.match(bare):
         return _today_or_stated(t, bare)
     if len(bare) <= 25 and _CHECKIN_TAIL_RE.search(bare) and not _NOT_CHECKIN_RE.search(bare):
         return _today_or_stated(t, bare)

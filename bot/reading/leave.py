@@ -104,6 +104,8 @@ def leave(t: Text) -> Command | None:
             return None  # "有事请联系我": busy, but about no activity
     found, span = when(t, own)
     date = found.date if found else None
+    if found is None and re.search(r"(?<![明后昨])(?:上午|下午|中午|晚上|今晚)的", own):
+        date = t.now.date()  # "下午的视察我去不了了": today's
     if (
         found is not None
         and re.search(r"底|末", found.text)

@@ -54,7 +54,7 @@ def bind(t: Text) -> Command | None:
 # -- 撤回 ---------------------------------------------------------------------------------------------
 
 _WITHDRAW_LEAVE_RE = re.compile(
-    r"^(?:我|本人)?(?:的)?(?:(?:要|想)?(?:取消|撤回|撤销|收回)(?:我的|一下)?(?:那个|之前的|刚才的)?请假|不请假了|"
+    r"^(?:我|本人)?(?:的)?(?:(?:要|想)?(?:取消|撤回|撤销|收回)(?:我的|一下|我)?(?:那个|之前的|刚才的|[^，,。\s]{1,6}?的)?请假|不请假了|"
     r"请假(?:申请)?(?:我)?(?:要|想)?(?:取消|撤回|撤销|作废)(?:了|吧)?|又能(?:去|参加)了|可以参加了|能参加了|"
     r"(?:请假|假)?不请了)"
 )
@@ -69,11 +69,13 @@ _ASK_BACK_RE = re.compile(
 
 def withdraw(t: Text) -> Command | None:
     """撤回 #12 / 撤回刚才的社情民意 / 刚才那条建议发错了，撤回 / 不请假了 (target "leave")."""
-    if _WITHDRAW_LEAVE_RE.match(t.core):
-        return Command("withdraw", target="leave")
+    if m := _WITHDRAW_LEAVE_RE.match(t.core):
+        found, _span = when(t, t.core)  # "撤回我周四的请假" / "我的请假撤回，后天能去了": which one
+        return Command("withdraw", target="leave", date=found.date if found and found.dated else None)
     if m := _WITHDRAW_RE.match(t.core):
         target, rest = number(t.core[m.end() :])
         rest = _LAST_RE.sub("", rest.strip(STRIP), count=1).strip(STRIP)
+        rest = re.split(r"[，,。；;]", rest, maxsplit=1)[0]  # what follows the first pause is the reason
         if len(rest) > 12:
             return None  # "撤回了对方案的支持，因为……": a sentence, not a command
         if target:

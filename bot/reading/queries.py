@@ -16,6 +16,7 @@ from bot.reading.text import (
     kind_named,
     period_word,
     target_word,
+    when,
 )
 
 _NOTE_INTENTS = frozenset(vocab.SUBMISSION_KINDS.values())
@@ -98,6 +99,7 @@ _MY_RE = re.compile(
     r"|^我(?!们)\S{0,8}?(?:几|多少)(?:次|篇|条|件|回|份)"
     r"|^我(?!们)(?:的)?\S{0,6}?(?:积分|分数|得分|排名)"
     r"|^(?:我|本人)(?:的)?\S{0,4}?(?:履职的?|的履职)(?:情况|记录)?$"
+    r"|^我(?!们)\S{0,4}?(?:还有|还)(?:哪些|什么|啥|几项|几个|哪几项)(?:没|未)(?:完成|交|做|达标)"
 )
 _RECORD_OF_RE = re.compile(
     r"^(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?(?:的?(?:履职|情况|记录|档案)(?:情况|记录|档案|统计)?(?:怎么样|咋样|如何)?"
@@ -121,7 +123,7 @@ def my(t: Text) -> Command | None:
     q = query_core(t)
     if _MY_RE.match(q) or _MY_RE.match(_QUERY_PREFIX_RE.sub("", t.bare, count=1)):
         # Whose record: the sender's own (a leader's 张三的履职 is read by `status`).
-        return Command("my", title=period_word(t))
+        return Command("my", title=period_word(t), kind=kind_named(q))
     return None
 
 
@@ -148,7 +150,7 @@ _STATUS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"^(?:有没有|还有|有)?{_GROUP_WORDS}?的?(?:待审批|待批|待处理|待审核|请假(?:情况|名单|记录|审批|列表|的人|人员|统计))"
             r"|^(?:谁|哪些人|哪几位|有谁|有人|有没有人|哪个)(?:要)?请假(?:了|吗|没有)?$|^请假的(?:有)?(?:哪些|谁|几个)"
-            r"|^(?:还有|有)?(?:几个|几条|多少)?(?:人)?请假(?:的)?(?:还)?(?:没批|没审批|未批|没处理|待批|没审)"
+            r"|^(?:还有|有没有|有)?(?:几个|几条|多少)?(?:人)?请假(?:的)?(?:还有)?(?:几个|几条|多少)?(?:还)?(?:没批|没审批|未批|没处理|待批|没审)"
             r"|^(?:还有|有)?(?:没有)?(?:没批|没审批|未批|待批|没处理|待审批|没审)的?(?:请假)?(?:申请)?(?:吗|没有)?$"
         ),
     ),
@@ -169,6 +171,9 @@ _ACTIVITY_QUERY_RE = re.compile(
     r"|(?:搞|开展|组织|开|进行|做|参加)?(?:了|过)?(?:几次|多少次|几回|几场|几个)(?:了)?)?的?$"
 )
 _WHO_NOT_KIND_RE = re.compile(rf"^{_WHO_NOT}(?:参加|去|来|到)(?:过)?(?:{_KINDS})")
+_HOW_MANY_HELD_RE = re.compile(
+    rf"^{_GROUP_WORDS}?(?:开了|搞了|组织了|开展了|进行了|举办了|去了)(?:几次|多少次|几回|几场)(?P<kw>{_KINDS})"
+)
 _HOW_MANY_CAME_RE = re.compile(
     rf"^(?P<kw>{_KINDS})(?:活动)?(?:有|一共|总共)?(?:几个人|多少人|几位)(?:参加|去|来|到|出席)"
 )
@@ -178,7 +183,7 @@ _SUBMISSION_QUERY_RE = re.compile(
     rf"^{_GROUP_WORDS}?的?(?P<kw>{_SUBMISSIONS})(?:信息)?(?:的)?(?:报送|提交|上报|完成|采用)?"
     r"(?:都)?(?:情况|统计|完成情况|进度|汇总|交了(?:几|多少)|报了(?:几|多少)|(?:交|报)齐了(?:吗|没)|(?:交|报)了(?:吗|没有?)"
     r"|(?:都)?(?:谁|哪些人|哪几位|哪些)(?:交|报)了"
-    r"|(?:有)?(?:几|多少)(?:篇|条|份|件)|完成(?:了)?(?:吗|没有?|情况|得怎么样|得咋样|得如何|几|多少)"
+    r"|(?:有)?(?:几|多少)(?:篇|条|份|件|个)(?:了)?|完成(?:了)?(?:吗|没有?|情况|得怎么样|得咋样|得如何|几|多少)"
     r"|(?:搞|办|做)了(?:吗|没有?|几件|几个)|还(?:差|欠|缺)(?:几|多少))"
 )
 _OVERALL_RE = re.compile(
@@ -196,10 +201,12 @@ def _query(intent: str, t: Text, target: str | None = None, group: str | None = 
         target = target_word(text)
     if target is None and intent == "status":
         target = kind_named(text)  # 谁没参加视察: the inspections and who was there
-    kind = (
-        target if target in vocab.ACTIVITY_KINDS.values() else None
-    )  # the kind asked about, as for a notice
-    return Command(intent, title=period[0] if period else None, target=target, content=group, kind=kind)
+    kind = target if target in vocab.ACTIVITY_KINDS.values() else None  # the kind asked about
+    day = re.search(r"今天|今日|明天|昨天", text)  # "今天还有谁没签到": the day asked about
+    date = when(t, day[0])[0].date if day else None
+    return Command(
+        intent, title=period[0] if period else None, target=target, content=group, kind=kind, date=date
+    )
 
 
 def _asked_about(t: Text, q: str, group: str | None) -> str | None:
@@ -207,6 +214,8 @@ def _asked_about(t: Text, q: str, group: str | None) -> str | None:
     standing (本组情况, 还有谁没交), None when `q` is no such question."""
     if (m := _ACTIVITY_QUERY_RE.match(q)) and (m["tail"] or PERIOD_RE.search(t.core) or group):
         return vocab.ACTIVITY_KINDS[m["kind"]]
+    if m := _HOW_MANY_HELD_RE.match(q):  # "这个季度开了几次座谈会"
+        return vocab.ACTIVITY_KINDS[m["kw"]]
     if m := _HOW_MANY_CAME_RE.match(q):
         return vocab.ACTIVITY_KINDS[m["kw"]]
     if _WHO_NOT_KIND_RE.match(q):
