@@ -22,7 +22,7 @@ from bot.descriptor import Platforms
 from bot.platforms import console, dingtalk, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
-from handlers import activities, checkin, corrections, help, leave, office, queries, roster, submissions
+from handlers import activities, bind, checkin, corrections, help, leave, office, queries, submissions
 
 log = logging.getLogger("bot")
 
@@ -33,7 +33,7 @@ ROUTERS = [
     leave.router,
     activities.router,
     queries.router,
-    roster.router,
+    bind.router,
     help.router,
     corrections.router,
     office.router,
