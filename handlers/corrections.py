@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
-from handlers.activities import describe_activity, describe_day
 from handlers.leave import deciders
+from handlers.phrasing import describe_activity, describe_day, kind_word
 from models import Activity, CheckIn, LateEntry, LeaveRequest, Member, RecordChange, Submission
 
 router = Router()
@@ -73,7 +73,7 @@ def _submission_to_change(session: Session, member: Member, command: Command, ct
 
 
 def _label(row: Submission) -> str:
-    return f"{SUBMISSION_KINDS.get(row.kind, row.kind)}#{row.id}《{row.title[:30]}》"
+    return f"{kind_word(row.kind)}#{row.id}《{row.title[:30]}》"
 
 
 @router.route("withdraw")
@@ -170,7 +170,7 @@ def _past_activity(session: Session, group_id: int | None, command: Command, tod
         what = ACTIVITY_KINDS.get(command.kind, "活动") if command.kind else "活动"
         raise UserError(f"{describe_day(command.date)}本组没有{what}，请核对日期。")
     if len(found) > 1 and not command.kind:
-        kinds = "、".join(ACTIVITY_KINDS.get(a.kind, a.kind) for a in found)
+        kinds = "、".join(kind_word(a.kind) for a in found)
         raise UserError(f"{describe_day(command.date)}有{len(found)}个活动（{kinds}），请写明是哪一个。")
     return found[0]
 

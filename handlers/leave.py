@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
-from handlers.activities import describe_activity, describe_day
+from handlers.phrasing import describe_activity, describe_day
 from models import Activity, LeaveRequest, Member
 
 router = Router()

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import export
-from bot.messages import SUBMISSION_KINDS, Command, Notice, Reply
+from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word, period_of
 from bot.router import Context, Router, UserError
 from handlers.corrections import audit
 from handlers.oversight import group_asked
+from handlers.phrasing import kind_word
 from models import LiaisonGroup, Member, Submission
 
 router = Router()
@@ -51,7 +52,7 @@ def _submission(session: Session, command: Command) -> Submission:
 
 
 def _label(row: Submission) -> str:
-    return f"{row.member.name}的{SUBMISSION_KINDS.get(row.kind, row.kind)}#{row.id}《{row.title[:30]}》"
+    return f"{row.member.name}的{kind_word(row.kind)}#{row.id}《{row.title[:30]}》"
 
 
 @router.route("adopt", roles=("admin",))
@@ -70,7 +71,7 @@ def adopt(session: Session, member: Member, command: Command, ctx: Context) -> R
     notice = Notice(
         key=f"adopt:{row.id}:{level}",
         to_member_id=row.member_id,
-        text=f"您的{SUBMISSION_KINDS.get(row.kind, row.kind)}《{row.title[:30]}》已被{level}采用。",
+        text=f"您的{kind_word(row.kind)}《{row.title[:30]}》已被{level}采用。",
     )
     return Reply(f"已标记{_label(row)}为{level}采用。", notices=(notice,))
 
@@ -89,7 +90,7 @@ def instruct(session: Session, member: Member, command: Command, ctx: Context) -
     notice = Notice(
         key=f"instruct:{row.id}:{ctx.inbound_id}",
         to_member_id=row.member_id,
-        text=f"您的{SUBMISSION_KINDS.get(row.kind, row.kind)}《{row.title[:30]}》获{text}批示。",
+        text=f"您的{kind_word(row.kind)}《{row.title[:30]}》获{text}批示。",
     )
     return Reply(f"已记录{_label(row)}的批示：{text}。", notices=(notice,))
 

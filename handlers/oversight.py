@@ -18,20 +18,13 @@ from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
 from bot.periods import Period, period_of, spoken
 from bot.quotas import group_standings
 from bot.router import Context, UserError
-from handlers.activities import describe_activity
+from handlers.phrasing import MAX_ROWS, describe_activity, kind_word, month_day, names
 from models import Activity, CheckIn, LateEntry, LeaveRequest, LiaisonGroup, Member
 
-MAX_NAMES = 8  # names shown in one list; the rest become "…另有N人"
-MAX_ROWS = 6  # activities or requests listed in one answer
 MAX_GROUPS = 10  # groups behind listed in 全县情况; a phone screen holds about this many lines
 
 # Targets of status/my that are not a person's name.
 _CODES = {*SUBMISSION_KINDS, *ACTIVITY_KINDS, "checkin", "leave", "county"}
-
-
-def names(items: Sequence[str], limit: int = MAX_NAMES) -> str:
-    shown = "、".join(items[:limit])
-    return shown + (f"…另有{len(items) - limit}人" if len(items) > limit else "")
 
 
 # -- whose group, whose record -------------------------------------------------------------------
@@ -93,7 +86,7 @@ def attendance(session: Session, group_id: int | None, kind: str, period: Period
     if group_id is not None:
         stmt = stmt.where(Activity.group_id == group_id)
     activities = sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))
-    label = ACTIVITY_KINDS.get(kind, kind)
+    label = kind_word(kind)
     when = spoken(period, today)
     if not activities:
         return Reply(f"{when}{'本组' if group_id else '各组'}没有{label}活动。")
@@ -189,9 +182,7 @@ def pending(session: Session, group_id: int | None, today: dt.date) -> Reply:
             lines.append(f"…另有{len(lates) - MAX_ROWS}条")
         lines.append(f"回复「确认补报 #{lates[0][0].id}」或「驳回补报 #{lates[0][0].id} 理由」")
     if granted:
-        shown = [
-            f"{n}（{a.date.month}月{a.date.day}日{ACTIVITY_KINDS.get(a.kind, '')}）" for _r, n, a in granted
-        ]
+        shown = [f"{n}（{month_day(a.date)}{ACTIVITY_KINDS.get(a.kind, '')}）" for _r, n, a in granted]
         lines.append(f"已准假：{names(shown, 5)}")
     return Reply("\n".join(lines))
 
@@ -221,9 +212,7 @@ def county(
     behind.sort(key=lambda gid: (-sum(not s.met for s in standings[gid]), progress(gid), gid))
     done = [gid for gid in standings if gid not in behind]  # roster order
     today = now.date()
-    lines = [
-        f"全县{len(standings)}个联络组履职情况（截至{today.month}月{today.day}日）：{len(behind)}个组有未完成任务"
-    ]
+    lines = [f"全县{len(standings)}个联络组履职情况（截至{month_day(today)}）：{len(behind)}个组有未完成任务"]
     for rank, gid in enumerate(behind[:MAX_GROUPS], 1):
         rows = standings[gid]
         missing = "、".join(s.rule.name for s in rows if not s.met)
@@ -233,7 +222,5 @@ def county(
     if len(behind) > MAX_GROUPS:
         lines.append(f"…另有{len(behind) - MAX_GROUPS}个组未完成")
     if done:
-        shown = "、".join(group_names[g] for g in done[:MAX_NAMES])
-        more = f"…另有{len(done) - MAX_NAMES}个组" if len(done) > MAX_NAMES else ""
-        lines.append(f"✅ 全部完成：{shown}{more}")
+        lines.append(f"✅ 全部完成：{names([group_names[g] for g in done], unit='个组')}")
     return Reply("\n".join(lines))

@@ -17,11 +17,11 @@ from bot.periods import Period, parse_period_word, period_of, spoken
 from bot.quotas import MemberCount, RuleStanding, group_standings, member_standings
 from bot.router import Context, Router, UserError
 from handlers import oversight
+from handlers.phrasing import due_note, kind_word, month_day, names
 from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member
 
 router = Router()
 
-MAX_NAMES = 8  # longer lists are cut, a phone screen shows about this many
 NO_GROUP = "您还没有分到联络组，请联系县政协办公室。"
 NO_RULES = "还没有配置履职任务（quotas），请联系县政协办公室。"
 UNKNOWN_TARGET = "暂时不能这样查询。发送「本组情况」查看各项任务，或「谁还没交社情民意」「谁没签到」。"
@@ -63,7 +63,7 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
     if asked and asked.end < today:
         lines = [f"{group_name}{spoken(asked, today)}履职情况："]
     else:
-        lines = [f"{group_name}履职情况（截至{_md(today)}）："]
+        lines = [f"{group_name}履职情况（截至{month_day(today)}）："]
     lines += [_rule_line(s, today) for s in standings]
     lines += _behind_lines(standings)
     return Reply("\n".join(lines))
@@ -77,15 +77,15 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     member = oversight.record_subject(session, member, command)  # 张三的履职: a leader's look at one member
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
-    lines = [f"{member.name}的履职记录（截至{_md(today)}）："]
+    lines = [f"{member.name}的履职记录（截至{month_day(today)}）："]
     for p in record.periods:
-        sent = "、".join(f"{_kind_name(k)}{n}件" for k, n in p.submissions) or "未提交材料"
+        sent = "、".join(f"{kind_word(k)}{n}件" for k, n in p.submissions) or "未提交材料"
         lines.append(
             f"{spoken(p.period, today)}：{sent}；活动出席{p.attended}次，请假{p.on_leave}次，缺席{p.missed}次"
         )
     personal = [
         f"{'✅' if s.met else '❌'} {s.rule.name} {spoken(s.period, today)} {s.count}/{s.required}"
-        + ("" if s.met else _due_note(s.deadline, today))
+        + ("" if s.met else due_note(s.deadline, today))
         for s in record.standings
     ]
     if len(lines) + len(personal) > 8:
@@ -158,7 +158,7 @@ def _who_owes(session: Session, rule: QuotaRule, group_id: int, ctx: Context, as
     if not owing:
         return Reply(f"{when}全组都{verb}了{what}。")
     return Reply(
-        f"{when}还没{verb}{what}的：{_names(owing)}",
+        f"{when}还没{verb}{what}的：{names([c.name for c in owing], total=True)}",
         mentions=_persons(session, [c.member_id for c in owing]),
     )
 
@@ -174,11 +174,7 @@ def _verb_and_name(rule: QuotaRule) -> tuple[str, str]:
 def _rule_line(s: RuleStanding, today: dt.date) -> str:
     unit = "人" if s.rule.scope == "member" else ""
     line = f"{'✅' if s.met else '❌'} {s.rule.name} {spoken(s.period, today)} {s.done}/{s.required}{unit}"
-    return line if s.met else line + _due_note(s.deadline, today)
-
-
-def _due_note(due: dt.date, today: dt.date) -> str:
-    return f"（截止{_md(due)}）" if due >= today else f"（已过截止日{_md(due)}）"
+    return line if s.met else line + due_note(s.deadline, today)
 
 
 def _behind_lines(standings: Sequence[RuleStanding]) -> list[str]:
@@ -192,14 +188,10 @@ def _behind_lines(standings: Sequence[RuleStanding]) -> list[str]:
             continue
         key = tuple(c.member_id for c in s.owing)
         by_names.setdefault(key, ([], s.owing))[0].append(s.rule.name)
-    return [f"未完成{'、'.join(rules)}的：{_names(owing)}" for rules, owing in by_names.values()]
-
-
-def _names(people: Sequence[MemberCount] | Sequence[str]) -> str:
-    names = [p if isinstance(p, str) else p.name for p in people]
-    shown = "、".join(names[:MAX_NAMES])
-    more = f"…另有{len(names) - MAX_NAMES}人" if len(names) > MAX_NAMES else ""
-    return f"{shown}{more}（共{len(names)}人）"
+    return [
+        f"未完成{'、'.join(rules)}的：{names([c.name for c in owing], total=True)}"
+        for rules, owing in by_names.values()
+    ]
 
 
 def _persons(session: Session, member_ids: Sequence[int]) -> tuple[Person, ...]:
@@ -242,7 +234,7 @@ def _not_checked_in(session: Session, group_id: int, today: dt.date) -> Reply:
         absent = [(mid, name) for mid, name in members if (a.id, mid) not in present | excused]
         title = a.title or ACTIVITY_KINDS.get(a.kind, "活动")
         if absent:
-            lines.append(f"今天「{title}」还没签到的：{_names([n for _, n in absent])}")
+            lines.append(f"今天「{title}」还没签到的：{names([n for _, n in absent], total=True)}")
             mentioned += [mid for mid, _ in absent if mid not in mentioned]
         else:
             lines.append(f"今天「{title}」全员已签到或请假。")
@@ -264,32 +256,21 @@ def _overview(session: Session, command: Command, ctx: Context, asked: Period | 
     if not rules:
         raise UserError(NO_RULES)
     standings = group_standings(session, rules, ctx.now, None, picker)
-    names = dict(session.execute(select(LiaisonGroup.id, LiaisonGroup.name)).tuples().all())
+    group_names = dict(session.execute(select(LiaisonGroup.id, LiaisonGroup.name)).tuples().all())
     if len(rules) == 1:
         s0 = next((v[0] for v in standings.values() if v), None)
         head = f"各联络组{rules[0].name}（{spoken(s0.period, today)}）：" if s0 else "还没有联络组。"
         lines = [head] + [
-            f"{'✅' if s[0].met else '❌'} {names[gid]} {s[0].done}/{s[0].required}"
+            f"{'✅' if s[0].met else '❌'} {group_names[gid]} {s[0].done}/{s[0].required}"
             + (f"，{len(s[0].owing)}人未{_verb_and_name(rules[0])[0]}" if s[0].owing else "")
             for gid, s in standings.items()
             if s
         ]
         return Reply("\n".join(lines))
-    lines = [f"各联络组履职情况（截至{_md(today)}，共{len(standings)}组）："]
+    lines = [f"各联络组履职情况（截至{month_day(today)}，共{len(standings)}组）："]
     for gid, group in standings.items():
         missing = [s.rule.name for s in group if not s.met]
         done = len(group) - len(missing)
-        line = f"{'✅' if not missing else '❌'} {names[gid]} {done}/{len(group)}项"
+        line = f"{'✅' if not missing else '❌'} {group_names[gid]} {done}/{len(group)}项"
         lines.append(line + (f"（欠：{'、'.join(missing)}）" if missing else ""))
     return Reply("\n".join(lines))
-
-
-# -- shared ---------------------------------------------------------------------------------------
-
-
-def _md(day: dt.date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
-def _kind_name(kind: str) -> str:
-    return SUBMISSION_KINDS.get(kind, kind)
