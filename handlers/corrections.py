@@ -15,27 +15,12 @@ from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Notice, Repl
 from bot.router import Context, Router, UserError
 from handlers.leave import deciders
 from handlers.phrasing import describe_activity, describe_day, kind_word
-from models import Activity, CheckIn, LateEntry, LeaveRequest, Member, RecordChange, Submission
+from models import Activity, CheckIn, LateEntry, LeaveRequest, Member, Submission
+from models.records import audit
 
 router = Router()
 
 _LEADERS = ("leader", "admin")
-
-
-def audit(session: Session, row, field: str, old, new, by: Member, ctx: Context) -> None:
-    """One audit row for one changed field of `row` (its table name is the model's)."""
-    session.add(
-        RecordChange(
-            table_name=row.__tablename__,
-            row_id=row.id,
-            field=field,
-            old_value=None if old is None else str(old),
-            new_value=None if new is None else str(new),
-            changed_by_id=by.id,
-            changed_at=ctx.now,
-            source_message_id=ctx.inbound_id,
-        )
-    )
 
 
 # -- 撤回 / 更正 ----------------------------------------------------------------------------------
@@ -87,7 +72,16 @@ def withdraw(session: Session, member: Member, command: Command, ctx: Context) -
         raise UserError(
             f"{_label(row)}已被{row.adopted_level or ''}采用，不能撤回；如有错误请联系县政协办公室。"
         )
-    audit(session, row, "status", row.status, "withdrawn", member, ctx)
+    audit(
+        session,
+        row,
+        "status",
+        row.status,
+        "withdrawn",
+        by_id=member.id,
+        at=ctx.now,
+        message_id=ctx.inbound_id,
+    )
     row.status = "withdrawn"
     return Reply(f"已撤回{_label(row)}，不再计入履职统计（记录保留备查）。")
 
@@ -107,7 +101,16 @@ def _withdraw_leave(session: Session, member: Member, ctx: Context) -> Reply:
     ).first()
     if leave is None:
         raise UserError("您没有可以撤回的请假。")
-    audit(session, leave, "status", leave.status, "withdrawn", member, ctx)
+    audit(
+        session,
+        leave,
+        "status",
+        leave.status,
+        "withdrawn",
+        by_id=member.id,
+        at=ctx.now,
+        message_id=ctx.inbound_id,
+    )
     leave.status = "withdrawn"
     return Reply(f"已撤回请假#{leave.id}（{describe_activity(leave.activity)}），请按时参加。")
 
@@ -129,7 +132,7 @@ def correct(session: Session, member: Member, command: Command, ctx: Context) ->
     if not changed:
         return Reply(f"{_label(row)}内容没有变化。")
     for field, old, new in changed:
-        audit(session, row, field, old, new, member, ctx)
+        audit(session, row, field, old, new, by_id=member.id, at=ctx.now, message_id=ctx.inbound_id)
         setattr(row, field, new)
     return Reply(f"已更正{_label(row)}（原内容已留档）。")
 
@@ -236,8 +239,26 @@ def _confirm(session: Session, entry: LateEntry, by: Member, ctx: Context) -> No
         )
         session.add(checkin)
         session.flush()
-        audit(session, checkin, "created", None, f"补报#{entry.id}", by, ctx)
-    audit(session, entry, "status", entry.status, "confirmed", by, ctx)
+        audit(
+            session,
+            checkin,
+            "created",
+            None,
+            f"补报#{entry.id}",
+            by_id=by.id,
+            at=ctx.now,
+            message_id=ctx.inbound_id,
+        )
+    audit(
+        session,
+        entry,
+        "status",
+        entry.status,
+        "confirmed",
+        by_id=by.id,
+        at=ctx.now,
+        message_id=ctx.inbound_id,
+    )
     entry.status = "confirmed"
     entry.decided_by_id = by.id
     entry.decided_at = ctx.now
@@ -294,7 +315,16 @@ def reject_late(session: Session, member: Member, command: Command, ctx: Context
     if entry.status != "pending":
         return Reply(f"{what}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")
     reason = (command.reason or "").strip()[:500] or None
-    audit(session, entry, "status", entry.status, "rejected", member, ctx)
+    audit(
+        session,
+        entry,
+        "status",
+        entry.status,
+        "rejected",
+        by_id=member.id,
+        at=ctx.now,
+        message_id=ctx.inbound_id,
+    )
     entry.status = "rejected"
     entry.decided_by_id = member.id
     entry.decided_at = ctx.now
