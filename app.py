@@ -22,13 +22,14 @@ from bot.descriptor import Platforms
 from bot.platforms import console, dingtalk, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
-from handlers import activities, bind, checkin, corrections, help, leave, office, queries, submissions
+from handlers import activities, bind, checkin, corrections, help, late, leave, office, queries, submissions
 
 log = logging.getLogger("bot")
 
 # Each capability's router, included explicitly (as Flask registers blueprints).
 ROUTERS = [
     checkin.router,
+    late.router,
     submissions.router,
     leave.router,
     activities.router,
