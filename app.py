@@ -22,7 +22,19 @@ from bot.descriptor import Platforms
 from bot.platforms import console, dingtalk, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
-from handlers import activities, bind, checkin, corrections, help, late, leave, office, queries, submissions
+from handlers import (
+    activities,
+    bind,
+    checkin,
+    corrections,
+    help,
+    late,
+    leave,
+    office,
+    record,
+    status,
+    submissions,
+)
 
 log = logging.getLogger("bot")
 
@@ -33,7 +45,8 @@ ROUTERS = [
     submissions.router,
     leave.router,
     activities.router,
-    queries.router,
+    status.router,
+    record.router,
     bind.router,
     help.router,
     corrections.router,

@@ -16,8 +16,8 @@ from bot import export
 from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word, period_of
 from bot.router import Context, Router, UserError
-from handlers.oversight import group_asked
 from handlers.phrasing import kind_word
+from handlers.status import group_asked
 from models import LiaisonGroup, Member, Submission
 from models.records import audit
 
