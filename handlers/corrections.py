@@ -28,7 +28,7 @@ def _submission_to_change(session: Session, member: Member, command: Command, ct
     A member: their own, within settings.submissions.withdraw_minutes of sending it. A leader: any
     of the group's by number. An admin: any by number. Without a number: the sender's latest.
     """
-    number = command.target if command.target and command.target.isdigit() else None
+    number = command.number
     if number is None:
         stmt = select(Submission).where(Submission.member_id == member.id, Submission.status != "withdrawn")
         if command.target in SUBMISSION_KINDS:
@@ -39,7 +39,7 @@ def _submission_to_change(session: Session, member: Member, command: Command, ct
         if row is None:
             raise UserError("您还没有可以撤回或更正的材料。")
     else:
-        row = session.get(Submission, int(number))
+        row = session.get(Submission, number)
         if row is None:
             raise UserError(f"没有找到材料#{number}，请核对编号。")
     mine = row.member_id == member.id

@@ -66,7 +66,7 @@ def _past_activity(session: Session, group_id: int | None, command: Command, tod
 @router.route("late")
 def late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """A member's 补报 waits for the leader; a leader's 补报 for a member is recorded at once."""
-    subject = _subject(session, member, command.target)
+    subject = _subject(session, member, command.name)
     activity = _past_activity(session, subject.group_id, command, ctx.now.date())
     done = session.scalar(
         select(CheckIn.id).where(CheckIn.activity_id == activity.id, CheckIn.member_id == subject.id)
@@ -151,25 +151,27 @@ def _confirm(session: Session, entry: LateEntry, by: Member, ctx: Context) -> No
     entry.checkin_id = checkin.id
 
 
-def _find_entry(session: Session, decider: Member, target: str | None) -> LateEntry:
-    target = (target or "").strip()
-    if target.isdigit():
-        entry = session.get(LateEntry, int(target))
+def _find_entry(session: Session, decider: Member, command: Command) -> LateEntry:
+    """The 补报 the command names: #3 by number, 张三 by that member's pending one, else the one
+    pending 补报 in the decider's scope."""
+    number, name = command.number, command.name
+    if number is not None:
+        entry = session.get(LateEntry, number)
         if entry is None:
-            raise UserError(f"没有找到补报#{target}，请核对编号。")
+            raise UserError(f"没有找到补报#{number}，请核对编号。")
         if decider.role != "admin" and entry.member.group_id != decider.group_id:
-            raise UserError(f"补报#{target}不是本组委员的，只能确认本组的补报。")
+            raise UserError(f"补报#{number}不是本组委员的，只能确认本组的补报。")
         return entry
     stmt = (
         select(LateEntry).join(Member, Member.id == LateEntry.member_id).where(LateEntry.status == "pending")
     )
     if decider.role != "admin":
         stmt = stmt.where(Member.group_id == decider.group_id)
-    if target:
-        stmt = stmt.where(Member.name == target)
+    if name:
+        stmt = stmt.where(Member.name == name)
     found = session.scalars(stmt.order_by(LateEntry.id)).all()
     if not found:
-        raise UserError(f"没有{target}待确认的补报。" if target else "没有待确认的补报。")
+        raise UserError(f"没有{name}待确认的补报。" if name else "没有待确认的补报。")
     if len(found) > 1:
         numbers = "、".join(f"#{e.id} {e.member.name}" for e in found[:5])
         raise UserError(
@@ -180,7 +182,7 @@ def _find_entry(session: Session, decider: Member, target: str | None) -> LateEn
 
 @router.route("confirm_late", roles=_LEADERS)
 def confirm_late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    entry = _find_entry(session, member, command.target)
+    entry = _find_entry(session, member, command)
     what = f"补报#{entry.id}（{entry.member.name}，{describe_activity(entry.activity)}）"
     if entry.status != "pending":
         return Reply(f"{what}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")
@@ -195,7 +197,7 @@ def confirm_late(session: Session, member: Member, command: Command, ctx: Contex
 
 @router.route("reject_late", roles=_LEADERS)
 def reject_late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    entry = _find_entry(session, member, command.target)
+    entry = _find_entry(session, member, command)
     what = f"补报#{entry.id}（{entry.member.name}，{describe_activity(entry.activity)}）"
     if entry.status != "pending":
         return Reply(f"{what}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")

@@ -125,16 +125,17 @@ def deciders(session: Session, member: Member) -> list[int]:
     )
 
 
-def _find_request(session: Session, decider: Member, target: str | None) -> LeaveRequest:
-    """The request `target` names: "#3"/"3" by number, "张三" by that member's soonest pending one."""
-    target = (target or "").strip().lstrip("#＃").strip()
+def _find_request(session: Session, decider: Member, command: Command) -> LeaveRequest:
+    """The request the command names: #3 by number, 张三 by that member's soonest pending one, else
+    the one pending request in the decider's scope."""
     in_scope = [] if decider.role == "admin" else [Member.group_id == decider.group_id]
-    if target.isdigit():
-        leave = session.get(LeaveRequest, int(target))
+    number, name = command.number, command.name
+    if number is not None:
+        leave = session.get(LeaveRequest, number)
         if leave is None:
-            raise UserError(f"没有找到请假#{target}，请核对编号。")
+            raise UserError(f"没有找到请假#{number}，请核对编号。")
         if decider.role != "admin" and leave.member.group_id != decider.group_id:
-            raise UserError(f"请假#{target}不是本组委员的，只能审批本组的请假。")
+            raise UserError(f"请假#{number}不是本组委员的，只能审批本组的请假。")
         return leave
 
     stmt = (
@@ -143,16 +144,16 @@ def _find_request(session: Session, decider: Member, target: str | None) -> Leav
         .join(Activity, LeaveRequest.activity_id == Activity.id)
         .where(LeaveRequest.status == "pending", *in_scope)
     )
-    if target:
-        stmt = stmt.where(Member.name == target)
+    if name:
+        stmt = stmt.where(Member.name == name)
     pending = sorted(
         session.scalars(stmt), key=lambda r: (r.activity.date, r.activity.time or dt.time.min, r.id)
     )
-    if target and not pending:
-        raise UserError(f"{'本组' if in_scope else ''}没有{target}待审批的请假。")
+    if name and not pending:
+        raise UserError(f"{'本组' if in_scope else ''}没有{name}待审批的请假。")
     if not pending:
         raise UserError("没有待审批的请假。")
-    if not target and len(pending) > 1:
+    if not name and len(pending) > 1:
         numbers = "、".join(f"#{r.id} {r.member.name}" for r in pending[:5])
         raise UserError(
             f"有{len(pending)}条待审批的请假（{numbers}），请写明编号，例如：同意 #{pending[0].id}"
@@ -161,7 +162,7 @@ def _find_request(session: Session, decider: Member, target: str | None) -> Leav
 
 
 def _decide(session: Session, decider: Member, command: Command, ctx: Context, status: str) -> Reply:
-    leave = _find_request(session, decider, command.target)
+    leave = _find_request(session, decider, command)
     activity = leave.activity
     verb = "同意" if status == "approved" else "驳回"
     if leave.status != "pending":

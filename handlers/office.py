@@ -40,10 +40,10 @@ _LEVEL_WORDS = {
 
 
 def _submission(session: Session, command: Command) -> Submission:
-    number = (command.target or "").strip()
-    if not number.isdigit():
+    number = command.number
+    if number is None:
         raise UserError("请写明材料编号，例如：采用 #12 市级")
-    row = session.get(Submission, int(number))
+    row = session.get(Submission, number)
     if row is None:
         raise UserError(f"没有找到材料#{number}，请核对编号。")
     if row.status == "withdrawn":
@@ -116,7 +116,7 @@ def instruct(session: Session, member: Member, command: Command, ctx: Context) -
 
 
 def _set_active(session: Session, member: Member, command: Command, ctx: Context, active: bool) -> Reply:
-    name = (command.target or "").strip()
+    name = command.name or ""
     found = session.scalars(select(Member).where(Member.name == name).order_by(Member.id)).all()
     if not found:
         raise UserError(f"花名册里没有「{name}」。")
@@ -159,11 +159,10 @@ def export_record(session: Session, member: Member, command: Command, ctx: Conte
     where the WeCom app or the DingTalk app robot can reach the asker, the file follows one-to-one
     as a file message."""
     today = ctx.now.date()
-    period = parse_period_word(command.title, today) if command.title else period_of("year", today)
+    word = command.period_word
+    period = parse_period_word(word, today) if word else period_of("year", today)
     if period is None:
-        raise UserError(
-            f"没看懂「{command.title}」是哪个时期，可以说：导出本季度、导出今年、导出2026年第三季度。"
-        )
+        raise UserError(f"没看懂「{word}」是哪个时期，可以说：导出本季度、导出今年、导出2026年第三季度。")
     group_id = group_asked(session, member, command, ctx)
     group_name = (
         session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id)) if group_id else None
