@@ -64,7 +64,7 @@ def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     if migrate:
         upgrade_schema(runtime.engine)
         with runtime.sessions.begin() as session:
-            sync_chat_bindings(session, settings)
+            sync_chat_bindings(session, settings, runtime.platforms)
     return runtime
 
 
@@ -293,7 +293,7 @@ def import_roster_cmd(obj: _Obj, file: str) -> None:
     try:
         with runtime.sessions.begin() as session:
             report = import_roster(session, Path(file), runtime.now())
-            sync_chat_bindings(session, runtime.settings)
+            sync_chat_bindings(session, runtime.settings, runtime.platforms)
     except RosterError as err:
         click.echo("花名册有错误，未导入任何数据：", err=True)
         for problem in err.problems:

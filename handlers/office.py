@@ -1,8 +1,8 @@
 """The county office's commands: 采用 and 批示 on a note, 停用/启用 a member, and 导出 the duty record.
 
 Each change is kept in the audit trail (models.records.audit); an export writes a file into
-settings.exports.dir, says where the office can fetch it and sends it through the WeCom app or the
-DingTalk app robot.
+settings.exports.dir, says where the office can fetch it and, where the asker's platform can hand
+them a file (the WeCom app, the DingTalk app robot), sends it one-to-one.
 """
 
 from __future__ import annotations
@@ -156,8 +156,8 @@ def reactivate(session: Session, member: Member, command: Command, ctx: Context)
 @router.route("export", roles=("leader", "admin"))
 def export_record(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """导出本季度: the .xlsx goes to the exports directory; the answer says where to fetch it, and
-    where the WeCom app or the DingTalk app robot can reach the asker, the file follows one-to-one
-    as a file message."""
+    where the asker's platform sends files and knows the asker (the WeCom app, the DingTalk app
+    robot), the file follows one-to-one as a file message."""
     today = ctx.now.date()
     word = command.period_word
     period = parse_period_word(word, today) if word else period_of("year", today)
@@ -169,10 +169,8 @@ def export_record(session: Session, member: Member, command: Command, ctx: Conte
     )
     path = export.write_file(session, ctx.settings, period, group_name, ctx.now)
     whose = group_name or "全县"
-    reachable = (ctx.settings.wecom.app_enabled and member.wecom_userid) or (
-        ctx.settings.dingtalk.enabled and member.dingtalk_userid
-    )
-    if reachable:
+    platform = ctx.platform
+    if platform and platform.sends_files(ctx.settings) and platform.member_address(member) is not None:
         # The file itself, one-to-one (it holds every member's record, so never into the group).
         sent = Notice(
             key=f"export:{ctx.inbound_id}",
