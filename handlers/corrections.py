@@ -15,7 +15,7 @@ from bot.messages import SUBMISSION_KINDS, Command, Reply
 from bot.router import Context, Router, UserError
 from handlers.phrasing import describe_activity, kind_word
 from models import Activity, LeaveRequest, Member, Submission
-from models.records import audit
+from models.records import ChangedBy, audit
 
 router = Router()
 
@@ -68,16 +68,7 @@ def withdraw(session: Session, member: Member, command: Command, ctx: Context) -
         raise UserError(
             f"{_label(row)}已被{row.adopted_level or ''}采用，不能撤回；如有错误请联系县政协办公室。"
         )
-    audit(
-        session,
-        row,
-        "status",
-        row.status,
-        "withdrawn",
-        by_id=member.id,
-        at=ctx.now,
-        message_id=ctx.inbound_id,
-    )
+    audit(session, row, "status", row.status, "withdrawn", ChangedBy(member.id, ctx.now, ctx.inbound_id))
     row.status = "withdrawn"
     return Reply(f"已撤回{_label(row)}，不再计入履职统计（记录保留备查）。")
 
@@ -97,16 +88,7 @@ def _withdraw_leave(session: Session, member: Member, ctx: Context) -> Reply:
     ).first()
     if leave is None:
         raise UserError("您没有可以撤回的请假。")
-    audit(
-        session,
-        leave,
-        "status",
-        leave.status,
-        "withdrawn",
-        by_id=member.id,
-        at=ctx.now,
-        message_id=ctx.inbound_id,
-    )
+    audit(session, leave, "status", leave.status, "withdrawn", ChangedBy(member.id, ctx.now, ctx.inbound_id))
     leave.status = "withdrawn"
     return Reply(f"已撤回请假#{leave.id}（{describe_activity(leave.activity)}），请按时参加。")
 
@@ -127,7 +109,8 @@ def correct(session: Session, member: Member, command: Command, ctx: Context) ->
     ]
     if not changed:
         return Reply(f"{_label(row)}内容没有变化。")
+    by = ChangedBy(member.id, ctx.now, ctx.inbound_id)
     for field, old, new in changed:
-        audit(session, row, field, old, new, by_id=member.id, at=ctx.now, message_id=ctx.inbound_id)
+        audit(session, row, field, old, new, by)
         setattr(row, field, new)
     return Reply(f"已更正{_label(row)}（原内容已留档）。")

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
-from handlers.leave import deciders
-from handlers.phrasing import describe_activity, describe_day, kind_word
+from handlers.leave import numbered_request, tell_deciders
+from handlers.phrasing import describe_activity, describe_day, how_to_decide, kind_word
 from models import Activity, CheckIn, LateEntry, Member
-from models.records import audit
+from models.records import ChangedBy, audit
 
 router = Router()
 
@@ -96,20 +96,17 @@ def late(session: Session, member: Member, command: Command, ctx: Context) -> Re
     elif not by_leader:
         return Reply(f"您已提交补报#{entry.id}（{describe_activity(activity)}），等待组长确认。")
     if by_leader:
-        _confirm(session, entry, member, ctx)
+        _confirm(session, entry, ChangedBy(member.id, ctx.now, ctx.inbound_id))
         return Reply(f"已为{subject.name}补报#{entry.id}：{describe_activity(activity)}，计为出席。")
-    text = (
-        f"{subject.name}补报#{entry.id}：{describe_activity(activity)}出席。"
-        f"回复「确认补报 #{entry.id}」或「驳回补报 #{entry.id} 理由」。"
+    decide = how_to_decide(entry.id, "确认补报", "驳回补报")
+    text = f"{subject.name}补报#{entry.id}：{describe_activity(activity)}出席。{decide}。"
+    return Reply(
+        f"已提交补报#{entry.id}：{describe_activity(activity)}，等待组长确认。",
+        notices=tell_deciders(session, subject, f"late:{entry.id}:requested", text),
     )
-    notices = tuple(
-        Notice(key=f"late:{entry.id}:requested:{leader_id}", to_member_id=leader_id, text=text)
-        for leader_id in deciders(session, subject)
-    )
-    return Reply(f"已提交补报#{entry.id}：{describe_activity(activity)}，等待组长确认。", notices=notices)
 
 
-def _confirm(session: Session, entry: LateEntry, by: Member, ctx: Context) -> None:
+def _confirm(session: Session, entry: LateEntry, by: ChangedBy) -> None:
     """The check-in the 补报 asked for, marked late_entry, and the trail of both changes."""
     checkin = session.scalars(
         select(CheckIn).where(CheckIn.activity_id == entry.activity_id, CheckIn.member_id == entry.member_id)
@@ -118,37 +115,24 @@ def _confirm(session: Session, entry: LateEntry, by: Member, ctx: Context) -> No
         checkin = CheckIn(
             activity_id=entry.activity_id,
             member_id=entry.member_id,
-            checked_in_at=ctx.now,
+            checked_in_at=by.at,
             late_entry=True,
-            source_message_id=ctx.inbound_id,
+            source_message_id=by.message_id,
         )
         session.add(checkin)
         session.flush()
-        audit(
-            session,
-            checkin,
-            "created",
-            None,
-            f"补报#{entry.id}",
-            by_id=by.id,
-            at=ctx.now,
-            message_id=ctx.inbound_id,
-        )
-    audit(
-        session,
-        entry,
-        "status",
-        entry.status,
-        "confirmed",
-        by_id=by.id,
-        at=ctx.now,
-        message_id=ctx.inbound_id,
-    )
-    entry.status = "confirmed"
-    entry.decided_by_id = by.id
-    entry.decided_at = ctx.now
-    entry.decision_message_id = ctx.inbound_id
+        audit(session, checkin, "created", None, f"补报#{entry.id}", by)
+    _decide(session, entry, "confirmed", by)
     entry.checkin_id = checkin.id
+
+
+def _decide(session: Session, entry: LateEntry, status: str, by: ChangedBy) -> None:
+    """Close the 补报 as `status` (confirmed, rejected), keeping who decided, when and on which message."""
+    audit(session, entry, "status", entry.status, status, by)
+    entry.status = status
+    entry.decided_by_id = by.member_id
+    entry.decided_at = by.at
+    entry.decision_message_id = by.message_id
 
 
 def _find_entry(session: Session, decider: Member, command: Command) -> LateEntry:
@@ -156,12 +140,7 @@ def _find_entry(session: Session, decider: Member, command: Command) -> LateEntr
     pending 补报 in the decider's scope."""
     number, name = command.number, command.name
     if number is not None:
-        entry = session.get(LateEntry, number)
-        if entry is None:
-            raise UserError(f"没有找到补报#{number}，请核对编号。")
-        if decider.role != "admin" and entry.member.group_id != decider.group_id:
-            raise UserError(f"补报#{number}不是本组委员的，只能确认本组的补报。")
-        return entry
+        return numbered_request(session, LateEntry, number, decider, noun="补报", verb="确认")
     stmt = (
         select(LateEntry).join(Member, Member.id == LateEntry.member_id).where(LateEntry.status == "pending")
     )
@@ -180,13 +159,22 @@ def _find_entry(session: Session, decider: Member, command: Command) -> LateEntr
     return found[0]
 
 
+def _described(entry: LateEntry) -> str:
+    """补报#3（张三，11月5日（周三） 视察）."""
+    return f"补报#{entry.id}（{entry.member.name}，{describe_activity(entry.activity)}）"
+
+
+def _already_decided(entry: LateEntry) -> Reply:
+    return Reply(f"{_described(entry)}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")
+
+
 @router.route("confirm_late", roles=_LEADERS)
 def confirm_late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     entry = _find_entry(session, member, command)
-    what = f"补报#{entry.id}（{entry.member.name}，{describe_activity(entry.activity)}）"
     if entry.status != "pending":
-        return Reply(f"{what}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")
-    _confirm(session, entry, member, ctx)
+        return _already_decided(entry)
+    _confirm(session, entry, ChangedBy(member.id, ctx.now, ctx.inbound_id))
+    what = _described(entry)
     notice = Notice(
         key=f"late:{entry.id}:confirmed",
         to_member_id=entry.member_id,
@@ -198,25 +186,12 @@ def confirm_late(session: Session, member: Member, command: Command, ctx: Contex
 @router.route("reject_late", roles=_LEADERS)
 def reject_late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     entry = _find_entry(session, member, command)
-    what = f"补报#{entry.id}（{entry.member.name}，{describe_activity(entry.activity)}）"
     if entry.status != "pending":
-        return Reply(f"{what}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")
+        return _already_decided(entry)
     reason = (command.reason or "").strip()[:500] or None
-    audit(
-        session,
-        entry,
-        "status",
-        entry.status,
-        "rejected",
-        by_id=member.id,
-        at=ctx.now,
-        message_id=ctx.inbound_id,
-    )
-    entry.status = "rejected"
-    entry.decided_by_id = member.id
-    entry.decided_at = ctx.now
+    _decide(session, entry, "rejected", ChangedBy(member.id, ctx.now, ctx.inbound_id))
     entry.decision_reason = reason
-    entry.decision_message_id = ctx.inbound_id
+    what = _described(entry)
     because = f"，理由：{reason}" if reason else ""
     notice = Notice(
         key=f"late:{entry.id}:rejected",

@@ -19,7 +19,7 @@ from bot.router import Context, Router, UserError
 from handlers.phrasing import kind_word
 from handlers.status import group_asked
 from models import LiaisonGroup, Member, Submission
-from models.records import audit
+from models.records import ChangedBy, audit
 
 router = Router()
 
@@ -65,19 +65,9 @@ def adopt(session: Session, member: Member, command: Command, ctx: Context) -> R
         raise UserError(f"请写明采用级别（{'/'.join(ADOPTION_LEVELS)}），例如：采用 #{row.id} 市级")
     if row.status == "adopted" and row.adopted_level == level:
         return Reply(f"{_label(row)}已标记为{level}采用。")
-    audit(
-        session, row, "status", row.status, "adopted", by_id=member.id, at=ctx.now, message_id=ctx.inbound_id
-    )
-    audit(
-        session,
-        row,
-        "adopted_level",
-        row.adopted_level,
-        level,
-        by_id=member.id,
-        at=ctx.now,
-        message_id=ctx.inbound_id,
-    )
+    by = ChangedBy(member.id, ctx.now, ctx.inbound_id)
+    audit(session, row, "status", row.status, "adopted", by)
+    audit(session, row, "adopted_level", row.adopted_level, level, by)
     row.status, row.adopted_level, row.adopted_at = "adopted", level, ctx.now
     notice = Notice(
         key=f"adopt:{row.id}:{level}",
@@ -96,16 +86,7 @@ def instruct(session: Session, member: Member, command: Command, ctx: Context) -
         raise UserError(f"请写明批示的领导或内容，例如：批示 #{row.id} 县委书记")
     if row.instruction == text:
         return Reply(f"{_label(row)}已记录这条批示。")
-    audit(
-        session,
-        row,
-        "instruction",
-        row.instruction,
-        text,
-        by_id=member.id,
-        at=ctx.now,
-        message_id=ctx.inbound_id,
-    )
+    audit(session, row, "instruction", row.instruction, text, ChangedBy(member.id, ctx.now, ctx.inbound_id))
     row.instruction, row.instructed_at = text, ctx.now
     notice = Notice(
         key=f"instruct:{row.id}:{ctx.inbound_id}",
@@ -128,16 +109,7 @@ def _set_active(session: Session, member: Member, command: Command, ctx: Context
     verb = "启用" if active else "停用"
     if target.active == active:
         return Reply(f"{target.name}已是{verb}状态。")
-    audit(
-        session,
-        target,
-        "active",
-        target.active,
-        active,
-        by_id=member.id,
-        at=ctx.now,
-        message_id=ctx.inbound_id,
-    )
+    audit(session, target, "active", target.active, active, ChangedBy(member.id, ctx.now, ctx.inbound_id))
     target.active, target.updated_at = active, ctx.now
     note = "，其记录保留，不再计入任务和提醒" if not active else "，恢复计入任务和提醒"
     return Reply(f"已{verb}{target.name}{note}。")

@@ -52,6 +52,11 @@ def names(items: Sequence[str], limit: int = MAX_NAMES, *, unit: str = "人", to
     return shown + more + (f"（共{len(items)}{unit}）" if total else "")
 
 
+def how_to_decide(number: int, approve: str = "同意", reject: str = "驳回") -> str:
+    """回复「同意 #3」或「驳回 #3 理由」: how a leader answers request #3 (补报: 确认补报 / 驳回补报)."""
+    return f"回复「{approve} #{number}」或「{reject} #{number} 理由」"
+
+
 def due_note(due: dt.date, today: dt.date) -> str:
     """（截止12月31日） while the deadline is ahead, （已过截止日12月31日） once it has passed."""
     return f"（截止{month_day(due)}）" if due >= today else f"（已过截止日{month_day(due)}）"

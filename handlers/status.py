@@ -21,7 +21,15 @@ from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Repl
 from bot.periods import Period, parse_period_word, period_of, spoken
 from bot.quotas import MemberCount, RuleStanding, group_standings
 from bot.router import Context, Router, UserError
-from handlers.phrasing import MAX_ROWS, describe_activity, due_note, kind_word, month_day, names
+from handlers.phrasing import (
+    MAX_ROWS,
+    describe_activity,
+    due_note,
+    how_to_decide,
+    kind_word,
+    month_day,
+    names,
+)
 from models import Activity, CheckIn, LateEntry, LeaveRequest, LiaisonGroup, Member
 
 router = Router()
@@ -380,13 +388,13 @@ def _pending(session: Session, group_id: int | None, today: dt.date) -> Reply:
                 f"#{r.id} {n} {describe_activity(a)}" + (f"，事由：{r.reason}" if r.reason else "")
                 for r, n, a in waiting
             ],
-            f"回复「同意 #{waiting[0][0].id}」或「驳回 #{waiting[0][0].id} 理由」",
+            how_to_decide(waiting[0][0].id),
         )
     if lates:
         lines += _numbered(
             f"待确认补报{len(lates)}条：",
             [f"#{r.id} {n} {describe_activity(a)}" for r, n, a in lates],
-            f"回复「确认补报 #{lates[0][0].id}」或「驳回补报 #{lates[0][0].id} 理由」",
+            how_to_decide(lates[0][0].id, "确认补报", "驳回补报"),
         )
     if granted:
         shown = [f"{n}（{month_day(a.date)}{ACTIVITY_KINDS.get(a.kind, '')}）" for _r, n, a in granted]

@@ -7,6 +7,7 @@ afterwards leaves a `RecordChange` (written by `audit`).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -145,19 +146,17 @@ class RecordChange(Base):
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
 
-def audit(
-    session: Session,
-    row: Base,
-    field: str,
-    old: object,
-    new: object,
-    *,
-    by_id: int,
-    at: dt.datetime,
-    message_id: int | None,
-) -> None:
-    """One audit row for one changed field of `row` (a model with an `id`; its table name is the
-    model's), changed by member `by_id` at `at`, as the inbound message `message_id` asked."""
+@dataclass(frozen=True)
+class ChangedBy:
+    """Who changed the record, when, and the inbound message that asked: what every audit row keeps."""
+
+    member_id: int
+    at: dt.datetime
+    message_id: int | None
+
+
+def audit(session: Session, row: Base, field: str, old: object, new: object, by: ChangedBy) -> None:
+    """One audit row for one changed field of `row` (a model with an `id`; its table name is the model's)."""
     session.add(
         RecordChange(
             table_name=row.__tablename__,
@@ -165,8 +164,8 @@ def audit(
             field=field,
             old_value=None if old is None else str(old),
             new_value=None if new is None else str(new),
-            changed_by_id=by_id,
-            changed_at=at,
-            source_message_id=message_id,
+            changed_by_id=by.member_id,
+            changed_at=by.at,
+            source_message_id=by.message_id,
         )
     )
