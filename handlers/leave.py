@@ -1,7 +1,9 @@
 """请假: a member asks leave for one activity; the group's leader approves (同意) or rejects (驳回) it.
 
 The leader learns of a request, and the member of the decision, through outbox notices
-stored in the same transaction as the record, so each is sent exactly once.
+stored in the same transaction as the record, so each is sent exactly once. Who decides
+(`deciders`), how they are told (`tell_deciders`) and how a request is found by its number
+(`numbered_request`) serve 补报 (handlers/late.py) too.
 """
 
 from __future__ import annotations
