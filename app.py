@@ -22,18 +22,32 @@ from bot.descriptor import Platforms
 from bot.platforms import console, dingtalk, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
-from handlers import activities, checkin, corrections, help, leave, office, queries, roster, submissions
+from handlers import (
+    activities,
+    bind,
+    checkin,
+    corrections,
+    help,
+    late,
+    leave,
+    office,
+    record,
+    status,
+    submissions,
+)
 
 log = logging.getLogger("bot")
 
 # Each capability's router, included explicitly (as Flask registers blueprints).
 ROUTERS = [
     checkin.router,
+    late.router,
     submissions.router,
     leave.router,
     activities.router,
-    queries.router,
-    roster.router,
+    status.router,
+    record.router,
+    bind.router,
     help.router,
     corrections.router,
     office.router,
@@ -50,7 +64,7 @@ def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     if migrate:
         upgrade_schema(runtime.engine)
         with runtime.sessions.begin() as session:
-            sync_chat_bindings(session, settings)
+            sync_chat_bindings(session, settings, runtime.platforms)
     return runtime
 
 
@@ -307,7 +321,7 @@ def import_roster_cmd(obj: _Obj, file: str) -> None:
     try:
         with runtime.sessions.begin() as session:
             report = import_roster(session, Path(file), runtime.now())
-            sync_chat_bindings(session, runtime.settings)
+            sync_chat_bindings(session, runtime.settings, runtime.platforms)
     except RosterError as err:
         click.echo("花名册有错误，未导入任何数据：", err=True)
         for problem in err.problems:

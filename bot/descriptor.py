@@ -1,9 +1,10 @@
 """What the core may know of a platform, written once in that platform's own package.
 
 A `PlatformDescriptor` names a platform family and the channels it receives on, says how it knows
-a member and how the outbox addresses a group or a member there, and builds its push client.
-`Platforms`, the registry app.py assembles, hands them to the pipeline, the handlers' `Context`
-and the outbox, which ask it instead of comparing or splitting platform names.
+a member, which chat config.yaml binds a group to, how the outbox addresses a group or a member
+there and whether it can hand a member a file, and builds its push client. `Platforms`, the
+registry app.py assembles, hands them to the pipeline, the handlers' `Context`, the outbox and the
+chat-binding sync, which ask it instead of comparing or splitting platform names.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def _nowhere(_: Any) -> None:
     return None
 
 
+def _never(_: Any) -> bool:
+    return False
+
+
 def by_userid(column: str) -> Callable[[Member], Address | None]:
     """A member's one-to-one address on a platform that messages people by the user id kept in
     the Member `column` (None: no account there)."""
@@ -52,9 +57,13 @@ class PlatformDescriptor:
     label: str  # what members call it (企业微信), in answers
     member_column: str  # the Member attribute a sender id is matched against (the console: name)
     bindable: bool  # 绑定 applies: a member links their platform id to their roster entry
+    # The group's chat id here as config.yaml gives it (ChatBinding.chat_id); None or "": no chat here.
+    group_chat_id: Callable[[GroupBinding], str | None] = _nowhere
     group_address: Callable[[GroupBinding], GroupAddress | None] = _nowhere
     member_address: Callable[[Member], Address | None] = _nowhere
     push_client: Callable[[Settings], PushClient | None] = _nowhere  # None: not set up for sending
+    # The settings set up sending a member a file one-to-one here (the export's .xlsx).
+    sends_files: Callable[[Settings], bool] = _never
     # Takes, when console.enabled, what no platform can deliver (a local setup logs its reminders).
     fallback: bool = False
 

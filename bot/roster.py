@@ -10,14 +10,19 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from models import ChatBinding, LiaisonGroup, Member
+
+if TYPE_CHECKING:
+    from bot.descriptor import PlatformDescriptor
 
 COLUMNS = ("姓名", "联络组", "角色", "手机", "企业微信账号", "钉钉账号")
 REQUIRED = ("姓名", "手机")
@@ -273,22 +278,21 @@ def _group_for(
     return group
 
 
-def sync_chat_bindings(session: Session, settings: Settings) -> None:
-    """Make the database's chat bindings match config.yaml's `groups` (for groups that exist)."""
+def sync_chat_bindings(session: Session, settings: Settings, platforms: Iterable[PlatformDescriptor]) -> None:
+    """Make the database's chat bindings match config.yaml's `groups` (for groups that exist), on
+    each of `platforms` that names a chat for the group."""
     groups = {g.name: g.id for g in session.scalars(select(LiaisonGroup))}
     existing = {(b.platform, b.chat_id): b for b in session.scalars(select(ChatBinding))}
     for binding in settings.groups:
         group_id = groups.get(binding.name)
         if group_id is None:
             continue
-        for platform, chat_id in (
-            ("wecom", binding.wecom.chat_id),
-            ("dingtalk", binding.dingtalk.conversation_id),
-        ):
+        for platform in platforms:
+            chat_id = platform.group_chat_id(binding)
             if not chat_id:
                 continue
-            row = existing.get((platform, chat_id))
+            row = existing.get((platform.family, chat_id))
             if row is None:
-                session.add(ChatBinding(group_id=group_id, platform=platform, chat_id=chat_id))
+                session.add(ChatBinding(group_id=group_id, platform=platform.family, chat_id=chat_id))
             elif row.group_id != group_id:
                 row.group_id = group_id

@@ -1,41 +1,18 @@
-"""发布活动: a leader announces an activity (date, time, kind, title, place) for their group.
-
-Also home of the one way an activity is described in a reply ("12月3日（周四）09:00 视察 …"),
-which check-in and leave answers reuse so a member sees the same words everywhere.
-"""
+"""发布活动: a leader announces an activity (date, time, kind, title, place) for their group."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import ACTIVITY_KINDS, Command, Reply
+from bot.messages import Command, Reply
 from bot.router import Context, Router, UserError
+from handlers.phrasing import describe_activity, describe_day, kind_word
 from models import Activity, Member
 
 router = Router()
 
-_WEEKDAYS = "一二三四五六日"
 _DEFAULT_KIND = "collective"
-
-
-def describe_day(day: dt.date) -> str:
-    """11月24日（周二）: how every reply states a date."""
-    return f"{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）"
-
-
-def describe_activity(activity: Activity) -> str:
-    """12月3日（周四）09:00 视察 城区污水处理厂 (the title is left out when it only repeats the kind)."""
-    kind = ACTIVITY_KINDS.get(activity.kind, activity.kind)
-    parts = [describe_day(activity.date)]
-    if activity.time is not None:
-        parts.append(activity.time.strftime("%H:%M"))
-    parts.append(kind)
-    if activity.title and activity.title != kind:
-        parts.append(activity.title)
-    return " ".join(parts)
 
 
 def _group_for(session: Session, member: Member, ctx: Context) -> int:
@@ -56,7 +33,7 @@ def announce(session: Session, member: Member, command: Command, ctx: Context) -
         raise UserError(f"{describe_day(command.date)}已经过去，不能发布这一天的活动，请核对日期。")
     group_id = _group_for(session, member, ctx)
     kind = command.kind or _DEFAULT_KIND
-    label = ACTIVITY_KINDS.get(kind, kind)
+    label = kind_word(kind)
     title = (command.title or "").strip()
     if title.startswith(label) and title != label:
         title = title[len(label) :].strip()  # "视察 城区污水处理厂": the kind is already recorded

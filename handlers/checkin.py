@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.messages import ACTIVITY_KINDS, Command, Reply
+from bot.messages import Command, Reply
 from bot.router import Context, Router, UserError
-from handlers.activities import describe_activity, describe_day
+from handlers.phrasing import describe_activity, describe_day, kind_word
 from models import Activity, CheckIn, LeaveRequest, Member
 
 router = Router()
@@ -87,7 +87,7 @@ def _activity_now(
     if kind is not None:
         activities = [a for a in activities if a.kind == kind]
         if not activities:
-            label = ACTIVITY_KINDS.get(kind, kind)
+            label = kind_word(kind)
             raise UserError(f"今天（{describe_day(today)}）本组没有{label}活动，请核对后再签到。")
     if len(activities) == 1:
         return activities[0]

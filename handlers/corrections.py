@@ -1,4 +1,4 @@
-"""撤回, 更正, 补报: changing the record after the fact, always by status or new rows, never by deleting.
+"""撤回, 更正: changing a submission or a leave request after the fact, by status, never by deleting.
 
 Every change writes `RecordChange` rows (old value, new value, who, when, the message that asked),
 so the office can tell what a record said before and who changed it.
@@ -11,32 +11,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Notice, Reply
+from bot.messages import SUBMISSION_KINDS, Command, Reply
 from bot.router import Context, Router, UserError
-from handlers.activities import describe_activity, describe_day
-from handlers.leave import deciders
-from models import Activity, CheckIn, LateEntry, LeaveRequest, Member, RecordChange, Submission
+from handlers.phrasing import describe_activity, kind_word
+from models import Activity, LeaveRequest, Member, Submission
+from models.records import ChangedBy, audit
 
 router = Router()
-
-_LEADERS = ("leader", "admin")
-
-
-def audit(session: Session, row, field: str, old, new, by: Member, ctx: Context) -> None:
-    """One audit row for one changed field of `row` (its table name is the model's)."""
-    session.add(
-        RecordChange(
-            table_name=row.__tablename__,
-            row_id=row.id,
-            field=field,
-            old_value=None if old is None else str(old),
-            new_value=None if new is None else str(new),
-            changed_by_id=by.id,
-            changed_at=ctx.now,
-            source_message_id=ctx.inbound_id,
-        )
-    )
-
 
 # -- 撤回 / 更正 ----------------------------------------------------------------------------------
 
@@ -47,7 +28,7 @@ def _submission_to_change(session: Session, member: Member, command: Command, ct
     A member: their own, within settings.submissions.withdraw_minutes of sending it. A leader: any
     of the group's by number. An admin: any by number. Without a number: the sender's latest.
     """
-    number = command.target if command.target and command.target.isdigit() else None
+    number = command.number
     if number is None:
         stmt = select(Submission).where(Submission.member_id == member.id, Submission.status != "withdrawn")
         if command.target in SUBMISSION_KINDS:
@@ -58,7 +39,7 @@ def _submission_to_change(session: Session, member: Member, command: Command, ct
         if row is None:
             raise UserError("您还没有可以撤回或更正的材料。")
     else:
-        row = session.get(Submission, int(number))
+        row = session.get(Submission, number)
         if row is None:
             raise UserError(f"没有找到材料#{number}，请核对编号。")
     mine = row.member_id == member.id
@@ -73,7 +54,7 @@ def _submission_to_change(session: Session, member: Member, command: Command, ct
 
 
 def _label(row: Submission) -> str:
-    return f"{SUBMISSION_KINDS.get(row.kind, row.kind)}#{row.id}《{row.title[:30]}》"
+    return f"{kind_word(row.kind)}#{row.id}《{row.title[:30]}》"
 
 
 @router.route("withdraw")
@@ -87,7 +68,7 @@ def withdraw(session: Session, member: Member, command: Command, ctx: Context) -
         raise UserError(
             f"{_label(row)}已被{row.adopted_level or ''}采用，不能撤回；如有错误请联系县政协办公室。"
         )
-    audit(session, row, "status", row.status, "withdrawn", member, ctx)
+    audit(session, row, "status", row.status, "withdrawn", ChangedBy(member.id, ctx.now, ctx.inbound_id))
     row.status = "withdrawn"
     return Reply(f"已撤回{_label(row)}，不再计入履职统计（记录保留备查）。")
 
@@ -107,7 +88,7 @@ def _withdraw_leave(session: Session, member: Member, ctx: Context) -> Reply:
     ).first()
     if leave is None:
         raise UserError("您没有可以撤回的请假。")
-    audit(session, leave, "status", leave.status, "withdrawn", member, ctx)
+    audit(session, leave, "status", leave.status, "withdrawn", ChangedBy(member.id, ctx.now, ctx.inbound_id))
     leave.status = "withdrawn"
     return Reply(f"已撤回请假#{leave.id}（{describe_activity(leave.activity)}），请按时参加。")
 
@@ -128,182 +109,8 @@ def correct(session: Session, member: Member, command: Command, ctx: Context) ->
     ]
     if not changed:
         return Reply(f"{_label(row)}内容没有变化。")
+    by = ChangedBy(member.id, ctx.now, ctx.inbound_id)
     for field, old, new in changed:
-        audit(session, row, field, old, new, member, ctx)
+        audit(session, row, field, old, new, by)
         setattr(row, field, new)
     return Reply(f"已更正{_label(row)}（原内容已留档）。")
-
-
-# -- 补报 -------------------------------------------------------------------------------------------
-
-
-def _subject(session: Session, member: Member, name: str | None) -> Member:
-    if not name or name == member.name:
-        return member
-    if member.role not in _LEADERS:
-        raise UserError("只能为自己补报；为他人补报请由组长操作。")
-    stmt = select(Member).where(Member.name == name)
-    if member.role != "admin":
-        stmt = stmt.where(Member.group_id == member.group_id)
-    found = session.scalars(stmt.order_by(Member.id)).all()
-    if len(found) != 1:
-        raise UserError(
-            f"{'本组' if member.role != 'admin' else '花名册里'}没有唯一的「{name}」，请核对姓名。"
-        )
-    return found[0]
-
-
-def _past_activity(session: Session, group_id: int | None, command: Command, today: dt.date) -> Activity:
-    if command.date is None:
-        raise UserError("请写明活动日期，例如：补报 11月5日 视察 签到")
-    if command.date > today:
-        raise UserError(f"{describe_day(command.date)}还没到，不能补报；活动当天请直接签到。")
-    if group_id is None:
-        raise UserError("不属于任何联络组，无需补报。")
-    stmt = select(Activity).where(
-        Activity.group_id == group_id, Activity.date == command.date, Activity.cancelled.is_(False)
-    )
-    if command.kind:
-        stmt = stmt.where(Activity.kind == command.kind)
-    found = sorted(session.scalars(stmt), key=lambda a: (a.time or dt.time.min, a.id))
-    if not found:
-        what = ACTIVITY_KINDS.get(command.kind, "活动") if command.kind else "活动"
-        raise UserError(f"{describe_day(command.date)}本组没有{what}，请核对日期。")
-    if len(found) > 1 and not command.kind:
-        kinds = "、".join(ACTIVITY_KINDS.get(a.kind, a.kind) for a in found)
-        raise UserError(f"{describe_day(command.date)}有{len(found)}个活动（{kinds}），请写明是哪一个。")
-    return found[0]
-
-
-@router.route("late")
-def late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    """A member's 补报 waits for the leader; a leader's 补报 for a member is recorded at once."""
-    subject = _subject(session, member, command.target)
-    activity = _past_activity(session, subject.group_id, command, ctx.now.date())
-    done = session.scalar(
-        select(CheckIn.id).where(CheckIn.activity_id == activity.id, CheckIn.member_id == subject.id)
-    )
-    if done is not None:
-        return Reply(f"{subject.name}已有{describe_activity(activity)}的出席记录，无需补报。")
-    entry = session.scalars(
-        select(LateEntry).where(
-            LateEntry.activity_id == activity.id,
-            LateEntry.member_id == subject.id,
-            LateEntry.status == "pending",
-        )
-    ).first()
-    by_leader = member.role in _LEADERS and (subject.id != member.id or member.role == "admin")
-    if entry is None:
-        entry = LateEntry(
-            activity_id=activity.id,
-            member_id=subject.id,
-            requested_by_id=member.id,
-            reason=(command.reason or "")[:500] or None,
-            status="pending",
-            requested_at=ctx.now,
-            source_message_id=ctx.inbound_id,
-        )
-        session.add(entry)
-        session.flush()
-    elif not by_leader:
-        return Reply(f"您已提交补报#{entry.id}（{describe_activity(activity)}），等待组长确认。")
-    if by_leader:
-        _confirm(session, entry, member, ctx)
-        return Reply(f"已为{subject.name}补报#{entry.id}：{describe_activity(activity)}，计为出席。")
-    text = (
-        f"{subject.name}补报#{entry.id}：{describe_activity(activity)}出席。"
-        f"回复「确认补报 #{entry.id}」或「驳回补报 #{entry.id} 理由」。"
-    )
-    notices = tuple(
-        Notice(key=f"late:{entry.id}:requested:{leader_id}", to_member_id=leader_id, text=text)
-        for leader_id in deciders(session, subject)
-    )
-    return Reply(f"已提交补报#{entry.id}：{describe_activity(activity)}，等待组长确认。", notices=notices)
-
-
-def _confirm(session: Session, entry: LateEntry, by: Member, ctx: Context) -> None:
-    """The check-in the 补报 asked for, marked late_entry, and the trail of both changes."""
-    checkin = session.scalars(
-        select(CheckIn).where(CheckIn.activity_id == entry.activity_id, CheckIn.member_id == entry.member_id)
-    ).first()
-    if checkin is None:
-        checkin = CheckIn(
-            activity_id=entry.activity_id,
-            member_id=entry.member_id,
-            checked_in_at=ctx.now,
-            late_entry=True,
-            source_message_id=ctx.inbound_id,
-        )
-        session.add(checkin)
-        session.flush()
-        audit(session, checkin, "created", None, f"补报#{entry.id}", by, ctx)
-    audit(session, entry, "status", entry.status, "confirmed", by, ctx)
-    entry.status = "confirmed"
-    entry.decided_by_id = by.id
-    entry.decided_at = ctx.now
-    entry.decision_message_id = ctx.inbound_id
-    entry.checkin_id = checkin.id
-
-
-def _find_entry(session: Session, decider: Member, target: str | None) -> LateEntry:
-    target = (target or "").strip()
-    if target.isdigit():
-        entry = session.get(LateEntry, int(target))
-        if entry is None:
-            raise UserError(f"没有找到补报#{target}，请核对编号。")
-        if decider.role != "admin" and entry.member.group_id != decider.group_id:
-            raise UserError(f"补报#{target}不是本组委员的，只能确认本组的补报。")
-        return entry
-    stmt = (
-        select(LateEntry).join(Member, Member.id == LateEntry.member_id).where(LateEntry.status == "pending")
-    )
-    if decider.role != "admin":
-        stmt = stmt.where(Member.group_id == decider.group_id)
-    if target:
-        stmt = stmt.where(Member.name == target)
-    found = session.scalars(stmt.order_by(LateEntry.id)).all()
-    if not found:
-        raise UserError(f"没有{target}待确认的补报。" if target else "没有待确认的补报。")
-    if len(found) > 1:
-        numbers = "、".join(f"#{e.id} {e.member.name}" for e in found[:5])
-        raise UserError(
-            f"有{len(found)}条待确认的补报（{numbers}），请写明编号，例如：确认补报 #{found[0].id}"
-        )
-    return found[0]
-
-
-@router.route("confirm_late", roles=_LEADERS)
-def confirm_late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    entry = _find_entry(session, member, command.target)
-    what = f"补报#{entry.id}（{entry.member.name}，{describe_activity(entry.activity)}）"
-    if entry.status != "pending":
-        return Reply(f"{what}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")
-    _confirm(session, entry, member, ctx)
-    notice = Notice(
-        key=f"late:{entry.id}:confirmed",
-        to_member_id=entry.member_id,
-        text=f"您的{what}，{member.name}已确认，计为出席。",
-    )
-    return Reply(f"已确认{what}，计为出席。", notices=(notice,))
-
-
-@router.route("reject_late", roles=_LEADERS)
-def reject_late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    entry = _find_entry(session, member, command.target)
-    what = f"补报#{entry.id}（{entry.member.name}，{describe_activity(entry.activity)}）"
-    if entry.status != "pending":
-        return Reply(f"{what}已处理过：{'已确认' if entry.status == 'confirmed' else '已驳回'}。")
-    reason = (command.reason or "").strip()[:500] or None
-    audit(session, entry, "status", entry.status, "rejected", member, ctx)
-    entry.status = "rejected"
-    entry.decided_by_id = member.id
-    entry.decided_at = ctx.now
-    entry.decision_reason = reason
-    entry.decision_message_id = ctx.inbound_id
-    because = f"，理由：{reason}" if reason else ""
-    notice = Notice(
-        key=f"late:{entry.id}:rejected",
-        to_member_id=entry.member_id,
-        text=f"您的{what}未获确认（{member.name}）{because}。",
-    )
-    return Reply(f"已驳回{what}{because}。", notices=(notice,))

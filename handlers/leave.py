@@ -1,22 +1,27 @@
 """请假: a member asks leave for one activity; the group's leader approves (同意) or rejects (驳回) it.
 
 The leader learns of a request, and the member of the decision, through outbox notices
-stored in the same transaction as the record, so each is sent exactly once.
+stored in the same transaction as the record, so each is sent exactly once. Who decides
+(`deciders`), how they are told (`tell_deciders`) and how a request is found by its number
+(`numbered_request`) serve 补报 (handlers/late.py) too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
-from handlers.activities import describe_activity, describe_day
-from models import Activity, LeaveRequest, Member
+from handlers.phrasing import describe_activity, describe_day, how_to_decide
+from models import Activity, LateEntry, LeaveRequest, Member
 
 router = Router()
+
+Decided = TypeVar("Decided", LeaveRequest, LateEntry)  # a request a leader decides
 
 _STATUS_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejected": "已驳回", "withdrawn": "已撤回"}
 
@@ -56,16 +61,11 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
 
     because = f"，事由：{reason}" if reason else ""
     text = (
-        f"{member.name}请假#{leave.id}：{describe_activity(activity)}{because}。"
-        f"回复「同意 #{leave.id}」或「驳回 #{leave.id} 理由」。"
-    )
-    notices = tuple(
-        Notice(key=f"leave:{leave.id}:requested:{leader_id}", to_member_id=leader_id, text=text)
-        for leader_id in deciders(session, member)
+        f"{member.name}请假#{leave.id}：{describe_activity(activity)}{because}。{how_to_decide(leave.id)}。"
     )
     return Reply(
         f"已提交请假#{leave.id}：{describe_activity(activity)}{because}，等待组长审批。",
-        notices=notices,
+        notices=tell_deciders(session, member, f"leave:{leave.id}:requested", text),
     )
 
 
@@ -125,17 +125,34 @@ def deciders(session: Session, member: Member) -> list[int]:
     )
 
 
-def _find_request(session: Session, decider: Member, target: str | None) -> LeaveRequest:
-    """The request `target` names: "#3"/"3" by number, "张三" by that member's soonest pending one."""
-    target = (target or "").strip().lstrip("#＃").strip()
+def tell_deciders(session: Session, member: Member, key: str, text: str) -> tuple[Notice, ...]:
+    """`text` to each of the member's deciders, one notice each (keyed `key:<decider id>`)."""
+    return tuple(
+        Notice(key=f"{key}:{decider_id}", to_member_id=decider_id, text=text)
+        for decider_id in deciders(session, member)
+    )
+
+
+def numbered_request(
+    session: Session, model: type[Decided], number: int, decider: Member, *, noun: str, verb: str
+) -> Decided:
+    """Request #`number` of `model` (请假, 补报) if `decider` may decide it: an admin any, a leader
+    only their group's."""
+    row = session.get(model, number)
+    if row is None:
+        raise UserError(f"没有找到{noun}#{number}，请核对编号。")
+    if decider.role != "admin" and row.member.group_id != decider.group_id:
+        raise UserError(f"{noun}#{number}不是本组委员的，只能{verb}本组的{noun}。")
+    return row
+
+
+def _find_request(session: Session, decider: Member, command: Command) -> LeaveRequest:
+    """The request the command names: #3 by number, 张三 by that member's soonest pending one, else
+    the one pending request in the decider's scope."""
     in_scope = [] if decider.role == "admin" else [Member.group_id == decider.group_id]
-    if target.isdigit():
-        leave = session.get(LeaveRequest, int(target))
-        if leave is None:
-            raise UserError(f"没有找到请假#{target}，请核对编号。")
-        if decider.role != "admin" and leave.member.group_id != decider.group_id:
-            raise UserError(f"请假#{target}不是本组委员的，只能审批本组的请假。")
-        return leave
+    number, name = command.number, command.name
+    if number is not None:
+        return numbered_request(session, LeaveRequest, number, decider, noun="请假", verb="审批")
 
     stmt = (
         select(LeaveRequest)
@@ -143,16 +160,16 @@ def _find_request(session: Session, decider: Member, target: str | None) -> Leav
         .join(Activity, LeaveRequest.activity_id == Activity.id)
         .where(LeaveRequest.status == "pending", *in_scope)
     )
-    if target:
-        stmt = stmt.where(Member.name == target)
+    if name:
+        stmt = stmt.where(Member.name == name)
     pending = sorted(
         session.scalars(stmt), key=lambda r: (r.activity.date, r.activity.time or dt.time.min, r.id)
     )
-    if target and not pending:
-        raise UserError(f"{'本组' if in_scope else ''}没有{target}待审批的请假。")
+    if name and not pending:
+        raise UserError(f"{'本组' if in_scope else ''}没有{name}待审批的请假。")
     if not pending:
         raise UserError("没有待审批的请假。")
-    if not target and len(pending) > 1:
+    if not name and len(pending) > 1:
         numbers = "、".join(f"#{r.id} {r.member.name}" for r in pending[:5])
         raise UserError(
             f"有{len(pending)}条待审批的请假（{numbers}），请写明编号，例如：同意 #{pending[0].id}"
@@ -161,7 +178,7 @@ def _find_request(session: Session, decider: Member, target: str | None) -> Leav
 
 
 def _decide(session: Session, decider: Member, command: Command, ctx: Context, status: str) -> Reply:
-    leave = _find_request(session, decider, command.target)
+    leave = _find_request(session, decider, command)
     activity = leave.activity
     verb = "同意" if status == "approved" else "驳回"
     if leave.status != "pending":

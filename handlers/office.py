@@ -1,8 +1,8 @@
 """The county office's commands: 采用 and 批示 on a note, 停用/启用 a member, and 导出 the duty record.
 
-Each change is kept in the audit trail (handlers.corrections.audit); an export writes a file into
-settings.exports.dir, says where the office can fetch it and sends it through the WeCom app or the
-DingTalk app robot.
+Each change is kept in the audit trail (models.records.audit); an export writes a file into
+settings.exports.dir, says where the office can fetch it and, where the asker's platform can hand
+them a file (the WeCom app, the DingTalk app robot), sends it one-to-one.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import export
-from bot.messages import SUBMISSION_KINDS, Command, Notice, Reply
+from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word, period_of
 from bot.router import Context, Router, UserError
-from handlers.corrections import audit
-from handlers.oversight import group_asked
+from handlers.phrasing import kind_word
+from handlers.status import group_asked
 from models import LiaisonGroup, Member, Submission
+from models.records import ChangedBy, audit
 
 router = Router()
 
@@ -39,10 +40,10 @@ _LEVEL_WORDS = {
 
 
 def _submission(session: Session, command: Command) -> Submission:
-    number = (command.target or "").strip()
-    if not number.isdigit():
+    number = command.number
+    if number is None:
         raise UserError("请写明材料编号，例如：采用 #12 市级")
-    row = session.get(Submission, int(number))
+    row = session.get(Submission, number)
     if row is None:
         raise UserError(f"没有找到材料#{number}，请核对编号。")
     if row.status == "withdrawn":
@@ -51,7 +52,7 @@ def _submission(session: Session, command: Command) -> Submission:
 
 
 def _label(row: Submission) -> str:
-    return f"{row.member.name}的{SUBMISSION_KINDS.get(row.kind, row.kind)}#{row.id}《{row.title[:30]}》"
+    return f"{row.member.name}的{kind_word(row.kind)}#{row.id}《{row.title[:30]}》"
 
 
 @router.route("adopt", roles=("admin",))
@@ -64,13 +65,14 @@ def adopt(session: Session, member: Member, command: Command, ctx: Context) -> R
         raise UserError(f"请写明采用级别（{'/'.join(ADOPTION_LEVELS)}），例如：采用 #{row.id} 市级")
     if row.status == "adopted" and row.adopted_level == level:
         return Reply(f"{_label(row)}已标记为{level}采用。")
-    audit(session, row, "status", row.status, "adopted", member, ctx)
-    audit(session, row, "adopted_level", row.adopted_level, level, member, ctx)
+    by = ChangedBy(member.id, ctx.now, ctx.inbound_id)
+    audit(session, row, "status", row.status, "adopted", by)
+    audit(session, row, "adopted_level", row.adopted_level, level, by)
     row.status, row.adopted_level, row.adopted_at = "adopted", level, ctx.now
     notice = Notice(
         key=f"adopt:{row.id}:{level}",
         to_member_id=row.member_id,
-        text=f"您的{SUBMISSION_KINDS.get(row.kind, row.kind)}《{row.title[:30]}》已被{level}采用。",
+        text=f"您的{kind_word(row.kind)}《{row.title[:30]}》已被{level}采用。",
     )
     return Reply(f"已标记{_label(row)}为{level}采用。", notices=(notice,))
 
@@ -84,18 +86,18 @@ def instruct(session: Session, member: Member, command: Command, ctx: Context) -
         raise UserError(f"请写明批示的领导或内容，例如：批示 #{row.id} 县委书记")
     if row.instruction == text:
         return Reply(f"{_label(row)}已记录这条批示。")
-    audit(session, row, "instruction", row.instruction, text, member, ctx)
+    audit(session, row, "instruction", row.instruction, text, ChangedBy(member.id, ctx.now, ctx.inbound_id))
     row.instruction, row.instructed_at = text, ctx.now
     notice = Notice(
         key=f"instruct:{row.id}:{ctx.inbound_id}",
         to_member_id=row.member_id,
-        text=f"您的{SUBMISSION_KINDS.get(row.kind, row.kind)}《{row.title[:30]}》获{text}批示。",
+        text=f"您的{kind_word(row.kind)}《{row.title[:30]}》获{text}批示。",
     )
     return Reply(f"已记录{_label(row)}的批示：{text}。", notices=(notice,))
 
 
 def _set_active(session: Session, member: Member, command: Command, ctx: Context, active: bool) -> Reply:
-    name = (command.target or "").strip()
+    name = command.name or ""
     found = session.scalars(select(Member).where(Member.name == name).order_by(Member.id)).all()
     if not found:
         raise UserError(f"花名册里没有「{name}」。")
@@ -107,7 +109,7 @@ def _set_active(session: Session, member: Member, command: Command, ctx: Context
     verb = "启用" if active else "停用"
     if target.active == active:
         return Reply(f"{target.name}已是{verb}状态。")
-    audit(session, target, "active", target.active, active, member, ctx)
+    audit(session, target, "active", target.active, active, ChangedBy(member.id, ctx.now, ctx.inbound_id))
     target.active, target.updated_at = active, ctx.now
     note = "，其记录保留，不再计入任务和提醒" if not active else "，恢复计入任务和提醒"
     return Reply(f"已{verb}{target.name}{note}。")
@@ -126,24 +128,21 @@ def reactivate(session: Session, member: Member, command: Command, ctx: Context)
 @router.route("export", roles=("leader", "admin"))
 def export_record(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """导出本季度: the .xlsx goes to the exports directory; the answer says where to fetch it, and
-    where the WeCom app or the DingTalk app robot can reach the asker, the file follows one-to-one
-    as a file message."""
+    where the asker's platform sends files and knows the asker (the WeCom app, the DingTalk app
+    robot), the file follows one-to-one as a file message."""
     today = ctx.now.date()
-    period = parse_period_word(command.title, today) if command.title else period_of("year", today)
+    word = command.period_word
+    period = parse_period_word(word, today) if word else period_of("year", today)
     if period is None:
-        raise UserError(
-            f"没看懂「{command.title}」是哪个时期，可以说：导出本季度、导出今年、导出2026年第三季度。"
-        )
+        raise UserError(f"没看懂「{word}」是哪个时期，可以说：导出本季度、导出今年、导出2026年第三季度。")
     group_id = group_asked(session, member, command, ctx)
     group_name = (
         session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id)) if group_id else None
     )
     path = export.write_file(session, ctx.settings, period, group_name, ctx.now)
     whose = group_name or "全县"
-    reachable = (ctx.settings.wecom.app_enabled and member.wecom_userid) or (
-        ctx.settings.dingtalk.enabled and member.dingtalk_userid
-    )
-    if reachable:
+    platform = ctx.platform
+    if platform and platform.sends_files(ctx.settings) and platform.member_address(member) is not None:
         # The file itself, one-to-one (it holds every member's record, so never into the group).
         sent = Notice(
             key=f"export:{ctx.inbound_id}",

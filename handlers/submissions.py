@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import SUBMISSION_KINDS, Command, Reply
 from bot.router import Context, Router, UserError
+from handlers.phrasing import month_day
 from models import Member, Submission
 
 router = Router()
@@ -80,7 +81,7 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     whose = "本组" if member.group_id is not None else "您"
     shown = title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
     return Reply(
-        f"已收到{label}《{shown}》（{ctx.now.month}月{ctx.now.day}日），这是本月{whose}第{count}篇，"
+        f"已收到{label}《{shown}》（{month_day(ctx.now)}），这是本月{whose}第{count}篇，"
         f"编号#{submission.id}。"
     )
 

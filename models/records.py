@@ -1,14 +1,16 @@
 """The duty record (履职档案): activities, check-ins, leave requests and submissions.
 
-Every row keeps who, when (timezone-aware) and the inbound message it came from.
+Every row keeps who, when (timezone-aware) and the inbound message it came from; every change made
+afterwards leaves a `RecordChange` (written by `audit`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
 from models.roster import LiaisonGroup, Member
@@ -144,3 +146,28 @@ class RecordChange(Base):
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     changed_at: Mapped[dt.datetime]
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+
+@dataclass(frozen=True)
+class ChangedBy:
+    """Who changed the record, when, and the inbound message that asked: what every audit row keeps."""
+
+    member_id: int
+    at: dt.datetime
+    message_id: int | None
+
+
+def audit(session: Session, row: Base, field: str, old: object, new: object, by: ChangedBy) -> None:
+    """One audit row for one changed field of `row` (a model with an `id`; its table name is the model's)."""
+    session.add(
+        RecordChange(
+            table_name=row.__tablename__,
+            row_id=row.id,
+            field=field,
+            old_value=None if old is None else str(old),
+            new_value=None if new is None else str(new),
+            changed_by_id=by.member_id,
+            changed_at=by.at,
+            source_message_id=by.message_id,
+        )
+    )

@@ -57,7 +57,3 @@ class Member(Base):
     updated_at: Mapped[dt.datetime]
 
     group: Mapped[LiaisonGroup | None] = relationship(back_populates="members")
-
-    @property
-    def is_leader(self) -> bool:
-        return self.role in ("leader", "admin")

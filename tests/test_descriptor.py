@@ -62,3 +62,31 @@ def test_two_platforms_may_not_share_a_family_or_a_channel():
         Platforms((one, PlatformDescriptor("x", ("y",), "Y", "name", bindable=False)))
     with pytest.raises(ValueError, match="unique"):
         Platforms((one, PlatformDescriptor("z", ("x",), "Z", "name", bindable=False)))
+
+
+def test_a_groups_chat_is_named_by_the_platform_it_lives_on():
+    binding = settings_from_dict(
+        {
+            **shipped_config(),
+            "groups": [
+                {"name": "一组", "wecom": {"chat_id": "wrk-1"}, "dingtalk": {"conversation_id": "cid-1"}}
+            ],
+        }
+    ).groups[0]
+    assert [p.group_chat_id(binding) for p in PLATFORMS] == ["wrk-1", "cid-1", None]
+
+
+def test_a_member_is_sent_a_file_only_where_the_app_that_can_send_one_is_set_up():
+    shipped = settings_from_dict(shipped_config())
+    assert [p.sends_files(shipped) for p in PLATFORMS] == [False, False, False]
+    apps = settings_from_dict(
+        {
+            **shipped_config(),
+            "wecom": {
+                "corp_id": "ww1",
+                "app": {"agent_id": "1000002", "token": "t", "encoding_aes_key": "k" * 43},
+            },
+            "dingtalk": {"app_key": "key", "app_secret": "secret"},
+        }
+    )
+    assert [p.sends_files(apps) for p in PLATFORMS] == [True, True, False]

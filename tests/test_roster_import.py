@@ -6,6 +6,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from app import PLATFORMS
 from bot.config import settings_from_dict
 from bot.roster import COLUMNS, RosterError, import_roster, sync_chat_bindings
 from models import ChatBinding, LiaisonGroup, Member
@@ -143,7 +144,7 @@ def test_chat_bindings_follow_config_groups(runtime, roster, config_dict):
     settings = settings_from_dict(config_dict)
     for _ in range(2):  # idempotent
         with runtime.sessions.begin() as s:
-            sync_chat_bindings(s, settings)
+            sync_chat_bindings(s, settings, PLATFORMS)
     with runtime.sessions() as s:
         rows = {(b.platform, b.chat_id): b.group.name for b in s.scalars(select(ChatBinding))}
     assert rows[("wecom", "wrk-1")] == "第一联络组"

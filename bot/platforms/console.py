@@ -15,8 +15,9 @@ from bot.messages import Incoming, Reply
 from bot.pipeline import Pipeline
 
 CHANNEL = "console"
-# The console speaks by roster name (no account to bind) and sends nothing itself: with
-# console.enabled, it is where the outbox logs what no platform can deliver.
+# The console speaks by roster name (no account to bind), has no group chats and sends nothing
+# itself (no file either): with console.enabled, it is where the outbox logs what no platform can
+# deliver.
 DESCRIPTOR = PlatformDescriptor(
     family="console",
     channels=(CHANNEL,),

@@ -25,6 +25,11 @@ def _group_address(binding: GroupBinding) -> GroupAddress | None:
     return GroupAddress(address, f"{FAMILY}:{d.robot_token}")
 
 
+def _sends_files(settings: Settings) -> bool:
+    """Files go one-to-one through the app robot (media upload, then its sampleFile message)."""
+    return settings.dingtalk.enabled
+
+
 def _push_client(settings: Settings) -> DingtalkPushClient | None:
     """Sending needs the app (its robot's OpenAPI) or at least one group's custom robot."""
     sends = settings.dingtalk.enabled or any(g.dingtalk.robot_token for g in settings.groups)
@@ -37,9 +42,11 @@ DESCRIPTOR = PlatformDescriptor(
     label="钉钉",
     member_column="dingtalk_userid",
     bindable=True,
+    group_chat_id=lambda binding: binding.dingtalk.conversation_id,
     group_address=_group_address,
     member_address=by_userid("dingtalk_userid"),  # the app robot's one-to-one message
     push_client=_push_client,
+    sends_files=_sends_files,
 )
 
 __all__ = ["DESCRIPTOR", "DingtalkPushClient", "make_blueprint"]

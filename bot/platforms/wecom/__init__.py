@@ -17,6 +17,11 @@ def _group_address(binding: GroupBinding) -> GroupAddress | None:
     return GroupAddress({"webhook_key": key}, f"{FAMILY}:{key}") if key else None
 
 
+def _sends_files(settings: Settings) -> bool:
+    """Files go one-to-one through the self-built app (media/upload, then message/send)."""
+    return settings.wecom.app_enabled
+
+
 def _push_client(settings: Settings) -> WecomPushClient | None:
     """Sending needs the corp (app message/send) or at least one group's push bot."""
     sends = settings.wecom.corp_id or any(g.wecom.webhook_key for g in settings.groups)
@@ -29,9 +34,11 @@ DESCRIPTOR = PlatformDescriptor(
     label="企业微信",
     member_column="wecom_userid",
     bindable=True,
+    group_chat_id=lambda binding: binding.wecom.chat_id,
     group_address=_group_address,
     member_address=by_userid("wecom_userid"),  # the self-built app's message/send
     push_client=_push_client,
+    sends_files=_sends_files,
 )
 
 __all__ = ["DESCRIPTOR", "WecomPushClient", "make_blueprint"]

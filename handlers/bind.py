@@ -32,7 +32,7 @@ def bind(session: Session, member: Member | None, command: Command, ctx: Context
         return Reply(f"{platform.label}按姓名识别，无需绑定。")
     column, label = platform.member_column, platform.label
 
-    name = (command.target or "").strip()
+    name = command.name
     mobile = _mobile(command.content)
     if not name or not mobile:
         raise UserError(f"请发送姓名和手机号（与花名册一致），例如：{_EXAMPLE}")

@@ -1,0 +1,65 @@
+"""我的履职 (the my intent): a member's own duty record this month, quarter and year, with their
+member-scope quotas; a leader's look at one member of the group (张三的履职), an admin's at anyone.
+
+Read-only: the record is computed from the database by `bot.quotas`, for `ctx.now`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
+from bot.periods import period_of, spoken
+from bot.quotas import member_standings
+from bot.router import Context, Router, UserError
+from handlers.phrasing import due_note, kind_word, month_day
+from handlers.status import asked_period
+from models import Member
+
+router = Router()
+
+# Targets of status/my that are not a person's name.
+_CODES = {*SUBMISSION_KINDS, *ACTIVITY_KINDS, "checkin", "leave", "county"}
+
+
+@router.route("my")
+def my(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """The member's own record this month, quarter and year, and their member-scope quotas."""
+    today = ctx.now.date()
+    asked = asked_period(command.period_word, today)
+    member = record_subject(session, member, command)  # 张三的履职: a leader's look at one member
+    periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
+    record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
+    lines = [f"{member.name}的履职记录（截至{month_day(today)}）："]
+    for p in record.periods:
+        sent = "、".join(f"{kind_word(k)}{n}件" for k, n in p.submissions) or "未提交材料"
+        lines.append(
+            f"{spoken(p.period, today)}：{sent}；活动出席{p.attended}次，请假{p.on_leave}次，缺席{p.missed}次"
+        )
+    personal = [
+        f"{'✅' if s.met else '❌'} {s.rule.name} {spoken(s.period, today)} {s.count}/{s.required}"
+        + ("" if s.met else due_note(s.deadline, today))
+        for s in record.standings
+    ]
+    if len(lines) + len(personal) > 8:
+        personal = ["个人任务：" + "；".join(personal)]
+    return Reply("\n".join(lines + personal))
+
+
+def record_subject(session: Session, member: Member, command: Command) -> Member:
+    """Whose record 我的履职 / 张三的履职 shows: members only their own, leaders their group's, admins any."""
+    name = command.name
+    if not name or name in _CODES or name == member.name:
+        return member
+    if member.role == "member":
+        raise UserError("只能查看自己的履职记录，发送「我的履职」。")
+    stmt = select(Member).where(Member.name == name).order_by(Member.id)
+    if member.role != "admin":
+        stmt = stmt.where(Member.group_id == member.group_id)
+    found = session.scalars(stmt).all()
+    if not found:
+        raise UserError(f"{'本组' if member.role != 'admin' else '花名册里'}没有「{name}」。")
+    if len(found) > 1:
+        raise UserError(f"有{len(found)}位「{name}」，请在其所在联络组的群里查询，或请组长查询。")
+    return found[0]

@@ -1,0 +1,482 @@
+"""本组情况 and the leaders' other questions (the status intent): the group's quotas and who is behind,
+who owes one kind of work, who has not checked in today, attendance at one kind of activity
+(本季度视察), pending leave and 补报 (待审批), the office's county ranking (全县情况), and which group
+a question is about.
+
+Read-only: every answer is computed from the database for `ctx.now`, the quota standings by
+`bot.quotas`, the rest with one query per question.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from bot.config import PERIOD_MONTHS, QuotaRule
+from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Reply
+from bot.periods import Period, parse_period_word, period_of, spoken
+from bot.quotas import MemberCount, RuleStanding, group_standings
+from bot.router import Context, Router, UserError
+from handlers.phrasing import (
+    MAX_ROWS,
+    describe_activity,
+    due_note,
+    how_to_decide,
+    kind_word,
+    month_day,
+    names,
+)
+from models import Activity, CheckIn, LateEntry, LeaveRequest, LiaisonGroup, Member
+
+router = Router()
+
+MAX_GROUPS = 10  # groups behind listed in 全县情况; a phone screen holds about this many lines
+NO_GROUP = "您还没有分到联络组，请联系县政协办公室。"
+NO_RULES = "还没有配置履职任务（quotas），请联系县政协办公室。"
+UNKNOWN_TARGET = "暂时不能这样查询。发送「本组情况」查看各项任务，或「谁还没交社情民意」「谁没签到」。"
+UNKNOWN_PERIOD = "没看懂「{word}」是哪个时期，可以说：本月、上季度、今年、2026年第三季度。"
+
+PeriodPicker = Callable[[QuotaRule], Period | None]
+
+
+@router.route("status", roles=("leader", "admin"))
+def status(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """The group's standing on each quota rule, or on one (target), or today's check-ins."""
+    today = ctx.now.date()
+    asked = asked_period(command.period_word, today)
+    if command.target == "county":  # 全县情况: the office's ranking of every group
+        if member.role != "admin":
+            raise UserError("只有县政协办公室的管理员可以查看全县情况。")
+        return _county(session, ctx.settings.quotas, ctx.now, _period_picker(asked, today))
+    group_id = group_asked(session, member, command, ctx)  # an admin may name any group
+    if command.target == "leave":
+        return _pending(session, group_id, today)
+    if command.target in ACTIVITY_KINDS:
+        period = asked or _default_period(ctx.settings.quotas, command.target, today)
+        return _attendance(session, group_id, command.target, period, today)
+    if group_id is None:
+        if member.role != "admin":
+            raise UserError(NO_GROUP)
+        return _overview(session, command, ctx, asked)
+    if command.target == "checkin":
+        return _not_checked_in(session, group_id, today)
+    if command.target:
+        rule = _rule_for(ctx.settings.quotas, command.target)
+        if rule is None:
+            raise UserError(UNKNOWN_TARGET)
+        return _who_owes(session, rule, group_id, ctx, asked)
+    return _standing(session, group_id, ctx, asked)
+
+
+# -- which group, which period -------------------------------------------------------------------
+
+
+def group_asked(session: Session, member: Member, command: Command, ctx: Context) -> int | None:
+    """The group a status query (or an export) is about: a leader's own; for an admin the one
+    named, else the group whose chat this is, else None (every group)."""
+    named = command.group_name
+    if named is not None:
+        gid = session.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == named))
+        if member.role != "admin":
+            if gid is None or gid != member.group_id:
+                raise UserError("只能查看本组的情况。")
+            return gid
+        if gid is None:
+            raise UserError(f"没有名为「{named}」的联络组。")
+        return gid
+    if member.role != "admin" or member.group_id is not None:
+        return member.group_id
+    return ctx.chat_group_id
+
+
+def asked_period(word: str | None, today: dt.date) -> Period | None:
+    """The period a question names (上季度, 今年…); None when it names none."""
+    if not word:
+        return None
+    period = parse_period_word(word, today)
+    if period is None and word not in ("本周", "上周", "这周"):
+        raise UserError(UNKNOWN_PERIOD.format(word=word))
+    return period  # 本周/上周 name no quota period: answer for the current ones
+
+
+def _period_picker(asked: Period | None, today: dt.date) -> PeriodPicker | None:
+    """Which period to judge each rule in when the leader named one (上季度, 今年…).
+
+    A rule of the same kind is judged in the named period; a shorter rule in its period that
+    holds the named period's last day seen so far; a longer rule is left out (上月 says nothing
+    about the year's project).
+    """
+    if asked is None:
+        return None
+    anchor = min(asked.end, today)
+
+    def pick(rule: QuotaRule) -> Period | None:
+        if PERIOD_MONTHS[rule.period] > PERIOD_MONTHS[asked.kind]:
+            return None
+        return asked if rule.period == asked.kind else period_of(rule.period, anchor)
+
+    return pick
+
+
+def _default_period(rules: Sequence[QuotaRule], kind: str, today: dt.date) -> Period:
+    """The period a kind's quota rule counts in (视察: the quarter); a kind no rule counts: the quarter."""
+    rule = next((r for r in rules if r.source == "activity" and kind in r.kinds), None)
+    return period_of(rule.period if rule else "quarter", today)
+
+
+# -- 本组情况: the quota rules, and who owes -----------------------------------------------------------
+
+
+def _standing(session: Session, group_id: int, ctx: Context, asked: Period | None) -> Reply:
+    """The group's line on every quota rule, then who is behind on the unmet ones."""
+    if not ctx.settings.quotas:
+        raise UserError(NO_RULES)
+    today = ctx.now.date()
+    standings = group_standings(
+        session, ctx.settings.quotas, ctx.now, [group_id], _period_picker(asked, today)
+    )[group_id]
+    group_name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id))
+    if asked and asked.end < today:
+        lines = [f"{group_name}{spoken(asked, today)}履职情况："]
+    else:
+        lines = [f"{group_name}履职情况（截至{month_day(today)}）："]
+    lines += [_rule_line(s, today) for s in standings]
+    lines += _behind_lines(standings)
+    return Reply("\n".join(lines))
+
+
+def _rule_for(rules: Sequence[QuotaRule], target: str) -> QuotaRule | None:
+    """The rule a target names: a quota key, or the first rule counting that kind; a submission
+    kind no rule counts (提案 under the 六个至少) is asked about for this year, member by member."""
+    for rule in rules:
+        if rule.key == target:
+            return rule
+    for rule in rules:
+        if target in rule.kinds:
+            return rule
+    if target in SUBMISSION_KINDS:
+        name = SUBMISSION_KINDS[target]
+        return QuotaRule(
+            key=f"ad_hoc_{target}",
+            name=name,
+            source="submission",
+            kinds=[target],
+            period="year",
+            scope="member",
+        )
+    return None
+
+
+def _who_owes(session: Session, rule: QuotaRule, group_id: int, ctx: Context, asked: Period | None) -> Reply:
+    today = ctx.now.date()
+    # The leader asked "who has not …" in a period: judge the rule over exactly that period.
+    standing = group_standings(
+        session, [rule], ctx.now, [group_id], (lambda _rule: asked) if asked else None
+    )[group_id][0]
+    when = spoken(standing.period, today)
+    verb, what = _verb_and_name(rule)
+    owing = standing.owing
+    if not owing:
+        return Reply(f"{when}全组都{verb}了{what}。")
+    return Reply(
+        f"{when}还没{verb}{what}的：{names([c.name for c in owing], total=True)}",
+        mentions=_persons(session, [c.member_id for c in owing]),
+    )
+
+
+def _verb_and_name(rule: QuotaRule) -> tuple[str, str]:
+    if rule.source == "activity":
+        return "参加", rule.name
+    if len(rule.kinds) == 1:
+        return "交", SUBMISSION_KINDS.get(rule.kinds[0], rule.name)  # 社情民意, as members say it
+    return "交", rule.name
+
+
+def _rule_line(s: RuleStanding, today: dt.date) -> str:
+    unit = "人" if s.rule.scope == "member" else ""
+    line = f"{'✅' if s.met else '❌'} {s.rule.name} {spoken(s.period, today)} {s.done}/{s.required}{unit}"
+    return line if s.met else line + due_note(s.deadline, today)
+
+
+def _behind_lines(standings: Sequence[RuleStanding]) -> list[str]:
+    """Who is behind on the unmet rules, one line per distinct list of names.
+
+    A group-scope activity rule names nobody: the group owes the activity, not its members.
+    """
+    by_names: dict[tuple[int, ...], tuple[list[str], tuple[MemberCount, ...]]] = {}
+    for s in standings:
+        if s.met or (s.rule.scope == "group" and s.rule.source == "activity") or not s.owing:
+            continue
+        key = tuple(c.member_id for c in s.owing)
+        by_names.setdefault(key, ([], s.owing))[0].append(s.rule.name)
+    return [
+        f"未完成{'、'.join(rules)}的：{names([c.name for c in owing], total=True)}"
+        for rules, owing in by_names.values()
+    ]
+
+
+def _persons(session: Session, member_ids: Sequence[int]) -> tuple[Person, ...]:
+    rows = session.scalars(select(Member).where(Member.id.in_(member_ids))).all()
+    by_id = {m.id: m for m in rows}
+    return tuple(Person.of(m) for m in (by_id[i] for i in member_ids if i in by_id))
+
+
+# -- who was there: today's check-ins, and attendance at one kind of activity ------------------------
+
+Attendees = dict[int, set[int]]  # activity id -> member ids
+
+
+def _attendees(session: Session, query: Select[tuple[int, int]]) -> Attendees:
+    """The (activity id, member id) pairs `query` selects, by activity."""
+    by_activity: Attendees = defaultdict(set)
+    for activity_id, member_id in session.execute(query):
+        by_activity[activity_id].add(member_id)
+    return by_activity
+
+
+def _checked_in(session: Session, activity_ids: Sequence[int]) -> Attendees:
+    """Who checked in to each of the activities (leaders too)."""
+    return _attendees(
+        session, select(CheckIn.activity_id, CheckIn.member_id).where(CheckIn.activity_id.in_(activity_ids))
+    )
+
+
+def _excused(session: Session, activity_ids: Sequence[int]) -> Attendees:
+    """Who has approved leave for each of the activities."""
+    return _attendees(
+        session,
+        select(LeaveRequest.activity_id, LeaveRequest.member_id).where(
+            LeaveRequest.activity_id.in_(activity_ids), LeaveRequest.status == "approved"
+        ),
+    )
+
+
+def _members_of(session: Session, group_ids: set[int]) -> dict[int, list[tuple[int, str]]]:
+    """Each group's active members (id, name) in roster order: those whose absence counts."""
+    members: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for member_id, name, group_id in session.execute(
+        select(Member.id, Member.name, Member.group_id)
+        .where(Member.group_id.in_(group_ids), Member.active.is_(True), Member.role == "member")
+        .order_by(Member.id)
+    ):
+        members[group_id].append((member_id, name))
+    return members
+
+
+def _not_checked_in(session: Session, group_id: int, today: dt.date) -> Reply:
+    """Who has neither checked in to nor been excused from each of today's activities."""
+    activities = session.scalars(
+        select(Activity)
+        .where(Activity.group_id == group_id, Activity.date == today, Activity.cancelled.is_(False))
+        .order_by(Activity.time, Activity.id)
+    ).all()
+    if not activities:
+        return Reply("今天本组没有活动。")
+    ids = [a.id for a in activities]
+    present, excused = _checked_in(session, ids), _excused(session, ids)
+    members = _members_of(session, {group_id})[group_id]
+    lines, mentioned = [], []
+    for a in activities:
+        absent = [(mid, name) for mid, name in members if mid not in present[a.id] | excused[a.id]]
+        title = a.title or ACTIVITY_KINDS.get(a.kind, "活动")
+        if absent:
+            lines.append(f"今天「{title}」还没签到的：{names([n for _, n in absent], total=True)}")
+            mentioned += [mid for mid, _ in absent if mid not in mentioned]
+        else:
+            lines.append(f"今天「{title}」全员已签到或请假。")
+    return Reply("\n".join(lines), mentions=_persons(session, mentioned))
+
+
+def _attendance(session: Session, group_id: int | None, kind: str, period: Period, today: dt.date) -> Reply:
+    """Each activity of `kind` in `period`: who was there, on leave, absent (activities before today)."""
+    activities = _activities_of_kind(session, group_id, kind, period)
+    label = kind_word(kind)
+    when = spoken(period, today)
+    if not activities:
+        return Reply(f"{when}{'本组' if group_id else '各组'}没有{label}活动。")
+    ids = [a.id for a in activities]
+    present, excused = _checked_in(session, ids), _excused(session, ids)
+    groups = {a.group_id for a in activities}
+    members = _members_of(session, groups)
+    group_names = _group_names(session, groups) if group_id is None else {}
+    lines = [f"{when}{label}{len(activities)}次（{period.label}）："]
+    for a in activities[:MAX_ROWS]:
+        prefix = f"{group_names[a.group_id]} " if group_names else ""
+        lines.append(prefix + _attendance_line(a, present[a.id], excused[a.id], members[a.group_id], today))
+    if len(activities) > MAX_ROWS:
+        lines.append(f"…另有{len(activities) - MAX_ROWS}次")
+    return Reply("\n".join(lines))
+
+
+def _activities_of_kind(session: Session, group_id: int | None, kind: str, period: Period) -> list[Activity]:
+    """The activities of `kind` held in `period` (in one group, or in all), in date order."""
+    stmt = select(Activity).where(
+        Activity.kind == kind,
+        Activity.cancelled.is_(False),
+        Activity.date >= period.start,
+        Activity.date <= period.end,
+    )
+    if group_id is not None:
+        stmt = stmt.where(Activity.group_id == group_id)
+    return sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))
+
+
+def _group_names(session: Session, group_ids: set[int]) -> dict[int, str]:
+    return dict(
+        session.execute(select(LiaisonGroup.id, LiaisonGroup.name).where(LiaisonGroup.id.in_(group_ids)))
+        .tuples()
+        .all()
+    )
+
+
+def _attendance_line(
+    activity: Activity,
+    present: set[int],
+    excused: set[int],
+    members: Sequence[tuple[int, str]],
+    today: dt.date,
+) -> str:
+    """12月3日（周四） 视察：出席5人，请假1人（李四），缺席2人（王五、赵六）."""
+    away = [n for mid, n in members if mid in excused and mid not in present]
+    rest = [n for mid, n in members if mid not in present and mid not in excused]
+    # 出席 counts everyone who checked in (leaders too); absence is judged for members only.
+    line = f"{describe_activity(activity)}：出席{len(present)}人"
+    if away:
+        line += f"，请假{len(away)}人（{names(away)}）"
+    if activity.date > today:
+        line += "（未开始）"
+    elif rest:
+        word = "缺席" if activity.date < today else "未签到"
+        line += f"，{word}{len(rest)}人（{names(rest)}）"
+    return line
+
+
+# -- 待审批: pending leave and 补报 ----------------------------------------------------------------
+
+
+def _pending(session: Session, group_id: int | None, today: dt.date) -> Reply:
+    """Pending leave and 补报 with their numbers, and leave already granted for coming activities."""
+    in_group = [Member.group_id == group_id] if group_id is not None else []
+    leaves = session.execute(
+        select(LeaveRequest, Member.name, Activity)
+        .join(Member, Member.id == LeaveRequest.member_id)
+        .join(Activity, Activity.id == LeaveRequest.activity_id)
+        .where(*in_group, LeaveRequest.status.in_(("pending", "approved")))
+        .where((LeaveRequest.status == "pending") | (Activity.date >= today))
+        .order_by(Activity.date, LeaveRequest.id)
+    ).all()
+    lates = session.execute(
+        select(LateEntry, Member.name, Activity)
+        .join(Member, Member.id == LateEntry.member_id)
+        .join(Activity, Activity.id == LateEntry.activity_id)
+        .where(*in_group, LateEntry.status == "pending")
+        .order_by(LateEntry.id)
+    ).all()
+    waiting = [(r, n, a) for r, n, a in leaves if r.status == "pending"]
+    granted = [(r, n, a) for r, n, a in leaves if r.status == "approved"]
+    if not waiting and not lates and not granted:
+        return Reply(f"{'本组' if group_id else '各组'}没有待审批的请假或补报。")
+    lines: list[str] = []
+    if waiting:
+        lines += _numbered(
+            f"待审批请假{len(waiting)}条：",
+            [
+                f"#{r.id} {n} {describe_activity(a)}" + (f"，事由：{r.reason}" if r.reason else "")
+                for r, n, a in waiting
+            ],
+            how_to_decide(waiting[0][0].id),
+        )
+    if lates:
+        lines += _numbered(
+            f"待确认补报{len(lates)}条：",
+            [f"#{r.id} {n} {describe_activity(a)}" for r, n, a in lates],
+            how_to_decide(lates[0][0].id, "确认补报", "驳回补报"),
+        )
+    if granted:
+        shown = [f"{n}（{month_day(a.date)}{ACTIVITY_KINDS.get(a.kind, '')}）" for _r, n, a in granted]
+        lines.append(f"已准假：{names(shown, 5)}")
+    return Reply("\n".join(lines))
+
+
+def _numbered(head: str, rows: Sequence[str], how_to_answer: str) -> list[str]:
+    """A heading, the first MAX_ROWS requests (…另有N条 for the rest), and how to answer them."""
+    more = [f"…另有{len(rows) - MAX_ROWS}条"] if len(rows) > MAX_ROWS else []
+    return [head, *rows[:MAX_ROWS], *more, how_to_answer]
+
+
+# -- every group: 全县情况, and an admin's overview --------------------------------------------------
+
+
+def _county(
+    session: Session,
+    rules: Sequence[QuotaRule],
+    now: dt.datetime,
+    picker: PeriodPicker | None,
+) -> Reply:
+    """Every group on the quota rules, groups behind first (most rules missed, then least done)."""
+    if not rules:
+        raise UserError(NO_RULES)
+    standings = group_standings(session, rules, now, None, picker)
+    group_names = dict(session.execute(select(LiaisonGroup.id, LiaisonGroup.name)).tuples().all())
+    if not standings:
+        return Reply("还没有联络组。")
+
+    def progress(gid: int) -> float:
+        rows = standings[gid]
+        return sum(min(s.done / s.required, 1) if s.required else 1 for s in rows) / max(len(rows), 1)
+
+    behind = [gid for gid, rows in standings.items() if any(not s.met for s in rows)]
+    behind.sort(key=lambda gid: (-sum(not s.met for s in standings[gid]), progress(gid), gid))
+    done = [gid for gid in standings if gid not in behind]  # roster order
+    today = now.date()
+    lines = [f"全县{len(standings)}个联络组履职情况（截至{month_day(today)}）：{len(behind)}个组有未完成任务"]
+    for rank, gid in enumerate(behind[:MAX_GROUPS], 1):
+        rows = standings[gid]
+        missing = "、".join(s.rule.name for s in rows if not s.met)
+        lines.append(
+            f"{rank}. ❌ {group_names[gid]} {len(rows) - sum(not s.met for s in rows)}/{len(rows)}项（欠：{missing}）"
+        )
+    if len(behind) > MAX_GROUPS:
+        lines.append(f"…另有{len(behind) - MAX_GROUPS}个组未完成")
+    if done:
+        lines.append(f"✅ 全部完成：{names([group_names[g] for g in done], unit='个组')}")
+    return Reply("\n".join(lines))
+
+
+def _overview(session: Session, command: Command, ctx: Context, asked: Period | None) -> Reply:
+    """An admin without a group: one line per group (a fuller county view comes later)."""
+    today = ctx.now.date()
+    rules = list(ctx.settings.quotas)
+    if command.target and command.target != "checkin":
+        rule = _rule_for(rules, command.target)
+        if rule is None:
+            raise UserError(UNKNOWN_TARGET)
+        rules = [rule]
+        picker = (lambda _rule: asked) if asked else None
+    else:
+        picker = _period_picker(asked, today)
+    if not rules:
+        raise UserError(NO_RULES)
+    standings = group_standings(session, rules, ctx.now, None, picker)
+    group_names = dict(session.execute(select(LiaisonGroup.id, LiaisonGroup.name)).tuples().all())
+    if len(rules) == 1:
+        s0 = next((v[0] for v in standings.values() if v), None)
+        head = f"各联络组{rules[0].name}（{spoken(s0.period, today)}）：" if s0 else "还没有联络组。"
+        lines = [head] + [
+            f"{'✅' if s[0].met else '❌'} {group_names[gid]} {s[0].done}/{s[0].required}"
+            + (f"，{len(s[0].owing)}人未{_verb_and_name(rules[0])[0]}" if s[0].owing else "")
+            for gid, s in standings.items()
+            if s
+        ]
+        return Reply("\n".join(lines))
+    lines = [f"各联络组履职情况（截至{month_day(today)}，共{len(standings)}组）："]
+    for gid, group in standings.items():
+        missing = [s.rule.name for s in group if not s.met]
+        done = len(group) - len(missing)
+        line = f"{'✅' if not missing else '❌'} {group_names[gid]} {done}/{len(group)}项"
+        lines.append(line + (f"（欠：{'、'.join(missing)}）" if missing else ""))
+    return Reply("\n".join(lines))
