@@ -24,7 +24,7 @@ from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
 from bot.messages import Command, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
-from bot.router import Context, Router, UserError
+from bot.router import Ask, Context, Router, UserError
 from models import ChatBinding, InboundMessage, LiaisonGroup, Member
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ class Outcome:
     """What the pipeline did with one message; `reply` None means stay silent."""
 
     reply: Reply | None
-    inbound_id: int | None
     duplicate: bool = False
     outcome: str = "answered"
 
@@ -206,7 +205,7 @@ class Pipeline:
                 return None
             log.info("duplicate delivery %s/%s ignored", incoming.platform, incoming.msg_id)
             reply = Reply(row.reply_text) if row.reply_text else None
-            return Outcome(reply, row.id, duplicate=True, outcome=row.outcome)
+            return Outcome(reply, duplicate=True, outcome=row.outcome)
 
     def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
         platform = self._platforms.for_channel(incoming.platform)
@@ -257,7 +256,7 @@ class Pipeline:
             row.intent,
             outcome,
         )
-        return Outcome(reply, row.id, outcome=outcome)
+        return Outcome(reply, outcome=outcome)
 
     def _converse(
         self, session: Session, ctx: Context, command: Command, member: Member | None
@@ -341,6 +340,8 @@ class Pipeline:
                 return Reply(WRONG_CHAT), "refused"
         try:
             reply = route.handler(session, member, command, ctx)
+        except Ask as asked:
+            return asked.reply, "asked"
         except UserError as err:
             raise _Refused(Reply(str(err)), command.intent, member.id if member else None) from None
         return reply, "answered"
@@ -366,7 +367,7 @@ class Pipeline:
             log.info(
                 "message %s/%s intent=%s outcome=%s", incoming.platform, incoming.msg_id, intent, outcome
             )
-            return Outcome(reply, row.id, outcome=outcome)
+            return Outcome(reply, outcome=outcome)
         except IntegrityError:
             first = self._previous(incoming)
             if first is not None:

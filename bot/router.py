@@ -26,6 +26,16 @@ class UserError(Exception):
     """A mistake of the user's: its message is one friendly Chinese line, shown as is."""
 
 
+class Ask(Exception):
+    """Not enough to act on ("同意 张三" with two 张三): `reply` asks back, its question kept for the answer.
+
+    Raised from deep inside a handler, before it writes anything (what it wrote would be kept)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
 @dataclass(frozen=True)
 class Context:
     """What a handler may know besides the session, the member and the command."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
 from handlers.leave import numbered_request, tell_deciders
+from handlers.people import one_named, where
 from handlers.phrasing import describe_activity, describe_day, how_to_decide, kind_word
 from models import Activity, CheckIn, LateEntry, Member
 from models.records import ChangedBy, audit
@@ -25,20 +26,16 @@ router = Router()
 _LEADERS = ("leader", "admin")
 
 
-def _subject(session: Session, member: Member, name: str | None) -> Member:
-    if not name or name == member.name:
+def _subject(session: Session, member: Member, command: Command, ctx: Context) -> Member:
+    name = command.name
+    if (not name or name == member.name) and not ctx.answer.get("member_id"):
         return member
     if member.role not in _LEADERS:
         raise UserError("只能为自己补报；为他人补报请由组长操作。")
-    stmt = select(Member).where(Member.name == name)
-    if member.role != "admin":
-        stmt = stmt.where(Member.group_id == member.group_id)
-    found = session.scalars(stmt.order_by(Member.id)).all()
-    if len(found) != 1:
-        raise UserError(
-            f"{'本组' if member.role != 'admin' else '花名册里'}没有唯一的「{name}」，请核对姓名。"
-        )
-    return found[0]
+    found = one_named(session, name or "", member, command, ctx)
+    if found is None:
+        raise UserError(f"{where(member)}没有「{name}」，请核对姓名。")
+    return found
 
 
 def _past_activity(session: Session, group_id: int | None, command: Command, today: dt.date) -> Activity:
@@ -66,7 +63,7 @@ def _past_activity(session: Session, group_id: int | None, command: Command, tod
 @router.route("late")
 def late(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """A member's 补报 waits for the leader; a leader's 补报 for a member is recorded at once."""
-    subject = _subject(session, member, command.name)
+    subject = _subject(session, member, command, ctx)
     activity = _past_activity(session, subject.group_id, command, ctx.now.date())
     done = session.scalar(
         select(CheckIn.id).where(CheckIn.activity_id == activity.id, CheckIn.member_id == subject.id)

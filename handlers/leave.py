@@ -16,8 +16,17 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
-from handlers.phrasing import describe_activity, describe_day, how_to_decide
-from models import Activity, LateEntry, LeaveRequest, Member
+from handlers.people import named, where
+from handlers.phrasing import (
+    describe_activity,
+    describe_day,
+    how_to_decide,
+    kind_word,
+    month_day,
+    names,
+    numbered_choice,
+)
+from models import Activity, CheckIn, LateEntry, LeaveRequest, Member
 
 router = Router()
 
@@ -30,7 +39,15 @@ _STATUS_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejecte
 def request_leave(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     if member.group_id is None:
         raise UserError("您不属于任何联络组，无需请假。")
-    activity = _activity_for(session, member.group_id, command, ctx.now)
+    activity = _activity_for(session, member.group_id, command, ctx)
+    if isinstance(activity, Reply):
+        return activity  # which one of several: asked, the answer resumes here
+    if activity.date < ctx.now.date() or (activity.date == ctx.now.date() and _begun(activity, ctx.now)):
+        done = session.scalar(
+            select(CheckIn.id).where(CheckIn.activity_id == activity.id, CheckIn.member_id == member.id)
+        )
+        if done is not None:
+            raise UserError(f"您已签到参加了{describe_activity(activity)}，无需请假。")
 
     existing = session.scalars(
         select(LeaveRequest)
@@ -60,13 +77,20 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
     session.flush()
 
     because = f"，事由：{reason}" if reason else ""
+    # An excuse after the fact (没去成) is a leave the leader may still approve: then not an absence.
+    after = "（事后请假）" if activity.date < ctx.now.date() else ""
     text = (
-        f"{member.name}请假#{leave.id}：{describe_activity(activity)}{because}。{how_to_decide(leave.id)}。"
+        f"{member.name}请假#{leave.id}{after}：{describe_activity(activity)}{because}。"
+        f"{how_to_decide(leave.id)}。"
     )
     return Reply(
-        f"已提交请假#{leave.id}：{describe_activity(activity)}{because}，等待组长审批。",
+        f"已提交请假#{leave.id}{after}：{describe_activity(activity)}{because}，等待组长审批。",
         notices=tell_deciders(session, member, f"leave:{leave.id}:requested", text),
     )
+
+
+def _begun(activity: Activity, now: dt.datetime) -> bool:
+    return activity.time is not None and activity.time <= now.time()
 
 
 @router.route("approve", roles=("leader", "admin"))
@@ -79,16 +103,20 @@ def reject(session: Session, member: Member, command: Command, ctx: Context) -> 
     return _decide(session, member, command, ctx, "rejected")
 
 
-def _activity_for(session: Session, group_id: int, command: Command, now: dt.datetime) -> Activity:
-    """The activity a leave is for: on the stated date, else the group's next one (of the stated kind)."""
-    today = now.date()
+def _activity_for(session: Session, group_id: int, command: Command, ctx: Context) -> Activity | Reply:
+    """The activity a leave is for: the one chosen, the one on the stated date (a past one too: an
+    excuse after the fact), else the group's coming one (of the stated kind); several: asked which."""
+    now, today = ctx.now, ctx.now.date()
+    if chosen := ctx.answer.get("activity_id"):
+        activity = session.get(Activity, int(chosen))
+        if activity is None or activity.cancelled or activity.group_id != group_id:
+            raise UserError("这个活动已经取消或不存在，请重新发送请假。")
+        return activity
     stmt = select(Activity).where(Activity.group_id == group_id, Activity.cancelled.is_(False))
     if command.kind is not None:
         stmt = stmt.where(Activity.kind == command.kind)
     label = ACTIVITY_KINDS.get(command.kind, "") if command.kind else ""
     if command.date is not None:
-        if command.date < today:
-            raise UserError(f"{describe_day(command.date)}已经过去，不能再请假，请直接联系组长说明。")
         stmt = stmt.where(Activity.date == command.date)
         missing = f"{describe_day(command.date)}本组没有{label or '活动'}安排，无需请假。"
     else:
@@ -105,7 +133,10 @@ def _activity_for(session: Session, group_id: int, command: Command, now: dt.dat
     candidates = sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))
     if not candidates:
         raise UserError(missing)
-    return candidates[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    options = [(describe_activity(a), str(a.id)) for a in candidates]
+    return numbered_choice("请问是哪一次", options, command, "activity_id")
 
 
 def deciders(session: Session, member: Member) -> list[int]:
@@ -146,39 +177,73 @@ def numbered_request(
     return row
 
 
-def _find_request(session: Session, decider: Member, command: Command) -> LeaveRequest:
-    """The request the command names: #3 by number, 张三 by that member's soonest pending one, else
-    the one pending request in the decider's scope."""
-    in_scope = [] if decider.role == "admin" else [Member.group_id == decider.group_id]
-    number, name = command.number, command.name
-    if number is not None:
-        return numbered_request(session, LeaveRequest, number, decider, noun="请假", verb="审批")
-
+def _pending(session: Session, decider: Member, member_ids: list[int] | None = None) -> list[LeaveRequest]:
+    """The pending requests in the decider's scope (of these members), soonest activity first."""
     stmt = (
         select(LeaveRequest)
         .join(Member, LeaveRequest.member_id == Member.id)
         .join(Activity, LeaveRequest.activity_id == Activity.id)
-        .where(LeaveRequest.status == "pending", *in_scope)
+        .where(LeaveRequest.status == "pending", Activity.cancelled.is_(False))
     )
-    if name:
-        stmt = stmt.where(Member.name == name)
-    pending = sorted(
+    if decider.role != "admin":
+        stmt = stmt.where(Member.group_id == decider.group_id)
+    if member_ids is not None:
+        stmt = stmt.where(LeaveRequest.member_id.in_(member_ids))
+    return sorted(
         session.scalars(stmt), key=lambda r: (r.activity.date, r.activity.time or dt.time.min, r.id)
     )
-    if name and not pending:
-        raise UserError(f"{'本组' if in_scope else ''}没有{name}待审批的请假。")
+
+
+def _find_request(session: Session, decider: Member, command: Command) -> LeaveRequest | Reply:
+    """The request the command names: #3 by number; 张三 (or 张山, the same sound) by that member's
+    pending ones; else the one pending in the decider's scope. Several: asked which, by number."""
+    if command.number is not None:
+        return numbered_request(session, LeaveRequest, command.number, decider, noun="请假", verb="审批")
+    name = command.name
+    if name:
+        people = named(session, name, decider)
+        pending = _pending(session, decider, [m.id for m in people])
+        if not pending:
+            raise UserError(f"{where(decider)}没有{name}待审批的请假。")
+    else:
+        pending = _pending(session, decider)
+        if not pending:
+            raise UserError("没有待审批的请假。")
+    if len(pending) == 1:
+        return pending[0]
+    options = [(f"#{r.id} {r.member.name} {describe_activity(r.activity)}", str(r.id)) for r in pending]
+    verb = "同意" if command.intent == "approve" else "驳回"
+    return numbered_choice(f"有{len(pending)}条待审批的请假，请问{verb}哪一条", options, command, "target")
+
+
+def _decide_all(session: Session, decider: Member, command: Command, ctx: Context, status: str) -> Reply:
+    """都同意: every pending request in the decider's scope, each decided and told as one alone."""
+    pending = _pending(session, decider)
     if not pending:
         raise UserError("没有待审批的请假。")
-    if not name and len(pending) > 1:
-        numbers = "、".join(f"#{r.id} {r.member.name}" for r in pending[:5])
-        raise UserError(
-            f"有{len(pending)}条待审批的请假（{numbers}），请写明编号，例如：同意 #{pending[0].id}"
-        )
-    return pending[0]
+    notices: list[Notice] = []
+    for leave in pending:
+        notices += _decide_one(session, leave, decider, command, ctx, status).notices
+    verb = "同意" if status == "approved" else "驳回"
+    listed = names(
+        [f"{r.member.name}（{month_day(r.activity.date)}{kind_word(r.activity.kind)}）" for r in pending],
+        unit="条",
+    )
+    return Reply(f"已{verb}{len(pending)}条请假：{listed}。", notices=tuple(notices))
 
 
 def _decide(session: Session, decider: Member, command: Command, ctx: Context, status: str) -> Reply:
+    if command.everyone:
+        return _decide_all(session, decider, command, ctx, status)
     leave = _find_request(session, decider, command)
+    if isinstance(leave, Reply):
+        return leave  # which one: asked
+    return _decide_one(session, leave, decider, command, ctx, status)
+
+
+def _decide_one(
+    session: Session, leave: LeaveRequest, decider: Member, command: Command, ctx: Context, status: str
+) -> Reply:
     activity = leave.activity
     verb = "同意" if status == "approved" else "驳回"
     if leave.status != "pending":

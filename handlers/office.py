@@ -16,6 +16,7 @@ from bot import export
 from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word, period_of
 from bot.router import Context, Router, UserError
+from handlers.people import one_named
 from handlers.phrasing import kind_word
 from handlers.status import group_asked
 from models import LiaisonGroup, Member, Submission
@@ -98,12 +99,9 @@ def instruct(session: Session, member: Member, command: Command, ctx: Context) -
 
 def _set_active(session: Session, member: Member, command: Command, ctx: Context, active: bool) -> Reply:
     name = command.name or ""
-    found = session.scalars(select(Member).where(Member.name == name).order_by(Member.id)).all()
-    if not found:
+    target = one_named(session, name, member, command, ctx)
+    if target is None:
         raise UserError(f"花名册里没有「{name}」。")
-    if len(found) > 1:
-        raise UserError(f"有{len(found)}位「{name}」，请在花名册（import-roster）中修改。")
-    target = found[0]
     if target.id == member.id:
         raise UserError("不能停用或启用自己的账号。")
     verb = "启用" if active else "停用"

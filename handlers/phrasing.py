@@ -1,4 +1,5 @@
-"""How answers say what several handlers say: a day, an activity, a kind, a list of names with its cap.
+"""How answers say what several handlers say: a day, an activity, a kind, a list of names with its cap,
+and a numbered question when a message could mean more than one thing.
 
 One wording for each, so a member reads the same "12月3日（周四）09:00 视察 …" in a check-in, a
 leave answer and the leader's status.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS
+from bot.conversation import Option, Question
+from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
 from models import Activity
 
 MAX_NAMES = 8  # names shown in one list; the rest become "…另有N人" (a phone screen shows about this many)
@@ -60,3 +62,14 @@ def how_to_decide(number: int, approve: str = "同意", reject: str = "驳回") 
 def due_note(due: dt.date, today: dt.date) -> str:
     """（截止12月31日） while the deadline is ahead, （已过截止日12月31日） once it has passed."""
     return f"（截止{month_day(due)}）" if due >= today else f"（已过截止日{month_day(due)}）"
+
+
+def numbered_choice(head: str, options: Sequence[tuple[str, str]], resume: Command, field: str) -> Reply:
+    """Ask which one, by number ("请问是哪一次（回复数字）：1. … 2. …"); the answer resumes `resume`
+    with the chosen value in `field` ("target", or a key of the handler's ctx.answer)."""
+    shown = list(options)[:MAX_ROWS]
+    lines = [f"{head}（回复数字）："] + [f"{i}. {label}" for i, (label, _value) in enumerate(shown, 1)]
+    if len(options) > len(shown):
+        lines.append(f"…另有{len(options) - len(shown)}个，可写明日期或编号")
+    question = Question("choice", resume, tuple(Option(label, value) for label, value in shown), field)
+    return Reply("\n".join(lines), question=question)

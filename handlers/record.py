@@ -6,13 +6,13 @@ Read-only: the record is computed from the database by `bot.quotas`, for `ctx.no
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
 from bot.periods import period_of, spoken
 from bot.quotas import member_standings
 from bot.router import Context, Router, UserError
+from handlers.people import one_named, where
 from handlers.phrasing import due_note, kind_word, month_day
 from handlers.status import asked_period
 from models import Member
@@ -28,7 +28,7 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     """The member's own record this month, quarter and year, and their member-scope quotas."""
     today = ctx.now.date()
     asked = asked_period(command.period_word, today)
-    member = record_subject(session, member, command)  # 张三的履职: a leader's look at one member
+    member = record_subject(session, member, command, ctx)  # 张三的履职: a leader's look at one member
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
     lines = [f"{member.name}的履职记录（截至{month_day(today)}）："]
@@ -47,19 +47,14 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     return Reply("\n".join(lines + personal))
 
 
-def record_subject(session: Session, member: Member, command: Command) -> Member:
+def record_subject(session: Session, member: Member, command: Command, ctx: Context) -> Member:
     """Whose record 我的履职 / 张三的履职 shows: members only their own, leaders their group's, admins any."""
     name = command.name
-    if not name or name in _CODES or name == member.name:
+    if (not name or name in _CODES or name == member.name) and not ctx.answer.get("member_id"):
         return member
     if member.role == "member":
         raise UserError("只能查看自己的履职记录，发送「我的履职」。")
-    stmt = select(Member).where(Member.name == name).order_by(Member.id)
-    if member.role != "admin":
-        stmt = stmt.where(Member.group_id == member.group_id)
-    found = session.scalars(stmt).all()
-    if not found:
-        raise UserError(f"{'本组' if member.role != 'admin' else '花名册里'}没有「{name}」。")
-    if len(found) > 1:
-        raise UserError(f"有{len(found)}位「{name}」，请在其所在联络组的群里查询，或请组长查询。")
-    return found[0]
+    found = one_named(session, name, member, command, ctx)
+    if found is None:
+        raise UserError(f"{where(member)}没有「{name}」。")
+    return found

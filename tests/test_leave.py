@@ -61,12 +61,37 @@ def test_leave_for_next_wednesday_is_pending_and_the_leader_is_told_once(say, ru
     assert f"同意 #{leave.id}" in notice.text and "张三" in notice.text
 
 
-def test_leave_without_date_takes_the_next_activity(ask, runtime, roster):
-    _activity(runtime, roster, day=dt.date(2026, 12, 9), title="后一场")
-    first = _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
+def test_leave_without_date_takes_the_one_coming_activity(ask, runtime, roster):
+    only = _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
     reply = ask("张三", Command("leave", reason="出差"))
     assert "11月25日（周三）" in reply
-    assert [lr.activity_id for lr in _leaves(runtime)] == [first]
+    assert [lr.activity_id for lr in _leaves(runtime)] == [only]
+
+
+def test_leave_without_date_asks_which_of_two_coming_activities_and_the_number_answers(ask, say, runtime, roster):
+    later = _activity(runtime, roster, day=dt.date(2026, 12, 9), title="后一场")
+    _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
+    reply = ask("张三", Command("leave", reason="出差"))
+    assert reply == (
+        "请问是哪一次（回复数字）：\n1. 11月25日（周三） 14:30 学习 学习会\n2. 12月9日（周三） 14:30 会议/座谈 后一场"
+    )
+    assert _leaves(runtime) == []
+    answer = say("张三", "2")
+    (leave,) = _leaves(runtime)
+    assert (leave.activity_id, leave.reason, leave.status) == (later, "出差", "pending")
+    assert answer == f"已提交请假#{leave.id}：12月9日（周三） 14:30 会议/座谈 后一场，事由：出差，等待组长审批。"
+    assert say("张三", "2") != answer  # the question was answered: "2" now answers nothing
+    assert len(_leaves(runtime)) == 1
+
+
+def test_an_excuse_after_the_fact_is_a_leave_the_leader_can_still_approve(say, runtime, roster):
+    past = _activity(runtime, roster, day=dt.date(2026, 11, 20), kind="inspection", title="视察")
+    reply = say("张三", "20号的视察没去成，单位临时有事")
+    (leave,) = _leaves(runtime)
+    assert (leave.activity_id, leave.status, leave.reason) == (past, "pending", "单位临时有事")
+    assert reply.startswith(f"已提交请假#{leave.id}（事后请假）：11月20日（周五） 14:30 视察")
+    assert "同意" in say("王组长", "同意 张三")
+    assert _leaves(runtime)[0].status == "approved"
 
 
 def test_leave_for_a_day_without_activity_names_the_date_and_records_nothing(ask, runtime, roster):
