@@ -64,7 +64,9 @@ def main() -> None:
     good, wrong = accuracy(cases, now)
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{dt.date.today()} · {os.cpu_count()} CPUs · load {load} · {len(texts)} cases × {args.repeat} × 5 passes")
+    print(
+        f"{dt.date.today()} · {os.cpu_count()} CPUs · load {load} · {len(texts)} cases × {args.repeat} × 5 passes"
+    )
     print(f"first call: {first * 1000:.1f} ms")
     print(f"{1 / per_msg:,.0f} messages/s, {per_msg * 1000:.3f} ms/message "
           f"(goal < 1 ms: {'met' if per_msg < 0.001 else 'missed'})")  # fmt: skip

@@ -297,6 +297,12 @@ class ExportSettings(_Strict):
     dir: str = "data/exports"  # 导出本季度 in chat writes the .xlsx here; the office fetches it
 
 
+class CheckinSettings(_Strict):
+    # A check-in counts from this long before an activity starts to the end of its day; outside it the
+    # member is told to ask the leader for 补报.
+    opens_minutes_before: int = Field(default=60, ge=0, le=24 * 60)
+
+
 class ConversationSettings(_Strict):
     # How long the bot waits for the answer to its question ("请问是哪一次：1. … 2. …").
     timeout_minutes: int = Field(default=10, ge=1, le=24 * 60)
@@ -318,6 +324,7 @@ class Settings(_Strict):
     submissions: SubmissionSettings = SubmissionSettings()
     exports: ExportSettings = ExportSettings()
     conversation: ConversationSettings = ConversationSettings()
+    checkin: CheckinSettings = CheckinSettings()
     quotas: list[QuotaRule] = []
     groups: list[GroupBinding] = []
     wecom: WecomSettings = WecomSettings()

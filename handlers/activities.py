@@ -1,14 +1,18 @@
-"""发布活动: a leader announces an activity (date, time, kind, title, place) for their group."""
+"""发布活动: a leader announces an activity (date, time, kind, title, place) for their group, and may
+take it back (取消活动 #2) or move it (#2 改到12月18日下午3点)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import Command, Reply
-from bot.router import Context, Router, UserError
-from handlers.phrasing import describe_activity, describe_day, kind_word
+from bot.messages import Command, Notice, Reply
+from bot.router import Ask, Context, Router, UserError
+from handlers.phrasing import describe_activity, describe_day, kind_word, numbered_choice
 from models import Activity, Member
+from models.records import ChangedBy, audit
 
 router = Router()
 
@@ -77,3 +81,101 @@ def announce(session: Session, member: Member, command: Command, ctx: Context) -
 
 def _place(activity: Activity) -> str:
     return f"，地点：{activity.place}" if activity.place else ""
+
+
+# -- a leader's undo: 取消活动 / 改期 ----------------------------------------------------------------
+
+
+def _activity_meant(
+    session: Session, member: Member, command: Command, ctx: Context, day: dt.date | None
+) -> Activity:
+    """The activity a leader's undo is about: the one chosen, #N, or the group's one on `day` (of the
+    kind named); with no day, the coming ones. Several: asked which (ctx.answer["activity_id"])."""
+    chosen = ctx.answer.get("activity_id") or (str(command.number) if command.number else None)
+    if chosen:
+        activity = session.get(Activity, int(chosen))
+        if activity is None:
+            raise UserError(f"没有找到活动#{chosen}，请核对编号（见发布活动时的回复）。")
+        if member.role != "admin" and activity.group_id != member.group_id:
+            raise UserError(f"活动#{activity.id}不是本组的活动，只能更改本组的活动。")
+        return activity
+    group_id = _group_for(session, member, ctx)
+    stmt = select(Activity).where(Activity.group_id == group_id, Activity.cancelled.is_(False))
+    if day is not None:
+        stmt = stmt.where(Activity.date == day)
+    else:
+        stmt = stmt.where(Activity.date >= ctx.now.date())
+    if command.kind:
+        stmt = stmt.where(Activity.kind == command.kind)
+    found = sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))
+    if not found:
+        when = describe_day(day) if day else "近期"
+        raise UserError(
+            f"{when}本组没有{kind_word(command.kind) if command.kind else ''}活动，请核对，或写明活动编号，例如：取消活动 #12"
+        )
+    if len(found) > 1:
+        options = [(f"#{a.id} {describe_activity(a)}", str(a.id)) for a in found]
+        raise Ask(numbered_choice("请问是哪一个活动", options, command, "activity_id"))
+    return found[0]
+
+
+def _tell_group(activity: Activity, key: str, text: str) -> Notice:
+    return Notice(key=f"activity:{activity.id}:{key}", to_group_id=activity.group_id, text=text)
+
+
+@router.route("cancel_activity", roles=("leader", "admin"))
+def cancel_activity(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """取消活动 #2: the activity leaves the quotas, attendance, absences, reminders and the export; the
+    group is told; the audit trail keeps it. A past activity may be cancelled too (one announced by
+    mistake must not count anyone absent)."""
+    activity = _activity_meant(session, member, command, ctx, command.date)
+    what = f"活动#{activity.id}（{describe_activity(activity)}）"
+    if activity.cancelled:
+        return Reply(f"{what}已经取消过了。")
+    audit(session, activity, "cancelled", False, True, ChangedBy(member.id, ctx.now, ctx.inbound_id))
+    activity.cancelled = True
+    notice = _tell_group(
+        activity, "cancelled", f"【活动取消】{describe_activity(activity)}{_place(activity)}已取消。"
+    )
+    return Reply(f"已取消{what}，已通知本组委员。", notices=(notice,))
+
+
+@router.route("change_activity", roles=("leader", "admin"))
+def change_activity(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """#2 改到12月18日下午3点 / 改地点: the activity moves, its leave follows it (same activity), its
+    reminders go out again for the new schedule (a new revision), the group is told, the trail kept."""
+    activity = _activity_meant(session, member, command, ctx, command.ref_date)
+    if activity.cancelled:
+        raise UserError(f"活动#{activity.id}已经取消，不能改期；请重新发布活动。")
+    new_date = command.date or activity.date
+    new_time = command.time if command.time is not None else activity.time  # a new day keeps its hour
+    new_place = (command.content or "").strip()[:200] or activity.place
+    if command.date is None and command.time is None and not command.content:
+        raise UserError(
+            f"请说明活动#{activity.id}改到哪天、几点或什么地点，例如：#{activity.id} 改到12月18日下午3点"
+        )
+    if new_date < ctx.now.date():
+        raise UserError(f"{describe_day(new_date)}已经过去，不能改到这一天，请核对日期。")
+    changes = [
+        (field, old, new)
+        for field, old, new in (
+            ("date", activity.date, new_date),
+            ("time", activity.time, new_time),
+            ("place", activity.place, new_place),
+        )
+        if old != new
+    ]
+    if not changes:
+        return Reply(f"活动#{activity.id}没有变化：{describe_activity(activity)}{_place(activity)}。")
+    before = f"{describe_activity(activity)}{_place(activity)}"
+    by = ChangedBy(member.id, ctx.now, ctx.inbound_id)
+    for field, old, new in changes:
+        audit(session, activity, field, old, new, by)
+        setattr(activity, field, new)
+    audit(session, activity, "revision", activity.revision, activity.revision + 1, by)
+    activity.revision += 1
+    after = f"{describe_activity(activity)}{_place(activity)}"
+    notice = _tell_group(
+        activity, f"changed:r{activity.revision}", f"【活动变更】原定{before}，改为{after}。"
+    )
+    return Reply(f"已将活动#{activity.id}改为：{after}（原定{before}），已通知本组委员。", notices=(notice,))

@@ -15,9 +15,6 @@ from models import Activity, CheckIn, LeaveRequest, Member
 
 router = Router()
 
-# Members arrive a little early: an activity counts as "now" from this long before it starts.
-_EARLY = dt.timedelta(hours=1)
-
 
 @router.route("checkin")
 def checkin(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
@@ -26,7 +23,13 @@ def checkin(session: Session, member: Member, command: Command, ctx: Context) ->
         raise UserError(f"签到只能在活动当天进行；{describe_day(command.date)}的活动请联系组长补报。")
     if member.group_id is None:
         raise UserError("您不属于任何联络组，无需签到。")
-    activity = _activity_now(session, member.group_id, today, command.kind, ctx.now)
+    early = dt.timedelta(minutes=ctx.settings.checkin.opens_minutes_before)
+    activity = _activity_now(session, member.group_id, today, command.kind, ctx.now, early)
+    if activity.time is not None:
+        # A check-in means "I am there": it counts from shortly before the start to the end of the day.
+        opens = dt.datetime.combine(today, activity.time, ctx.now.tzinfo) - early
+        if ctx.now < opens:
+            raise UserError(f"{describe_activity(activity)}还没开始，{opens:%H:%M}起可以签到。")
 
     existing = session.scalars(
         select(CheckIn).where(CheckIn.activity_id == activity.id, CheckIn.member_id == member.id)
@@ -66,13 +69,32 @@ def checkin(session: Session, member: Member, command: Command, ctx: Context) ->
     return Reply(text)
 
 
+def _nothing_today(session: Session, group_id: int, today: dt.date) -> str:
+    """No activity today: say so, and point a late check-in for a recent one to 补报."""
+    recent = session.scalars(
+        select(Activity)
+        .where(
+            Activity.group_id == group_id,
+            Activity.cancelled.is_(False),
+            Activity.date < today,
+            Activity.date >= today - dt.timedelta(days=7),
+        )
+        .order_by(Activity.date.desc(), Activity.id.desc())
+        .limit(1)
+    ).first()
+    text = f"今天（{describe_day(today)}）本组没有活动安排，无需签到。"
+    if recent is not None:
+        text += f"如是{describe_activity(recent)}的活动，请联系组长补报。"
+    return text
+
+
 def _already(activity: Activity, existing: CheckIn, ctx: Context) -> Reply:
     at = existing.checked_in_at.astimezone(ctx.now.tzinfo)
     return Reply(f"您已签到过了：{describe_activity(activity)}（{at:%H:%M}签到）。")
 
 
 def _activity_now(
-    session: Session, group_id: int, today: dt.date, kind: str | None, now: dt.datetime
+    session: Session, group_id: int, today: dt.date, kind: str | None, now: dt.datetime, early: dt.timedelta
 ) -> Activity:
     """Today's activity the member means: the stated kind, else the ongoing or next one."""
     rows = session.scalars(
@@ -83,7 +105,7 @@ def _activity_now(
     # Sorted here: SQLite and PostgreSQL disagree on where NULL times go; an untimed one counts as all-day.
     activities = sorted(rows, key=lambda a: (a.time or dt.time.min, a.id))
     if not activities:
-        raise UserError(f"今天（{describe_day(today)}）本组没有活动安排，无需签到。")
+        raise UserError(_nothing_today(session, group_id, today))
     if kind is not None:
         activities = [a for a in activities if a.kind == kind]
         if not activities:
@@ -92,7 +114,7 @@ def _activity_now(
     if len(activities) == 1:
         return activities[0]
     # Several that day: the last one that has started (or starts within the hour), else the first.
-    soon_at = now + _EARLY
+    soon_at = now + early
     soon = soon_at.time() if soon_at.date() == today else dt.time.max
     started = [a for a in activities if a.time is None or a.time <= soon]
     return started[-1] if started else activities[0]

@@ -365,7 +365,7 @@ def _pending(session: Session, group_id: int | None, today: dt.date) -> Reply:
         select(LeaveRequest, Member.name, Activity)
         .join(Member, Member.id == LeaveRequest.member_id)
         .join(Activity, Activity.id == LeaveRequest.activity_id)
-        .where(*in_group, LeaveRequest.status.in_(("pending", "approved")))
+        .where(*in_group, LeaveRequest.status.in_(("pending", "approved")), Activity.cancelled.is_(False))
         .where((LeaveRequest.status == "pending") | (Activity.date >= today))
         .order_by(Activity.date, LeaveRequest.id)
     ).all()
@@ -373,7 +373,7 @@ def _pending(session: Session, group_id: int | None, today: dt.date) -> Reply:
         select(LateEntry, Member.name, Activity)
         .join(Member, Member.id == LateEntry.member_id)
         .join(Activity, Activity.id == LateEntry.activity_id)
-        .where(*in_group, LateEntry.status == "pending")
+        .where(*in_group, LateEntry.status == "pending", Activity.cancelled.is_(False))
         .order_by(LateEntry.id)
     ).all()
     waiting = [(r, n, a) for r, n, a in leaves if r.status == "pending"]

@@ -8,8 +8,9 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.conversation import Question
 from bot.messages import SUBMISSION_KINDS, Command, Reply
-from bot.router import Context, Router, UserError
+from bot.router import Context, Router
 from handlers.phrasing import month_day
 from models import Member, Submission
 
@@ -45,7 +46,11 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     title = (command.title or "").strip()
     content = command.content if command.content and command.content.strip() else None
     if not title and content is None:
-        raise UserError(f"请把{label}的内容一起发来，例如：{label}：关于……")
+        # "反映社情民意" and nothing more: ask for the text; the next message in this chat is the note.
+        return Reply(
+            f"请发来{label}的内容（第一句作标题），我收到后记下。",
+            question=Question("content", command),
+        )
     if not title:
         title = _title_from(content)
     if content is None:

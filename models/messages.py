@@ -12,7 +12,16 @@ from models.base import Base
 
 # ignored: chatter the bot leaves alone; unplaced: addressed to the bot, not understood, told so;
 # asked: answered with a question (a pending question keeps the rest).
-INBOUND_OUTCOMES = ("pending", "answered", "ignored", "unplaced", "asked", "unknown_sender", "refused", "error")
+INBOUND_OUTCOMES = (
+    "pending",
+    "answered",
+    "ignored",
+    "unplaced",
+    "asked",
+    "unknown_sender",
+    "refused",
+    "error",
+)
 QUESTION_STATES = ("open", "answered", "expired", "cancelled")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 

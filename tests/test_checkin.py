@@ -94,9 +94,9 @@ def test_several_activities_pick_the_one_under_way(ask, runtime, roster):
 
 def test_several_activities_pick_by_stated_kind(ask, runtime, roster):
     _activity(runtime, roster, time=dt.time(9, 0), kind="study", title="理论学习")
-    later = _activity(runtime, roster, time=dt.time(15, 0), kind="research", title="走访企业")
+    later = _activity(runtime, roster, time=dt.time(10, 40), kind="research", title="走访企业")
     reply = ask("张三", Command("checkin", date=NOW.date(), kind="research"))
-    assert "15:00 调研 走访企业" in reply
+    assert "10:40 调研 走访企业" in reply
     assert _checkins(runtime) == [(later, roster["张三"])]
 
 

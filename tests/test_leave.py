@@ -68,7 +68,9 @@ def test_leave_without_date_takes_the_one_coming_activity(ask, runtime, roster):
     assert [lr.activity_id for lr in _leaves(runtime)] == [only]
 
 
-def test_leave_without_date_asks_which_of_two_coming_activities_and_the_number_answers(ask, say, runtime, roster):
+def test_leave_without_date_asks_which_of_two_coming_activities_and_the_number_answers(
+    ask, say, runtime, roster
+):
     later = _activity(runtime, roster, day=dt.date(2026, 12, 9), title="后一场")
     _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
     reply = ask("张三", Command("leave", reason="出差"))
@@ -79,7 +81,9 @@ def test_leave_without_date_asks_which_of_two_coming_activities_and_the_number_a
     answer = say("张三", "2")
     (leave,) = _leaves(runtime)
     assert (leave.activity_id, leave.reason, leave.status) == (later, "出差", "pending")
-    assert answer == f"已提交请假#{leave.id}：12月9日（周三） 14:30 会议/座谈 后一场，事由：出差，等待组长审批。"
+    assert (
+        answer == f"已提交请假#{leave.id}：12月9日（周三） 14:30 会议/座谈 后一场，事由：出差，等待组长审批。"
+    )
     assert say("张三", "2") != answer  # the question was answered: "2" now answers nothing
     assert len(_leaves(runtime)) == 1
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.messages import Command
+from bot.pipeline import NOT_UNDERSTOOD
 from models import Submission
 from tests.conftest import NOW
 
@@ -52,11 +53,26 @@ def test_other_kinds_are_counted_separately(ask, runtime):
 
 
 @pytest.mark.parametrize("intent", ["opinion", "report", "proposal"])
-def test_empty_submission_asks_for_the_content_and_records_nothing(ask, runtime, intent):
+def test_empty_submission_asks_for_the_content_and_the_next_message_is_the_note(ask, say, runtime, intent):
     reply = ask("张三", Command(intent, title=None, content="  "))
     label = {"opinion": "社情民意", "report": "调研报告", "proposal": "提案"}[intent]
-    assert reply == f"请把{label}的内容一起发来，例如：{label}：关于……"
+    assert reply == f"请发来{label}的内容（第一句作标题），我收到后记下。"
     assert _rows(runtime) == []
+    answer = say("张三", "县城东门菜市场早上占道经营严重。三轮车堵在路口，学生上学很危险。")
+    (row,) = _rows(runtime)
+    assert (row.kind, row.title, row.content) == (
+        intent,
+        "县城东门菜市场早上占道经营严重",
+        "三轮车堵在路口，学生上学很危险。",
+    )
+    assert answer.startswith(f"已收到{label}《县城东门菜市场早上占道经营严重》")
+
+
+def test_a_new_command_instead_of_the_content_is_that_command(ask, say, runtime):
+    ask("张三", Command("opinion"))
+    assert "履职记录" in say("张三", "我的履职")
+    assert _rows(runtime) == []
+    assert say("张三", "城区路灯坏了好几盏") == NOT_UNDERSTOOD  # the question is gone: plain text again
 
 
 def test_title_is_derived_from_the_first_clause_of_the_content(ask, runtime):
