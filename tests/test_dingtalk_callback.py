@@ -241,6 +241,19 @@ def test_voice_in_a_group_is_ignored_quietly(client, bot):
     assert counts(bot) == (0, 0)
 
 
+def test_voice_with_dingtalks_transcript_is_read_as_text(client, bot):
+    body = {
+        **message(),
+        "msgtype": "audio",
+        "content": {"duration": 3, "downloadCode": "x", "recognition": "帮助"},
+    }
+    del body["text"]
+    resp = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert resp.get_json() == {"msgtype": "text", "text": {"content": HELP}}
+    with bot.sessions() as s:
+        assert s.scalars(select(InboundMessage.text)).one() == "帮助"
+
+
 def test_app_serves_the_callback_only_when_dingtalk_is_configured(write_config, runtime):
     import app as app_module
 

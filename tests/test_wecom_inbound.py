@@ -256,10 +256,28 @@ def test_message_not_stored_by_the_ack_deadline_gets_503_and_its_late_answer_goe
         assert s.scalars(select(OutboxMessage.text)).all() == ["慢的答复"]
 
 
+def test_a_voice_message_is_read_as_its_transcript(client, runtime_):
+    payload = {**bot_payload("", chat=None), "msgtype": "voice", "voice": {"content": "签到"}}
+    del payload["text"]
+    assert bot_answer(bot_post(client, payload))["stream"]["content"] == "张三，签到成功。"
+    with runtime_.sessions() as s:
+        assert s.scalars(select(InboundMessage.text)).one() == "签到"
+
+
+def test_a_quoted_message_is_read_after_the_words_that_refer_to_it(client, runtime_):
+    payload = bot_payload("回显 请看")
+    payload["quote"] = {"msgtype": "text", "text": {"content": "明天上午9点视察县医院"}}
+    answer = bot_answer(bot_post(client, payload))
+    assert answer["stream"]["content"] == "请看\n明天上午9点视察县医院"
+    with runtime_.sessions() as s:
+        assert s.scalars(select(InboundMessage.text)).one() == "回显 请看\n明天上午9点视察县医院"
+
+
 @pytest.mark.parametrize(
     "event",
     [
         {"msgtype": "event", "event": {"eventtype": "enter_chat"}},
+        {"msgtype": "voice", "voice": {}},  # a voice message without a transcript says nothing
         {"msgtype": "image", "image": {"url": "https://example.invalid/x"}},
         {"msgtype": "stream", "stream": {"id": "MSG1"}},
     ],

@@ -38,6 +38,22 @@ class BadMessage(ValueError):
 # A robot message (HTTP body or Stream frame data) to `Incoming`
 
 
+def _said(body: dict, msgtype: str) -> str | None:
+    """The words of a text message, or of a voice message as DingTalk transcribed it
+    (audio: content.recognition); None for other kinds; BadMessage for a text without content."""
+    if msgtype == "audio":
+        audio = body.get("content") if isinstance(body.get("content"), dict) else {}
+        heard = audio.get("recognition")
+        return heard if isinstance(heard, str) and heard.strip() else None
+    if msgtype != "text":
+        return None
+    text = body.get("text")
+    content = text.get("content") if isinstance(text, dict) else None
+    if not isinstance(content, str):
+        raise BadMessage("text.content missing")
+    return content
+
+
 def parse_robot_message(body: Any, tz: dt.tzinfo, now: dt.datetime) -> tuple[Incoming | None, str]:
     """(Incoming, msgtype) for a text message, (None, msgtype) for another kind; BadMessage if unreadable.
 
@@ -54,12 +70,9 @@ def parse_robot_message(body: Any, tz: dt.tzinfo, now: dt.datetime) -> tuple[Inc
         raise BadMessage("msgId or msgtype missing")
     if conversation_type not in ("1", "2") or not isinstance(sender, str) or not sender:
         raise BadMessage("conversationType or sender missing")
-    if msgtype != "text":
+    content = _said(body, msgtype)
+    if content is None:
         return None, msgtype
-    text = body.get("text")
-    content = text.get("content") if isinstance(text, dict) else None
-    if not isinstance(content, str):
-        raise BadMessage("text.content missing")
     is_group = conversation_type == "2"
     created = body.get("createAt")
     sent_at = dt.datetime.fromtimestamp(created / 1000, tz) if isinstance(created, int) else now

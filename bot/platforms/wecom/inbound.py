@@ -148,9 +148,9 @@ class _SmartBot(_Callback):
             return self.verify_url()
         payload = self._payload(self.verified(json_envelope(self.body())))
         msgtype = payload.get("msgtype")
-        if msgtype != "text":
+        if msgtype not in _READ_AS_TEXT or (msgtype == "voice" and not (_said(payload) or "").strip()):
             # Events (enter_chat, feedback, template_card_event), stream refreshes (we always
-            # finish in one reply) and images/voice/files are not for the pipeline: answer empty.
+            # finish in one reply) and images/files are not for the pipeline: answer empty.
             event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
             log.info("wecom_bot %s %s ignored", msgtype, event.get("eventtype", ""))
             return Response(b"", status=200)
@@ -178,13 +178,17 @@ class _SmartBot(_Callback):
 
     def _incoming(self, p: dict[str, Any]) -> Incoming:
         sender = p.get("from") if isinstance(p.get("from"), dict) else {}
-        text = p.get("text") if isinstance(p.get("text"), dict) else {}
-        msgid, userid, content = p.get("msgid"), sender.get("userid"), text.get("content")
+        msgid, userid, content = p.get("msgid"), sender.get("userid"), _said(p)
         if not all(isinstance(v, str) and v for v in (msgid, userid)) or not isinstance(content, str):
-            raise CallbackError(400, "text message without msgid/from.userid/text.content")
+            raise CallbackError(400, "message without msgid/from.userid/text.content (voice.content)")
         is_group = p.get("chattype") == "group"
         if is_group:
             content = _LEADING_AT.sub("", content, count=1)  # group messages reach us only when @ed
+        quoted = _said(p["quote"]) if isinstance(p.get("quote"), dict) else None
+        if quoted and quoted.strip():
+            # "请假" quoting the leader's notice, "社情民意" quoting one's own long message: the quoted
+            # text is what the words refer to, read after them.
+            content = f"{content.strip()}\n{quoted.strip()}"
         return Incoming(
             platform=self.platform,
             chat_id=(str(p.get("chatid") or "") or None) if is_group else None,
@@ -196,6 +200,18 @@ class _SmartBot(_Callback):
             is_group=is_group,
             reply_handle={"response_url": p.get("response_url", "")},
         )
+
+
+# path/100719: a voice message arrives already transcribed (voice.content); text and voice may quote.
+_READ_AS_TEXT = ("text", "voice")
+
+
+def _said(part: dict[str, Any]) -> str | None:
+    """The words of a text or voice message (or of the message it quotes), None for other kinds."""
+    kind = part.get("msgtype")
+    body = part.get(kind) if kind in _READ_AS_TEXT and isinstance(part.get(kind), dict) else {}
+    content = body.get("content")
+    return content if isinstance(content, str) else None
 
 
 class _App(_Callback):
