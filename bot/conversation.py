@@ -18,6 +18,7 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.dates import cn_int
 from bot.messages import INTENTS, SUBMISSION_KINDS, Command, Incoming
 from models import PendingQuestion
 
@@ -131,19 +132,6 @@ def ask(
 
 # -- reading the answer ---------------------------------------------------------------------------
 
-_CN_NUMBERS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 _PICK_RE = re.compile(
     r"^(?:第|选|选择)?\s*#?\s*(?P<n>\d{1,3}|[一二两三四五六七八九十])\s*(?:个|项|次|号|条|位)?(?:吧|的)?$"
 )
@@ -196,7 +184,7 @@ def _pick(options: list[list[str]], text: str) -> Option | Retry | None:
     bare = _bare(text)
     m = _PICK_RE.match(bare)
     if m:
-        n = int(m["n"]) if m["n"].isdigit() else _CN_NUMBERS[m["n"]]
+        n = cn_int(m["n"]) or 0
         if 1 <= n <= len(options):
             return Option(*options[n - 1])
         by_value = [o for o in options if o[1] == str(n)]  # "#12": the request's own number

@@ -83,79 +83,27 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "help",
-        queries.help_,
-        "whole-message words (帮助, ?) and questions about the bot: nothing else to read",
-    ),
-    Rule("tag", _tag, "【社情民意】… states the kind outright; it overrides every word in the text"),
-    Rule(
-        "bind",
-        office.bind,
-        "绑定 / 我是张三 1380…: a name and a mobile, read before anything looks at the name",
-    ),
-    Rule(
-        "late_decision",
-        decisions.late_decision,
-        "确认补报/驳回补报 start like 同意/驳回: before the leave decisions",
-    ),
-    Rule(
-        "cancel_activity",
-        activities.cancel_activity,
-        "取消活动 #2 / 明天的视察取消了: before 撤回 and leave words",
-    ),
-    Rule(
-        "withdraw", office.withdraw, "撤回…/不请假了: a leading verb; before leave, which 不请假了 contains"
-    ),
-    Rule(
-        "correct",
-        notes.correct,
-        "更正 …: a leading verb; the note that follows must not be read as a new one",
-    ),
-    Rule(
-        "late", office.late, "补报/补签 …: a leading verb; before check-in and leave, whose words it carries"
-    ),
-    Rule(
-        "decision",
-        decisions.decision,
-        "同意/驳回 …: leading; a leader's 同意 is never the leader's own leave",
-    ),
-    Rule(
-        "note",
-        notes.note,
-        "a note opens with its keyword: whatever it mentions later (请假, 明天) is its text",
-    ),
-    Rule("suggestion", notes.suggestion, "提个建议：… is a note too, read before the questions"),
-    Rule("office", office.office, "采用/批示 #12 and #2 被县政协采用了, 停用/启用: the office's words"),
-    Rule("export", office.export, "导出… / 把档案导出来: before the questions, which share the period words"),
-    Rule(
-        "change_activity",
-        activities.change_activity,
-        "#2 改到… / 明天的视察改到周五: carries a date, before notices",
-    ),
-    Rule("my", queries.my, "我的履职 / 我交了几篇: the sender's own record, before the group's"),
-    Rule(
-        "status",
-        queries.status,
-        "short questions about the group (谁没交, 本组情况), before notices and leave",
-    ),
-    Rule("announce", activities.announce, "a notice may say 如不能参加请提前请假, so before leave"),
-    Rule(
-        "was_there",
-        activities.was_there,
-        "4号视察我去了忘记签到了: past presence is 补报, before leave and check-in",
-    ),
-    Rule("leave", leave.leave, "请假 or 去不了 anywhere in the message, once nothing above claimed it"),
-    Rule(
-        "checkin",
-        activities.checkin,
-        "签到/到了: short words; last of the members' because so many contain 到",
-    ),
-    Rule(
-        "invited",
-        activities.invited,
-        "a date, a kind and 请大家参加 without 通知 in front: a leader's notice",
-    ),
+    Rule("help", queries.help_, "帮助, ?, 怎么请假: whole-message words and questions about the bot"),
+    Rule("tag", _tag, "【社情民意】… states the kind outright, over every word in the text"),
+    Rule("bind", office.bind, "绑定 / 我是张三 1380…: read before anything looks at a name"),
+    Rule("late_decision", decisions.late_decision, "确认补报/驳回补报 start like 同意/驳回"),
+    Rule("cancel_activity", activities.cancel_activity, "取消活动 #2: before 撤回 and leave words"),
+    Rule("withdraw", office.withdraw, "撤回…/不请假了: before leave, which 不请假了 contains"),
+    Rule("correct", notes.correct, "更正 …: the note that follows is not a new one"),
+    Rule("late", office.late, "补报/补签 …: before check-in and leave, whose words it carries"),
+    Rule("decision", decisions.decision, "同意/驳回 …: a leader's 同意 is never their own leave"),
+    Rule("note", notes.note, "a note opens with its keyword: what it mentions later is its text"),
+    Rule("suggestion", notes.suggestion, "提个建议：… is a note too, before the questions"),
+    Rule("office", office.office, "采用/批示 #12, #2 被县政协采用了, 停用/启用"),
+    Rule("export", office.export, "导出…: before the questions, which share the period words"),
+    Rule("change_activity", activities.change_activity, "#2 改到…: carries a date, before notices"),
+    Rule("my", queries.my, "我的履职 / 我交了几篇: the sender's own, before the group's"),
+    Rule("status", queries.status, "谁没交, 本组情况: short questions, before notices and leave"),
+    Rule("announce", activities.announce, "a notice may say 如不能参加请提前请假: before leave"),
+    Rule("was_there", activities.was_there, "4号视察我去了忘记签到了: 补报, before leave and check-in"),
+    Rule("leave", leave.leave, "请假 or 去不了 anywhere, once nothing above claimed it"),
+    Rule("checkin", activities.checkin, "签到/到了: last of the members' because so much contains 到"),
+    Rule("invited", activities.invited, "a date, a kind and 请大家参加 without 通知: a leader's notice"),
 )
 
 

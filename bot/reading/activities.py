@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from bot import vocabulary as vocab
 from bot.messages import Command
-from bot.reading.leave import leave_signal
+from bot.reading.leave import COURTESY_RE, leave_signal
 from bot.reading.text import (
     ACTIVITY_REF_RE,
     ACTIVITY_WORD,
@@ -70,7 +70,7 @@ def _title(rest: str) -> str | None:
     clauses = [
         c
         for c in clauses
-        if _FORMAL_RE.sub("", c).strip(STRIP) and not INVITE_RE.search(c) and not _COURTESY_RE.search(c)
+        if _FORMAL_RE.sub("", c).strip(STRIP) and not INVITE_RE.search(c) and not COURTESY_RE.search(c)
     ]
     titled = [c for c in clauses if kind_named(c)] or clauses
     if not titled:
@@ -99,13 +99,6 @@ def _fields(t: Text, body: str) -> Command:
         title=clean(title),
         content=clean(place),
     )
-
-
-_COURTESY_RE = re.compile(
-    r"(?:如|若|如果|确实|实在|因故|有事)[^,，。;；]{0,10}(?:请假|参加|出席|来)"
-    r"|(?:请假|不能参加|无法参加)[^,，。;；]{0,6}(?:的|者)[^,，。;；]{0,8}(?:请|须|需|提前|及时)"
-    r"|(?:提前|及时|务必)[^,，。;；]{0,8}请假|(?:请|须|需|要|应)[^,，。;；]{0,4}(?:向|跟|和)[^,，。;；]{0,6}(?:请假|说明|报告)"
-)
 
 
 _LAID_OUT_RE = re.compile(r"时间[:：]")

@@ -20,7 +20,7 @@ _BUSY_RE = re.compile(
     r"(?:临时|突然)?有(?:点|些|急|要紧的?|重要的?)?事|(?:要|得)?出差|身体不(?:舒服|适)|生病|住院|在外地|走不开"
 )
 # A notice's "如不能参加请提前请假" is about others' leave, not the sender's.
-_COURTESY_RE = re.compile(
+COURTESY_RE = re.compile(
     r"(?:如|若|如果|确实|实在|因故|有事的?)[^,，。;；]{0,10}(?:请假|参加|出席|来)"
     r"|(?:请假|不能参加|无法参加)[^,，。;；]{0,6}(?:的|者)[^,，。;；]{0,8}(?:请|须|需|提前|及时)"
     r"|(?:提前|及时|务必)[^,，。;；]{0,8}请假|(?:请|须|需|要|应)[^,，。;；]{0,4}(?:向|跟|和)[^,，。;；]{0,6}(?:请假|说明|报告)"
@@ -43,7 +43,7 @@ _PARTICLES = r"[了的啊呢吧哈哦呀我]+"
 
 def own_clauses(text: str) -> list[str]:
     """The clauses that speak for the sender: a notice's courtesy clauses left out."""
-    return [c for c in re.split(r"[,，。;；!！\n]", text) if not _COURTESY_RE.search(c)]
+    return [c for c in re.split(r"[,，。;；!！\n]", text) if not COURTESY_RE.search(c)]
 
 
 def leave_signal(text: str) -> bool:
