@@ -46,6 +46,9 @@ _SIGNED_RE = re.compile(
     r"[\s\n]*(?:[\u4e00-\u9fff]{2,10}(?:联络组|政协|办公室))?[\s\n]*(?:\d{4}年)?\d{1,2}月\d{1,2}日?$"
 )
 _VERB_RE = re.compile(r"^\s*(?:的|开展|举行|召开|进行|组织|举办|集中|开)\s*(?:一次|一场|一个|个)?\s*")
+_PLACE_WORD_RE = re.compile(
+    r"(?:厂|局|院|室|村|镇|乡|馆|中心|公司|园|站|场|楼|政府|社区|学校|医院|街道|路|号|所|厅|基地|企业|大厦)$"
+)
 _KIND_HEAD_RE = re.compile(rf"^(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?=\S)?")
 
 
@@ -86,9 +89,12 @@ def _fields(t: Text, body: str) -> Command:
     place, rest = _place(rest)
     title = _title(rest)
     if place is None and title:
+        # "视察 城区污水处理厂": what is visited is where; "学习 全会精神" is what is studied.
         m = _KIND_HEAD_RE.match(title)
-        if m and title[m.end() :].strip(STRIP):
-            place = title[m.end() :].strip(STRIP)
+        what = title[m.end() :].strip(STRIP) if m else ""
+        visited = vocab.ACTIVITY_KINDS.get(m[0]) in ("inspection", "research", "collective") if m else False
+        if what and (visited or _PLACE_WORD_RE.search(what)):
+            place = what
     # The kind is what happens (the title), not where: "在…会议室开展集体学习" is study, not a meeting.
     kind = kind_named(title or "") or kind_named(rest) or kind_named(body)
     return Command(
