@@ -364,6 +364,12 @@ class Pipeline:
                 )
                 session.add(row)
                 session.flush()
+                if outcome == "refused" and member_id is not None:
+                    # The refused message was a command of its own, or the answer itself: either way
+                    # the question it met is settled.
+                    open_question = conversation.pending(session, member_id, conversation.chat_key(incoming))
+                    if open_question is not None:
+                        conversation.close(session, open_question, "cancelled", row.id)
             log.info(
                 "message %s/%s intent=%s outcome=%s", incoming.platform, incoming.msg_id, intent, outcome
             )

@@ -132,3 +132,12 @@ def test_two_members_of_one_name_are_asked_about_not_guessed(say, runtime, roste
 def test_a_stranger_name_is_refused_with_nothing_decided(say, runtime, two_pending):
     assert say("王组长", "同意 刘五") == "本组没有刘五待审批的请假。"
     assert set(statuses(runtime).values()) == {"pending"}
+
+
+def test_a_refused_command_in_between_drops_the_question_too(say, runtime, two_pending):
+    say("王组长", "同意")
+    assert "没有活动安排" in say("王组长", "签到", now=LATER)  # refused: nothing today
+    assert (
+        say("王组长", "1", now=LATER + dt.timedelta(minutes=1)) != f"已同意张三的请假#{two_pending['张三']}"
+    )
+    assert set(statuses(runtime).values()) == {"pending"}
