@@ -147,16 +147,16 @@ def _sounded(core: str) -> str:
 
 
 def _read(text: str, now: dt.datetime, strict: bool) -> Command:
-    full = normalise(text if isinstance(text, str) else str(text))
-    t = prepare(full[:_MAX_LEN], now, strict)
+    written = text if isinstance(text, str) else str(text)
+    t = prepare(written, now, strict, limit=_MAX_LEN)
     command = _classify(t)
     if command.intent == "unknown":
         sounded = _sounded(t.core)
         if sounded != t.core:
             command = _classify(t.with_core(sounded))
-    if len(full) > _MAX_LEN and command.intent in _NOTE_INTENTS:
+    if len(written) > _MAX_LEN and command.intent in _NOTE_INTENTS:
         # What it is was read from the start; the note itself is the whole text.
-        whole = prepare(full, now, strict)
+        whole = prepare(written, now, strict)
         command = _tag(whole) or notes.note(whole) or command
     return command
 
@@ -189,6 +189,6 @@ def is_chatter(text: str) -> bool:
 
 def looks_like_note(text: str) -> bool:
     """Long text, or a title-like first line with more below: probably a note sent without a keyword."""
-    core = prepare(normalise(text if isinstance(text, str) else str(text)), dt.datetime.min, False).core
+    core = prepare(text if isinstance(text, str) else str(text), dt.datetime.min, False).core
     first, _, rest = core.partition("\n")
     return len(core) >= 40 or (bool(rest.strip()) and len(first) <= 40 and len(core) >= 20)

@@ -115,3 +115,25 @@ def test_the_pipeline_takes_any_text_without_raising_and_logs_each_message_once(
     with runtime.sessions() as s:
         n = s.scalar(select(func.count()).select_from(InboundMessage).where(InboundMessage.msg_id == msg_id))
     assert n == 1
+
+
+# Any text at all as a note's body: printable or not, combining marks, zero-width joiners (a family
+# emoji is one), full-width letters, blank lines and runs of spaces.
+bodies = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=300
+).filter(lambda s: s.strip() and not s.lstrip()[0] in "：:，,。.！!？?；;、~-—_|…\"'“”‘’()（）【")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bodies)
+def test_a_note_is_stored_exactly_as_written(runtime, roster, body):
+    from models import Submission
+
+    text = "社情民意：路灯问题。\n" + body
+    incoming = Incoming("console", None, "张三", "张三", text, f"note-{next(_ids)}", NOW, False)
+    runtime.pipeline.handle(incoming, NOW)
+    with runtime.sessions.begin() as s:
+        stored = s.scalars(select(Submission).order_by(Submission.id.desc()).limit(1)).one()
+        content = stored.content
+        s.delete(stored)
+    assert (stored.title, content) == ("路灯问题", body.strip())

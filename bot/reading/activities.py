@@ -17,6 +17,7 @@ from bot.reading.text import (
     Text,
     clean,
     cut,
+    is_name,
     kind_named,
     past_leaning,
     when,
@@ -258,6 +259,9 @@ _CHECKIN_CLAUSE_RE = re.compile(
     r"|^(?:我|本人)?(?:已经?|已)?(?:按时|准时)?(?:到达|抵达|到了|到)[\u4e00-\u9fff]{0,14}?(?:现场|会场|会议室|地点)(?:了)?$"
     r"|^(?:我|本人)?(?:已经?|已)?(?:在|到)(?:会场|现场|会议室)(?:了)?$"
 )
+_NAME_ARRIVED_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:已经?|已|也)?到(?:了|啦)?$"
+)  # "李秀英到": roll call
 _ARRIVED_AT_RE = re.compile(r"^(?:我|本人)?(?:已|已经)?到\s+[\u4e00-\u9fff]{2,8}(?:了)?$")  # "到 新桥村"
 _ARRIVED_RE = re.compile(
     r"^(?:(?:到|我到|来了|我来了|人到了|我在|在|已到|在的|到位|已到位|到了)[了啦咯喽哈呀啊~！!]*){1,3}$"
@@ -289,7 +293,13 @@ def checkin(t: Text) -> Command | None:
         and _CHECKIN_TAIL_RE.search(head)
     ):
         return _today_or_stated(t, head)  # the member's own name or the place, written after the check-in
-    if _ARRIVED_RE.match(bare) or _CHECKIN_RE.match(bare) or _ARRIVED_AT_RE.match(bare):
+    named = _NAME_ARRIVED_RE.match(bare)
+    if (
+        _ARRIVED_RE.match(bare)
+        or _CHECKIN_RE.match(bare)
+        or _ARRIVED_AT_RE.match(bare)
+        or (named and is_name(named["name"]))
+    ):
         return _today_or_stated(t, bare)
     if len(bare) <= 25 and _CHECKIN_TAIL_RE.search(bare) and not _NOT_CHECKIN_RE.search(bare):
         return _today_or_stated(t, bare)

@@ -13,7 +13,7 @@ from bot.reading.text import SEP, STRIP, Text, clean, number
 _SUBMISSION_RE = re.compile(vocab.alternation(vocab.SUBMISSION_KINDS))
 # What may stand before a note's keyword: "我要交一篇", "这是我本月的", "再补报一条", "本人拟提交".
 _PREAMBLE_RE = re.compile(
-    r"^(?:我们组|我们|本组|我组|咱们组|咱们|我|本人|这是|现|现在|再|又|先|补|还|要|想|来|给|向您|向|您|就|把|将|特此|"
+    r"^(?:我们组|我们|本组|我组|咱们组|咱们|我|本人|这是|这里|这|现|现在|再|又|先|补|还|要|想|来|给|向您|向|您|就|把|将|特此|有|"
     r"今天|昨天|刚才|最近|近期|上周|这周|本周|也|已经|已|都|谨|拟|准备|打算|计划|特)*"
     r"(?:提交|递交|报送|上报|呈报|补报|补交|再交|交|报|送|发|提|写了|写|反映|上传|分享|汇报|办了|做了|干了|办|做)?"
     r"(?:一|1|两|几)?(?:篇|条|份|件|个|下|点|则)?"
@@ -27,7 +27,7 @@ _QUERY_TAIL_RE = re.compile(
 )
 # What may follow a short keyword (建议, 提案) before the note's text: a measure word, then a pause.
 _BODY_START_RE = re.compile(
-    r"^(?:一[则篇条份件个]|[两几][篇条份件个])?(?:(?:交|发|报|递)一下|(?:发|交|报|呈)给[^，。:：]{0,6})?"
+    r"^(?:一[则篇条份件个]|[两几][篇条份件个])?(?:(?:交|发|报|递)一下|(?:发|交|报|呈)给[^，。:：]{0,6}|(?:想|要|准备)(?:交|提交|报))?"
     rf"(?:$|[{SEP}\n《【“\"(（]|关于)"
 )
 _COUNTED_BODY_RE = re.compile(
@@ -74,10 +74,10 @@ def split_note(body: str) -> tuple[str | None, str | None]:
     body = body.lstrip(STRIP).rstrip()  # the note's own closing 。 is part of its content
     if not body.strip(STRIP):
         return None, None
-    m = re.search(r"标题[:：\s]*(?P<t>.+?)[\s,，。;；]*(?:内容|正文)[:：\s]*(?P<c>.*)$", body, re.S)
+    m = re.search(r"标题[:：\s]+(?P<t>.+?)[\s,，。;；]*(?:内容|正文)[:：\s]+(?P<c>.*)$", body, re.S)
     if m:
         return clean(m["t"]), (m["c"].strip() or None)
-    m = re.match(r"标题[:：\s]*(.+)$", body, re.S)
+    m = re.match(r"标题[:：\s]+(.+)$", body, re.S)
     if m:
         body = m[1]
     m = re.match(r"《(?P<t>[^》]{1,60})》[\s:：,，。]*(?P<c>.*)$", body, re.S)

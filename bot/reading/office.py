@@ -141,6 +141,7 @@ _ADOPTED_RE = re.compile(
 _INSTRUCTED_RE = re.compile(
     r"^#?\s*(?P<n>\d{1,9})(?:号|篇)?\s*(?:已经?|已)?(?:被|获|得到|由)?(?P<by>.{1,20}?)(?:批示|肯定性批示)(?:了)?$"
 )
+_NUMBERED_VERB_RE = re.compile(r"^#\s*(?P<n>\d{1,9})(?:号)?\s*(?P<verb>批示|采用)[\s:：]+(?P<rest>.+)$")
 _LEVELS = {"县": "县级", "区": "县级", "市": "市级", "省": "省级", "全国": "全国", "国家": "全国"}
 
 
@@ -162,12 +163,16 @@ def office(t: Text) -> Command | None:
     if m := _INSTRUCT_RE.match(core):
         target, rest = number(core[m.end() :])
         return Command("instruct", target=target, content=clean(rest))
+    if m := _NUMBERED_VERB_RE.match(core):  # "#5 批示 县委书记：…" / "#12 采用 市级"
+        if m["verb"] == "采用":
+            return Command("adopt", target=m["n"], content=_level(m["rest"]))
+        return Command("instruct", target=m["n"], content=clean(m["rest"]))
     if m := _ADOPTED_RE.match(core):
         return Command("adopt", target=m["n"], content=_level(m["by"]))
     if m := _INSTRUCTED_RE.match(core):
         return Command("instruct", target=m["n"], content=clean(m["by"]))
     if m := re.match(r"^(?P<verb>停用|启用|恢复启用|重新启用)(?:委员)?", core):
-        name = core[m.end() :].strip(STRIP)
+        name = re.sub(r"[（(][^）)]*[）)]", "", core[m.end() :]).strip(STRIP)  # 停用 何建军（已调离）
         if re.fullmatch(r"[\u4e00-\u9fff·A-Za-z]{1,10}", name) and not NOT_A_NAME_RE.search(name):
             return Command("deactivate" if m["verb"] == "停用" else "reactivate", target=name)
     return None
@@ -188,7 +193,7 @@ def export(t: Text) -> Command | None:
     """导出本季度 / 把第一联络组这个季度的导出来: title the period word, content the group."""
     if m := _EXPORT_RE.match(t.core):
         rest = t.core[m.end() :]
-    elif m := _EXPORT_TAIL_RE.match(t.core):
+    elif m := _EXPORT_TAIL_RE.match(re.split(r"[，,。；;]", t.core, maxsplit=1)[0]):  # "…导出来，要报县政协"
         rest = m["what"]
     else:
         return None

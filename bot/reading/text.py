@@ -77,30 +77,85 @@ _GLUED_RE = re.compile(vocab.alternation(_COMMAND_STARTS))
 _TRAILING_MENTION_RE = re.compile(r"\s+@\S{1,30}$")
 
 
-def _drop_mentions(text: str) -> str:
+@dataclass(frozen=True)
+class Traced:
+    """A cleaned copy of what was written, and where each of its characters came from in the original."""
+
+    text: str
+    index: tuple[int, ...]  # text[i] stands for written[index[i]]
+
+    def __getitem__(self, span: slice) -> Traced:
+        return Traced(self.text[span], self.index[span])
+
+    def strip(self) -> Traced:
+        start = len(self.text) - len(self.text.lstrip())
+        end = len(self.text.rstrip())
+        return self[start:end]
+
+
+def _trace(pieces: list[tuple[str, int]]) -> Traced:
+    return Traced("".join(c for c, _i in pieces), tuple(i for _c, i in pieces))
+
+
+def _cleaned(written: str) -> Traced:
+    """Full-width letters and digits made ASCII, control characters out, odd spaces made spaces,
+    combining marks composed (NFC): each character traced to the one it came from."""
+    pieces: list[tuple[str, int]] = []
+    start = 0
+    for pos in range(1, len(written) + 1):
+        # NFC composes only within a run that starts at a character of combining class 0.
+        if pos < len(written) and unicodedata.combining(written[pos]):
+            continue
+        run = unicodedata.normalize("NFC", written[start:pos].translate(_TRANSLATE))
+        for c in run:
+            if not _CONTROL_RE.match(c):
+                pieces.append((" " if unicodedata.category(c) == "Zs" else c, start))
+        start = pos
+    return _trace(pieces)
+
+
+def _one_space(t: Traced) -> Traced:
+    """Runs of spaces made one, lines without spaces at their ends, no blank lines."""
+    pieces: list[tuple[str, int]] = []
+    for c, i in zip(t.text, t.index, strict=True):
+        if c == " " and (not pieces or pieces[-1][0] in " \n"):
+            continue
+        if c == "\n":
+            while pieces and pieces[-1][0] == " ":
+                pieces.pop()
+            if not pieces or pieces[-1][0] == "\n":
+                continue
+        pieces.append((c, i))
+    return _trace(pieces).strip()
+
+
+def _without_mentions(t: Traced) -> Traced:
     """The text without the @mentions in front (and one at the end); a glued one ends where a
     command starts ("@履职助手签到" -> "签到")."""
-    while text.startswith("@"):
-        head, _, rest = text.partition(" ")
+    while t.text.startswith("@"):
+        head_end = t.text.find(" ")
+        head = t.text if head_end < 0 else t.text[:head_end]
         named = _BOT_NAME_END_RE.match(head)
         if named and named.end() < len(head):
             cut = named.end()
         else:
             glued = _GLUED_RE.search(head, 2)
             cut = glued.start() if glued and not named else len(head)
-        text = (head[cut:] + " " + rest).strip()
-    return _TRAILING_MENTION_RE.sub("", text).strip()
+        t = t[cut:].strip() if cut < len(head) else t[len(head) :].strip()
+    if m := _TRAILING_MENTION_RE.search(t.text):
+        t = t[: m.start()]
+    return t.strip()
+
+
+def traced(written: str) -> Traced:
+    """The message as typed, made regular (ASCII digits, no control characters, one space, no
+    mentions), each character traced to the one the member wrote."""
+    return _without_mentions(_one_space(_cleaned(written)))
 
 
 def normalise(text: str) -> str:
     """The message as typed, made regular: ASCII digits, no control characters, one space, no mentions."""
-    text = text.translate(_TRANSLATE)
-    text = unicodedata.normalize("NFC", text)
-    text = _CONTROL_RE.sub("", text)
-    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
-    text = "\n".join(_SPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
-    text = re.sub(r"\n{2,}", "\n", text).strip()
-    return _drop_mentions(text)
+    return traced(text).text
 
 
 # Voice input and quick typing put in words that carry nothing: 嗯, 那个, 就是, a 啊 or 哈 at the end
@@ -139,9 +194,9 @@ HEAD = 12  # command words stand in the first characters: typos are mended there
 class Text:
     """One message as the rules see it."""
 
-    written: str  # normalised, mentions dropped: what a note's text is cut from
-    core: str  # what the rules read: no salutation, fillers, typos in command words
-    index: tuple[int, ...]  # core[i] is written[index[i]] (a filler's pause points at its place)
+    written: str  # what the member wrote (NUL aside): what a note's text is cut from, unchanged
+    core: str  # what the rules read: regular, no mention, salutation, fillers, typos in command words
+    index: tuple[int, ...]  # core[i] stands for written[index[i]] (a filler's pause points at its place)
     now: dt.datetime
     strict: bool
     to_everyone: bool = False  # the salutation addressed the group (各位委员：): a leader's notice
@@ -168,32 +223,27 @@ class Text:
         return replace(self, written=core, core=core, index=tuple(range(len(core))))
 
 
-def _without_fillers(text: str) -> tuple[str, list[int]]:
-    out: list[str] = []
-    index: list[int] = []
+def _without_fillers(t: Traced) -> tuple[str, list[int]]:
+    text = t.text
+    pieces: list[tuple[str, int]] = []
     pos = 0
     for m in _FILLER_RE.finditer(text):
-        out.extend(text[pos : m.start()])
-        index.extend(range(pos, m.start()))
-        if out and out[-1] != " ":
-            out.append(" ")
-            index.append(m.start())
+        pieces.extend(zip(text[pos : m.start()], t.index[pos : m.start()], strict=True))
+        if pieces and pieces[-1][0] != " ":
+            pieces.append((" ", t.index[m.start()]))
         pos = m.end()
-    out.extend(text[pos:])
-    index.extend(range(pos, len(text)))
+    pieces.extend(zip(text[pos:], t.index[pos:], strict=True))
     # One space where fillers and spaces met; none at the ends.
-    keep = [i for i, c in enumerate(out) if not (c == " " and (i == 0 or out[i - 1] == " "))]
-    core = [out[i] for i in keep]
-    idx = [index[i] for i in keep]
-    while core and core[-1] == " ":
-        core.pop()
-        idx.pop()
-    return "".join(core), idx
+    kept = [p for i, p in enumerate(pieces) if not (p[0] == " " and (i == 0 or pieces[i - 1][0] == " "))]
+    while kept and kept[-1][0] == " ":
+        kept.pop()
+    return "".join(c for c, _i in kept), [i for _c, i in kept]
 
 
-def prepare(written: str, now: dt.datetime, strict: bool) -> Text:
-    """The message (already `normalise`d) as the rules read it."""
-    core, index = _without_fillers(written)
+def prepare(written: str, now: dt.datetime, strict: bool, limit: int | None = None) -> Text:
+    """The message, as written, made ready for the rules (reading at most `limit` characters)."""
+    regular = traced(written)
+    core, index = _without_fillers(regular[:limit] if limit else regular)
     everyone = False
     for _ in range(4):
         m = _COURTESY_LEAD_RE.match(core) or _GREETING_RE.match(core)
