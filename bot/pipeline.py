@@ -25,7 +25,7 @@ from bot.descriptor import PlatformDescriptor, Platforms
 from bot.messages import Command, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
 from bot.router import Ask, Context, Router, UserError
-from models import ChatBinding, InboundMessage, LiaisonGroup, Member
+from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,13 @@ def _member_query(platform: PlatformDescriptor, sender_id: str) -> Select[tuple[
     return select(Member).where(column == sender_id).order_by(Member.id).limit(1)
 
 
+def _lock_sender(stmt: Select) -> Select:
+    """The sender's row locked for the message's transaction: two messages of one member (a double
+    tap, 请假 twice at once) are handled one after the other by any number of workers, so every
+    handler's check-then-write sees what the other wrote. SQLite locks the whole database instead."""
+    return stmt.with_for_update(of=Member)
+
+
 def find_member(session: Session, platform: PlatformDescriptor | None, sender_id: str) -> Member | None:
     """The roster member behind a sender id on `platform` (the console speaks by name); nobody is
     known on a channel no platform registered (`platform` None)."""
@@ -72,7 +79,7 @@ def _sender(
     """The sender's roster entry and the liaison group the chat is bound to, in one query."""
     if platform is None:
         return None, None
-    stmt = _member_query(platform, incoming.sender_id)
+    stmt = _lock_sender(_member_query(platform, incoming.sender_id))
     if not (incoming.is_group and incoming.chat_id):
         return session.scalars(stmt).first(), None
     bound = stmt.add_columns(ChatBinding.group_id).outerjoin(
@@ -208,6 +215,7 @@ class Pipeline:
             return Outcome(reply, duplicate=True, outcome=row.outcome)
 
     def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
+        session.connection(execution_options={WRITES_AFTER_READING: True})
         platform = self._platforms.for_channel(incoming.platform)
         member, chat_group = _sender(session, platform, incoming)
         try:

@@ -4,7 +4,7 @@ Models know nothing of HTTP, platforms or the clock: every time is passed in.
 """
 
 from models.base import AwareDateTime, Base
-from models.db import make_engine, make_session_factory
+from models.db import WRITES_AFTER_READING, make_engine, make_session_factory
 from models.messages import (
     INBOUND_OUTCOMES,
     OUTBOX_STATUSES,
@@ -32,6 +32,7 @@ __all__ = [
     "Base",
     "make_engine",
     "make_session_factory",
+    "WRITES_AFTER_READING",
     "InboundMessage",
     "OutboxMessage",
     "PendingQuestion",

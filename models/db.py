@@ -7,6 +7,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option of a transaction that reads, then writes on what it read: see make_engine.
+WRITES_AFTER_READING = "writes_after_reading"
+
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for `url`; SQLite gets foreign keys on and a busy timeout for concurrent writers."""
@@ -26,6 +29,15 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:
+            # A transaction that checks before it writes (one pending leave, one binding, …) takes
+            # the write lock at its start (IMMEDIATE), so two processes cannot both read "none yet";
+            # PostgreSQL gets the same from row locks (SELECT … FOR UPDATE) in the pipeline. Other
+            # transactions keep the driver's own BEGIN, issued before their first write.
+            if conn.get_execution_options().get(WRITES_AFTER_READING):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -120,7 +120,9 @@ def test_the_pipeline_takes_any_text_without_raising_and_logs_each_message_once(
 # Any text at all as a note's body: printable or not, combining marks, zero-width joiners (a family
 # emoji is one), full-width letters, blank lines and runs of spaces.
 bodies = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=300
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    min_size=1,
+    max_size=300,
 ).filter(lambda s: s.strip() and not s.lstrip()[0] in "：:，,。.！!？?；;、~-—_|…\"'“”‘’()（）【")
 
 

@@ -106,6 +106,12 @@ def decision(t: Text) -> Command | None:
             if target and not target.isdigit() and NOT_A_NAME_RE.search(target):
                 return None
             return Command(intent, target=target, reason=_reason(intent, core[m.end() :]))
+    return None
+
+
+def closing_decision(t: Text) -> Command | None:
+    """ "中中，让她去吧，批了" / "马福海请假的事，同意": a short message that ends by approving."""
+    core = t.core
     if len(core) <= 24 and _CLOSING_RE.search(core) and not _REJECT_WORDS_RE.search(core):
         first = re.split(r"[,，。\s]", core, maxsplit=1)[0]
         name = re.sub(r"(?:委员)?的?(?:请假|假)(?:的事|这事|申请)?$", "", first)
