@@ -297,6 +297,11 @@ class ExportSettings(_Strict):
     dir: str = "data/exports"  # 导出本季度 in chat writes the .xlsx here; the office fetches it
 
 
+class BindingSettings(_Strict):
+    # A stranger may try 绑定 this often an hour: enough for typing slips, too few to guess mobiles.
+    attempts_per_hour: int = Field(default=5, ge=1, le=100)
+
+
 class CheckinSettings(_Strict):
     # A check-in counts from this long before an activity starts to the end of its day; outside it the
     # member is told to ask the leader for 补报.
@@ -325,6 +330,7 @@ class Settings(_Strict):
     exports: ExportSettings = ExportSettings()
     conversation: ConversationSettings = ConversationSettings()
     checkin: CheckinSettings = CheckinSettings()
+    binding: BindingSettings = BindingSettings()
     quotas: list[QuotaRule] = []
     groups: list[GroupBinding] = []
     wecom: WecomSettings = WecomSettings()

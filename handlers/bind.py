@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.messages import Command, Reply
 from bot.router import Context, Router, UserError
-from models import Member
+from models import InboundMessage, Member
 
 router = Router()
 
@@ -21,6 +22,21 @@ _OFFICE = "如有疑问请联系县政协办公室。"
 def _mobile(text: str | None) -> str:
     digits = re.sub(r"\D", "", text or "")
     return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+_NO_MATCH = f"姓名和手机号与花名册对不上，或已绑定其他账号，没有绑定。请核对后重发，{_OFFICE}"
+
+
+def _attempts(session: Session, ctx: Context) -> int:
+    """This sender's 绑定 messages in the last hour, this one included (the log row is written)."""
+    return session.scalar(
+        select(func.count(InboundMessage.id)).where(
+            InboundMessage.platform == ctx.incoming.platform,
+            InboundMessage.sender_id == ctx.incoming.sender_id,
+            InboundMessage.intent == "bind",
+            InboundMessage.received_at > ctx.now - dt.timedelta(hours=1),
+        )
+    )
 
 
 @router.route("bind", allow_unknown=True)
@@ -37,21 +53,24 @@ def bind(session: Session, member: Member | None, command: Command, ctx: Context
     if not name or not mobile:
         raise UserError(f"请发送姓名和手机号（与花名册一致），例如：{_EXAMPLE}")
 
-    match = session.scalars(select(Member).where(Member.name == name, Member.mobile == mobile)).first()
-    if match is None:
-        raise UserError(f"姓名和手机号与花名册对不上，没有绑定。请核对后重发，{_OFFICE}")
-    if not match.active:
-        raise UserError("该账号已停用，" + _OFFICE)
-
     sender_id = ctx.incoming.sender_id
-    if member is not None and member.id != match.id:
+    if member is None and _attempts(session, ctx) > ctx.settings.binding.attempts_per_hour:
+        raise UserError(f"绑定尝试次数过多，请一小时后再试。{_OFFICE}")
+    # Once per roster member: the member's row is locked, so of sixteen strangers binding themselves
+    # as one member at once, the first is bound and the others find the row taken.
+    match = session.scalars(
+        select(Member).where(Member.name == name, Member.mobile == mobile).with_for_update()
+    ).first()
+    current = getattr(match, column) if match is not None else None
+    if current == sender_id and match is not None:
+        return Reply(f"{name}，您已绑定过了，可以直接使用。发送「帮助」查看可以做什么。")
+    if member is not None and (match is None or member.id != match.id):
         # The pipeline found this sender already bound to someone else: never move an identity silently.
         raise UserError(f"您的{label}账号已绑定为其他委员，不能再绑定{name}。请联系县政协办公室处理。")
-    current = getattr(match, column)
-    if current == sender_id:
-        return Reply(f"{name}，您已绑定过了，可以直接使用。发送「帮助」查看可以做什么。")
-    if current:
-        raise UserError(f"{name}已绑定了另一个{label}账号。如需更换，请联系县政协办公室处理。")
+    if match is None or not match.active or current:
+        # One answer for "no such pair", "stopped" and "bound to another account": a stranger must not
+        # learn which names and mobiles belong together.
+        raise UserError(_NO_MATCH)
 
     try:
         # A concurrent bind of the same platform id may win the unique key first.
@@ -59,6 +78,6 @@ def bind(session: Session, member: Member | None, command: Command, ctx: Context
             setattr(match, column, sender_id)
             session.flush()
     except IntegrityError:
-        raise UserError(f"这个{label}账号已绑定为其他委员，请联系县政协办公室处理。") from None
+        raise UserError(_NO_MATCH) from None
     where = match.group.name if match.group else "县政协办公室"
     return Reply(f"绑定成功：{name}（{where}）。发送「帮助」查看可以做什么。")

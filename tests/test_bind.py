@@ -38,11 +38,41 @@ def test_rebinding_the_same_pair_is_acknowledged(say, runtime):
     assert _ids(runtime)["张三"] == ("zhangsan", "dt_zhangsan")
 
 
-def test_member_already_bound_to_another_id_is_sent_to_the_office(say, runtime):
+def test_a_stranger_learns_nothing_of_whether_a_name_and_mobile_belong_together(say, runtime):
     before = _ids(runtime)
-    reply = say("张三", "绑定 张三 13800000001", platform="wecom_bot", sender_id="someone_else")
-    assert "已绑定了另一个企业微信账号" in reply and "县政协办公室" in reply
+    taken = say("张三", "绑定 张三 13800000001", platform="wecom_bot", sender_id="someone_else")
+    wrong = say("张三", "绑定 张三 13800000009", platform="wecom_bot", sender_id="someone_else")
+    nobody = say("张三", "绑定 无此人 13800000001", platform="wecom_bot", sender_id="someone_else")
+    assert taken == wrong == nobody and "县政协办公室" in taken
     assert _ids(runtime) == before
+
+
+def test_binding_attempts_are_limited_per_sender_and_hour(say, runtime):
+    import datetime as dt
+
+    from tests.conftest import NOW
+
+    for i in range(5):
+        assert "对不上" in say(
+            "x",
+            f"绑定 张三 1380000009{i}",
+            NOW + dt.timedelta(minutes=i),
+            platform="wecom_bot",
+            sender_id="guesser",
+        )
+    sixth = say(
+        "x", "绑定 赵六 13800000003", NOW + dt.timedelta(minutes=6), platform="wecom_bot", sender_id="guesser"
+    )
+    assert sixth.startswith("绑定尝试次数过多")
+    assert _ids(runtime)["赵六"][0] is None  # the right pair, refused: no more guesses this hour
+    later = say(
+        "x",
+        "绑定 赵六 13800000003",
+        NOW + dt.timedelta(hours=1, minutes=7),
+        platform="wecom_bot",
+        sender_id="guesser",
+    )
+    assert later.startswith("绑定成功") and _ids(runtime)["赵六"][0] == "guesser"
 
 
 def test_id_bound_to_another_member_cannot_take_a_second_identity(say, runtime):
