@@ -44,8 +44,9 @@ def announce(session: Session, member: Member, command: Command, ctx: Context) -
     title = title[:200] or label
     place = (command.content or "").strip()[:200] or None
 
-    # A leader who re-sends the same announcement (or a platform retry with a new id)
-    # must not create a second activity that members would then be counted absent from.
+    # A leader who re-sends the same announcement (or a platform retry with a new id) must not create a
+    # second activity that members would then be counted absent from. The pipeline holds the sender's
+    # row for the message, so sixteen copies sent at once are read one after the other.
     same = session.scalars(
         select(Activity)
         .where(

@@ -49,6 +49,8 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
         if done is not None:
             raise UserError(f"您已签到参加了{describe_activity(activity)}，无需请假。")
 
+    # Once per member and activity: the pipeline holds the member's row for the message (SQLite: the
+    # write lock), so a second 请假 sent at the same moment waits and finds this one.
     existing = session.scalars(
         select(LeaveRequest)
         .where(

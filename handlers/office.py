@@ -44,7 +44,9 @@ def _submission(session: Session, command: Command) -> Submission:
     number = command.number
     if number is None:
         raise UserError("请写明材料编号，例如：采用 #12 市级")
-    row = session.get(Submission, number)
+    # Once per note: its row is locked, so of sixteen 采用 #12 at once (by one admin or several) the
+    # first changes it and the others find it already adopted (see adopt).
+    row = session.get(Submission, number, with_for_update=True)
     if row is None:
         raise UserError(f"没有找到材料#{number}，请核对编号。")
     if row.status == "withdrawn":

@@ -17,6 +17,7 @@ from models import Member, Submission
 router = Router()
 
 _TITLE_MAX = 30
+_RESENT_WITHIN = dt.timedelta(minutes=10)
 _CLAUSE_END = re.compile(r"[，。；！？,.;!?\n\r]")
 
 
@@ -27,6 +28,10 @@ def _title_from(content: str) -> str:
         if clause:
             return clause[:_TITLE_MAX]
     return content.strip()[:_TITLE_MAX]
+
+
+def _shown(title: str) -> str:
+    return title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
 
 
 def _month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -56,6 +61,24 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     if content is None:
         content = title  # a title-only note keeps its words as the content too
 
+    # Once per note: the same text of the same kind sent again within minutes (a double tap, a
+    # resend after a slow answer) is the note already recorded. The pipeline holds the member's
+    # row for the message, so a second copy sent at the same moment sees the first.
+    same = session.scalar(
+        select(Submission)
+        .where(
+            Submission.member_id == member.id,
+            Submission.kind == kind,
+            Submission.title == title[:200],
+            Submission.content == content,
+            Submission.status != "withdrawn",
+            Submission.submitted_at > ctx.now - _RESENT_WITHIN,
+        )
+        .limit(1)
+    )
+    if same is not None:
+        return Reply(f"已收到过这篇{label}《{_shown(same.title)}》（编号#{same.id}），没有重复记录。")
+
     submission = Submission(
         member_id=member.id,
         group_id=member.group_id,
@@ -84,7 +107,7 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
         )
     )
     whose = "本组" if member.group_id is not None else "您"
-    shown = title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
+    shown = _shown(title)
     return Reply(
         f"已收到{label}《{shown}》（{month_day(ctx.now)}），这是本月{whose}第{count}篇，"
         f"编号#{submission.id}。"

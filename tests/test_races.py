@@ -1,0 +1,105 @@
+"""Two different messages that mean the same thing, handled at the same moment: sixteen threads,
+each with its own database connection, released at once by a barrier. Whatever order the database
+serialises them in, one record is written and one notice queued (PostgreSQL: row locks; SQLite: the
+write lock taken when the message's transaction begins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.messages import Incoming
+from models import Activity, LeaveRequest, Member, OutboxMessage, RecordChange, Submission
+from tests.conftest import NOW
+
+N = 16
+_ids = itertools.count()
+
+
+def race(runtime, messages: list[Incoming]) -> list[str | None]:
+    """Handle `messages` at once, one thread each; their answers, in the messages' order."""
+    barrier = threading.Barrier(len(messages))
+    answers: list[str | None] = [None] * len(messages)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcome = runtime.pipeline.handle(messages[i], NOW)
+            answers[i] = outcome.reply.text if outcome.reply else None
+        except BaseException as err:  # surfaced below: a thread's failure must fail the test
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(messages))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not [t for t in threads if t.is_alive()], "a message never finished"
+    assert errors == []
+    return answers
+
+
+def said(name: str, text: str, *, sender: str | None = None, platform: str = "console") -> Incoming:
+    return Incoming(platform, None, sender or name, name, text, f"race-{next(_ids)}", NOW, False)
+
+
+def count(runtime, model, *where) -> int:
+    with runtime.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+def tomorrow(runtime, roster) -> int:
+    with runtime.sessions.begin() as s:
+        group = s.get(Member, roster["王组长"]).group_id
+        a = Activity(group_id=group, kind="inspection", title="县医院", date=dt.date(2026, 11, 24), created_at=NOW)
+        s.add(a)
+        s.flush()
+        return a.id
+
+
+def test_sixteen_leave_requests_at_once_make_one_request_and_one_notice(runtime, roster, tomorrow):
+    answers = race(runtime, [said("张三", "请假 明天的视察 家里有事") for _ in range(N)])
+    assert count(runtime, LeaveRequest) == 1
+    assert count(runtime, OutboxMessage, OutboxMessage.key.like("leave:%:requested:%")) == 1
+    assert sum(a.startswith("已提交请假#") for a in answers) == 1
+    assert sum(a.startswith("您已请过假了") for a in answers) == N - 1
+
+
+def test_sixteen_copies_of_an_announcement_make_one_activity(runtime, roster):
+    answers = race(runtime, [said("王组长", "发布活动 12月3日上午9点 视察 城区污水处理厂") for _ in range(N)])
+    assert count(runtime, Activity) == 1
+    assert sum(a.startswith("已发布活动#") for a in answers) == 1
+    assert sum("已发布过" in a for a in answers) == N - 1
+
+
+def test_sixteen_strangers_binding_as_one_member_bind_one(runtime, roster):
+    messages = [said("?", "绑定 赵六 13800000003", sender=f"stranger{i}", platform="wecom_bot") for i in range(N)]
+    answers = race(runtime, messages)
+    assert sum(a.startswith("绑定成功") for a in answers) == 1
+    with runtime.sessions() as s:
+        bound = s.scalar(select(Member.wecom_userid).where(Member.id == roster["赵六"]))
+    winner = messages[[a.startswith("绑定成功") for a in answers].index(True)].sender_id
+    assert bound == winner
+
+
+def test_sixteen_adoptions_at_once_audit_and_notify_once(runtime, roster, say):
+    say("张三", "社情民意：城区路灯不亮。晚上出行不便。")
+    with runtime.sessions() as s:
+        note = s.scalar(select(Submission.id))
+    answers = race(runtime, [said("陈主任", f"采用 #{note} 市级") for _ in range(N)])
+    assert count(runtime, RecordChange, RecordChange.field == "adopted_level") == 1
+    assert count(runtime, OutboxMessage, OutboxMessage.key.like("adopt:%")) == 1
+    assert sum(a.startswith("已标记") for a in answers) == 1
+    assert sum("已标记为市级采用" in a and not a.startswith("已标记") for a in answers) == N - 1
+
+
+def test_a_note_sent_twice_at_once_is_recorded_once(runtime, roster):
+    answers = race(runtime, [said("张三", "社情民意：城区路灯不亮。晚上出行不便。") for _ in range(2)])
+    assert count(runtime, Submission) == 1
+    assert sorted(a[:6] for a in answers) == ["已收到社情民", "已收到过这篇"]
