@@ -168,6 +168,14 @@ def test_group_checkin_at_the_bot_is_answered_with_a_finished_stream(client, run
     )
 
 
+def test_the_passive_reply_is_signed_with_the_requests_own_nonce(client):
+    body = bot_post(client, bot_payload("签到", msgid="NONCE"), nonce="req-nonce-42").get_json()
+    assert body["nonce"] == "req-nonce-42"
+    assert body["msgsignature"] == ind_signature(
+        BOT_TOKEN, body["timestamp"], "req-nonce-42", body["encrypt"]
+    )
+
+
 def test_one_to_one_message_has_no_chat(client, runtime_):
     answer = bot_answer(bot_post(client, bot_payload("签到", userid="lisi", chat=None)))
     assert answer["stream"]["content"] == "李四，签到成功。"

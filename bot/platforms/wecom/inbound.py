@@ -163,7 +163,9 @@ class _SmartBot(_Callback):
             "stream": {"id": incoming.msg_id, "finish": True, "content": trim(reply.text, STREAM_LIMIT)},
         }
         plain = json.dumps(stream, ensure_ascii=False)
-        body = self.crypto.encrypt_json(plain, str(int(self.runtime.now().timestamp())))
+        # The passive reply is signed with the request's own nonce (path/101033 被动回复).
+        nonce = request.args.get("nonce", "")
+        body = self.crypto.encrypt_json(plain, str(int(self.runtime.now().timestamp())), nonce)
         return Response(json.dumps(body), mimetype="application/json")
 
     @staticmethod

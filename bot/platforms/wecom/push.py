@@ -19,7 +19,8 @@ from bot.platforms.http_push import TokenCache, json_answer, trim
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 2048  # bytes of text.content (webhook and message/send)
-MARKDOWN_LIMIT = 4096  # bytes of markdown.content
+MARKDOWN_LIMIT = 4096  # bytes of markdown.content (push bot, message/send)
+RESPONSE_URL_LIMIT = 20480  # bytes of a smart bot's response_url markdown (path/101138)
 FILE_LIMIT = 20 * 1024 * 1024  # bytes of a file uploaded as temporary media (path/90253)
 
 # errcodes (path/90313): rate limits are retried, a bad key/secret/user is for the admin.
@@ -59,7 +60,7 @@ class WecomPushClient:
             if not url:
                 return SendResult("failed", "no response_url")
             # response_url takes markdown (path/101138); usable once, within an hour.
-            content = trim(delivery.text, MARKDOWN_LIMIT)
+            content = trim(delivery.text, RESPONSE_URL_LIMIT)
             return self._post(url, {}, {"msgtype": "markdown", "markdown": {"content": content}})
         return SendResult("failed", f"unknown delivery kind {delivery.kind!r}")
 
