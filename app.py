@@ -168,7 +168,9 @@ def _reminder_scheduler(runtime: Runtime):
     cache per platform in the process)."""
     from bot.scheduler import ReminderScheduler
 
-    return ReminderScheduler(runtime.engine, runtime.sessions, runtime.settings, runtime.platforms)
+    return ReminderScheduler(
+        runtime.engine, runtime.sessions, runtime.settings, runtime.platforms, deliverer=runtime.deliverer
+    )
 
 
 @cli.command()

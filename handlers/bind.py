@@ -48,7 +48,7 @@ def bind(session: Session, member: Member | None, command: Command, ctx: Context
         # The pipeline found this sender already bound to someone else: never move an identity silently.
         raise UserError(f"您的{label}账号已绑定为其他委员，不能再绑定{name}。请联系县政协办公室处理。")
     current = getattr(match, column)
-    if current == sender_id:
+    if sender_id in (current, *(getattr(match, c) for c in platform.matched_columns)):
         return Reply(f"{name}，您已绑定过了，可以直接使用。发送「帮助」查看可以做什么。")
     if current:
         raise UserError(f"{name}已绑定了另一个{label}账号。如需更换，请联系县政协办公室处理。")

@@ -22,10 +22,14 @@ from dingtalk_stream import AckMessage, CallbackHandler, ChatbotMessage, Credent
 from dingtalk_stream.frames import CallbackMessage
 from dingtalk_stream.version import VERSION_STRING
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
 
 from bot import locks
-from bot.platforms.dingtalk.inbound import BadMessage, handle_robot_message
+from bot.delivery import Delivery
+from bot.pipeline import APOLOGY
+from bot.platforms.answering import handle_stored
+from bot.platforms.dingtalk import FAMILY
+from bot.platforms.dingtalk.inbound import BadMessage, parse_robot_message
+from bot.platforms.dingtalk.push import DingtalkPushClient
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -102,8 +106,8 @@ def _lock_file(handle: Any) -> None:
 
 
 class _RobotMessages(CallbackHandler):
-    """Topic /v1.0/im/bot/messages/get: store the message, then ACK; not stored by the deadline or
-    not at all (database down), a non-200 ACK so that DingTalk delivers it again."""
+    """Topic /v1.0/im/bot/messages/get: store the message, then ACK; not stored by the deadline, a
+    non-200 ACK (the store goes on, and tells the member if it fails for good: `handle_data`)."""
 
     def __init__(self, client: StreamClient) -> None:
         super().__init__()
@@ -131,10 +135,6 @@ class _RobotMessages(CallbackHandler):
         except BadMessage as err:
             log.warning("dingtalk stream frame %s refused: %s", message.headers.message_id, err)
             return AckMessage.STATUS_BAD_REQUEST, "bad message"
-        except DBAPIError:
-            # Nothing was stored: a non-200 ACK makes DingTalk deliver the frame again later.
-            log.exception("dingtalk stream frame %s: database unavailable", message.headers.message_id)
-            return AckMessage.STATUS_SYSTEM_EXCEPTION, "retry later"
         return AckMessage.STATUS_OK, "OK"
 
 
@@ -161,6 +161,8 @@ class StreamClient(DingTalkStreamClient):
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         ack_deadline: float = 2.0,
+        store_seconds: float = 30.0,
+        store_pause_seconds: float = 0.5,
         session: requests.Session | None = None,
     ) -> None:
         ding = runtime.settings.dingtalk
@@ -168,6 +170,7 @@ class StreamClient(DingTalkStreamClient):
         self.runtime = runtime
         self.open_url = ding.api_base.rstrip("/") + OPEN_CONNECTION_PATH
         self.ack_deadline = ack_deadline
+        self.store_seconds, self.store_pause_seconds = store_seconds, store_pause_seconds
         self._backoff = (backoff_initial, backoff_max)
         self._http = session or requests.Session()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -181,10 +184,27 @@ class StreamClient(DingTalkStreamClient):
 
     def handle_data(self, data: Any) -> None:
         """Store and answer one robot message (runs in a worker thread). A redelivered frame finds
-        the first record; its answer's outbox key already exists, so nothing is sent twice."""
-        now = self.runtime.now()
-        incoming, outcome = handle_robot_message(self.runtime, data, now)
-        if incoming is not None and outcome is not None and outcome.reply is not None:
+        the first record; its answer's outbox key already exists, so nothing is sent twice.
+
+        DingTalk does not push a robot message again after a non-200 ACK (Stream protocol FAQ), so
+        a database error is tried again here for `store_seconds`; a message still not stored is
+        answered through its sessionWebhook, directly (the outbox is in that database), saying so."""
+        incoming, msgtype = parse_robot_message(data, self.runtime.settings.tz, self.runtime.now())
+        if incoming is None:
+            log.info("dingtalk %s message not handled (only text is)", msgtype)
+            return
+        outcome = handle_stored(
+            self.runtime.pipeline.handle,
+            incoming,
+            self.runtime.now,
+            within_seconds=self.store_seconds,
+            pause_seconds=self.store_pause_seconds,
+        )
+        if outcome is None:
+            client = self.runtime.platforms.client(FAMILY) or DingtalkPushClient(self.runtime.settings)
+            told = client.send(Delivery("reply", APOLOGY, dict(incoming.reply_handle or {})))
+            log.warning("dingtalk %s not recorded; member told: %s", incoming.msg_id, told.status)
+        elif outcome.reply is not None:
             self.runtime.answer_late(incoming, outcome.reply)
 
     # -- connection -------------------------------------------------------------------------
