@@ -315,3 +315,36 @@ def test_a_scheduler_in_another_process_leaves_the_push_to_the_connections_proce
                 break
     with bot.sessions() as s:
         assert s.scalars(select(OutboxMessage.status)).one() == "sent"
+
+
+def test_the_stream_process_runs_dingtalk_stream_and_the_wecom_connection_under_one_lock(
+    engine, config_dict, gateway, roster
+):
+    from bot.platforms.dingtalk.stream import StreamClient
+    from bot.platforms.streams import AlreadyRunning, SingleProcessLock, connections, run_all
+    from tests.fakes.dingtalk_gateway import FakeGateway
+
+    with FakeGateway("ding-app-key", "ding-app-secret") as ding:
+        rt = make_bot(engine, {**config_dict, "dingtalk": {"app_key": "ding-app-key", "app_secret": "ding-app-secret", "api_base": ding.url}}, gateway)  # fmt: skip
+        clients = connections(rt)
+        assert [type(c) for c in clients] == [StreamClient, LongConnection]
+        assert [type(c) for c in connections(rt, serving=True)] == [LongConnection]  # stream: false
+        thread = threading.Thread(target=run_all, args=(rt, clients), daemon=True)
+        thread.start()
+        try:
+            ding.wait_connected(1)
+            gateway.wait_subscribed()
+            with pytest.raises(AlreadyRunning):
+                SingleProcessLock(rt.engine).acquire()  # a second `python app.py stream` refuses
+        finally:
+            for c in clients:
+                c.stop()
+            thread.join(timeout=10)
+        assert not thread.is_alive()
+
+
+def test_stream_command_without_any_long_connection_configured_says_what_to_fill_in(write_config):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(app_module.cli, ["--config", str(write_config()), "stream"])
+    assert result.exit_code == 2 and "long_connection" in result.output and "app_key" in result.output

@@ -10,9 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
@@ -21,15 +19,16 @@ import websockets
 from dingtalk_stream import AckMessage, CallbackHandler, ChatbotMessage, Credential, DingTalkStreamClient
 from dingtalk_stream.frames import CallbackMessage
 from dingtalk_stream.version import VERSION_STRING
-from sqlalchemy import Connection, Engine, text
 
-from bot import locks
 from bot.delivery import Delivery
 from bot.pipeline import APOLOGY
 from bot.platforms.answering import handle_stored
 from bot.platforms.dingtalk import FAMILY
 from bot.platforms.dingtalk.inbound import BadMessage, parse_robot_message
 from bot.platforms.dingtalk.push import DingtalkPushClient
+from bot.platforms.streams import AlreadyRunning, SingleProcessLock
+
+__all__ = ["AlreadyRunning", "SingleProcessLock", "StreamClient"]
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -37,72 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
-
-
-class AlreadyRunning(RuntimeError):
-    """Another process already holds the DingTalk Stream connection for this database."""
-
-
-class SingleProcessLock:
-    """One Stream client per database: DingTalk spreads frames over every open connection of an
-    app, so a second client would only split the traffic and double the moving parts.
-
-    PostgreSQL: a session advisory lock held on a dedicated connection (released if the process
-    dies). SQLite: an OS file lock next to the database file (the database is local anyway).
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._conn: Connection | None = None
-        self._file: Any = None
-
-    def acquire(self) -> None:
-        if self._engine.dialect.name == "postgresql":
-            conn = self._engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": locks.DINGTALK_STREAM}).scalar()
-            conn.commit()  # the lock is session-level: it outlives this transaction
-            if not got:
-                conn.close()
-                raise AlreadyRunning(
-                    "钉钉 Stream 已在另一个进程中运行（PostgreSQL advisory lock 已被占用）。"
-                )
-            self._conn = conn
-            return
-        database = self._engine.url.database
-        if self._engine.dialect.name != "sqlite" or not database or database == ":memory:":
-            log.warning("no single-process guard for %s; run one Stream client only", self._engine.url)
-            return
-        path = Path(f"{database}.dingtalk-stream.lock")
-        handle = path.open("a+b")
-        try:
-            _lock_file(handle)
-        except OSError:
-            handle.close()
-            raise AlreadyRunning(f"钉钉 Stream 已在另一个进程中运行（{path} 已被锁定）。") from None
-        self._file = handle
-
-    def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": locks.DINGTALK_STREAM})
-                self._conn.commit()
-            finally:
-                self._conn.close()
-                self._conn = None
-        if self._file is not None:
-            self._file.close()  # closing the descriptor drops the OS lock
-            self._file = None
-
-
-def _lock_file(handle: Any) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class _RobotMessages(CallbackHandler):
@@ -301,32 +234,6 @@ class StreamClient(DingTalkStreamClient):
 
     def run(self) -> None:
         """Blocking: hold the single-process lock and run until `stop()` (or SIGINT/SIGTERM in the main thread)."""
-        lock = SingleProcessLock(self.runtime.engine)
-        lock.acquire()
-        try:
-            if threading.current_thread() is threading.main_thread():
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(sig, lambda *_: self.stop())
-            asyncio.run(self.start())
-        finally:
-            lock.release()
+        from bot.platforms.streams import run_all
 
-
-def start_in_background(runtime: Runtime) -> StreamClient | None:
-    """For `serve` with `dingtalk.stream: true`: run the client in a daemon thread, unless another process has it."""
-    client = StreamClient(runtime)
-    lock = SingleProcessLock(runtime.engine)
-    try:
-        lock.acquire()
-    except AlreadyRunning as err:
-        log.warning("%s This process serves HTTP only.", err)
-        return None
-
-    def _run() -> None:
-        try:
-            asyncio.run(client.start())
-        finally:
-            lock.release()
-
-    threading.Thread(target=_run, name="dingtalk-stream", daemon=True).start()
-    return client
+        run_all(self.runtime, [self])
