@@ -152,10 +152,11 @@ def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> 
         sys.exit(2)
     host = host or settings.server.host
     port = port or settings.server.port
-    if settings.dingtalk.enabled and settings.dingtalk.stream:
-        from bot.platforms.dingtalk.stream import start_in_background
+    from bot.platforms.streams import start_in_background
 
-        start_in_background(app.extensions["bot"])  # skipped, with a warning, if `stream` runs elsewhere
+    # DingTalk Stream (with `dingtalk.stream: true`) and the WeCom smart bot's long connection;
+    # skipped, with a warning, if `python app.py stream` holds them elsewhere.
+    start_in_background(app.extensions["bot"])
     if settings.scheduler.enabled and not no_scheduler:
         # Idles unless it wins the database lock, so every worker may start one safely.
         _reminder_scheduler(app.extensions["bot"]).start()
@@ -168,7 +169,9 @@ def _reminder_scheduler(runtime: Runtime):
     cache per platform in the process)."""
     from bot.scheduler import ReminderScheduler
 
-    return ReminderScheduler(runtime.engine, runtime.sessions, runtime.settings, runtime.platforms)
+    return ReminderScheduler(
+        runtime.engine, runtime.sessions, runtime.settings, runtime.platforms, deliverer=runtime.deliverer
+    )
 
 
 @cli.command()
@@ -359,16 +362,22 @@ def export_cmd(
 @cli.command()
 @click.pass_obj
 def stream(obj: _Obj) -> None:
-    """Receive DingTalk robot messages over Stream mode (no public IP needed); one process only."""
-    from bot.platforms.dingtalk.stream import AlreadyRunning, StreamClient
+    """Every configured long connection (DingTalk Stream, WeCom smart bot; no public IP needed), in
+    one process that holds the single-process lock."""
+    from bot.platforms.streams import AlreadyRunning, connections, run_all
 
     runtime = obj.runtime()
     _configure_logging(runtime.settings)
-    if not runtime.settings.dingtalk.enabled:
-        click.echo("钉钉未配置：请在 config.yaml 的 dingtalk 下填写 app_key 和 app_secret。", err=True)
+    clients = connections(runtime)
+    if not clients:
+        click.echo(
+            "没有配置长连接：钉钉请在 config.yaml 的 dingtalk 下填写 app_key 和 app_secret；"
+            "企业微信请填写 wecom.smart_bot.long_connection 的 bot_id 和 secret。",
+            err=True,
+        )
         sys.exit(2)
     try:
-        StreamClient(runtime).run()
+        run_all(runtime, clients)
     except AlreadyRunning as err:
         click.echo(str(err), err=True)
         sys.exit(1)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -92,18 +93,34 @@ class GroupBinding(_Strict):
     name: str
     wecom: GroupWecom = GroupWecom()
     dingtalk: GroupDingtalk = GroupDingtalk()
+    # The platforms its reminders and notices go to, once on each; None: every platform it is bound on.
+    push_on: list[Literal["wecom", "dingtalk"]] | None = None
+
+
+def _number_as_text(value: Any) -> Any:
+    """The admin consoles show an AgentId as a number (1000002); YAML then reads it as one."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class WecomApp(_Strict):
-    agent_id: str = ""
+    agent_id: Annotated[str, BeforeValidator(_number_as_text), Field(pattern=r"^\d*$")] = ""
     secret: str = ""
     token: str = ""
     encoding_aes_key: str = ""
 
 
+class WecomLongConnection(_Strict):
+    """The smart bot's long connection (doc 101463): no public URL, no Token/EncodingAESKey."""
+
+    bot_id: str = ""
+    secret: str = ""
+    url: str = "wss://openws.work.weixin.qq.com"
+
+
 class WecomSmartBot(_Strict):
-    token: str = ""
+    token: str = ""  # callback mode (a public URL): Token and EncodingAESKey
     encoding_aes_key: str = ""
+    long_connection: WecomLongConnection = WecomLongConnection()  # or, with no public IP
 
 
 class _CallbackDeadlines(_Strict):
@@ -140,7 +157,18 @@ class WecomSettings(_CallbackDeadlines):
 
     @property
     def smart_bot_enabled(self) -> bool:
+        """The smart bot's callback (`/wecom/bot`)."""
         return bool(self.smart_bot.token and self.smart_bot.encoding_aes_key)
+
+    @property
+    def long_connection_enabled(self) -> bool:
+        lc = self.smart_bot.long_connection
+        return bool(lc.bot_id and lc.secret)
+
+    @property
+    def app_api_enabled(self) -> bool:
+        """The self-built app's server API (access_token: message/send, open_userid conversion)."""
+        return bool(self.corp_id and self.app.secret and self.app.agent_id)
 
 
 class DingtalkSettings(_CallbackDeadlines):

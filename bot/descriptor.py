@@ -22,11 +22,29 @@ Address = dict[str, Any]  # a Delivery's platform-specific address (bot/delivery
 
 
 @dataclass(frozen=True)
+class Written:
+    """A push that reaches only a chat where someone has written to the bot on `channel` (the WeCom
+    smart bot's aibot_send_msg, doc 101463): a group chat that received a message, or a member's
+    one-to-one chat with the bot. The outbox asks the inbound log."""
+
+    channel: str
+    chat_id: str | None = None
+    member_id: int | None = None
+
+
+@dataclass(frozen=True)
 class GroupAddress:
-    """Where a liaison group's chat is reached on one platform."""
+    """Where a liaison group's chat (or a member) is reached on one platform, and what holds it back."""
 
     address: Address
-    limit_key: str | None  # the push bot whose per-minute limit applies (None: no limit of ours)
+    limit_key: str | None  # the push target whose rate limits apply (None: no limit of ours)
+    # (count, seconds) windows on `limit_key`; empty: outbox.per_minute a minute (a push bot).
+    limits: tuple[tuple[int, float], ...] = ()
+    via: str | None = None  # only the process holding this connection can send it (the outbox waits)
+    written: Written | None = None  # sendable only once someone has written there
+
+
+PushAddress = GroupAddress  # the same for a member or a late answer
 
 
 def _nowhere(_: Any) -> None:
@@ -35,6 +53,10 @@ def _nowhere(_: Any) -> None:
 
 def _never(_: Any) -> bool:
     return False
+
+
+def _as_sent(address: Address) -> GroupAddress:
+    return GroupAddress(address, None)
 
 
 def by_userid(column: str) -> Callable[[Member], Address | None]:
@@ -59,8 +81,18 @@ class PlatformDescriptor:
     bindable: bool  # 绑定 applies: a member links their platform id to their roster entry
     # The group's chat id here as config.yaml gives it (ChatBinding.chat_id); None or "": no chat here.
     group_chat_id: Callable[[GroupBinding], str | None] = _nowhere
-    group_address: Callable[[GroupBinding], GroupAddress | None] = _nowhere
-    member_address: Callable[[Member], Address | None] = _nowhere
+    # How the outbox reaches a group here under these settings (None: not at all).
+    group_address: Callable[[GroupBinding, Settings], GroupAddress | None] = lambda _b, _s: None
+    member_address: Callable[[Member], Address | None] = _nowhere  # one-to-one, as a plain address
+    # The same with what holds it back (rate limits, a connection, a chat written in); None: as above.
+    member_route: Callable[[Member, Settings], GroupAddress | None] | None = None
+    # A late answer's route from the address its message carried (default: as it is, no limit).
+    reply_route: Callable[[Address], GroupAddress] = _as_sent
+    # Channels whose sender ids bind to a column of their own (the smart bot's wecom_bot_userid);
+    # a sender there is still recognised by `member_column` too.
+    channel_columns: Mapping[str, str] = field(default_factory=dict)
+    # Filled in by `Platforms.for_channel`: every column a sender id on that channel is matched with.
+    matched_columns: tuple[str, ...] = ()
     push_client: Callable[[Settings], PushClient | None] = _nowhere  # None: not set up for sending
     # The settings set up sending a member a file one-to-one here (the export's .xlsx).
     sends_files: Callable[[Settings], bool] = _never
@@ -96,8 +128,18 @@ class Platforms:
         return iter(self.descriptors)
 
     def for_channel(self, channel: str) -> PlatformDescriptor | None:
-        """The platform an `Incoming.platform` value belongs to; None for a channel nobody registered."""
-        return next((d for d in self.descriptors if channel in d.channels), None)
+        """The platform an `Incoming.platform` value belongs to, as seen from that channel (the
+        column its sender ids bind to, every column they are matched with); None for a channel
+        nobody registered."""
+        platform = next((d for d in self.descriptors if channel in d.channels), None)
+        if platform is None:
+            return None
+        column = platform.channel_columns.get(channel, platform.member_column)
+        matched = tuple(dict.fromkeys((column, platform.member_column)))
+        return replace(platform, member_column=column, matched_columns=matched)
+
+    def for_family(self, family: str) -> PlatformDescriptor | None:
+        return next((d for d in self.descriptors if d.family == family), None)
 
     def client(self, family: str) -> PushClient | None:
         return self.clients.get(family)

@@ -7,4 +7,4 @@ from __future__ import annotations
 
 MIGRATION = 7_210_001  # one migrator at a time across web workers (bot/runtime.py, upgrade_schema)
 REMINDER_SCHEDULER = 7_210_002  # exactly one reminder scheduler (bot/scheduler.py)
-DINGTALK_STREAM = 7_210_004  # one DingTalk Stream connection per database (bot/platforms/dingtalk/stream.py)
+LONG_CONNECTIONS = 7_210_004  # one long-connection process per database (bot/platforms/streams.py)

@@ -10,19 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select, true, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.delivery import Delivery, SendResult
-from bot.descriptor import Address, Platforms
+from bot.descriptor import GroupAddress, Platforms, Written
 from bot.messages import Incoming, Person, Reply
-from models import LiaisonGroup, Member, OutboxMessage
+from models import InboundMessage, LiaisonGroup, Member, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,10 @@ class DeliveryReport:
 class _Route:
     platform: str
     delivery: Delivery
-    limit_key: str | None  # a push bot's identity when its per-minute limit applies
+    limit_key: str | None  # a push target's identity when its rate limits apply
+    limits: tuple[tuple[int, float], ...] = ()  # (count, seconds); empty: outbox.per_minute a minute
+    via: str | None = None  # the connection only one process holds
+    blocked: str | None = None  # why it cannot be sent yet (nobody has written in that chat)
 
 
 class Deliverer:
@@ -125,6 +129,12 @@ class Deliverer:
     `console.enabled` (a local setup shows its reminders); otherwise it is retried until
     `outbox.max_age_hours` and then shown as failed by `python app.py outbox`, so an unbound
     group is visible to the admin rather than silent.
+
+    A group message goes to every platform the group is reached on (`groups[].push_on`, default
+    all), once on each: the first claim pins it to the first and adds one row per other platform
+    (its key + "@" + family), unique like every key. A route that only the process holding a
+    connection can send (`via`: the WeCom long connection) is left to that process's deliverer,
+    which alone keeps that target's rate-limit window (the connection has a single-process lock).
     """
 
     def __init__(
@@ -142,15 +152,28 @@ class Deliverer:
         self._recent: dict[str, deque[dt.datetime]] = defaultdict(deque)
         self._blocked_until: dict[str, dt.datetime] = {}
         self._bindings = {g.name: g for g in settings.groups}
+        self._lock = threading.Lock()
 
     def deliver(
-        self, now: dt.datetime, *, limit: int = 500, kinds: tuple[str, ...] | None = None
+        self,
+        now: dt.datetime,
+        *,
+        limit: int = 500,
+        kinds: tuple[str, ...] | None = None,
+        vias_only: bool = False,
     ) -> DeliveryReport:
-        """Send what is due at `now` (at most `limit` rows, only `kinds` of target if given);
-        every outcome is committed per row."""
+        """Send what is due at `now` (at most `limit` rows, only `kinds` of target if given, only
+        rows bound to a connection this process holds if `vias_only`); every outcome is committed
+        per row. One call at a time: the rate-limit windows are this object's."""
+        with self._lock:
+            return self._deliver(now, limit, kinds, vias_only)
+
+    def _deliver(
+        self, now: dt.datetime, limit: int, kinds: tuple[str, ...] | None, vias_only: bool
+    ) -> DeliveryReport:
         report = DeliveryReport()
         for _ in range(limit):
-            claimed = self._claim(now, kinds)
+            claimed = self._claim(now, kinds, vias_only)
             if claimed is None:
                 break
             row_id, route, expired = claimed
@@ -158,9 +181,12 @@ class Deliverer:
                 self._finish(row_id, "failed", now, detail=expired)
                 report.failed += 1
                 continue
-            if route is None:
-                self._retry_or_fail(row_id, now, "no push route (group/member not bound to a platform)", None)
-                report.retried += 1
+            if route is None or route.blocked:
+                why = route.blocked if route else "no push route (group/member not bound to a platform)"
+                if self._retry_or_fail(row_id, now, why, None, route.platform if route else None):
+                    report.retried += 1
+                else:
+                    report.failed += 1
                 continue
             wait_until = self._throttled_until(route, now)
             if wait_until is not None:
@@ -189,7 +215,7 @@ class Deliverer:
     # -- claiming ------------------------------------------------------------------------------
 
     def _claim(
-        self, now: dt.datetime, kinds: tuple[str, ...] | None = None
+        self, now: dt.datetime, kinds: tuple[str, ...] | None = None, vias_only: bool = False
     ) -> tuple[int, _Route | None, str | None] | None:
         """Take the next due row: (id, its route, why it expired or None)."""
         lease = dt.timedelta(seconds=self._settings.outbox.claim_lease_seconds)
@@ -204,6 +230,15 @@ class Deliverer:
                         OutboxMessage.status.in_(("pending", "sending")),
                         OutboxMessage.next_attempt_at <= now,
                         OutboxMessage.target_kind.in_(kinds) if kinds else true(),
+                        # A row bound to another process's connection is that process's, unless it
+                        # is past its age: then any deliverer records it as failed for the admin.
+                        OutboxMessage.via.in_(self._local_vias())
+                        if vias_only
+                        else or_(
+                            OutboxMessage.via.is_(None),
+                            OutboxMessage.via.in_(self._local_vias()),
+                            OutboxMessage.created_at <= now - max_age,
+                        ),
                     )
                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                     .limit(1)
@@ -232,56 +267,112 @@ class Deliverer:
                     expired = f"gave up after {row.attempts} attempts (older than outbox.max_age_hours)"
                     if row.last_error:
                         expired += f"; last error: {row.last_error}"
-                route = None if expired else self._route(session, row)
-                if route is not None and row.platform is None:
+                route = None if expired else self._route(session, row, now)
+                if route is not None and (row.platform is None or route.via != row.via):
                     # Pin the platform so that retries go where the first attempt went.
                     session.execute(
                         update(OutboxMessage)
                         .where(OutboxMessage.id == row.id)
-                        .values(platform=route.platform)
+                        .values(platform=route.platform, via=route.via)
                         .execution_options(synchronize_session=False)
                     )
+                if route is not None and route.via and route.via not in self._local_vias():
+                    self._hand_over(session, row.id, now)
+                    continue
                 return row.id, route, expired
 
-    def _route(self, session: Session, row: OutboxMessage) -> _Route | None:
+    def _local_vias(self) -> frozenset[str]:
+        """The connections this process holds (a client attached to one says so)."""
+        return frozenset(v for c in self._platforms.clients.values() for v in getattr(c, "local_vias", ()))
+
+    @staticmethod
+    def _hand_over(session: Session, row_id: int, now: dt.datetime) -> None:
+        """Leave a claimed row, uncounted, to the process that holds its connection."""
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(status="pending", attempts=OutboxMessage.attempts - 1, next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    def _route(self, session: Session, row: OutboxMessage, now: dt.datetime) -> _Route | None:
         """The first candidate whose platform has a push client, else the fallback (the console)
-        when `console.enabled`, else None."""
-        for platform, address, limit_key in self._candidates(session, row):
-            if self._platforms.client(platform) is not None:
-                return _route_for(row, platform, address, limit_key)
+        when `console.enabled`, else None. A group message's first claim adds its other platforms."""
+        candidates = [
+            (family, where)
+            for family, where in self._candidates(session, row)
+            if self._platforms.client(family) is not None
+        ]
+        if candidates and row.target_kind == "group" and row.platform is None:
+            self._fan_out(session, row, [family for family, _ in candidates[1:]], now)
+        for family, where in candidates[:1]:
+            route = _route_for(row, family, where)
+            if where.written is not None and not _written_in(session, where.written):
+                route.blocked = "nobody has written to the bot in this chat yet (it can push only there)"
+            return route
         fallback = self._platforms.fallback
         if fallback and (self._settings.console.enabled or self._platforms.client(fallback.family)):
-            return _route_for(row, fallback.family, {}, None)
+            return _route_for(row, fallback.family, GroupAddress({}, None))
         return None
 
-    def _candidates(self, session: Session, row: OutboxMessage) -> list[tuple[str, Address, str | None]]:
-        """(platform, address, rate-limit key) where the row could go, in the platforms' order."""
+    def _candidates(self, session: Session, row: OutboxMessage) -> list[tuple[str, GroupAddress]]:
+        """(platform, where) the row could go, in the platforms' order."""
         if row.target_kind == "reply":
             # A late answer goes back where its message came from, to the address it carried.
-            return [(row.platform, dict(row.address or {}), None)] if row.platform else []
+            platform = self._platforms.for_family(row.platform) if row.platform else None
+            return [(row.platform, platform.reply_route(dict(row.address or {})))] if platform else []
         if row.target_kind == "group" and row.group_id is not None:
             candidates = self._group_candidates(session, row.group_id)
-        elif row.target_kind == "member" and row.member_id is not None:
+            # A group's row is on its own platform; the others have rows of their own.
+            return [c for c in candidates if c[0] == row.platform] if row.platform else candidates
+        if row.target_kind == "member" and row.member_id is not None:
             candidates = self._member_candidates(session, row.member_id)
-        else:
-            candidates = []
-        # Pinned by its first attempt: retries go where that went, while that platform can still take it.
-        return [c for c in candidates if c[0] == row.platform] or candidates
+            # Pinned by its first attempt: retries go where that went, while that platform can still take it.
+            return [c for c in candidates if c[0] == row.platform] or candidates
+        return []
 
-    def _group_candidates(self, session: Session, group_id: int) -> list[tuple[str, Address, str | None]]:
+    def _group_candidates(self, session: Session, group_id: int) -> list[tuple[str, GroupAddress]]:
         name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id))
         binding = self._bindings.get(name or "")  # the group's chats in config.yaml
         if binding is None:
             return []
-        where = ((p.family, p.group_address(binding)) for p in self._platforms)
-        return [(family, w.address, w.limit_key) for family, w in where if w is not None]
+        wanted = binding.push_on
+        where = ((p.family, p.group_address(binding, self._settings)) for p in self._platforms)
+        return [(f, w) for f, w in where if w is not None and (wanted is None or f in wanted)]
 
-    def _member_candidates(self, session: Session, member_id: int) -> list[tuple[str, Address, str | None]]:
+    def _member_candidates(self, session: Session, member_id: int) -> list[tuple[str, GroupAddress]]:
         member = session.get(Member, member_id)
         if member is None:
             return []
-        where = ((p.family, p.member_address(member)) for p in self._platforms)
-        return [(family, address, None) for family, address in where if address is not None]
+        out = []
+        for p in self._platforms:
+            if p.member_route is not None:
+                where = p.member_route(member, self._settings)
+            else:
+                address = p.member_address(member)
+                where = GroupAddress(address, None) if address is not None else None
+            if where is not None:
+                out.append((p.family, where))
+        return out
+
+    @staticmethod
+    def _fan_out(session: Session, row: OutboxMessage, families: list[str], now: dt.datetime) -> None:
+        """One row per other platform of the group, pinned there, added once (unique key)."""
+        for family in families:
+            enqueue(
+                session,
+                key=f"{row.key}@{family}",
+                target_kind="group",
+                text=row.text,
+                now=now,
+                group_id=row.group_id,
+                platform=family,
+                mentions=tuple(Person(**m) for m in (row.mentions or [])),
+                markdown=row.markdown,
+                attachment=row.attachment,
+            )
+        if families:
+            log.info("outbox %s: also to %s", row.key, ", ".join(families))
 
     # -- rate limits ---------------------------------------------------------------------------
 
@@ -292,12 +383,16 @@ class Deliverer:
         blocked = self._blocked_until.get(key)
         if blocked is not None and blocked > now:
             return blocked
+        limits = route.limits or ((self._settings.outbox.per_minute, 60.0),)
         window = self._recent[key]
-        minute = dt.timedelta(minutes=1)
-        while window and window[0] <= now - minute:
+        longest = dt.timedelta(seconds=max(seconds for _, seconds in limits))
+        while window and window[0] <= now - longest:
             window.popleft()
-        if len(window) >= self._settings.outbox.per_minute:
-            return window[0] + minute
+        for count, seconds in limits:
+            span = dt.timedelta(seconds=seconds)
+            recent = [t for t in window if t > now - span]
+            if len(recent) >= count:
+                return recent[0] + span
         return None
 
     # -- sending and recording -----------------------------------------------------------------
@@ -378,17 +473,27 @@ class Deliverer:
             return True
 
 
-def _route_for(row: OutboxMessage, platform: str, address: Address, limit_key: str | None) -> _Route:
+def _route_for(row: OutboxMessage, platform: str, where: GroupAddress) -> _Route:
     delivery = Delivery(
         kind=row.target_kind,  # type: ignore[arg-type]
         text=row.text,
-        address=address,
+        address=dict(where.address),
         mentions=tuple(Person(**m) for m in (row.mentions or [])),
         markdown=row.markdown,
         key=row.key,
         attachment=row.attachment,
     )
-    return _Route(platform, delivery, limit_key)
+    return _Route(platform, delivery, where.limit_key, where.limits, where.via)
+
+
+def _written_in(session: Session, written: Written) -> bool:
+    """Has anyone written to the bot on `written.channel` in that chat (or that member one-to-one)?"""
+    seen = select(InboundMessage.id).where(InboundMessage.platform == written.channel)
+    if written.chat_id is not None:
+        seen = seen.where(InboundMessage.chat_id == written.chat_id)
+    else:
+        seen = seen.where(InboundMessage.member_id == written.member_id, InboundMessage.is_group.is_(False))
+    return session.scalar(seen.limit(1)) is not None
 
 
 def enqueue_many(session: Session, messages: Iterable[Any], now: dt.datetime) -> int:

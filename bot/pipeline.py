@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,9 +55,11 @@ class Outcome:
 
 
 def _member_query(platform: PlatformDescriptor, sender_id: str) -> Select[tuple[Member]]:
-    # The first by id: the console's roster names need not be unique; platform ids are.
-    column = getattr(Member, platform.member_column)
-    return select(Member).where(column == sender_id).order_by(Member.id).limit(1)
+    # The first by id: the console's roster names need not be unique; platform ids are. A channel
+    # may know people by two columns (the smart bot: its own id, else the roster's WeCom userid).
+    columns = platform.matched_columns or (platform.member_column,)
+    match = or_(*(getattr(Member, column) == sender_id for column in columns))
+    return select(Member).where(match).order_by(Member.id).limit(1)
 
 
 def _lock_sender(stmt: Select) -> Select:

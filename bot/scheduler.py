@@ -185,13 +185,15 @@ class ReminderScheduler:
         *,
         clock: Callable[[], dt.datetime] | None = None,
         lock: AdvisoryLock | RowLock | None = None,
+        deliverer: outbox.Deliverer | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._clock = clock or (lambda: dt.datetime.now(settings.tz))
         self.lock = lock or make_lock(engine, sessions, settings)
         self.platforms = platforms
-        self.deliverer = outbox.Deliverer(sessions, settings, platforms)
+        # The process's own deliverer when it has one (one rate-limit window per push target).
+        self.deliverer = deliverer or outbox.Deliverer(sessions, settings, platforms)
         self._scheduler: BackgroundScheduler | None = None
         self._tick_guard = threading.Lock()
 

@@ -62,7 +62,7 @@ def bind(session: Session, member: Member | None, command: Command, ctx: Context
         select(Member).where(Member.name == name, Member.mobile == mobile).with_for_update()
     ).first()
     current = getattr(match, column) if match is not None else None
-    if current == sender_id and match is not None:
+    if match is not None and sender_id in (current, *(getattr(match, c) for c in platform.matched_columns)):
         return Reply(f"{name}，您已绑定过了，可以直接使用。发送「帮助」查看可以做什么。")
     if member is not None and (match is None or member.id != match.id):
         # The pipeline found this sender already bound to someone else: never move an identity silently.

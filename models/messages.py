@@ -59,6 +59,8 @@ class OutboxMessage(Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_group.id"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     platform: Mapped[str | None] = mapped_column(String(16))
+    # Only a process holding this connection can send it (the WeCom long connection); None: any.
+    via: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # response_url, sessionWebhook, ...
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -51,6 +51,9 @@ class Member(Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_group.id"))
     role: Mapped[str] = mapped_column(String(8), default="member")  # ROLES
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The id the WeCom smart bot knows this member by, when it is not the userid above: a smart bot
+    # may see an encrypted open_userid (doc 101521), kept here by 绑定 so that wecom_userid stays real.
+    wecom_bot_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     dingtalk_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]

@@ -88,7 +88,7 @@ def test_a_valid_signature_with_another_body_is_forged(client, runtime):
 
 @pytest.mark.parametrize(
     ("offset", "status"),
-    [(301, 403), (86400, 403), (-86400 * 365, 403), (-299, 200), (299, 200)],
+    [(301, 403), (86400, 403), (-86400 * 365, 403), (-285, 200), (285, 200)],
     ids=["5min-ahead", "a-day-ahead", "a-year-old", "just-inside-past", "just-inside-future"],
 )
 def test_timestamps_outside_the_five_minute_window_are_refused(client, runtime, offset, status):

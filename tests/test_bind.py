@@ -12,12 +12,32 @@ def _ids(runtime) -> dict[str, tuple[str | None, str | None]]:
         return {m.name: (m.wecom_userid, m.dingtalk_userid) for m in s.scalars(select(Member))}
 
 
+def _bot_ids(runtime) -> dict[str, str | None]:
+    with runtime.sessions() as s:
+        return {m.name: m.wecom_bot_userid for m in s.scalars(select(Member))}
+
+
 def test_unbound_wecom_sender_binds_with_name_and_mobile(say, runtime):
     reply = say("赵六", "绑定 赵六 13800000003", platform="wecom_bot", sender_id="zhaoliu")
     assert reply == "绑定成功：赵六（第一联络组）。发送「帮助」查看可以做什么。"
-    assert _ids(runtime)["赵六"] == ("zhaoliu", None)
+    assert _bot_ids(runtime)["赵六"] == "zhaoliu"  # the smart bot's id, in the smart bot's column
     # From now on the pipeline knows who is speaking.
     assert "赵六，您可以这样@我" in say("赵六", "帮助", platform="wecom_bot", sender_id="zhaoliu")
+
+
+def test_a_member_the_smart_bot_knows_by_an_open_userid_binds_and_keeps_the_rosters_userid(say, runtime):
+    # doc 101521: a smart bot may see an encrypted open_userid instead of the roster's 企业微信账号.
+    open_userid = "woAJ2GCAAAXtWyujaWJHDDGi0mACH71w"
+    assert "绑定 姓名 手机号" in say("张三", "签到", platform="wecom_bot", sender_id=open_userid)
+    reply = say("张三", "绑定 张三 13800000001", platform="wecom_bot", sender_id=open_userid)
+    assert reply.startswith("绑定成功：张三")
+    assert _ids(runtime)["张三"] == ("zhangsan", "dt_zhangsan")  # mentions and message/send stay real
+    assert _bot_ids(runtime)["张三"] == open_userid
+    assert "张三，您可以这样@我" in say("张三", "帮助", platform="wecom_bot", sender_id=open_userid)
+    # A second smart-bot id for the same member is for the office (and a stranger learns nothing).
+    reply = say("张三", "绑定 张三 13800000001", platform="wecom_bot", sender_id="woAJ2GCAAAother")
+    assert "已绑定其他账号" in reply and "县政协办公室" in reply
+    assert _bot_ids(runtime)["张三"] == open_userid
 
 
 def test_dingtalk_sender_binds_the_dingtalk_id(say, runtime):
@@ -40,7 +60,7 @@ def test_rebinding_the_same_pair_is_acknowledged(say, runtime):
 
 def test_a_stranger_learns_nothing_of_whether_a_name_and_mobile_belong_together(say, runtime):
     before = _ids(runtime)
-    taken = say("张三", "绑定 张三 13800000001", platform="wecom_bot", sender_id="someone_else")
+    taken = say("张三", "绑定 张三 13800000001", platform="wecom_app", sender_id="someone_else")
     wrong = say("张三", "绑定 张三 13800000009", platform="wecom_bot", sender_id="someone_else")
     nobody = say("张三", "绑定 无此人 13800000001", platform="wecom_bot", sender_id="someone_else")
     assert taken == wrong == nobody and "县政协办公室" in taken
@@ -64,7 +84,7 @@ def test_binding_attempts_are_limited_per_sender_and_hour(say, runtime):
         "x", "绑定 赵六 13800000003", NOW + dt.timedelta(minutes=6), platform="wecom_bot", sender_id="guesser"
     )
     assert sixth.startswith("绑定尝试次数过多")
-    assert _ids(runtime)["赵六"][0] is None  # the right pair, refused: no more guesses this hour
+    assert _bot_ids(runtime)["赵六"] is None  # the right pair, refused: no more guesses this hour
     later = say(
         "x",
         "绑定 赵六 13800000003",
@@ -72,7 +92,7 @@ def test_binding_attempts_are_limited_per_sender_and_hour(say, runtime):
         platform="wecom_bot",
         sender_id="guesser",
     )
-    assert later.startswith("绑定成功") and _ids(runtime)["赵六"][0] == "guesser"
+    assert later.startswith("绑定成功") and _bot_ids(runtime)["赵六"] == "guesser"
 
 
 def test_id_bound_to_another_member_cannot_take_a_second_identity(say, runtime):

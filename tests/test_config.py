@@ -135,3 +135,22 @@ def test_cli_with_a_wrong_config_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "timezone" in proc.stderr and "unknown timezone" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_agent_id_written_as_a_number_as_the_admin_console_shows_it_is_accepted():
+    settings = settings_from_dict({**shipped_config(), "wecom": {"app": {"agent_id": 1000002}}})
+    assert settings.wecom.app.agent_id == "1000002"
+
+
+def test_agent_id_that_is_not_a_number_is_refused_with_its_key():
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict({**shipped_config(), "wecom": {"app": {"agent_id": "abc"}}})
+    assert "wecom.app.agent_id" in str(err.value)
+
+
+def test_a_smart_bot_on_the_long_connection_needs_no_token_or_aes_key():
+    settings = settings_from_dict(
+        {**shipped_config(), "wecom": {"smart_bot": {"long_connection": {"bot_id": "b", "secret": "s"}}}}
+    )
+    assert settings.wecom.long_connection_enabled and not settings.wecom.smart_bot_enabled
+    assert settings.wecom.smart_bot.long_connection.url == "wss://openws.work.weixin.qq.com"

@@ -12,17 +12,21 @@ from tests.conftest import shipped_config
 
 
 @pytest.mark.parametrize(
-    "channel, family, column",
+    "channel, family, column, matched",
     [
-        ("wecom_bot", "wecom", "wecom_userid"),
-        ("wecom_app", "wecom", "wecom_userid"),
-        ("dingtalk", "dingtalk", "dingtalk_userid"),
-        ("console", "console", "name"),
+        # The smart bot may know people by an open_userid: 绑定 keeps it in a column of its own,
+        # and a sender there is still recognised by the roster's 企业微信账号.
+        ("wecom_bot", "wecom", "wecom_bot_userid", ("wecom_bot_userid", "wecom_userid")),
+        ("wecom_app", "wecom", "wecom_userid", ("wecom_userid",)),
+        ("dingtalk", "dingtalk", "dingtalk_userid", ("dingtalk_userid",)),
+        ("console", "console", "name", ("name",)),
     ],
 )
-def test_every_channel_belongs_to_one_platform_that_knows_its_members_by_one_column(channel, family, column):
+def test_every_channel_belongs_to_one_platform_that_knows_its_members_by_its_columns(
+    channel, family, column, matched
+):
     platform = PLATFORMS.for_channel(channel)
-    assert (platform.family, platform.member_column) == (family, column)
+    assert (platform.family, platform.member_column, platform.matched_columns) == (family, column, matched)
 
 
 def test_a_channel_nobody_registered_has_no_platform():
@@ -46,14 +50,38 @@ def test_group_and_member_addresses_come_from_the_platform_that_reaches_them():
             "groups": [{"name": "一组", "dingtalk": {"robot_token": "t", "robot_secret": "S"}}],
         }
     ).groups[0]
+    settings = settings_from_dict(shipped_config())
     wecom, dingtalk, console = PLATFORMS
-    assert wecom.group_address(binding) is None
-    where = dingtalk.group_address(binding)
+    assert wecom.group_address(binding, settings) is None
+    where = dingtalk.group_address(binding, settings)
     assert (where.address, where.limit_key) == (
         {"robot_token": "t", "robot_secret": "S", "conversation_id": ""},
         "dingtalk:t",
     )
-    assert console.group_address(binding) is None
+    assert console.group_address(binding, settings) is None
+
+
+def test_a_group_without_a_push_bot_is_reached_through_the_app_robot_or_the_long_connection():
+    settings = settings_from_dict(
+        {
+            **shipped_config(),
+            "wecom": {"smart_bot": {"long_connection": {"bot_id": "b", "secret": "s"}}},
+            "dingtalk": {"app_key": "k", "app_secret": "s"},
+            "groups": [
+                {"name": "一组", "wecom": {"chat_id": "wrk-1"}, "dingtalk": {"conversation_id": "cid-1"}}
+            ],
+        }
+    )
+    wecom, dingtalk, _ = PLATFORMS
+    binding = settings.groups[0]
+    assert dingtalk.group_address(binding, settings).address == {"conversation_id": "cid-1"}
+    aibot = wecom.group_address(binding, settings)
+    assert (aibot.address, aibot.limits, aibot.via) == (
+        {"aibot_chatid": "wrk-1"},
+        ((30, 60.0), (1000, 3600.0)),
+        "wecom_long_connection",
+    )
+    assert (aibot.written.channel, aibot.written.chat_id) == ("wecom_bot", "wrk-1")
 
 
 def test_two_platforms_may_not_share_a_family_or_a_channel():

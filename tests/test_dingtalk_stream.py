@@ -10,10 +10,12 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from app import PLATFORMS
 from bot.messages import Reply
 from bot.outbox import Deliverer
+from bot.pipeline import APOLOGY
 from bot.platforms.dingtalk import DingtalkPushClient
 from bot.platforms.dingtalk.stream import AlreadyRunning, SingleProcessLock, StreamClient
 from models import InboundMessage, OutboxMessage
@@ -111,7 +113,12 @@ def test_the_answer_is_posted_to_the_session_webhook_at_once_and_only_once(runti
             client.stop()
             thread.join(timeout=10)
         [post] = fake.to("/robot/sendBySession")
-        assert post.json == {"msgtype": "text", "text": {"content": "可以发送：签到、请假。"}}
+        # A group answer @s its sender, as the SDK's reply_text does.
+        assert post.json == {
+            "msgtype": "text",
+            "text": {"content": "可以发送：签到、请假。"},
+            "at": {"atUserIds": ["dt_zhangsan"]},
+        }
         with bot.sessions() as s:
             assert s.scalars(select(OutboxMessage.status)).all() == ["sent"]  # not left for the scheduler
 
@@ -218,3 +225,31 @@ def test_stream_command_refuses_without_config_or_when_already_running(write_con
     finally:
         lock.release()
     assert result.exit_code == 1 and "另一个进程" in result.output
+
+
+def test_a_database_that_stays_down_is_tried_again_then_the_member_is_told_through_the_session_webhook(
+    runtime, roster, gateway
+):
+    # DingTalk does not push a robot message again after a non-200 ACK: a message that cannot be
+    # stored must not vanish in silence.
+    down = OperationalError("INSERT …", {}, Exception("server closed the connection unexpectedly"))
+    with FakeDingtalk(sessions={"s1"}) as fake:
+        bot = scripted_runtime(runtime, {"断": down}, api_base=gateway.url, oapi_base=fake.url)
+        attempts = []
+        handle = bot.pipeline.handle
+        bot.pipeline.handle = lambda incoming, now: attempts.append(now) or handle(incoming, now)
+        client = StreamClient(bot, backoff_initial=0.05, store_seconds=0.3, store_pause_seconds=0.05)
+        thread = threading.Thread(target=lambda: asyncio.run(client.start()), daemon=True)
+        thread.start()
+        try:
+            gateway.wait_connected(1)
+            webhook = f"{fake.url}/robot/sendBySession?session=s1"
+            gateway.push(robot_message("断", msg_id="msgDown", sessionWebhook=webhook))
+            wait_until(lambda: len(fake.to("/robot/sendBySession")) == 1)
+        finally:
+            client.stop()
+            thread.join(timeout=10)
+        [told] = fake.to("/robot/sendBySession")
+        assert told.json["text"]["content"] == APOLOGY
+        assert len(attempts) >= 2  # tried again before giving up
+        assert counts(bot) == (0, 0)

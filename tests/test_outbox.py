@@ -384,3 +384,33 @@ def test_a_late_answer_is_stored_once_for_the_address_its_message_carried(runtim
     assert row.mentions == [
         {"name": "李四", "mobile": "13800000002", "wecom_userid": None, "dingtalk_userid": None}
     ]
+
+
+def test_a_group_bound_on_both_platforms_gets_each_reminder_once_on_each(runtime, roster, config_dict):
+    both = [
+        {
+            "name": "第一联络组",
+            "wecom": {"webhook_key": "hook-g1"},
+            "dingtalk": {"conversation_id": "cidG1=="},  # no custom robot: the app robot sends
+        },
+        {"name": "第二联络组", "wecom": {"webhook_key": "hook-g2"}, "dingtalk": {"conversation_id": "cidG2=="},
+         "push_on": ["dingtalk"]},
+    ]  # fmt: skip
+    settings = settings_from_dict(
+        {**config_dict, "groups": both, "dingtalk": {"app_key": "k", "app_secret": "s"}}, "test"
+    )
+    queue(runtime, 2, "第一联络组")
+    queue(runtime, 1, "第二联络组")
+    wecom, ding = FakePush("wecom"), FakePush("dingtalk")
+    deliverer = outbox.Deliverer(
+        runtime.sessions, settings, PLATFORMS.with_clients({"wecom": wecom, "dingtalk": ding})
+    )
+    for minute in range(3):  # and again later: nothing twice
+        deliverer.deliver(NOW + dt.timedelta(minutes=minute))
+    assert sorted(d.key for d in wecom.sent) == ["m:第一联络组:0", "m:第一联络组:1"]
+    assert sorted((d.key, d.address["conversation_id"]) for d in ding.sent) == [
+        ("m:第一联络组:0@dingtalk", "cidG1=="),
+        ("m:第一联络组:1@dingtalk", "cidG1=="),
+        ("m:第二联络组:0", "cidG2=="),  # push_on: only DingTalk for this group
+    ]
+    assert {r.status for r in rows(runtime).values()} == {"sent"}

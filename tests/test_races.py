@@ -83,7 +83,7 @@ def test_sixteen_strangers_binding_as_one_member_bind_one(runtime, roster):
     answers = race(runtime, messages)
     assert sum(a.startswith("绑定成功") for a in answers) == 1
     with runtime.sessions() as s:
-        bound = s.scalar(select(Member.wecom_userid).where(Member.id == roster["赵六"]))
+        bound = s.scalar(select(Member.wecom_bot_userid).where(Member.id == roster["赵六"]))
     winner = messages[[a.startswith("绑定成功") for a in answers].index(True)].sender_id
     assert bound == winner
 

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app import PLATFORMS
+from bot.config import WecomApp, WecomSettings
 from bot.messages import Command, Reply
 from bot.outbox import Deliverer
 from bot.pipeline import UNKNOWN_SENDER, Pipeline
@@ -20,7 +21,7 @@ from bot.platforms.wecom.crypto import parse_xml
 from bot.router import Router
 from models import Base, InboundMessage, OutboxMessage
 from tests.conftest import NOW, TZ
-from tests.fakes.wecom_server import FakeWecom
+from tests.fakes.wecom_server import CORP_ID, SECRET, FakeWecom
 from tests.test_wecom_crypto import (
     DOC_CORP,
     DOC_KEY,
@@ -166,6 +167,43 @@ def test_group_checkin_at_the_bot_is_answered_with_a_finished_stream(client, run
         "签到",
         True,
     )
+
+
+def test_the_passive_reply_is_signed_with_the_requests_own_nonce(client):
+    body = bot_post(client, bot_payload("签到", msgid="NONCE"), nonce="req-nonce-42").get_json()
+    assert body["nonce"] == "req-nonce-42"
+    assert body["msgsignature"] == ind_signature(
+        BOT_TOKEN, body["timestamp"], "req-nonce-42", body["encrypt"]
+    )
+
+
+def test_an_open_userid_is_converted_through_the_self_built_app_and_the_member_is_known(runtime_, pool):
+    # doc 101521: the smart bot may see an encrypted open_userid; with the self-built app configured
+    # it becomes the roster's 企业微信账号, so the member needs no binding.
+    fake = FakeWecom().start()
+    try:
+        fake.open_userids["woAJ2GCAAAzhangsan"] = "zhangsan"
+        push = WecomPushClient(
+            WecomSettings(
+                corp_id=CORP_ID, api_base=fake.base, app=WecomApp(agent_id="1000002", secret=SECRET)
+            )
+        )
+        runtime_.platforms = PLATFORMS.with_clients({"wecom": push})
+        app = Flask("wecom-open-userid")
+        app.register_blueprint(make_blueprint(runtime_, executor=pool))
+        http = app.test_client()
+        for i, sender in enumerate(["woAJ2GCAAAzhangsan", "woAJ2GCAAAzhangsan", "lisi"]):
+            answer = bot_answer(bot_post(http, bot_payload("签到", msgid=f"OPEN{i}", userid=sender)))
+            assert answer["stream"]["content"] == ("李四" if sender == "lisi" else "张三") + "，签到成功。"
+        assert len(fake.calls_to("/cgi-bin/batch/openuserid_to_userid")) == 2  # each id asked once
+        with runtime_.sessions() as s:
+            assert s.scalars(select(InboundMessage.sender_id).order_by(InboundMessage.id)).all() == [
+                "zhangsan",
+                "zhangsan",
+                "lisi",
+            ]
+    finally:
+        fake.stop()
 
 
 def test_one_to_one_message_has_no_chat(client, runtime_):

@@ -223,6 +223,17 @@ def test_late_answer_goes_to_response_url_as_markdown(client, fake):
     assert call.body == {"msgtype": "markdown", "markdown": {"content": "已记录您的社情民意「关于路灯」。"}}
 
 
+def test_a_late_answer_to_response_url_may_be_20480_bytes(client, fake):
+    url = f"{fake.base}/cgi-bin/aibot/response?response_code=RC2"
+    text = "履职" * 3000  # 18,000 bytes: over the push bot's 4,096, under response_url's 20,480
+    assert client.send(Delivery("reply", text, {"response_url": url})).status == "sent"
+    [call] = fake.calls_to("/cgi-bin/aibot/response")
+    assert call.body["markdown"]["content"] == text
+    client.send(Delivery("reply", text * 2, {"response_url": url}))
+    sent = fake.calls_to("/cgi-bin/aibot/response")[1].body["markdown"]["content"]
+    assert len(sent.encode()) <= 20480 and sent.endswith("…")
+
+
 def test_missing_addresses_fail_without_a_request(client, fake):
     assert client.send(Delivery("group", "x", {})).status == "failed"
     assert client.send(Delivery("member", "x", {})).status == "failed"

@@ -18,8 +18,12 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
+
+from sqlalchemy.exc import DBAPIError
 
 from bot.messages import Incoming, Reply
 
@@ -45,9 +49,14 @@ def answer_within(
     reply_seconds: float,
     ack_seconds: float,
     deliver_late: Callable[[Reply], None],
+    passive: bool = True,
 ) -> Answer:
-    """Run `handle(incoming, now)` in `pool` and decide the HTTP answer as the module says."""
+    """Run `handle(incoming, now)` in `pool` and decide the HTTP answer as the module says. Not
+    `passive` (a platform that documents no answer in the response): every answer goes to
+    `deliver_late`, and the HTTP answer only says whether the message is stored."""
     fut = pool.submit(handle, incoming, now)
+    if not passive:
+        fut.add_done_callback(lambda f: _late(f, incoming, deliver_late))
     try:
         outcome = fut.result(timeout=reply_seconds)
     except concurrent.futures.TimeoutError:
@@ -57,10 +66,11 @@ def answer_within(
         return Answer(FAILED)
     else:
         # A redelivery was answered the first time (passively or through the outbox): stay silent.
-        return Answer(STORED, None if outcome.duplicate else outcome.reply)
+        return Answer(STORED, None if outcome.duplicate or not passive else outcome.reply)
 
     # Too late for a passive answer: whenever the run finishes, its answer goes through the outbox.
-    fut.add_done_callback(lambda f: _late(f, incoming, deliver_late))
+    if passive:
+        fut.add_done_callback(lambda f: _late(f, incoming, deliver_late))
     try:
         fut.result(timeout=max(0.0, ack_seconds - reply_seconds))
     except concurrent.futures.TimeoutError:
@@ -94,3 +104,35 @@ def _late(fut: concurrent.futures.Future, incoming: Incoming, deliver: Callable[
         deliver(outcome.reply)
     except Exception:  # a worker thread: nobody else would see it
         log.exception("%s/%s: deferred answer lost", incoming.platform, incoming.msg_id)
+
+
+def handle_stored(
+    handle: Callable[[Incoming, dt.datetime], Outcome],
+    incoming: Incoming,
+    clock: Callable[[], dt.datetime],
+    *,
+    within_seconds: float,
+    pause_seconds: float,
+    stop: threading.Event | None = None,
+) -> Outcome | None:
+    """`handle(incoming, now)`, tried again after a database error (which stored nothing) until
+    `within_seconds` have passed; None if it never got stored. For a channel the platform does not
+    deliver again (DingTalk Stream after a non-200 ACK, the WeCom long connection): the adapter then
+    tells the member that the message was not recorded, rather than losing it in silence."""
+    deadline = time.monotonic() + within_seconds
+    pause = pause_seconds
+    while True:
+        try:
+            return handle(incoming, clock())
+        except DBAPIError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.error(
+                    "%s/%s not stored: the database stayed unavailable", incoming.platform, incoming.msg_id
+                )
+                return None
+            log.warning("%s/%s: database unavailable; trying again", incoming.platform, incoming.msg_id)
+        # A pause between tries of a database that is down, not a wait for another thread.
+        if (stop or threading.Event()).wait(min(pause, max(left, 0.0))):
+            return None
+        pause = min(pause * 2, 5.0)

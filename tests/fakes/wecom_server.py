@@ -40,6 +40,7 @@ class FakeWecom:
         self._tokens = itertools.count(1)
         self.valid_tokens: set[str] = set()
         self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (filename, content)
+        self.open_userids: dict[str, str] = {}  # open_userid -> userid (batch/openuserid_to_userid)
         self._lock = threading.Lock()
         fake = self
 
@@ -128,6 +129,15 @@ class FakeWecom:
             if query.get("key") != WEBHOOK_KEY:
                 return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
             return 200, ok
+        if path == "/cgi-bin/batch/openuserid_to_userid":
+            if query.get("access_token") not in self.valid_tokens:
+                return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            asked = body.get("open_userid_list", []) if isinstance(body, dict) else []
+            known = [
+                {"open_userid": o, "userid": self.open_userids[o]} for o in asked if o in self.open_userids
+            ]
+            invalid = [o for o in asked if o not in self.open_userids]
+            return 200, {**ok, "userid_list": known, "invalid_open_userid_list": invalid}
         if path == "/cgi-bin/aibot/response":
             return 200, ok
         return 404, {"errcode": 404, "errmsg": "no such path"}

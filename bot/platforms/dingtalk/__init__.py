@@ -12,10 +12,13 @@ from bot.platforms.dingtalk.push import DingtalkPushClient
 FAMILY = "dingtalk"
 
 
-def _group_address(binding: GroupBinding) -> GroupAddress | None:
-    """The group's custom robot (自定义机器人 webhook, signed), throttled after 20 messages a minute."""
+def _group_address(binding: GroupBinding, settings: Settings) -> GroupAddress | None:
+    """The group's custom robot (自定义机器人 webhook, signed), throttled after 20 messages a minute;
+    without one, the app robot's groupMessages/send into the bound conversation."""
     d = binding.dingtalk
     if not d.robot_token:
+        if d.conversation_id and settings.dingtalk.enabled:
+            return GroupAddress({"conversation_id": d.conversation_id}, None)
         return None
     address = {
         "robot_token": d.robot_token,

@@ -16,7 +16,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from bot.messages import Incoming
 from bot.platforms.answering import STORED, answer_within
-from bot.platforms.dingtalk.render import render_message, render_reply
+from bot.platforms.dingtalk.render import render_message
 from bot.platforms.dingtalk.sign import check_callback_sign
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ def reply_address(body: dict, sender: str, is_group: bool) -> dict[str, Any]:
     }
     if is_group and body.get("conversationId"):
         address["conversation_id"] = body["conversationId"]
+        if isinstance(body.get("senderStaffId"), str) and body["senderStaffId"]:
+            address["at_user_id"] = body["senderStaffId"]  # a group answer @s its sender
     elif not is_group:
         address["userid"] = sender
     return address
@@ -167,9 +169,12 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
             reply_seconds=ding.reply_deadline_seconds,
             ack_seconds=ding.ack_deadline_seconds,
             deliver_late=lambda reply: runtime.answer_late(incoming, reply),
+            # The robot docs describe no answer in the callback's response, only the message's
+            # sessionWebhook: every answer goes there (through the outbox), the response is empty.
+            passive=False,
         )
         if answer.status != STORED:
             abort(answer.status, "not stored; deliver again")
-        return jsonify(EMPTY if answer.reply is None else render_reply(answer.reply))
+        return jsonify(EMPTY)
 
     return bp

@@ -74,9 +74,12 @@ class DingtalkPushClient:
             # The address came from a signed callback, but a URL outside DingTalk's host is never posted to.
             return SendResult("failed", "sessionWebhook is not on the configured oapi_base")
         if valid:
-            result = self._post_robot(
-                webhook, {}, render_message(delivery.text, delivery.mentions, delivery.markdown)
-            )
+            message = render_message(delivery.text, delivery.mentions, delivery.markdown)
+            if addr.get("at_user_id"):
+                # A group answer @s its sender, as the Stream SDK's reply_text does (at.atUserIds).
+                at = message.setdefault("at", {})
+                at["atUserIds"] = list(dict.fromkeys([*at.get("atUserIds", []), addr["at_user_id"]]))
+            result = self._post_robot(webhook, {}, message)
             if not result.detail.startswith("errcode=300001"):
                 return result
         # Session expired (300001) or already past its expiry: the app robot can still speak.

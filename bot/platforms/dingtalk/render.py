@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import Person, Reply
+from bot.messages import Person
 from bot.platforms.http_push import trim
 
 # groupMessages/send caps msgParam at 15,000 bytes ("The length must not exceed 15,000 bytes",
@@ -55,7 +55,3 @@ def render_message(text: str, mentions: tuple[Person, ...] = (), markdown: bool 
     if at:
         message["at"] = at
     return message
-
-
-def render_reply(reply: Reply) -> dict[str, Any]:
-    return render_message(reply.text, reply.mentions, reply.markdown)

@@ -10,9 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
@@ -21,11 +19,16 @@ import websockets
 from dingtalk_stream import AckMessage, CallbackHandler, ChatbotMessage, Credential, DingTalkStreamClient
 from dingtalk_stream.frames import CallbackMessage
 from dingtalk_stream.version import VERSION_STRING
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
 
-from bot import locks
-from bot.platforms.dingtalk.inbound import BadMessage, handle_robot_message
+from bot.delivery import Delivery
+from bot.pipeline import APOLOGY
+from bot.platforms.answering import handle_stored
+from bot.platforms.dingtalk import FAMILY
+from bot.platforms.dingtalk.inbound import BadMessage, parse_robot_message
+from bot.platforms.dingtalk.push import DingtalkPushClient
+from bot.platforms.streams import AlreadyRunning, SingleProcessLock
+
+__all__ = ["AlreadyRunning", "SingleProcessLock", "StreamClient"]
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -35,75 +38,9 @@ log = logging.getLogger(__name__)
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
 
 
-class AlreadyRunning(RuntimeError):
-    """Another process already holds the DingTalk Stream connection for this database."""
-
-
-class SingleProcessLock:
-    """One Stream client per database: DingTalk spreads frames over every open connection of an
-    app, so a second client would only split the traffic and double the moving parts.
-
-    PostgreSQL: a session advisory lock held on a dedicated connection (released if the process
-    dies). SQLite: an OS file lock next to the database file (the database is local anyway).
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._conn: Connection | None = None
-        self._file: Any = None
-
-    def acquire(self) -> None:
-        if self._engine.dialect.name == "postgresql":
-            conn = self._engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": locks.DINGTALK_STREAM}).scalar()
-            conn.commit()  # the lock is session-level: it outlives this transaction
-            if not got:
-                conn.close()
-                raise AlreadyRunning(
-                    "钉钉 Stream 已在另一个进程中运行（PostgreSQL advisory lock 已被占用）。"
-                )
-            self._conn = conn
-            return
-        database = self._engine.url.database
-        if self._engine.dialect.name != "sqlite" or not database or database == ":memory:":
-            log.warning("no single-process guard for %s; run one Stream client only", self._engine.url)
-            return
-        path = Path(f"{database}.dingtalk-stream.lock")
-        handle = path.open("a+b")
-        try:
-            _lock_file(handle)
-        except OSError:
-            handle.close()
-            raise AlreadyRunning(f"钉钉 Stream 已在另一个进程中运行（{path} 已被锁定）。") from None
-        self._file = handle
-
-    def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": locks.DINGTALK_STREAM})
-                self._conn.commit()
-            finally:
-                self._conn.close()
-                self._conn = None
-        if self._file is not None:
-            self._file.close()  # closing the descriptor drops the OS lock
-            self._file = None
-
-
-def _lock_file(handle: Any) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
 class _RobotMessages(CallbackHandler):
-    """Topic /v1.0/im/bot/messages/get: store the message, then ACK; not stored by the deadline or
-    not at all (database down), a non-200 ACK so that DingTalk delivers it again."""
+    """Topic /v1.0/im/bot/messages/get: store the message, then ACK; not stored by the deadline, a
+    non-200 ACK (the store goes on, and tells the member if it fails for good: `handle_data`)."""
 
     def __init__(self, client: StreamClient) -> None:
         super().__init__()
@@ -131,10 +68,6 @@ class _RobotMessages(CallbackHandler):
         except BadMessage as err:
             log.warning("dingtalk stream frame %s refused: %s", message.headers.message_id, err)
             return AckMessage.STATUS_BAD_REQUEST, "bad message"
-        except DBAPIError:
-            # Nothing was stored: a non-200 ACK makes DingTalk deliver the frame again later.
-            log.exception("dingtalk stream frame %s: database unavailable", message.headers.message_id)
-            return AckMessage.STATUS_SYSTEM_EXCEPTION, "retry later"
         return AckMessage.STATUS_OK, "OK"
 
 
@@ -161,6 +94,8 @@ class StreamClient(DingTalkStreamClient):
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         ack_deadline: float = 2.0,
+        store_seconds: float = 30.0,
+        store_pause_seconds: float = 0.5,
         session: requests.Session | None = None,
     ) -> None:
         ding = runtime.settings.dingtalk
@@ -168,6 +103,7 @@ class StreamClient(DingTalkStreamClient):
         self.runtime = runtime
         self.open_url = ding.api_base.rstrip("/") + OPEN_CONNECTION_PATH
         self.ack_deadline = ack_deadline
+        self.store_seconds, self.store_pause_seconds = store_seconds, store_pause_seconds
         self._backoff = (backoff_initial, backoff_max)
         self._http = session or requests.Session()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -181,10 +117,27 @@ class StreamClient(DingTalkStreamClient):
 
     def handle_data(self, data: Any) -> None:
         """Store and answer one robot message (runs in a worker thread). A redelivered frame finds
-        the first record; its answer's outbox key already exists, so nothing is sent twice."""
-        now = self.runtime.now()
-        incoming, outcome = handle_robot_message(self.runtime, data, now)
-        if incoming is not None and outcome is not None and outcome.reply is not None:
+        the first record; its answer's outbox key already exists, so nothing is sent twice.
+
+        DingTalk does not push a robot message again after a non-200 ACK (Stream protocol FAQ), so
+        a database error is tried again here for `store_seconds`; a message still not stored is
+        answered through its sessionWebhook, directly (the outbox is in that database), saying so."""
+        incoming, msgtype = parse_robot_message(data, self.runtime.settings.tz, self.runtime.now())
+        if incoming is None:
+            log.info("dingtalk %s message not handled (only text is)", msgtype)
+            return
+        outcome = handle_stored(
+            self.runtime.pipeline.handle,
+            incoming,
+            self.runtime.now,
+            within_seconds=self.store_seconds,
+            pause_seconds=self.store_pause_seconds,
+        )
+        if outcome is None:
+            client = self.runtime.platforms.client(FAMILY) or DingtalkPushClient(self.runtime.settings)
+            told = client.send(Delivery("reply", APOLOGY, dict(incoming.reply_handle or {})))
+            log.warning("dingtalk %s not recorded; member told: %s", incoming.msg_id, told.status)
+        elif outcome.reply is not None:
             self.runtime.answer_late(incoming, outcome.reply)
 
     # -- connection -------------------------------------------------------------------------
@@ -281,32 +234,6 @@ class StreamClient(DingTalkStreamClient):
 
     def run(self) -> None:
         """Blocking: hold the single-process lock and run until `stop()` (or SIGINT/SIGTERM in the main thread)."""
-        lock = SingleProcessLock(self.runtime.engine)
-        lock.acquire()
-        try:
-            if threading.current_thread() is threading.main_thread():
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(sig, lambda *_: self.stop())
-            asyncio.run(self.start())
-        finally:
-            lock.release()
+        from bot.platforms.streams import run_all
 
-
-def start_in_background(runtime: Runtime) -> StreamClient | None:
-    """For `serve` with `dingtalk.stream: true`: run the client in a daemon thread, unless another process has it."""
-    client = StreamClient(runtime)
-    lock = SingleProcessLock(runtime.engine)
-    try:
-        lock.acquire()
-    except AlreadyRunning as err:
-        log.warning("%s This process serves HTTP only.", err)
-        return None
-
-    def _run() -> None:
-        try:
-            asyncio.run(client.start())
-        finally:
-            lock.release()
-
-    threading.Thread(target=_run, name="dingtalk-stream", daemon=True).start()
-    return client
+        run_all(self.runtime, [self])

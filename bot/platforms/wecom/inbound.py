@@ -21,9 +21,11 @@ from bot.messages import Incoming, Reply
 from bot.platforms.answering import STORED, answer_within
 from bot.platforms.http_push import trim
 from bot.platforms.wecom.crypto import CallbackCrypto, CallbackError, cdata, json_envelope, parse_xml
+from bot.platforms.wecom.identity import SenderIds
 from bot.platforms.wecom.push import TEXT_LIMIT
 
 if TYPE_CHECKING:
+    from bot.pipeline import Outcome
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -118,7 +120,7 @@ class _Callback:
         now = self.runtime.now()
         answer = answer_within(
             self.pool,
-            self.runtime.pipeline.handle,
+            self.handle_message,
             incoming,
             now,
             reply_seconds=self.settings.reply_deadline_seconds,
@@ -128,6 +130,9 @@ class _Callback:
         if answer.status != STORED:
             raise CallbackError(answer.status, "not stored; deliver again")
         return answer.reply
+
+    def handle_message(self, incoming: Incoming, now: dt.datetime) -> Outcome:
+        return self.runtime.pipeline.handle(incoming, now)
 
     def sent_at(self, epoch: int | None = None) -> dt.datetime:
         now = self.runtime.now()
@@ -142,6 +147,10 @@ class _SmartBot(_Callback):
     def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor) -> None:
         sb = runtime.settings.wecom.smart_bot
         super().__init__(runtime, pool, CallbackCrypto(sb.token, sb.encoding_aes_key, ""))
+        self.sender_ids = SenderIds.of(runtime)  # open_userid → userid where the app can (identity.py)
+
+    def handle_message(self, incoming: Incoming, now: dt.datetime) -> Outcome:
+        return self.runtime.pipeline.handle(self.sender_ids(incoming), now)
 
     def handle(self) -> Response:
         if request.method == "GET":
@@ -163,7 +172,9 @@ class _SmartBot(_Callback):
             "stream": {"id": incoming.msg_id, "finish": True, "content": trim(reply.text, STREAM_LIMIT)},
         }
         plain = json.dumps(stream, ensure_ascii=False)
-        body = self.crypto.encrypt_json(plain, str(int(self.runtime.now().timestamp())))
+        # The passive reply is signed with the request's own nonce (path/101033 被动回复).
+        nonce = request.args.get("nonce", "")
+        body = self.crypto.encrypt_json(plain, str(int(self.runtime.now().timestamp())), nonce)
         return Response(json.dumps(body), mimetype="application/json")
 
     @staticmethod

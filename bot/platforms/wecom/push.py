@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -19,7 +19,8 @@ from bot.platforms.http_push import TokenCache, json_answer, trim
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 2048  # bytes of text.content (webhook and message/send)
-MARKDOWN_LIMIT = 4096  # bytes of markdown.content
+MARKDOWN_LIMIT = 4096  # bytes of markdown.content (push bot, message/send)
+RESPONSE_URL_LIMIT = 20480  # bytes of a smart bot's response_url markdown (path/101138)
 FILE_LIMIT = 20 * 1024 * 1024  # bytes of a file uploaded as temporary media (path/90253)
 
 # errcodes (path/90313): rate limits are retried, a bad key/secret/user is for the admin.
@@ -27,6 +28,18 @@ _RATE_LIMITED = {45009, 45033, 45047}
 _TOKEN_EXPIRED = {40014, 42001}
 _BUSY = {-1}
 RATE_LIMIT_RETRY_SECONDS = 60.0  # the push bot allows 20 messages a minute
+
+# The smart bot's long connection (doc 101463): a delivery addressed by AIBOT_CHATID goes out as
+# aibot_send_msg over the connection, which only the process holding it can send (the outbox's `via`).
+LONG_CONNECTION = "wecom_long_connection"
+AIBOT_CHATID = "aibot_chatid"  # a group's chatid, or a userid for the one-to-one chat
+AIBOT_LIMIT = 20480  # bytes of markdown.content, as the smart bot's other markdown (doc 101463)
+
+
+class AibotSender(Protocol):
+    """The long connection as the push client uses it (bot/platforms/wecom/longconn.py)."""
+
+    def send_msg(self, chatid: str, body: dict[str, Any]) -> SendResult: ...
 
 
 class WecomPushClient:
@@ -45,8 +58,15 @@ class WecomPushClient:
         self.session = session or requests.Session()
         self.timeout = timeout
         self._tokens = TokenCache(self._fetch_token, clock, name="wecom")
+        self.long_connection: AibotSender | None = None  # attached by the process that holds it
+
+    @property
+    def local_vias(self) -> frozenset[str]:
+        return frozenset({LONG_CONNECTION}) if self.long_connection is not None else frozenset()
 
     def send(self, delivery: Delivery) -> SendResult:
+        if AIBOT_CHATID in delivery.address:
+            return self._send_aibot(delivery)
         if delivery.kind == "group":
             key = delivery.address.get("webhook_key", "")
             if not key:
@@ -59,9 +79,38 @@ class WecomPushClient:
             if not url:
                 return SendResult("failed", "no response_url")
             # response_url takes markdown (path/101138); usable once, within an hour.
-            content = trim(delivery.text, MARKDOWN_LIMIT)
+            content = trim(delivery.text, RESPONSE_URL_LIMIT)
             return self._post(url, {}, {"msgtype": "markdown", "markdown": {"content": content}})
         return SendResult("failed", f"unknown delivery kind {delivery.kind!r}")
+
+    def _send_aibot(self, delivery: Delivery) -> SendResult:
+        """aibot_send_msg: markdown only (doc 101463), which cannot @ by userid: names are written."""
+        connection = self.long_connection
+        if connection is None:
+            return SendResult("retry", "the WeCom long connection is held by another process")
+        names = " ".join(f"@{p.name}" for p in delivery.mentions)
+        text = trim(delivery.text, AIBOT_LIMIT - len(names.encode()) - 1)
+        content = f"{text}\n{names}" if names else text
+        body = {"msgtype": "markdown", "markdown": {"content": content}}
+        return connection.send_msg(delivery.address[AIBOT_CHATID], body)
+
+    def convert_open_userid(self, open_userid: str) -> str | None:
+        """The real userid behind a smart bot's open_userid, through the self-built app's token
+        (batch/openuserid_to_userid, doc 101521); the id itself when it is no open_userid; None
+        when WeCom cannot say now (network, refusal): the caller keeps the id it has."""
+        url = f"{self._base}/cgi-bin/batch/openuserid_to_userid"
+        body = {"open_userid_list": [open_userid]}
+        answer = self._tokens.call(
+            lambda token: self._call("POST", url, {"access_token": token}, body),
+            expired=lambda data: isinstance(data, dict) and data.get("errcode") in _TOKEN_EXPIRED,
+        )
+        if isinstance(answer, SendResult) or answer.get("errcode", 0) != 0:
+            log.warning("wecom open_userid conversion failed: %s", _detail(answer))
+            return None
+        for pair in answer.get("userid_list") or []:
+            if isinstance(pair, dict) and pair.get("open_userid") == open_userid and pair.get("userid"):
+                return str(pair["userid"])
+        return open_userid  # in invalid_open_userid_list: not an open_userid (a plain userid already)
 
     @property
     def _base(self) -> str:
@@ -160,6 +209,12 @@ def _json_answer(resp: requests.Response) -> dict[str, Any] | SendResult:
     if 400 <= resp.status_code < 500:
         return SendResult("failed", f"HTTP {resp.status_code}")
     return json_answer(resp)
+
+
+def _detail(answer: dict[str, Any] | SendResult) -> str:
+    if isinstance(answer, SendResult):
+        return answer.detail
+    return f"errcode {answer.get('errcode')} {answer.get('errmsg', '')}".strip()
 
 
 def _mapped(data: dict[str, Any], what: str) -> SendResult:
