@@ -3,7 +3,8 @@
 Each tick of the scheduler asks `run_daily`: from `backup.time` on, the day's archive is made once —
 the day's `backup_run` row, unique per day, is the claim, so a second scheduler or a restarted one
 finds the day taken — then old archives are pruned. A failed backup, and days that went by without
-one (the scheduler was not running), are told to the office admins through the outbox.
+one (the scheduler was not running), are told to the office admins through the outbox; `python
+app.py backup --list` reads the same rows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -195,3 +196,99 @@ def _dates(days: list[dt.date]) -> str:
     if len(days) > 3:
         return f"{_date(days[0])}至{_date(days[-1])}共{len(days)}天"
     return "、".join(_date(d) for d in days)
+
+
+# -- outside the schedule, for the CLI ------------------------------------------------------------------
+
+MANUAL = "manual"
+KIND_WORDS = {DAILY: "自动", MANUAL: "手动", "pre-upgrade": "升级前"}
+STATUS_WORDS = {"done": "成功", "failed": "失败", "running": "进行中或中断"}
+
+
+def has_ledger(engine: Engine) -> bool:
+    """Is the ledger table there (a database not yet migrated to it can still be backed up)?"""
+    return inspect(engine).has_table(BackupRun.__tablename__)
+
+
+def run_manual(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: dt.datetime,
+    dest_dir: Path | None = None,
+) -> backup.Archive:
+    """`python app.py backup`: an archive now, into `dest_dir` (default backup.dir), recorded in the
+    ledger (when the database has one) made or failed; a failure raises BackupError with the reason."""
+    ledger = has_ledger(engine)
+    try:
+        archive = backup.create(
+            engine, dest_dir or Path(settings.backup.dir), now=now, exports_dir=Path(settings.exports.dir)
+        )
+    except (backup.BackupError, OSError) as err:
+        why = reason(err)
+        if ledger:
+            with sessions.begin() as session:
+                session.add(_manual_run(now, "failed", detail=why))
+        raise backup.BackupError(why) from err
+    if ledger:
+        with sessions.begin() as session:
+            session.add(
+                _manual_run(
+                    now,
+                    "done",
+                    archive=str(archive.path),
+                    size_bytes=archive.size,
+                    detail=archive.manifest.summary(),
+                )
+            )
+    return archive
+
+
+def _manual_run(now: dt.datetime, status: str, **fields) -> BackupRun:
+    return BackupRun(
+        kind=MANUAL, day=now.date(), status=status, attempts=1, started_at=now, finished_at=now, **fields
+    )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One line of `python app.py backup --list`."""
+
+    at: dt.datetime  # local time
+    kind: str  # 自动 / 手动 / 升级前 / 文件
+    status: str  # 成功 / 失败 / 进行中或中断 / 在目录中
+    what: str  # the archive (and whether it is still there), or why the backup failed
+
+
+def listing(
+    engine: Engine, sessions: sessionmaker[Session], settings: Settings, now: dt.datetime, limit: int = 30
+) -> tuple[list[Listed], list[dt.date]]:
+    """The ledger's newest runs, then the archives in backup.dir it does not list (made before an
+    upgrade, or copied there), and the days missing a daily backup."""
+    runs: list[BackupRun] = []
+    missing: list[dt.date] = []
+    if has_ledger(engine):
+        with sessions() as session:
+            runs = list(
+                session.scalars(
+                    select(BackupRun).order_by(BackupRun.started_at.desc(), BackupRun.id.desc()).limit(limit)
+                )
+            )
+            missing = missing_days(session, now.astimezone(settings.tz).date())
+    lines = [_run_line(r, settings.tz) for r in runs]
+    known = {r.archive for r in runs}
+    for label, at, path in backup.archives(Path(settings.backup.dir)):
+        if str(path) not in known:
+            size = backup.size_text(path.stat().st_size)
+            lines.append(Listed(at, KIND_WORDS.get(label, "文件"), "在目录中", f"{path}（{size}）"))
+    return lines, missing
+
+
+def _run_line(run: BackupRun, tz: dt.tzinfo) -> Listed:
+    if run.status == "done" and run.archive:
+        gone = "" if Path(run.archive).exists() else "（文件已不在：已按保留期删除或被移走）"
+        what = f"{run.archive}{gone}"
+    else:
+        what = run.detail or ""
+    status = STATUS_WORDS.get(run.status, run.status)
+    return Listed(run.started_at.astimezone(tz), KIND_WORDS.get(run.kind, run.kind), status, what)
