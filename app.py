@@ -308,10 +308,20 @@ def init_db(obj: _Obj, no_backup: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--to", "to_dir", default=None, type=click.Path(file_okay=False), help="directory (default backup.dir)"
+    "--to",
+    "to_dir",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="where (default backup.dir)",
 )
 @click.option(
-    "--verify", "verify_path", default=None, type=click.Path(dir_okay=False), help="check ARCHIVE only"
+    "--verify",
+    "verify_path",
+    default=None,
+    metavar="ARCHIVE",
+    type=click.Path(dir_okay=False),
+    help="only check ARCHIVE against its manifest",
 )
 @click.option("--list", "list_runs", is_flag=True, help="the backups made, failed and missing")
 @click.pass_obj
