@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 from flask import Flask, jsonify
 
+from bot.backup import BackupError
 from bot.config import ConfigError, Settings, load_settings
 from bot.descriptor import Platforms
 from bot.platforms import console, dingtalk, wecom
@@ -62,10 +63,35 @@ PLATFORMS = Platforms((wecom.DESCRIPTOR, dingtalk.DESCRIPTOR, console.DESCRIPTOR
 def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     runtime = build_runtime(settings, ROUTERS, platforms=PLATFORMS.configured(settings))
     if migrate:
-        upgrade_schema(runtime.engine)
-        with runtime.sessions.begin() as session:
-            sync_chat_bindings(session, settings, runtime.platforms)
+        made = migrate_schema(runtime)
+        if made is not None:
+            log.warning("数据库升级前已备份到 %s", made)
     return runtime
+
+
+def migrate_schema(runtime: Runtime, *, backup_first: bool = True) -> Path | None:
+    """Bring the schema to head (backing up first a database with records and a migration
+    pending) and the chat bindings to config.yaml; the pre-upgrade archive, if one was made."""
+    made = upgrade_schema(
+        runtime.engine,
+        backup_first=functools.partial(_backup_before_upgrade, runtime) if backup_first else None,
+    )
+    with runtime.sessions.begin() as session:
+        sync_chat_bindings(session, runtime.settings, runtime.platforms)
+    return made
+
+
+def _backup_before_upgrade(runtime: Runtime) -> Path:
+    from bot import backup
+
+    settings = runtime.settings
+    return backup.create(
+        runtime.engine,
+        Path(settings.backup.dir),
+        now=runtime.now(),
+        exports_dir=Path(settings.exports.dir),
+        label="pre-upgrade",
+    ).path
 
 
 def create_app(config_path: str | Path | None = None) -> Flask:
@@ -150,6 +176,9 @@ def serve(obj: _Obj, host: str | None, port: int | None, no_scheduler: bool) -> 
     except ConfigError as err:
         click.echo(str(err), err=True)
         sys.exit(2)
+    except BackupError as err:
+        click.echo(f"升级前的备份没有做成，数据库未升级，服务没有启动：{err}", err=True)
+        sys.exit(1)
     host = host or settings.server.host
     port = port or settings.server.port
     from bot.platforms.streams import start_in_background
@@ -263,11 +292,106 @@ def outbox_cmd(obj: _Obj) -> None:
 
 
 @cli.command("init-db")
+@click.option("--no-backup", is_flag=True, help="migrate without backing up first")
 @click.pass_obj
-def init_db(obj: _Obj) -> None:
-    """Create or migrate the database schema (Alembic upgrade head)."""
-    runtime = obj.runtime()
+def init_db(obj: _Obj, no_backup: bool) -> None:
+    """Create or migrate the database schema (Alembic upgrade head); a database with records is
+    backed up into backup.dir before a migration."""
+    runtime = make_runtime(obj.settings, migrate=False)
+    try:
+        made = migrate_schema(runtime, backup_first=not no_backup)
+    except BackupError as err:
+        click.echo(f"升级前的备份没有做成，数据库未升级：{err}", err=True)
+        click.echo("（确需不备份就升级：python3 app.py init-db --no-backup）", err=True)
+        sys.exit(1)
+    if made is not None:
+        click.echo(f"升级前已备份到：{made}")
     click.echo(f"数据库已就绪: {runtime.engine.url.render_as_string(hide_password=True)}")
+
+
+@cli.command()
+@click.option(
+    "--to",
+    "to_dir",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="where (default backup.dir)",
+)
+@click.option(
+    "--verify",
+    "verify_path",
+    default=None,
+    metavar="ARCHIVE",
+    type=click.Path(dir_okay=False),
+    help="only check ARCHIVE against its manifest",
+)
+@click.option("--list", "list_runs", is_flag=True, help="the backups made, failed and missing")
+@click.pass_obj
+def backup(obj: _Obj, to_dir: str | None, verify_path: str | None, list_runs: bool) -> None:
+    """Back up the database and the exports into one dated archive (or --verify one, or --list them)."""
+    from bot import backup as backups
+    from bot import backup_schedule
+
+    if sum((to_dir is not None, verify_path is not None, list_runs)) > 1:
+        raise click.UsageError("--to, --verify and --list go one at a time")
+    if verify_path is not None:
+        try:
+            manifest = backups.verify(Path(verify_path))
+        except backups.BackupError as err:
+            click.echo(f"备份有问题：{err}", err=True)
+            sys.exit(1)
+        click.echo(f"备份完好：{verify_path}（{manifest.summary()}）")
+        return
+    runtime = make_runtime(obj.settings, migrate=False)  # a backup takes the database as it is
+    if list_runs:
+        _list_backups(runtime)
+        return
+    try:
+        archive = backup_schedule.run_manual(
+            runtime.engine,
+            runtime.sessions,
+            runtime.settings,
+            runtime.now(),
+            Path(to_dir) if to_dir else None,
+        )
+    except backups.BackupError as err:
+        click.echo(f"备份失败：{err}", err=True)
+        sys.exit(1)
+    click.echo(f"已备份到：{archive.path}（{archive.manifest.summary()}，{backups.size_text(archive.size)}）")
+
+
+def _list_backups(runtime: Runtime) -> None:
+    from bot import backup_schedule
+
+    settings = runtime.settings
+    lines, missing = backup_schedule.listing(runtime.engine, runtime.sessions, settings, runtime.now())
+    for line in lines:
+        click.echo(f"{line.at:%Y-%m-%d %H:%M}\t{line.kind}\t{line.status}\t{line.what}")
+    if missing:
+        click.echo("缺少自动备份的日子：" + "、".join(d.isoformat() for d in missing))
+    when = f"每天 {settings.backup.time:%H:%M} 自动备份" if settings.backup.enabled else "自动备份已关闭"
+    click.echo(f"共 {len(lines)} 条；备份目录：{settings.backup.dir}（{when}）")
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="replace a database that already holds records")
+@click.pass_obj
+def restore(obj: _Obj, archive: str, force: bool) -> None:
+    """Restore ARCHIVE into the configured database (empty unless --force), then migrate it to head."""
+    from bot import backup as backups
+
+    runtime = make_runtime(obj.settings, migrate=False)  # the archive brings its own schema
+    try:
+        manifest = backups.restore(
+            runtime.engine, Path(archive), exports_dir=Path(runtime.settings.exports.dir), force=force
+        )
+    except backups.BackupError as err:
+        click.echo(f"没有恢复：{err}", err=True)
+        sys.exit(1)
+    migrate_schema(runtime, backup_first=False)  # the archive is the backup
+    click.echo(f"已从 {archive} 恢复（{manifest.summary()}），数据库已升级到最新表结构")
 
 
 @cli.command()

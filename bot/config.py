@@ -330,6 +330,16 @@ class BindingSettings(_Strict):
     attempts_per_hour: int = Field(default=5, ge=1, le=100)
 
 
+class BackupSettings(_Strict):
+    """The scheduler's daily backup (bot/backup_schedule.py) and where every backup goes by default."""
+
+    enabled: bool = True
+    dir: str = "data/backups"  # best on another disk or a network share: a dead disk takes both
+    time: dt.time = dt.time(3, 0)  # local time (`timezone`) of the daily backup
+    keep_daily: int = Field(default=14, ge=1)  # the newest daily archive of each of the last N days
+    keep_monthly: int = Field(default=12, ge=0)  # and of each of the last N months
+
+
 class CheckinSettings(_Strict):
     # A check-in counts from this long before an activity starts to the end of its day; outside it the
     # member is told to ask the leader for 补报.
@@ -356,6 +366,7 @@ class Settings(_Strict):
     outbox: OutboxSettings = OutboxSettings()
     submissions: SubmissionSettings = SubmissionSettings()
     exports: ExportSettings = ExportSettings()
+    backup: BackupSettings = BackupSettings()
     conversation: ConversationSettings = ConversationSettings()
     checkin: CheckinSettings = CheckinSettings()
     binding: BindingSettings = BindingSettings()

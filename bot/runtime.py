@@ -7,6 +7,7 @@ scheduler and the CLI commands alike.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import locks, outbox
+from bot import backup, locks, outbox
 from bot.config import Settings
 from bot.descriptor import Platforms
 from bot.messages import Incoming, Reply
@@ -78,23 +79,37 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+def _heads(cfg: AlembicConfig) -> set[str]:
+    return set(ScriptDirectory.from_config(cfg).get_heads())
+
+
 def schema_is_current(engine: Engine) -> bool:
-    cfg = _alembic_config(engine)
-    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    heads = _heads(_alembic_config(engine))
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads()) == heads
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Create or migrate the schema to the newest revision (Alembic `upgrade head`)."""
+def upgrade_schema(engine: Engine, *, backup_first: Callable[[], Path] | None = None) -> Path | None:
+    """Create or migrate the schema to the newest revision (Alembic `upgrade head`).
+
+    With `backup_first`, a database that holds records and has a migration pending is backed up
+    before it is migrated (a fresh one, as every test builds, is not): the archive's path is
+    returned. A backup that fails raises, and nothing is migrated.
+    """
     if schema_is_current(engine):
-        return
+        return None
     cfg = _alembic_config(engine)
+    made = None
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.MIGRATION})
+        # Under the lock, asked again: another worker may have migrated while this one waited.
+        pending = set(MigrationContext.configure(conn).get_current_heads()) != _heads(cfg)
+        if pending and backup_first is not None and backup.holds_data(conn):
+            made = backup_first()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    return made
 
 
 def build_runtime(

@@ -1,4 +1,5 @@
-"""The reminder scheduler: every tick, what is due goes into the outbox and the outbox is delivered.
+"""The reminder scheduler: every tick, what is due goes into the outbox and the outbox is delivered;
+once a day, from `backup.time`, the tick also makes the day's backup (bot/backup_schedule.py).
 
 Exactly one runs across all processes and hosts: it holds a PostgreSQL advisory lock on a
 dedicated connection (or, on SQLite, a lock row kept alive by a heartbeat); any other idles.
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import locks, outbox, reminders
+from bot import backup_schedule, locks, outbox, reminders
 from bot.config import Settings
 from bot.descriptor import Platforms
 from models import SchedulerLock
@@ -163,6 +164,7 @@ class TickReport:
     due: int = 0
     enqueued: int = 0
     delivery: outbox.DeliveryReport | None = None
+    backup: backup_schedule.DailyOutcome | None = None  # the day's backup, when this tick made or tried it
 
 
 def enqueue_due(sessions: sessionmaker[Session], settings: Settings, now: dt.datetime) -> tuple[int, int]:
@@ -187,6 +189,7 @@ class ReminderScheduler:
         lock: AdvisoryLock | RowLock | None = None,
         deliverer: outbox.Deliverer | None = None,
     ) -> None:
+        self._engine = engine
         self._sessions = sessions
         self._settings = settings
         self._clock = clock or (lambda: dt.datetime.now(settings.tz))
@@ -198,11 +201,13 @@ class ReminderScheduler:
         self._tick_guard = threading.Lock()
 
     def tick(self, now: dt.datetime | None = None) -> TickReport:
-        """One round: take or keep the lock, enqueue what is due, deliver the outbox."""
+        """One round: take or keep the lock, make the day's backup when it is due, enqueue what is due,
+        deliver the outbox (a backup failure told to the admins goes out in the same round)."""
         now = (now or self._clock()).astimezone(self._settings.tz)
         with self._tick_guard:
             if not self.lock.acquire(now):
                 return TickReport(leader=False)
+            backed_up = backup_schedule.run_daily(self._engine, self._sessions, self._settings, now)
             due, enqueued = enqueue_due(self._sessions, self._settings, now)
             report = self.deliverer.deliver(now)
             if enqueued or report.handled:
@@ -216,7 +221,7 @@ class ReminderScheduler:
                     report.failed,
                     report.deferred,
                 )
-            return TickReport(True, due, enqueued, report)
+            return TickReport(True, due, enqueued, report, backed_up)
 
     def _tick_job(self) -> None:
         try:

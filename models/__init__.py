@@ -3,6 +3,7 @@
 Models know nothing of HTTP, platforms or the clock: every time is passed in.
 """
 
+from models.backup import BACKUP_KINDS, BACKUP_STATUSES, BackupRun
 from models.base import AwareDateTime, Base
 from models.db import WRITES_AFTER_READING, make_engine, make_session_factory
 from models.messages import (
@@ -29,6 +30,9 @@ from models.roster import ROLE_NAMES, ROLES, ChatBinding, LiaisonGroup, Member
 
 __all__ = [
     "AwareDateTime",
+    "BACKUP_KINDS",
+    "BACKUP_STATUSES",
+    "BackupRun",
     "Base",
     "make_engine",
     "make_session_factory",

@@ -56,10 +56,12 @@ def _empty(engine) -> None:
 
 
 @pytest.fixture
-def config_dict(db_url) -> dict:
-    """The shipped config.yaml, pointed at the test database; tests may change it before use."""
+def config_dict(db_url, tmp_path) -> dict:
+    """The shipped config.yaml, pointed at the test database (and its backups at tmp_path); tests
+    may change it before use."""
     data = shipped_config()
     data["database_url"] = db_url
+    data["backup"] = {**data["backup"], "dir": str(tmp_path / "backups")}
     return data
 
 
@@ -102,6 +104,7 @@ def sqlite_config(tmp_path) -> Path:
     """A config file of its own (the shipped one on a fresh SQLite file), as an office would write it."""
     data = shipped_config()
     data["database_url"] = f"sqlite:///{tmp_path / 'bot.db'}"
+    data["backup"] = {**data["backup"], "dir": str(tmp_path / "backups")}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
