@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -66,15 +67,23 @@ def enqueue(
     return True
 
 
+# `via` of the row that says a message's answer went back in the platform's HTTP response.
+IN_RESPONSE = "response"
+
+
+def _reply_key(incoming: Incoming) -> str:
+    return f"reply:{incoming.platform}:{incoming.msg_id}"
+
+
 def enqueue_reply(
     session: Session, incoming: Incoming, reply: Reply, *, family: str | None, now: dt.datetime
 ) -> bool:
     """Store an answer that missed the platform's synchronous response, addressed by the message's
     own `reply_handle` (response_url, sessionWebhook, the sender's userid) on its platform `family`;
-    False when this message's answer is already stored (a redelivery, or a second late path)."""
+    False when this message's answer is already stored or given (a redelivery, a second late path)."""
     return enqueue(
         session,
-        key=f"reply:{incoming.platform}:{incoming.msg_id}",
+        key=_reply_key(incoming),
         target_kind="reply",
         text=reply.text,
         now=now,
@@ -83,6 +92,33 @@ def enqueue_reply(
         mentions=reply.mentions,
         markdown=reply.markdown,
     )
+
+
+def claim_response(session: Session, incoming: Incoming, reply: Reply, *, now: dt.datetime) -> bool:
+    """May a redelivered message's answer go back in this HTTP response? Yes unless it was queued
+    to the outbox (which sends it). A 'sent' row `via` IN_RESPONSE records the answer given, so a
+    late path finishing a moment after finds it and sends nothing; a further redelivery (this
+    response lost too) may answer again. Two claims at once: one inserts, the other raises
+    IntegrityError at the unique key and asks again (Runtime.answer_again)."""
+    key = _reply_key(incoming)
+    given = session.execute(select(OutboxMessage.via).where(OutboxMessage.key == key)).first()
+    if given is not None:
+        return given.via == IN_RESPONSE
+    session.add(
+        OutboxMessage(
+            key=key,
+            target_kind="reply",
+            text=reply.text,
+            status="sent",
+            via=IN_RESPONSE,
+            address=dict(incoming.reply_handle or {}),
+            created_at=now,
+            next_attempt_at=now,
+            sent_at=now,
+        )
+    )
+    session.flush()
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,8 +208,11 @@ class Deliverer:
         self, now: dt.datetime, limit: int, kinds: tuple[str, ...] | None, vias_only: bool
     ) -> DeliveryReport:
         report = DeliveryReport()
+        started = time.monotonic()
         for _ in range(limit):
-            claimed = self._claim(now, kinds, vias_only)
+            # A batch can take a while: a row's lease runs from when it is claimed, not from `now`,
+            # or a late row's lease would be over before its send, open to a second deliverer.
+            claimed = self._claim(now, kinds, vias_only, dt.timedelta(seconds=time.monotonic() - started))
             if claimed is None:
                 break
             row_id, route, expired = claimed
@@ -215,10 +254,15 @@ class Deliverer:
     # -- claiming ------------------------------------------------------------------------------
 
     def _claim(
-        self, now: dt.datetime, kinds: tuple[str, ...] | None = None, vias_only: bool = False
+        self,
+        now: dt.datetime,
+        kinds: tuple[str, ...] | None = None,
+        vias_only: bool = False,
+        elapsed: dt.timedelta = dt.timedelta(0),
     ) -> tuple[int, _Route | None, str | None] | None:
-        """Take the next due row: (id, its route, why it expired or None)."""
-        lease = dt.timedelta(seconds=self._settings.outbox.claim_lease_seconds)
+        """Take the next due row: (id, its route, why it expired or None), leased until `elapsed`
+        after `now` plus the lease."""
+        lease = dt.timedelta(seconds=self._settings.outbox.claim_lease_seconds) + elapsed
         max_age = dt.timedelta(hours=self._settings.outbox.max_age_hours)
         while True:
             with self._sessions.begin() as session:

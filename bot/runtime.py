@@ -16,6 +16,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import backup, locks, outbox
@@ -60,12 +61,27 @@ class Runtime:
         reply handle (once, whichever path gets here first), then send it now."""
         now = self.now()
         platform = self.platforms.for_channel(incoming.platform)
-        with self.sessions.begin() as session:
-            outbox.enqueue_reply(
-                session, incoming, reply, family=platform.family if platform else None, now=now
-            )
+        try:
+            with self.sessions.begin() as session:
+                outbox.enqueue_reply(
+                    session, incoming, reply, family=platform.family if platform else None, now=now
+                )
+        except IntegrityError:
+            return  # the same answer, queued or given by another delivery a moment ago
         if self.deliverer is not None:
             self.deliverer.deliver(now, kinds=("reply",), limit=20)
+
+    def answer_again(self, incoming: Incoming, reply: Reply) -> Reply | None:
+        """A callback delivered again for a message already stored: the platform never got the
+        answer. The stored answer, to give in the HTTP response, unless the outbox has it queued
+        (the first run answered late). Deliveries at the same moment all answer it."""
+        for _ in range(2):
+            try:
+                with self.sessions.begin() as session:
+                    return reply if outbox.claim_response(session, incoming, reply, now=self.now()) else None
+            except IntegrityError:
+                continue  # another delivery, or the late path, wrote its row just now: read it
+        return None
 
     def now(self) -> dt.datetime:
         """The clock, read only at the edges (web requests, console, scheduler tick)."""

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.messages import Incoming
 from models import Activity, LeaveRequest, Member, OutboxMessage, RecordChange, Submission
 from tests.conftest import NOW
 
 N = 16
+needs_postgresql = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="needs row-level concurrency: a PostgreSQL server (set TEST_DATABASE_URL)",
+)
 _ids = itertools.count()
 
 
@@ -57,7 +62,9 @@ def count(runtime, model, *where) -> int:
 def tomorrow(runtime, roster) -> int:
     with runtime.sessions.begin() as s:
         group = s.get(Member, roster["王组长"]).group_id
-        a = Activity(group_id=group, kind="inspection", title="县医院", date=dt.date(2026, 11, 24), created_at=NOW)
+        a = Activity(
+            group_id=group, kind="inspection", title="县医院", date=dt.date(2026, 11, 24), created_at=NOW
+        )
         s.add(a)
         s.flush()
         return a.id
@@ -79,7 +86,9 @@ def test_sixteen_copies_of_an_announcement_make_one_activity(runtime, roster):
 
 
 def test_sixteen_strangers_binding_as_one_member_bind_one(runtime, roster):
-    messages = [said("?", "绑定 赵六 13800000003", sender=f"stranger{i}", platform="wecom_bot") for i in range(N)]
+    messages = [
+        said("?", "绑定 赵六 13800000003", sender=f"stranger{i}", platform="wecom_bot") for i in range(N)
+    ]
     answers = race(runtime, messages)
     assert sum(a.startswith("绑定成功") for a in answers) == 1
     with runtime.sessions() as s:
@@ -103,3 +112,29 @@ def test_a_note_sent_twice_at_once_is_recorded_once(runtime, roster):
     answers = race(runtime, [said("张三", "社情民意：城区路灯不亮。晚上出行不便。") for _ in range(2)])
     assert count(runtime, Submission) == 1
     assert sorted(a[:6] for a in answers) == ["已收到社情民", "已收到过这篇"]
+
+
+@needs_postgresql  # SQLite serialises these writers: the interleaving below needs row-level concurrency
+def test_a_stored_message_delivered_again_four_times_at_once_gets_its_answer_each_time(runtime, roster):
+    first = said("张三", "社情民意：城区路灯不亮。晚上出行不便。")
+    stored = runtime.pipeline.handle(first, NOW).reply
+    barrier, answers = threading.Barrier(4), []
+
+    def all_have_looked(session, flush_context, instances) -> None:
+        if any(isinstance(o, OutboxMessage) for o in session.new):
+            barrier.wait(timeout=10)  # every delivery has seen no row yet: all four insert at once
+
+    def redeliver() -> None:
+        answers.append(runtime.answer_again(first, stored))
+
+    event.listen(runtime.sessions, "before_flush", all_have_looked)
+    try:
+        threads = [threading.Thread(target=redeliver) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        event.remove(runtime.sessions, "before_flush", all_have_looked)
+    assert [a.text if a else None for a in answers] == [stored.text] * 4
+    assert count(runtime, OutboxMessage, OutboxMessage.key.like("reply:%")) == 1

@@ -4,6 +4,8 @@ The platform waits a few seconds for the HTTP answer and delivers the callback a
 none or a 5xx. So the adapter:
 
 - answers passively when the pipeline is done within `reply_seconds`;
+- answers a redelivery of a stored message with the stored answer (the platform delivers again
+  only when it did not get the first), unless that answer is queued in the outbox (`again`);
 - otherwise keeps waiting, up to `ack_seconds`, for the message to be stored: stored, it answers
   empty (200) and the pipeline's answer goes through the outbox (`deliver_late`);
 - never answers 200 for a message that is not stored: a database error is a 500, a message
@@ -49,11 +51,13 @@ def answer_within(
     reply_seconds: float,
     ack_seconds: float,
     deliver_late: Callable[[Reply], None],
+    again: Callable[[Reply], Reply | None] = lambda reply: None,
     passive: bool = True,
 ) -> Answer:
     """Run `handle(incoming, now)` in `pool` and decide the HTTP answer as the module says. Not
     `passive` (a platform that documents no answer in the response): every answer goes to
-    `deliver_late`, and the HTTP answer only says whether the message is stored."""
+    `deliver_late`, and the HTTP answer only says whether the message is stored. `again(reply)`:
+    the answer to give a redelivery passively (None: answer empty)."""
     fut = pool.submit(handle, incoming, now)
     if not passive:
         fut.add_done_callback(lambda f: _late(f, incoming, deliver_late))
@@ -65,8 +69,9 @@ def answer_within(
         log.exception("%s/%s failed; not acknowledged", incoming.platform, incoming.msg_id)
         return Answer(FAILED)
     else:
-        # A redelivery was answered the first time (passively or through the outbox): stay silent.
-        return Answer(STORED, None if outcome.duplicate or not passive else outcome.reply)
+        if not passive or outcome.reply is None:
+            return Answer(STORED)
+        return Answer(STORED, again(outcome.reply) if outcome.duplicate else outcome.reply)
 
     # Too late for a passive answer: whenever the run finishes, its answer goes through the outbox.
     if passive:
@@ -98,9 +103,9 @@ def _late(fut: concurrent.futures.Future, incoming: Incoming, deliver: Callable[
     except Exception:
         log.exception("%s/%s failed after the reply deadline; not stored", incoming.platform, incoming.msg_id)
         return
-    if outcome.reply is None or outcome.duplicate:
+    if outcome.reply is None:
         return
-    try:
+    try:  # a redelivery's answer too (the first was lost): `deliver` queues it once, by its key
         deliver(outcome.reply)
     except Exception:  # a worker thread: nobody else would see it
         log.exception("%s/%s: deferred answer lost", incoming.platform, incoming.msg_id)
