@@ -33,6 +33,7 @@ APOLOGY = "抱歉，系统出了点问题，这条消息没有记下，请稍后
 NOT_UNDERSTOOD = "没看懂这条消息，没有记录。发送「帮助」查看可以怎么说。"
 IS_IT_A_NOTE = "这是一篇社情民意吗？回复「是」记为社情民意，或回复类别：建议 / 调研报告 / 为民办实事 / 提案"
 DECLINED = "好的，这条消息没有记录。"
+TOO_LONG = "这条消息有{length}字，超过了{limit}字的上限，没有记录。请精简后再发。"
 EXPIRED = "刚才的问题超过{minutes}分钟没有回复，已作废，这条消息没有记录。请重新发送原来的消息。"
 UNKNOWN_SENDER = "您还没有绑定身份。请发送：绑定 姓名 手机号（与花名册一致），例如：绑定 张三 13800001234"
 INACTIVE = "您的账号已停用，如有疑问请联系县政协办公室。"
@@ -52,6 +53,14 @@ class Outcome:
     reply: Reply | None
     duplicate: bool = False
     outcome: str = "answered"
+    intent: str | None = None
+
+
+def _logged(incoming: Incoming, done: Outcome) -> Outcome:
+    log.info(
+        "message %s/%s intent=%s outcome=%s", incoming.platform, incoming.msg_id, done.intent, done.outcome
+    )
+    return done
 
 
 def _member_query(platform: PlatformDescriptor, sender_id: str) -> Select[tuple[Member]]:
@@ -183,7 +192,9 @@ class Pipeline:
         incoming = _without_nul(incoming)
         try:
             with self._sessions.begin() as session:
-                return self._process(session, incoming, now)
+                done = self._process(session, incoming, now)
+            # Logged once committed: a trace never shows an answer that was rolled back.
+            return _logged(incoming, done)
         except _Refused as refused:
             # The handler refused: whatever it wrote went with the rolled-back transaction;
             # the message and the answer are kept. (Cheaper than a savepoint on every message.)
@@ -220,11 +231,7 @@ class Pipeline:
         session.connection(execution_options={WRITES_AFTER_READING: True})
         platform = self._platforms.for_channel(incoming.platform)
         member, chat_group = _sender(session, platform, incoming)
-        try:
-            command: Command | None = self._parse(incoming.text, now)
-        except DateError as err:
-            # "11月31日": refuse with the parser's line rather than guess another day.
-            command, date_error = None, Reply(str(err))
+        command, refusal = self._read(incoming.text, now)
         row = _log_row(
             incoming, now, member_id=member.id if member else None, intent=command.intent if command else None
         )
@@ -232,7 +239,7 @@ class Pipeline:
         session.flush()  # the unique (platform, msg_id) is claimed here
 
         if command is None:
-            reply, outcome = date_error, "refused"
+            reply, outcome = refusal, "refused"
         else:
             ctx = Context(
                 now=now,
@@ -259,14 +266,18 @@ class Pipeline:
                     mentions=notice.mentions,
                     attachment=notice.attachment,
                 )
-        log.info(
-            "message %s/%s intent=%s outcome=%s",
-            incoming.platform,
-            incoming.msg_id,
-            row.intent,
-            outcome,
-        )
-        return Outcome(reply, outcome=outcome)
+        return Outcome(reply, outcome=outcome, intent=row.intent)
+
+    def _read(self, text: str, now: dt.datetime) -> tuple[Command | None, Reply | None]:
+        """The parser's reading, or why the message is refused unread."""
+        limit = self._settings.messages.max_chars
+        if len(text) > limit:
+            return None, Reply(TOO_LONG.format(length=len(text), limit=limit))
+        try:
+            return self._parse(text, now), None
+        except DateError as err:
+            # "11月31日": refuse with the parser's line rather than guess another day.
+            return None, Reply(str(err))
 
     def _converse(
         self, session: Session, ctx: Context, command: Command, member: Member | None
@@ -380,10 +391,7 @@ class Pipeline:
                     open_question = conversation.pending(session, member_id, conversation.chat_key(incoming))
                     if open_question is not None:
                         conversation.close(session, open_question, "cancelled", row.id)
-            log.info(
-                "message %s/%s intent=%s outcome=%s", incoming.platform, incoming.msg_id, intent, outcome
-            )
-            return Outcome(reply, outcome=outcome)
+            return _logged(incoming, Outcome(reply, outcome=outcome, intent=intent))
         except IntegrityError:
             first = self._previous(incoming)
             if first is not None:

@@ -161,3 +161,24 @@ def test_a_date_that_does_not_exist_is_refused_and_records_nothing(runtime, rost
         row = s.scalars(select(InboundMessage)).one()
         assert (row.outcome, row.intent) == ("refused", None)
     assert rows(runtime, OutboxMessage) == 0
+
+
+def test_the_outcome_is_logged_only_once_the_transaction_commits(pipeline, runtime, caplog):
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    def the_disk_fills(session):
+        raise OperationalError("COMMIT", {}, Exception("disk full"))
+
+    caplog.set_level("INFO", logger="bot.pipeline")
+    event.listen(runtime.sessions, "before_commit", the_disk_fills)
+    try:
+        with pytest.raises(DBAPIError):
+            pipeline.handle(msg("zhangsan", "社情民意 路灯不亮", "M-commit"), NOW)
+    finally:
+        event.remove(runtime.sessions, "before_commit", the_disk_fills)
+    assert "M-commit" not in caplog.text  # nothing was kept, so no trace says it was answered
+    assert rows(runtime, Submission) == 0
+
+    pipeline.handle(msg("zhangsan", "社情民意 路灯不亮", "M-commit"), NOW)
+    assert "message wecom_app/M-commit intent=opinion outcome=answered" in caplog.text
