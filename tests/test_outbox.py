@@ -19,7 +19,7 @@ from bot import outbox
 from bot.config import settings_from_dict
 from bot.delivery import Delivery, SendResult
 from bot.messages import Incoming, Person, Reply
-from models import LiaisonGroup, OutboxMessage
+from models import LiaisonGroup, Member, OutboxMessage
 from tests.conftest import NOW
 from tests.fakes import serve_in_background, stop_serving
 
@@ -309,8 +309,8 @@ def test_a_crash_between_sending_and_recording_repeats_only_that_message(runtime
 
     fresh = FakePush("wecom")
     restarted = outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": fresh}))
-    assert restarted.deliver(NOW + dt.timedelta(minutes=1)).sent == 3  # the claimed one waits for its lease
     lease = dt.timedelta(seconds=bound_settings.outbox.claim_lease_seconds)
+    assert restarted.deliver(NOW + lease / 2).sent == 3  # the claimed one waits for its lease
     assert restarted.deliver(NOW + lease + dt.timedelta(seconds=1)).sent == 1
     assert all(r.status == "sent" for r in rows(runtime).values())
     everything = delivered + [d.key for d in fresh.sent]
@@ -414,3 +414,76 @@ def test_a_group_bound_on_both_platforms_gets_each_reminder_once_on_each(runtime
         ("m:第二联络组:0", "cidG2=="),  # push_on: only DingTalk for this group
     ]
     assert {r.status for r in rows(runtime).values()} == {"sent"}
+
+
+def test_a_member_gets_a_wecom_message_once_when_the_sender_died_before_recording_it(
+    runtime, roster, config_dict, monkeypatch
+):
+    """The outbox's one possible repeat (sent, then the process died before the record) is sent
+    with WeCom's duplicate check, so the member sees it once (path/90236)."""
+    from bot.platforms.wecom.push import WecomPushClient
+    from tests.fakes.wecom_server import FakeWecom, push_settings
+
+    fake = FakeWecom().start()
+    try:
+        settings = push_settings(config_dict, fake.base)
+        with runtime.sessions.begin() as s:
+            member = s.scalar(select(Member).where(Member.name == "张三"))
+            outbox.enqueue(
+                s, key="direct-1", target_kind="member", text="您的请假已批准", now=NOW, member_id=member.id
+            )
+        clients = PLATFORMS.with_clients({"wecom": WecomPushClient(settings, timeout=2)})
+
+        def the_process_dies(*args, **kwargs):
+            raise Crash
+
+        with monkeypatch.context() as m:
+            m.setattr(outbox.Deliverer, "_finish", the_process_dies)
+            with pytest.raises(Crash):
+                outbox.Deliverer(runtime.sessions, settings, clients).deliver(NOW)
+        lease = dt.timedelta(seconds=settings.outbox.claim_lease_seconds)
+        assert outbox.Deliverer(runtime.sessions, settings, clients).deliver(NOW + lease / 2).sent == 0
+        assert (
+            outbox.Deliverer(runtime.sessions, settings, clients)
+            .deliver(NOW + lease + dt.timedelta(seconds=1))
+            .sent
+            == 1
+        )
+    finally:
+        fake.stop()
+    sends = fake.calls_to("/cgi-bin/message/send")
+    assert len(sends) == 2 and sends[0].body == sends[1].body  # the same request: WeCom's check applies
+    assert [d["text"]["content"] for d in fake.delivered] == ["您的请假已批准"]
+
+
+def test_a_rows_lease_runs_from_its_claim_not_from_the_start_of_a_slow_batch(
+    runtime, roster, bound_settings, monkeypatch
+):
+    with runtime.sessions.begin() as s:
+        group = s.scalar(select(LiaisonGroup).where(LiaisonGroup.name == "第一联络组"))
+        for i in range(3):
+            outbox.enqueue(
+                s, key=f"slow-{i}", target_kind="group", text=f"提醒{i}", now=NOW, group_id=group.id
+            )
+    clock = iter(range(0, 10_000, 100))  # every push takes 100 s of real time
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: float(next(clock)))
+    leased: list[dt.datetime] = []
+
+    class Slow(FakePush):
+        def send(self, delivery: Delivery) -> SendResult:
+            with runtime.sessions() as s:
+                leased.append(
+                    s.scalar(select(OutboxMessage.next_attempt_at).where(OutboxMessage.key == delivery.key))
+                )
+            return super().send(delivery)
+
+    push = Slow("wecom")
+    outbox.Deliverer(runtime.sessions, bound_settings, PLATFORMS.with_clients({"wecom": push})).deliver(NOW)
+    lease = dt.timedelta(seconds=bound_settings.outbox.claim_lease_seconds)
+    assert [_naive(t) - _naive(NOW) for t in leased] == [
+        lease + dt.timedelta(seconds=s) for s in (100, 200, 300)
+    ]
+
+
+def _naive(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone(NOW.tzinfo).replace(tzinfo=None)

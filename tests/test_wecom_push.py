@@ -112,6 +112,8 @@ def test_member_message_fetches_token_once_and_reuses_it(client, fake):
     assert sends[0].body == {
         "touser": "lisi",
         "agentid": 1000002,
+        "enable_duplicate_check": 1,  # a repeat after a crash is dropped by WeCom (path/90236)
+        "duplicate_check_interval": 1800,
         "msgtype": "text",
         "text": {"content": "您的请假已批准。"},
     }
@@ -150,6 +152,8 @@ def test_member_file_is_uploaded_as_media_then_sent_as_a_file_message(client, fa
     assert send.body == {
         "touser": "lisi",
         "agentid": 1000002,
+        "enable_duplicate_check": 1,  # a repeat after a crash is dropped by WeCom (path/90236)
+        "duplicate_check_interval": 1800,
         "msgtype": "file",
         "file": {"media_id": "media-1"},
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,10 @@ class FakeWecom:
         self.valid_tokens: set[str] = set()
         self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (filename, content)
         self.open_userids: dict[str, str] = {}  # open_userid -> userid (batch/openuserid_to_userid)
+        # What message/send delivered to members: a request equal to one sent within its
+        # duplicate_check_interval (enable_duplicate_check: 1, path/90236) is answered ok, not delivered.
+        self.delivered: list[dict[str, Any]] = []
+        self._sent_at: dict[str, float] = {}
         self._lock = threading.Lock()
         fake = self
 
@@ -104,6 +109,15 @@ class FakeWecom:
         handler.end_headers()
         handler.wfile.write(data)
 
+    def _deliver_unless_repeated(self, body: Any) -> None:
+        checked = isinstance(body, dict) and body.get("enable_duplicate_check") == 1
+        same = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        interval = float(body.get("duplicate_check_interval", 1800)) if checked else 0.0
+        if checked and time.monotonic() - self._sent_at.get(same, -1e12) < min(interval, 4 * 3600):
+            return
+        self._sent_at[same] = time.monotonic()
+        self.delivered.append(body)
+
     def _default(self, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         ok = {"errcode": 0, "errmsg": "ok"}
         if path == "/cgi-bin/gettoken":
@@ -115,6 +129,7 @@ class FakeWecom:
         if path == "/cgi-bin/message/send":
             if query.get("access_token") not in self.valid_tokens:
                 return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            self._deliver_unless_repeated(body)
             return 200, {**ok, "invaliduser": "", "msgid": "m1"}
         if path == "/cgi-bin/media/upload":
             if query.get("access_token") not in self.valid_tokens:

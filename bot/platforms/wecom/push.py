@@ -29,6 +29,13 @@ _TOKEN_EXPIRED = {40014, 42001}
 _BUSY = {-1}
 RATE_LIMIT_RETRY_SECONDS = 60.0  # the push bot allows 20 messages a minute
 
+# message/send (path/90236) drops a request whose JSON equals one sent in the last
+# duplicate_check_interval seconds (default 1800, at most 4 hours). The outbox sends a row again
+# only when its sender died between WeCom's answer and the record (bot/outbox.py): asking for the
+# check makes that one possible repeat a no-op for the member. Two real messages with the same
+# text to the same person within half an hour are rare (every notice names its subject).
+DUPLICATE_CHECK = {"enable_duplicate_check": 1, "duplicate_check_interval": 1800}
+
 # The smart bot's long connection (doc 101463): a delivery addressed by AIBOT_CHATID goes out as
 # aibot_send_msg over the connection, which only the process holding it can send (the outbox's `via`).
 LONG_CONNECTION = "wecom_long_connection"
@@ -122,7 +129,11 @@ class WecomPushClient:
             return SendResult("failed", "no userid")
         if not (self.settings.corp_id and self.settings.app.secret and self.settings.app.agent_id):
             return SendResult("failed", "wecom app not configured (corp_id/app.secret/app.agent_id)")
-        body: dict[str, Any] = {"touser": userid, "agentid": int(self.settings.app.agent_id)}
+        body: dict[str, Any] = {
+            "touser": userid,
+            "agentid": int(self.settings.app.agent_id),
+            **DUPLICATE_CHECK,
+        }
         if delivery.attachment:
             return self._with_token(lambda token: self._send_file(token, body, delivery.attachment or ""))
         if delivery.markdown:
