@@ -61,9 +61,20 @@ ACTIVITY_KINDS: dict[str, str] = {
 }
 
 
+# The bounded columns an Incoming is stored in (models.InboundMessage; a test holds them equal).
+ID_LENGTH = 128  # msg_id, sender_id, chat_id
+NAME_LENGTH = 64  # sender_name
+
+
+class FieldTooLong(ValueError):
+    """An id longer than its column: refused (400) rather than failing on every redelivery."""
+
+
 @dataclass(frozen=True)
 class Incoming:
-    """One message addressed to the bot, as an adapter understood it."""
+    """One message addressed to the bot, as an adapter understood it. An id longer than its
+    column raises FieldTooLong, saying which (adapters answer 400: the platform would otherwise
+    deliver a message that can never be stored, forever); a longer display name is cut."""
 
     platform: str  # "wecom_bot" | "wecom_app" | "dingtalk" | "console"
     chat_id: str | None  # group conversation id; None for one-to-one
@@ -75,6 +86,14 @@ class Incoming:
     is_group: bool
     # Where a late answer goes: the outbox address (response_url, sessionWebhook, the userid).
     reply_handle: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("msg_id", "sender_id", "chat_id"):
+            value = getattr(self, name)
+            if value is not None and len(value) > ID_LENGTH:
+                raise FieldTooLong(f"{name} longer than {ID_LENGTH} characters")
+        if self.sender_name is not None and len(self.sender_name) > NAME_LENGTH:
+            object.__setattr__(self, "sender_name", self.sender_name[:NAME_LENGTH])
 
 
 @dataclass(frozen=True)

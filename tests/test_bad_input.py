@@ -66,15 +66,19 @@ def signed_encrypt(encrypt: str, ts: str | None = None, nonce: str = "n") -> tup
 # --------------------------------------------------------------------------- signatures and time
 
 
-def test_a_captured_request_replayed_verbatim_is_answered_empty_and_recorded_once(client, runtime):
+def test_a_captured_request_replayed_verbatim_gets_the_stored_answer_and_is_recorded_once(client, runtime):
+    # WeCom delivers again only when it did not get the answer: a replay is answered as the first was
+    # (encrypted for WeCom: the replayer learns nothing), and nothing is recorded a second time.
     path, body = wc.signed(wc.payload("社情民意：关于重放的建议。正文", "REPLAY"))
     first = post(client, path, body)
-    assert wc.answer_text(first.data).startswith("已收到社情民意")
+    answer = wc.answer_text(first.data)
+    assert answer.startswith("已收到社情民意")
     after_first = counts(runtime)
     for _ in range(3):
         again = post(client, path, body)
-        assert (again.status_code, again.data) == (200, b"")
-    assert counts(runtime) == after_first
+        assert again.status_code == 200 and wc.answer_text(again.data) == answer
+    grown = {table: n - after_first[table] for table, n in counts(runtime).items() if n != after_first[table]}
+    assert grown == {"outbox_message": 1}  # the 'sent' row saying the answer went in the response
 
 
 def test_a_valid_signature_with_another_body_is_forged(client, runtime):
@@ -122,10 +126,10 @@ def test_truncated_bodies_are_refused(client, runtime):
     assert counts(runtime) == before
 
 
-def test_a_megabyte_body_is_refused_before_it_is_read(client, runtime):
+def test_a_body_over_the_cap_is_refused_before_it_is_read(client, runtime):
     before = counts(runtime)
     path, _ = wc.signed(wc.payload("签到", "BIG"))
-    resp = post(client, path, b'{"encrypt": "' + b"A" * 1_000_000 + b'"}')
+    resp = post(client, path, b'{"encrypt": "' + b"A" * 2_000_000 + b'"}')
     assert resp.status_code == 413
     assert counts(runtime) == before
 
@@ -241,3 +245,88 @@ def test_a_member_trying_leader_and_admin_commands_is_refused(client, runtime, t
     answer = wc.answer_text(say(client, text, f"ROLE-{intent}", userid="lisi").data)
     assert answer == ROLE_REFUSAL[roles]
     assert _only_logged(before, counts(runtime))
+
+
+# --------------------------------------------------------------------------- hostile nesting
+
+
+def test_an_unsigned_envelope_nested_thirty_thousand_deep_is_a_bad_request(client, runtime):
+    before = counts(runtime)
+    body = b'{"encrypt": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    ts = str(int(time.time()))
+    resp = post(client, f"/wecom/bot?msg_signature=x&timestamp={ts}&nonce=n", body)
+    assert resp.status_code == 400  # read by the bounded parser before the signature: never a 500
+    assert counts(runtime) == before
+
+
+def test_a_signed_plaintext_nested_five_thousand_deep_is_a_bad_request(client, runtime):
+    before = counts(runtime)
+    deep = b'{"msgid": "deep1", "msgtype": "text", "x": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
+    resp = post(client, *signed_encrypt(raw_encrypt(deep)))
+    assert (resp.status_code, resp.data) == (400, b"decrypted payload: JSON nested deeper than 32")
+    assert counts(runtime) == before
+    # the same message at an honest depth is read
+    assert wc.answer_text(say(client, "社情民意：路灯不亮", "deep2").data).startswith("已收到")
+
+
+# --------------------------------------------------------------------------- ids longer than their columns
+
+
+@pytest.mark.parametrize(
+    "msgid, userid, chat, reason",
+    [
+        ("m" * 200, "zhangsan", "chat-g1", b"msg_id longer than 128 characters"),
+        ("long-user", "u" * 200, "chat-g1", b"sender_id longer than 128 characters"),
+        ("long-chat", "zhangsan", "c" * 129, b"chat_id longer than 128 characters"),
+    ],
+)
+def test_an_id_longer_than_its_column_is_a_bad_request_every_time(
+    client, runtime, msgid, userid, chat, reason
+):
+    before = counts(runtime)
+    for _ in range(3):  # a poison message: the same clear 400 on every redelivery, never a 500
+        resp = say(client, "社情民意：路灯不亮", msgid, userid, chat)
+        assert (resp.status_code, resp.data) == (400, reason)
+    assert counts(runtime) == before
+
+
+def test_the_id_limits_are_the_columns_lengths():
+    from bot.messages import ID_LENGTH, NAME_LENGTH
+
+    columns = InboundMessage.__table__.c
+    assert {c: columns[c].type.length for c in ("msg_id", "sender_id", "chat_id", "sender_name")} == {
+        "msg_id": ID_LENGTH,
+        "sender_id": ID_LENGTH,
+        "chat_id": ID_LENGTH,
+        "sender_name": NAME_LENGTH,
+    }
+
+
+# --------------------------------------------------------------------------- long notes
+
+
+def test_a_twenty_thousand_character_note_is_recorded_whole(client, runtime):
+    body = "路灯不亮，" * 4_000  # 20,000 characters: an 80 KB body and more once escaped and encrypted
+    resp = say(client, f"社情民意：关于城东路灯的建议\n{body}", "LONG1")
+    assert resp.status_code == 200
+    assert wc.answer_text(resp.data).startswith("已收到")
+    _, note = _stored_note(runtime, "LONG1")
+    assert note.content.endswith(body)
+
+
+def test_a_note_over_the_limit_is_answered_with_its_length_and_not_recorded(client, runtime):
+    before = counts(runtime)
+    resp = say(client, "社情民意：" + "长" * 30_001, "LONG2")
+    assert resp.status_code == 200  # a 4xx would leave the member with silence
+    assert wc.answer_text(resp.data) == "这条消息有30006字，超过了30000字的上限，没有记录。请精简后再发。"
+    after = counts(runtime)
+    assert after["submission"] == before["submission"]
+    with runtime.sessions() as s:
+        assert s.scalar(select(InboundMessage.outcome).where(InboundMessage.msg_id == "LONG2")) == "refused"
+
+
+def test_a_cap_too_small_for_the_longest_message_is_a_config_error(config_dict):
+    from bot.config import settings_from_dict
+
+    with pytest.raises(Exception, match="max_body_bytes must be at least 256384"):
+        settings_from_dict({**config_dict, "wecom": {**wc.SMART_BOT, "max_body_bytes": 65536}}, "t")

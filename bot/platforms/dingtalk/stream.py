@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from dingtalk_stream.version import VERSION_STRING
 
 from bot.delivery import Delivery
 from bot.pipeline import APOLOGY
+from bot.platforms import json_body
 from bot.platforms.answering import handle_stored
 from bot.platforms.dingtalk import FAMILY
 from bot.platforms.dingtalk.inbound import BadMessage, parse_robot_message
@@ -209,7 +209,7 @@ class StreamClient(DingTalkStreamClient):
             try:
                 async for raw in ws:
                     try:
-                        frame = json.loads(raw)
+                        frame = json_body.loads(raw)
                     except ValueError:
                         log.warning("dingtalk stream: unreadable frame ignored")
                         continue

@@ -13,7 +13,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import secrets
 import struct
 from typing import Any
@@ -23,6 +22,11 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _safe_fromstring
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
+
+from bot.platforms import json_body
+
+# The smart bot's envelope is one flat object, {"encrypt": "..."} (path/100719).
+ENVELOPE_DEPTH = 1
 
 
 class CallbackError(Exception):
@@ -111,11 +115,12 @@ class CallbackCrypto:
 
 
 def json_envelope(body: bytes) -> str:
-    """The `encrypt` field of the smart bot's `{"encrypt": "..."}` body."""
+    """The `encrypt` field of the smart bot's `{"encrypt": "..."}` body, read before the signature
+    is checked: so by a parser that takes a flat object and nothing deeper."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise CallbackError(400, "malformed JSON") from None
+        data = json_body.loads(body, max_depth=ENVELOPE_DEPTH)
+    except ValueError as err:
+        raise CallbackError(400, str(err)) from None
     if not isinstance(data, dict) or not isinstance(data.get("encrypt"), str) or not data["encrypt"]:
         raise CallbackError(400, "no encrypt field")
     return data["encrypt"]

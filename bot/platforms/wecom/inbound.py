@@ -17,7 +17,8 @@ from flask import Blueprint, Response, request
 from wechatpy.enterprise import parse_message
 
 from bot.config import WecomSettings
-from bot.messages import Incoming, Reply
+from bot.messages import FieldTooLong, Incoming, Reply
+from bot.platforms import json_body
 from bot.platforms.answering import STORED, answer_within
 from bot.platforms.http_push import trim
 from bot.platforms.wecom.crypto import CallbackCrypto, CallbackError, cdata, json_envelope, parse_xml
@@ -126,6 +127,7 @@ class _Callback:
             reply_seconds=self.settings.reply_deadline_seconds,
             ack_seconds=self.settings.ack_deadline_seconds,
             deliver_late=lambda reply: self.runtime.answer_late(incoming, reply),
+            again=lambda reply: self.runtime.answer_again(incoming, reply),
         )
         if answer.status != STORED:
             raise CallbackError(answer.status, "not stored; deliver again")
@@ -180,9 +182,9 @@ class _SmartBot(_Callback):
     @staticmethod
     def _payload(plaintext: str) -> dict[str, Any]:
         try:
-            payload = json.loads(plaintext)
-        except ValueError:
-            raise CallbackError(400, "decrypted payload is not JSON") from None
+            payload = json_body.loads(plaintext)
+        except ValueError as err:
+            raise CallbackError(400, f"decrypted payload: {err}") from None
         if not isinstance(payload, dict):
             raise CallbackError(400, "decrypted payload is not an object")
         return payload
@@ -200,7 +202,7 @@ class _SmartBot(_Callback):
             # "请假" quoting the leader's notice, "社情民意" quoting one's own long message: the quoted
             # text is what the words refer to, read after them.
             content = f"{content.strip()}\n{quoted.strip()}"
-        return Incoming(
+        return _checked(
             platform=self.platform,
             chat_id=(str(p.get("chatid") or "") or None) if is_group else None,
             sender_id=userid,
@@ -211,6 +213,13 @@ class _SmartBot(_Callback):
             is_group=is_group,
             reply_handle={"response_url": p.get("response_url", "")},
         )
+
+
+def _checked(**fields: Any) -> Incoming:
+    try:
+        return Incoming(**fields)
+    except FieldTooLong as err:  # never stored, so every redelivery would fail the same way
+        raise CallbackError(400, str(err)) from None
 
 
 # path/100719: a voice message arrives already transcribed (voice.content); text and voice may quote.
@@ -251,7 +260,7 @@ class _App(_Callback):
             # of them means anything to the bot, so they are acknowledged and dropped.
             log.info("wecom_app %s ignored (key %s)", msg.type, app_msg_key(msg))
             return Response(b"", status=200)
-        incoming = Incoming(
+        incoming = _checked(
             platform=self.platform,
             chat_id=None,
             sender_id=msg.source,

@@ -41,6 +41,7 @@ import websockets.exceptions
 from bot.delivery import SendResult
 from bot.messages import Incoming
 from bot.pipeline import APOLOGY
+from bot.platforms import json_body
 from bot.platforms.answering import handle_stored
 from bot.platforms.http_push import trim
 from bot.platforms.wecom.crypto import CallbackError
@@ -217,7 +218,7 @@ class LongConnection:
     async def _read(self, ws: Any) -> None:
         async for raw in ws:
             try:
-                frame = json.loads(raw)
+                frame = json_body.loads(raw)
             except ValueError:
                 log.warning("wecom long connection: unreadable frame ignored")
                 continue
