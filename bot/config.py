@@ -7,6 +7,7 @@ expected; `app.py` prints it and exits, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -139,13 +140,27 @@ class _CallbackDeadlines(_Strict):
         return self
 
 
+# A callback body bigger than this is refused (413) before it is read. It is sized from the longest
+# text we take (`messages.max_chars`), not from the platforms: neither WeCom nor DingTalk publishes a
+# limit for what a member types (their published limits are for what a bot sends: 2,048 bytes of
+# text, 4,096 of markdown, 20,480 of a stream), and their clients send 20,000 characters and more.
+# Worst case a character costs 6 bytes (JSON's \uXXXX) and base64 adds a third: 8 bytes a character.
+BYTES_PER_CHAR = 8
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class MessageSettings(_Strict):
+    # A message longer than this is not recorded; the member is told so (bot/pipeline.py).
+    max_chars: int = Field(default=30_000, ge=500, le=100_000)
+
+
 class WecomSettings(_CallbackDeadlines):
     corp_id: str = ""
     api_base: str = "https://qyapi.weixin.qq.com"
     app: WecomApp = WecomApp()
     smart_bot: WecomSmartBot = WecomSmartBot()
     max_clock_skew_seconds: int = 300
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
     # WeCom re-delivers a callback not answered within 5 s (docs/wecom.md).
     reply_deadline_seconds: float = Field(default=3.0, gt=0, le=4.5)
     ack_deadline_seconds: float = Field(default=4.5, gt=0, le=4.8)
@@ -178,11 +193,23 @@ class DingtalkSettings(_CallbackDeadlines):
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
     stream: bool = False
+    corp_id: str = ""  # when set, a callback body's chatbotCorpId must be this
+    allowed_ips: list[str] = []  # when set, callbacks only from these addresses/CIDRs (docs/dingtalk.md)
     max_clock_skew_seconds: int = 3600
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
     # DingTalk waits about 3 s for the robot callback's answer, then delivers it again (docs/dingtalk.md).
     reply_deadline_seconds: float = Field(default=2.5, gt=0, le=2.9)
     ack_deadline_seconds: float = Field(default=2.9, gt=0, le=3.0)
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"{net!r} is not an IP address or CIDR (e.g. 203.119.0.0/16)") from None
+        return v
 
     @property
     def enabled(self) -> bool:
@@ -313,8 +340,11 @@ class OutboxSettings(_Strict):
     base_backoff_seconds: float = Field(default=30, gt=0)
     max_backoff_seconds: float = Field(default=1800, gt=0)
     per_minute: int = Field(default=20, ge=1)
-    # A claimed row whose sender died is claimed again after this; longer than any push timeout.
-    claim_lease_seconds: float = Field(default=300, gt=0)
+    # A claimed row whose sender died is claimed again after this. Longer than the slowest push
+    # (a file: token, upload and send, 10 s timeout each), and no longer: the time a row waits
+    # after a crash. The one duplicate the outbox can make is a row whose sender died between the
+    # platform's answer and the record (docs/architecture.md, "The outbox's one duplicate").
+    claim_lease_seconds: float = Field(default=60, ge=45)
 
 
 class SubmissionSettings(_Strict):
@@ -365,6 +395,7 @@ class Settings(_Strict):
     holidays: HolidaySettings = HolidaySettings()
     outbox: OutboxSettings = OutboxSettings()
     submissions: SubmissionSettings = SubmissionSettings()
+    messages: MessageSettings = MessageSettings()
     exports: ExportSettings = ExportSettings()
     backup: BackupSettings = BackupSettings()
     conversation: ConversationSettings = ConversationSettings()
@@ -393,6 +424,18 @@ class Settings(_Strict):
         if dup:
             raise ValueError(f"quota keys must be unique, repeated: {sorted(dup)}")
         return v
+
+    @model_validator(mode="after")
+    def _bodies_hold_the_longest_message(self) -> Settings:
+        # A message the bot would answer "too long" must reach it, or the member hears nothing.
+        least = self.messages.max_chars * BYTES_PER_CHAR + 16 * 1024
+        for name, platform in (("wecom", self.wecom), ("dingtalk", self.dingtalk)):
+            if platform.max_body_bytes < least:
+                raise ValueError(
+                    f"{name}.max_body_bytes must be at least {least} "
+                    f"(messages.max_chars × {BYTES_PER_CHAR} + 16 KB), so that a long message is answered"
+                )
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

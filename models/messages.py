@@ -113,3 +113,16 @@ class SchedulerLock(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[dt.datetime]
     heartbeat_at: Mapped[dt.datetime]
+
+
+class CallbackSignature(Base):
+    """A signature a platform's callback carried, kept while its timestamp is fresh. DingTalk's
+    `sign` covers only the timestamp, so a captured (timestamp, sign) pair would sign any body for
+    the hour: each is accepted for one message only (its redeliveries included)."""
+
+    __tablename__ = "callback_signature"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sign: Mapped[str] = mapped_column(String(128), primary_key=True)
+    msg_id: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[dt.datetime] = mapped_column(index=True)

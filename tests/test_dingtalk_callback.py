@@ -234,10 +234,17 @@ def test_unreadable_body_is_400_and_changes_nothing(client, bot, raw):
 
 
 def test_oversize_body_is_413_and_changes_nothing(client, bot):
-    body = message("帮助" + "长" * 70_000)
+    body = message("帮助" + "长" * 200_000)  # 1.2 MB once JSON escapes each character as \uXXXX
     resp = client.post("/dingtalk/robot", json=body, headers=headers())
     assert resp.status_code == 413
     assert counts(bot) == (0, 0)
+
+
+def test_a_message_over_the_length_limit_is_answered_so_through_the_session_webhook(client, bot, pool):
+    resp = client.post("/dingtalk/robot", json=message("帮助" + "长" * 30_000, msg_id="long"), headers=headers())
+    assert resp.status_code == 200
+    [answer] = answers(bot, pool)
+    assert answer.text == "这条消息有30002字，超过了30000字的上限，没有记录。请精简后再发。"
 
 
 def test_picture_in_one_to_one_gets_a_polite_answer_and_nothing_is_stored(client, bot):
@@ -274,7 +281,116 @@ def test_app_serves_the_callback_only_when_dingtalk_is_configured(write_config, 
 
     off = app_module.create_app(write_config()).test_client()
     assert off.post("/dingtalk/robot", json=message(), headers=headers()).status_code == 404
-    on_config = write_config(dingtalk={"app_key": "ding-app-key", "app_secret": SECRET, "robot_code": "r"})
+    on_config = write_config(dingtalk={"app_key": "ding-app-key", "app_secret": SECRET, "robot_code": "ding-robot"})
     on = app_module.create_app(on_config).test_client()
     assert on.post("/dingtalk/robot", json=message("收到"), headers=headers()).status_code == 200
     assert on.post("/dingtalk/robot", json=message(), headers=headers(sign="x")).status_code == 401
+
+
+def test_a_body_nested_thirty_thousand_deep_is_a_bad_request_and_stores_nothing(client, bot):
+    before = counts(bot)
+    body = json.dumps(message("帮助"))[:-1] + ', "x": ' + "[" * 30_000 + "]" * 30_000 + "}"
+    resp = client.post(
+        "/dingtalk/robot", data=body.encode(), headers=headers(), content_type="application/json"
+    )
+    assert resp.status_code == 400
+    assert b"nested deeper than 32" in resp.data
+    assert counts(bot) == before
+
+
+def test_a_msg_id_longer_than_its_column_is_refused_and_a_long_nickname_is_cut(client, bot, pool):
+    before = counts(bot)
+    resp = client.post("/dingtalk/robot", json=message("帮助", msg_id="m" * 200), headers=headers())
+    assert (resp.status_code, resp.get_data(as_text=True).count("msg_id longer than 128 characters")) == (
+        400,
+        1,
+    )
+    assert counts(bot) == before
+
+    nick = "张" * 100
+    assert (
+        client.post(
+            "/dingtalk/robot", json=message("帮助", msg_id="nick1", senderNick=nick), headers=headers()
+        ).status_code
+        == 200
+    )
+    answers(bot, pool)  # the run finishes
+    with bot.sessions() as s:
+        assert (
+            s.scalar(select(InboundMessage.sender_name).where(InboundMessage.msg_id == "nick1")) == "张" * 64
+        )
+
+
+# --------------------------------------------------------------------------- replays and strangers
+
+
+def test_a_captured_sign_replayed_with_another_body_is_refused_while_a_redelivery_passes(client, bot, pool):
+    captured = headers()
+    assert client.post("/dingtalk/robot", json=message("帮助", msg_id="first"), headers=captured).status_code == 200
+    forged = message("请假", msg_id="forged", senderStaffId="dt_lisi", senderNick="李四")
+    resp = client.post("/dingtalk/robot", json=forged, headers=captured)
+    assert (resp.status_code, "signature already used" in resp.get_data(as_text=True)) == (401, True)
+    # DingTalk delivering the first message again under its own headers is not a forgery
+    assert client.post("/dingtalk/robot", json=message("帮助", msg_id="first"), headers=captured).status_code == 200
+    answers(bot, pool)
+    with bot.sessions() as s:
+        assert list(s.scalars(select(InboundMessage.msg_id))) == ["first"]
+
+
+def test_sixteen_replays_of_one_sign_at_once_let_one_body_through(bot, runtime):
+    import concurrent.futures
+    import threading
+
+    app = Flask(__name__)
+    app.register_blueprint(make_blueprint(bot, executor=concurrent.futures.ThreadPoolExecutor(4)))
+    captured, barrier = headers(), threading.Barrier(16)
+
+    def replay(i: int) -> int:
+        barrier.wait(timeout=10)
+        return app.test_client().post("/dingtalk/robot", json=message("帮助", msg_id=f"r{i}"), headers=captured).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(16) as threads:
+        codes = list(threads.map(replay, range(16), timeout=30))
+    assert sorted(codes) == [200] + [401] * 15
+
+
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({"robotCode": "someone-elses-robot"}, "robotCode does not match dingtalk.robot_code"),
+        ({"chatbotCorpId": "ding-other-corp"}, "chatbotCorpId does not match dingtalk.corp_id"),
+    ],
+)
+def test_a_body_for_another_robot_or_organisation_is_refused(runtime, roster, pool, fields, reason):
+    rt = scripted_runtime(runtime, {"帮助": Reply(HELP)}, corp_id="ding-our-corp")
+    app = Flask(__name__)
+    app.register_blueprint(make_blueprint(rt, executor=pool))
+    ours = message("帮助", msg_id="ours", chatbotCorpId="ding-our-corp")
+    assert app.test_client().post("/dingtalk/robot", json=ours, headers=headers()).status_code == 200
+    resp = app.test_client().post("/dingtalk/robot", json={**ours, "msgId": "theirs", **fields}, headers=headers())
+    assert (resp.status_code, reason in resp.get_data(as_text=True)) == (403, True)
+    pool.settle()
+    with rt.sessions() as s:
+        assert list(s.scalars(select(InboundMessage.msg_id))) == ["ours"]
+
+
+def test_the_ip_allowlist_refuses_other_addresses_before_anything_is_read(runtime, roster, pool):
+    def post(allowed: list[str]) -> int:
+        app = Flask(__name__)
+        rt = scripted_runtime(runtime, {"帮助": Reply(HELP)}, allowed_ips=allowed)
+        app.register_blueprint(make_blueprint(rt, executor=pool))
+        return app.test_client().post(
+            "/dingtalk/robot", json=message("帮助", msg_id=f"ip{len(allowed)}"), headers=headers(),
+            environ_base={"REMOTE_ADDR": "203.119.5.6"},
+        ).status_code  # fmt: skip
+
+    assert post(["10.0.0.0/8"]) == 403
+    assert post(["10.0.0.0/8", "203.119.0.0/16"]) == 200
+    assert post([]) == 200
+
+
+def test_an_allowlist_entry_that_is_not_an_address_is_a_config_error(settings):
+    from bot.config import settings_from_dict
+
+    with pytest.raises(Exception, match="'203.119.x' is not an IP address or CIDR"):
+        settings_from_dict({**settings.model_dump(), "dingtalk": {"allowed_ips": ["203.119.x"]}}, "t")

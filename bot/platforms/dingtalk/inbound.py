@@ -7,15 +7,17 @@ Both turn DingTalk's JSON into our `Incoming` and a `Reply` back; no business ru
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from bot.messages import Incoming
+from bot import signatures
+from bot.messages import FieldTooLong, Incoming
+from bot.platforms import json_body
 from bot.platforms.answering import STORED, answer_within
+from bot.platforms.dingtalk import admission
 from bot.platforms.dingtalk.render import render_message
 from bot.platforms.dingtalk.sign import check_callback_sign
 
@@ -77,19 +79,22 @@ def parse_robot_message(body: Any, tz: dt.tzinfo, now: dt.datetime) -> tuple[Inc
     created = body.get("createAt")
     sent_at = dt.datetime.fromtimestamp(created / 1000, tz) if isinstance(created, int) else now
     conversation_id = body.get("conversationId")
-    incoming = Incoming(
-        platform=CHANNEL,
-        chat_id=conversation_id
-        if is_group and isinstance(conversation_id, str) and conversation_id
-        else None,
-        sender_id=sender,
-        sender_name=body.get("senderNick") if isinstance(body.get("senderNick"), str) else None,
-        text=content.strip(),  # in groups the content starts with a space where the @robot was
-        msg_id=msg_id,
-        sent_at=sent_at,
-        is_group=is_group,
-        reply_handle=reply_address(body, sender, is_group),
-    )
+    try:
+        incoming = Incoming(
+            platform=CHANNEL,
+            chat_id=conversation_id
+            if is_group and isinstance(conversation_id, str) and conversation_id
+            else None,
+            sender_id=sender,
+            sender_name=body.get("senderNick") if isinstance(body.get("senderNick"), str) else None,
+            text=content.strip(),  # in groups the content starts with a space where the @robot was
+            msg_id=msg_id,
+            sent_at=sent_at,
+            is_group=is_group,
+            reply_handle=reply_address(body, sender, is_group),
+        )
+    except FieldTooLong as err:
+        raise BadMessage(str(err)) from None
     return incoming, msgtype
 
 
@@ -134,6 +139,9 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
     @bp.post("/dingtalk/robot")
     def robot():
         now = runtime.now()
+        if not admission.address_allowed(ding, request.remote_addr):
+            log.warning("dingtalk callback refused from %s: not in dingtalk.allowed_ips", request.remote_addr)
+            abort(403, "address not allowed")
         refusal = check_callback_sign(
             request.headers.get("timestamp"),
             request.headers.get("sign"),
@@ -149,12 +157,13 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
             log.warning("dingtalk callback refused: body over %d bytes", ding.max_body_bytes)
             abort(413)
         try:
-            body = json.loads(raw)
+            body = json_body.loads(raw)
             incoming, msgtype = parse_robot_message(body, runtime.settings.tz, now)
         except ValueError as err:  # JSONDecodeError, UnicodeDecodeError and BadMessage are ValueErrors
-            reason = str(err) if isinstance(err, BadMessage) else "malformed JSON"
+            reason = str(err) if isinstance(err, (BadMessage, json_body.Unreadable)) else "malformed JSON"
             log.warning("dingtalk callback refused: %s", reason)
             abort(400, reason)
+        _admit(body, request.headers.get("sign", ""), now)
         if incoming is None:
             # Pictures, voice, files: nothing is stored; one-to-one gets a hint, groups are not spammed.
             log.info("dingtalk %s message %s not handled (only text is)", msgtype, body.get("msgId"))
@@ -176,5 +185,17 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
         if answer.status != STORED:
             abort(answer.status, "not stored; deliver again")
         return jsonify(EMPTY)
+
+    def _admit(body: dict[str, Any], sign: str, now: dt.datetime) -> None:
+        """Our robot's message, under a signature that signed no other (admission.py)."""
+        foreign = admission.foreign_ids(ding, body)
+        if foreign:
+            log.warning("dingtalk callback refused from %s: %s", request.remote_addr, foreign)
+            abort(403, foreign)
+        # A fresh timestamp may be up to the skew either side of now: the pair stays usable for twice it.
+        keep = 2 * ding.max_clock_skew_seconds
+        if not signatures.signs_only(runtime.sessions, CHANNEL, sign, body["msgId"], now, keep_seconds=keep):
+            log.warning("dingtalk callback refused from %s: signature already used", request.remote_addr)
+            abort(401, "signature already used for another message")
 
     return bp
