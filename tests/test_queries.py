@@ -120,9 +120,22 @@ def test_status_shows_each_rule_and_who_is_behind(say, add):
             "✅ 视察活动 本季度 1/1",
             "❌ 调研报告 下半年 0/1（截止12月20日）",
             "❌ 为民办实事 今年 0/1（截止12月20日）",
-            "未完成意见建议、调研报告、为民办实事的：张三、李四、赵六（共3人）",
+            "本组还差：意见建议1篇、调研报告1篇、为民办实事1件（任一位委员交了即算）",
+            "本期还没交过任何材料的：李四、赵六（共2人）",
         ]
     )
+
+
+def test_status_says_the_group_owes_an_item_and_who_has_sent_nothing_separately(say, add):
+    add("submission", name="张三")
+    add("submission", name="张三", kind="report")
+    add("submission", name="李四", kind="suggestion")
+    lines = say("王组长", "本组情况").splitlines()
+    assert lines[-2:] == [
+        "本组还差：为民办实事1件（任一位委员交了即算）",
+        "本期还没交过任何材料的：赵六（共1人）",
+    ]
+    assert not any(line.startswith("未完成") for line in lines)
 
 
 def test_status_for_last_quarter_leaves_out_longer_rules_and_marks_passed_deadlines(say):
@@ -133,7 +146,8 @@ def test_status_for_last_quarter_leaves_out_longer_rules_and_marks_passed_deadli
             "❌ 意见建议 上季度 0/1（已过截止日9月20日）",
             "❌ 集体活动 上季度 0/1（已过截止日9月30日）",
             "❌ 视察活动 上季度 0/1（已过截止日9月30日）",
-            "未完成社情民意信息、意见建议的：张三、李四、赵六（共3人）",
+            "本组还差：社情民意信息1篇、意见建议1篇（任一位委员交了即算）",
+            "本期还没交过任何材料的：张三、李四、赵六（共3人）",
         ]
     )
 
