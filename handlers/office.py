@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot import export
 from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word, period_of
+from bot.quotas import ADOPTION_ORDER
 from bot.router import Context, Router, UserError
 from handlers.people import one_named
 from handlers.phrasing import kind_word
@@ -24,7 +25,7 @@ from models.records import ChangedBy, audit
 
 router = Router()
 
-ADOPTION_LEVELS = ("县级", "市级", "省级", "全国")
+ADOPTION_LEVELS = ADOPTION_ORDER[::-1]  # 县级/市级/省级/全国, as the office names them
 _LEVEL_WORDS = {
     "县": "县级",
     "县级": "县级",

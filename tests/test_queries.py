@@ -29,7 +29,8 @@ def add(runtime, roster):
                     title="标题",
                     content="内容",
                     submitted_at=f.pop("at", NOW),
-                    status="submitted",
+                    status="adopted" if "adopted" in f else f.pop("status", "submitted"),
+                    adopted_level=f.pop("adopted", None),
                 )
             elif what == "activity":
                 gid = s.scalar(
@@ -240,6 +241,33 @@ def test_my_record_shows_month_quarter_and_year(say, add):
             "今年：社情民意1件、意见建议1件、调研报告1件；活动出席1次，请假1次，缺席1次",
         ]
     )
+
+
+def test_my_record_shows_how_many_notes_were_adopted_and_at_what_level(say, add):
+    add("submission", name="张三", adopted="市级")
+    add("submission", name="张三", at=dt.datetime(2026, 10, 8, 9, 0, tzinfo=TZ), adopted="县级")
+    add("submission", name="张三", at=dt.datetime(2026, 10, 9, 9, 0, tzinfo=TZ))
+    add("submission", name="李四", adopted="省级")  # someone else's
+    assert say("张三", "我的履职").splitlines()[1:] == [
+        "本月：社情民意1件；采用1件（市级1件）；活动出席0次，请假0次，缺席0次",
+        "本季度：社情民意3件；采用2件（市级1件、县级1件）；活动出席0次，请假0次，缺席0次",
+        "今年：社情民意3件；采用2件（市级1件、县级1件）；活动出席0次，请假0次，缺席0次",
+    ]
+
+
+def test_how_many_notes_of_a_kind_is_answered_with_that_count(say, add):
+    add("submission", name="张三", at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ), adopted="市级")
+    add("submission", name="张三", at=dt.datetime(2026, 10, 8, 9, 0, tzinfo=TZ))
+    add("submission", name="张三", at=dt.datetime(2026, 10, 9, 9, 0, tzinfo=TZ), status="withdrawn")
+    add("submission", name="张三", kind="suggestion")
+    add("submission", name="张三", at=dt.datetime(2025, 12, 9, 9, 0, tzinfo=TZ))  # last year
+    assert say("张三", "我今年交了几篇社情民意") == "您交的社情民意：今年2篇，采用1篇（市级1篇）。"
+    assert say("张三", "我这个月交了几篇社情民意") == "您本月还没有交社情民意。"
+    assert (
+        say("张三", "我交了几篇社情民意")
+        == "您交的社情民意：本月0篇；本季度1篇；今年2篇，采用1篇（市级1篇）。"
+    )
+    assert say("张三", "我今年交了几篇建议") == "您交的意见建议：今年1篇。"
 
 
 def test_my_record_shows_personal_quotas_when_rules_are_per_member(config_dict, engine, roster, runtime, add):
