@@ -20,6 +20,7 @@ from bot.config import PERIOD_MONTHS, QuotaRule
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Reply
 from bot.periods import Period, parse_period_word, period_of, spoken
 from bot.quotas import MemberCount, RuleStanding, group_standings
+from bot.roster import group_key
 from bot.router import Context, Router, UserError
 from handlers.phrasing import (
     MAX_ROWS,
@@ -80,7 +81,7 @@ def group_asked(session: Session, member: Member, command: Command, ctx: Context
     named, else the group whose chat this is, else None (every group)."""
     named = command.group_name
     if named is not None:
-        gid = session.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == named))
+        gid = _group_named(session, named)
         if member.role != "admin":
             if gid is None or gid != member.group_id:
                 raise UserError("只能查看本组的情况。")
@@ -91,6 +92,18 @@ def group_asked(session: Session, member: Member, command: Command, ctx: Context
     if member.role != "admin" or member.group_id is not None:
         return member.group_id
     return ctx.chat_group_id
+
+
+def _group_named(session: Session, name: str) -> int | None:
+    """The group of that name, written either way (第2联络组 is 第二联络组)."""
+    gid = session.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == name))
+    if gid is not None:
+        return gid
+    key = group_key(name)
+    return next(
+        (g for g, n in session.execute(select(LiaisonGroup.id, LiaisonGroup.name)) if group_key(n) == key),
+        None,
+    )
 
 
 def asked_period(word: str | None, today: dt.date) -> Period | None:

@@ -147,6 +147,11 @@ def test_leader_asking_about_another_group_is_refused_and_the_office_may(say):
     assert say("陈主任", "第九联络组情况") == "没有名为「第九联络组」的联络组。"
 
 
+def test_a_group_named_with_arabic_numerals_is_the_same_group(say):
+    assert say("陈主任", "第2联络组情况").startswith("第二联络组履职情况（截至11月23日）：")
+    assert say("王组长", "第1联络组情况").startswith("第一联络组履职情况（截至11月23日）：")
+
+
 def test_county_ranking_lists_groups_behind_first_and_only_for_the_office(say, runtime, db):
     def more_groups(s):
         for i in range(12):
