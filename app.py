@@ -439,15 +439,22 @@ def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
 
 @cli.command("import-roster")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--new-group",
+    "new_groups",
+    multiple=True,
+    metavar="NAME",
+    help="a group to create although its name is one character away from another's",
+)
 @click.pass_obj
-def import_roster_cmd(obj: _Obj, file: str) -> None:
+def import_roster_cmd(obj: _Obj, file: str, new_groups: tuple[str, ...]) -> None:
     """Import the roster (.xlsx or .csv: 姓名, 联络组, 角色, 手机, 企业微信账号, 钉钉账号)."""
     from bot.roster import RosterError, import_roster, sync_chat_bindings
 
     runtime = obj.runtime()
     try:
         with runtime.sessions.begin() as session:
-            report = import_roster(session, Path(file), runtime.now())
+            report = import_roster(session, Path(file), runtime.now(), new_groups)
             sync_chat_bindings(session, runtime.settings, runtime.platforms)
     except RosterError as err:
         click.echo("花名册有错误，未导入任何数据：", err=True)

@@ -416,6 +416,9 @@ def write_file(
     out: Path | None = None,
 ) -> Path:
     """Build the workbook and save it to `out`, or into settings.exports.dir under a dated name."""
+    if out is not None and out.suffix.lower() != ".xlsx":
+        # The workbook has several sheets and Excel dates: nothing else holds it.
+        raise ExportError(f"只能导出为 .xlsx（Excel）文件，不能写成 {out.name}：请用 --out {out.stem}.xlsx")
     wb = build_workbook(session, settings, span, group_name, now)
     if out is None:
         stamp = now.astimezone(settings.tz).strftime("%Y%m%d-%H%M%S")

@@ -1,4 +1,5 @@
-"""社情民意, 意见建议, 调研报告, 为民办实事, 提案: a member's written work, recorded as sent."""
+"""社情民意, 意见建议, 调研报告, 为民办实事, 提案: a member's written work, recorded as sent, and counted
+in the period its quota rule counts it in (社情民意 the month, 调研报告 the half-year)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from bot.conversation import Question
 from bot.messages import SUBMISSION_KINDS, Command, Reply
+from bot.periods import Period, period_of, spoken
+from bot.quotas import period_bounds
 from bot.router import Context, Router
 from handlers.phrasing import month_day
 from models import Member, Submission
@@ -18,6 +21,7 @@ router = Router()
 
 _TITLE_MAX = 30
 _RESENT_WITHIN = dt.timedelta(minutes=10)
+_UNITS = {"project": "件"}  # 为民办实事 is a thing done, not a text: 第1件
 _CLAUSE_END = re.compile(r"[，。；！？,.;!?\n\r]")
 
 
@@ -34,15 +38,12 @@ def _shown(title: str) -> str:
     return title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
 
 
-def _month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """This calendar month in the configured timezone (quotas count by local month)."""
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    nxt = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
-    return start, nxt
+def _counting_period(ctx: Context, kind: str, scope: str) -> Period:
+    """The period a kind is counted in: that of the quota rule counting it (调研报告: the half-year),
+    preferring a rule of the asker's scope; a kind no rule counts: the month."""
+    rules = [r for r in ctx.settings.quotas if r.source == "submission" and kind in r.kinds]
+    rule = next((r for r in rules if r.scope == scope), rules[0] if rules else None)
+    return period_of(rule.period if rule else "month", ctx.now.date())
 
 
 def _submit(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
@@ -91,13 +92,24 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     session.add(submission)
     session.flush()
 
-    start, end = _month_bounds(ctx.now)
+    whose = "本组" if member.group_id is not None else "您"
+    period = _counting_period(ctx, kind, "group" if member.group_id is not None else "member")
+    count = _count_in(session, member, kind, period, ctx.now)
+    return Reply(
+        f"已收到{label}《{_shown(title)}》（{month_day(ctx.now)}），"
+        f"这是{spoken(period, ctx.now.date())}{whose}第{count}{_UNITS.get(kind, '篇')}，编号#{submission.id}。"
+    )
+
+
+def _count_in(session: Session, member: Member, kind: str, period: Period, now: dt.datetime) -> int:
+    """How many of `kind` the member's group (or the member, outside any group) sent in `period`."""
+    start, end = period_bounds(period, now.tzinfo)
     scope = (
         Submission.group_id == member.group_id
         if member.group_id is not None
         else Submission.member_id == member.id
     )
-    count = session.scalar(
+    return session.scalar(
         select(func.count(Submission.id)).where(
             scope,
             Submission.kind == kind,
@@ -105,12 +117,6 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
             Submission.submitted_at >= start,
             Submission.submitted_at < end,
         )
-    )
-    whose = "本组" if member.group_id is not None else "您"
-    shown = _shown(title)
-    return Reply(
-        f"已收到{label}《{shown}》（{month_day(ctx.now)}），这是本月{whose}第{count}篇，"
-        f"编号#{submission.id}。"
     )
 
 

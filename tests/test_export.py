@@ -208,3 +208,15 @@ def test_export_layout_frozen_header_widths_real_dates_and_one_group(
         ],
     )
     assert bad.exit_code == 1 and "第九联络组" in bad.output
+
+
+@pytest.mark.parametrize("name", ["2026.csv", "2026", "2026.xls"])
+def test_an_export_to_a_file_that_is_not_xlsx_is_refused_with_nothing_written(write_config, tmp_path, name):
+    out = tmp_path / name
+    result = CliRunner().invoke(
+        app_module.cli, ["--config", str(write_config()), "export", "--year", "2026", "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    stem = name.split(".")[0]
+    assert f"只能导出为 .xlsx（Excel）文件，不能写成 {name}：请用 --out {stem}.xlsx" in result.output
+    assert not out.exists()

@@ -122,8 +122,12 @@ def my(t: Text) -> Command | None:
     """我的履职 / 我这个月交了几篇 / 我本季度积分多少."""
     q = query_core(t)
     if _MY_RE.match(q) or _MY_RE.match(_QUERY_PREFIX_RE.sub("", t.bare, count=1)):
-        # Whose record: the sender's own (a leader's 张三的履职 is read by `status`).
-        return Command("my", title=period_word(t), kind=kind_named(q))
+        # Whose record: the sender's own (a leader's 张三的履职 is read by `status`); the target is
+        # the submission kind asked about (我今年交了几篇社情民意), if any.
+        kind = target_word(q)
+        return Command(
+            "my", title=period_word(t), kind=kind_named(q), target=kind if kind in _NOTE_INTENTS else None
+        )
     return None
 
 
