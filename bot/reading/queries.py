@@ -83,6 +83,12 @@ def help_(t: Text) -> Command | None:
     asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
     if bare in _HELP_WORDS or asked in _HELP_WORDS or t.core.strip() in _HELP_WORDS or _HOW_RE.match(t.core):
         return Command("help")
+    return None
+
+
+def help_question(t: Text) -> Command | None:
+    """这个助手能干什么 / 怎么用: a short message asking about the bot anywhere in it."""
+    bare = t.bare.lower()
     if len(bare) <= 24 and _HOW_TO_USE_RE.search(bare):
         return Command("help")
     return None
