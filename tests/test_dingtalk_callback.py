@@ -278,3 +278,13 @@ def test_app_serves_the_callback_only_when_dingtalk_is_configured(write_config, 
     on = app_module.create_app(on_config).test_client()
     assert on.post("/dingtalk/robot", json=message("收到"), headers=headers()).status_code == 200
     assert on.post("/dingtalk/robot", json=message(), headers=headers(sign="x")).status_code == 401
+
+
+def test_voice_without_a_transcript_one_to_one_is_asked_again_and_nothing_is_stored(client, bot):
+    from bot.platforms.dingtalk.inbound import VOICE_UNHEARD
+
+    body = {**message(group=False), "msgtype": "audio", "content": {"duration": 3, "downloadCode": "x"}}
+    del body["text"]
+    resp = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert resp.get_json() == {"msgtype": "text", "text": {"content": VOICE_UNHEARD}}
+    assert counts(bot) == (0, 0)

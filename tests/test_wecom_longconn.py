@@ -348,3 +348,15 @@ def test_stream_command_without_any_long_connection_configured_says_what_to_fill
 
     result = CliRunner().invoke(app_module.cli, ["--config", str(write_config()), "stream"])
     assert result.exit_code == 2 and "long_connection" in result.output and "app_key" in result.output
+
+
+def test_a_voice_message_on_the_long_connection_is_read_as_its_transcript(gateway, bot):
+    voice = {**message(""), "msgtype": "voice", "voice": {"content": "帮助"}}
+    del voice["text"]
+    with Running(bot):
+        gateway.wait_subscribed()
+        gateway.push_message(voice)
+        [respond] = gateway.wait_frames("aibot_respond_msg")
+    assert respond["body"]["stream"]["content"].startswith("张三，您可以这样@我")
+    with bot.sessions() as s:
+        assert s.scalars(select(InboundMessage.text)).one() == "帮助"

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "dingtalk"  # the app robot, over the HTTP callback or Stream mode alike
 NON_TEXT_ANSWER = "目前只能读懂文字消息，请用文字发送（例如「帮助」）。"
+VOICE_UNHEARD = "这条语音没有转出文字，请再说一遍，或用文字发送。"
 EMPTY = {"msgtype": "empty"}  # "no answer" for the robot callback response
 
 
@@ -159,7 +160,8 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
             # Pictures, voice, files: nothing is stored; one-to-one gets a hint, groups are not spammed.
             log.info("dingtalk %s message %s not handled (only text is)", msgtype, body.get("msgId"))
             one_to_one = str(body.get("conversationType")) == "1"
-            return jsonify(render_message(NON_TEXT_ANSWER) if one_to_one else EMPTY)
+            hint = VOICE_UNHEARD if msgtype == "audio" else NON_TEXT_ANSWER
+            return jsonify(render_message(hint) if one_to_one else EMPTY)
 
         answer = answer_within(
             workers,
