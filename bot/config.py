@@ -325,6 +325,17 @@ class ExportSettings(_Strict):
     dir: str = "data/exports"  # 导出本季度 in chat writes the .xlsx here; the office fetches it
 
 
+class FileSettings(_Strict):
+    """Files and pictures members send (bot/files.py): where they are kept and how they are fetched."""
+
+    dir: str = "data/files"  # content-addressed: <dir>/<sha256[:2]>/<sha256>; back it up with the database
+    max_mb: float = Field(default=20, gt=0, le=100)  # larger files are refused (WeCom sends up to 100 MB)
+    download_seconds: float = Field(default=20, gt=0, le=300)  # one file, all attempts together
+    download_attempts: int = Field(
+        default=3, ge=1, le=10
+    )  # a 5xx, a timeout or a dropped link is tried again
+
+
 class BindingSettings(_Strict):
     # A stranger may try 绑定 this often an hour: enough for typing slips, too few to guess mobiles.
     attempts_per_hour: int = Field(default=5, ge=1, le=100)
@@ -366,6 +377,7 @@ class Settings(_Strict):
     outbox: OutboxSettings = OutboxSettings()
     submissions: SubmissionSettings = SubmissionSettings()
     exports: ExportSettings = ExportSettings()
+    files: FileSettings = FileSettings()
     backup: BackupSettings = BackupSettings()
     conversation: ConversationSettings = ConversationSettings()
     checkin: CheckinSettings = CheckinSettings()

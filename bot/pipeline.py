@@ -17,12 +17,12 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import conversation, outbox
+from bot import conversation, files, outbox
 from bot.config import Settings
 from bot.conversation import Question, Resumed, Retry
 from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
-from bot.messages import Command, Incoming, Reply
+from bot.messages import Command, FileRefused, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
 from bot.router import Ask, Context, Router, UserError
 from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member
@@ -220,11 +220,8 @@ class Pipeline:
         session.connection(execution_options={WRITES_AFTER_READING: True})
         platform = self._platforms.for_channel(incoming.platform)
         member, chat_group = _sender(session, platform, incoming)
-        try:
-            command: Command | None = self._parse(incoming.text, now)
-        except DateError as err:
-            # "11月31日": refuse with the parser's line rather than guess another day.
-            command, date_error = None, Reply(str(err))
+        read = self._read(incoming, now)
+        command = read if isinstance(read, Command) else None
         row = _log_row(
             incoming, now, member_id=member.id if member else None, intent=command.intent if command else None
         )
@@ -232,7 +229,7 @@ class Pipeline:
         session.flush()  # the unique (platform, msg_id) is claimed here
 
         if command is None:
-            reply, outcome = date_error, "refused"
+            reply, outcome = read, "refused"
         else:
             ctx = Context(
                 now=now,
@@ -267,6 +264,23 @@ class Pipeline:
             outcome,
         )
         return Outcome(reply, outcome=outcome)
+
+    def _read(self, incoming: Incoming, now: dt.datetime) -> Command | Reply:
+        """The command of the message, or the line that refuses it: a date that does not exist
+        ("11月31日", rather than guess another day), a file the bot does not keep."""
+        try:
+            command = self._parse(incoming.text, now)
+        except DateError as err:
+            return Reply(str(err))
+        if not incoming.attachments:
+            return command
+        read = files.with_attachments(command, incoming.attachments)
+        return Reply(read.text) if isinstance(read, FileRefused) else read
+
+    def previous(self, incoming: Incoming) -> Outcome | None:
+        """The first answer to this message if it is stored already (an adapter asks before it
+        downloads a redelivered message's file again)."""
+        return self._previous(incoming)
 
     def _converse(
         self, session: Session, ctx: Context, command: Command, member: Member | None

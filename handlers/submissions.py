@@ -8,11 +8,12 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import files
 from bot.conversation import Question
-from bot.messages import SUBMISSION_KINDS, Command, Reply
+from bot.messages import SUBMISSION_KINDS, Command, FileRef, Reply
 from bot.router import Context, Router
 from handlers.phrasing import month_day
-from models import Member, Submission
+from models import Attachment, Member, Submission
 
 router = Router()
 
@@ -61,6 +62,13 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     if content is None:
         content = title  # a title-only note keeps its words as the content too
 
+    if command.attachments:
+        filed = _file_already_kept(session, member, command)
+        if filed is not None:
+            return Reply(
+                f"这份材料已经收到过：{SUBMISSION_KINDS[filed.kind]}《{_shown(filed.title)}》（编号#{filed.id}），没有重复记录。"
+            )
+
     # Once per note: the same text of the same kind sent again within minutes (a double tap, a
     # resend after a slow answer) is the note already recorded. The pipeline holds the member's
     # row for the message, so a second copy sent at the same moment sees the first.
@@ -90,6 +98,7 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     )
     session.add(submission)
     session.flush()
+    _attach(session, submission, command, ctx)
 
     start, end = _month_bounds(ctx.now)
     scope = (
@@ -108,10 +117,69 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     )
     whose = "本组" if member.group_id is not None else "您"
     shown = _shown(title)
+    if command.attachments:
+        return Reply(
+            f"已收到{label}《{shown}》{_files_shown(command.attachments)}，这是本月{whose}第{count}篇，"
+            f"编号#{submission.id}。"
+        )
     return Reply(
         f"已收到{label}《{shown}》（{month_day(ctx.now)}），这是本月{whose}第{count}篇，"
         f"编号#{submission.id}。"
     )
+
+
+def _files_shown(refs: tuple[FileRef, ...]) -> str:
+    """（PDF，12页） for one file; （PDF，12页；2张图片） for several."""
+    documents = [r for r in refs if r.label != "图片"]
+    pictures = len(refs) - len(documents)
+    parts = [files.described(r)[1:-1] for r in documents]
+    if pictures:
+        parts.append(f"{pictures}张图片" if pictures > 1 or documents else "图片")
+    return f"（{'；'.join(parts)}）"
+
+
+def _file_already_kept(session: Session, member: Member, command: Command) -> Submission | None:
+    """The member's note that already holds this file (sent again, days later: the same bytes)."""
+    return session.scalar(
+        select(Submission)
+        .join(Attachment, Attachment.submission_id == Submission.id)
+        .where(
+            Submission.member_id == member.id,
+            Submission.status != "withdrawn",
+            Attachment.sha256.in_([r.sha256 for r in command.attachments]),
+        )
+        .order_by(Submission.id)
+        .limit(1)
+    )
+
+
+def _attach(session: Session, submission: Submission, command: Command, ctx: Context) -> None:
+    for ref in command.attachments:
+        session.add(
+            Attachment(
+                submission_id=submission.id,
+                name=ref.name,
+                mime_type=ref.mime,
+                size_bytes=ref.size,
+                sha256=ref.sha256,
+                storage_path=ref.path,
+                pages=ref.pages,
+                received_at=ctx.now,
+                source_message_id=ctx.inbound_id,
+            )
+        )
+
+
+ASK_KIND = "收到{what}《{title}》。这份材料是：社情民意 / 建议 / 调研报告 / 为民办实事 / 提案？请回复类别。"
+
+
+@router.route(files.FILE_INTENT)
+def ask_kind(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """A file whose kind neither the words nor its name say: ask, the file kept with the question."""
+    first = command.attachments[0]
+    what = "图片" if first.label == "图片" else "文件"
+    title = _shown(command.title or first.name)
+    return Reply(ASK_KIND.format(what=what, title=title), question=Question("note_kind", command))
 
 
 for _kind in SUBMISSION_KINDS:
