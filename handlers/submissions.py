@@ -62,12 +62,8 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     if content is None:
         content = title  # a title-only note keeps its words as the content too
 
-    if command.attachments:
-        filed = _file_already_kept(session, member, command)
-        if filed is not None:
-            return Reply(
-                f"这份材料已经收到过：{SUBMISSION_KINDS[filed.kind]}《{_shown(filed.title)}》（编号#{filed.id}），没有重复记录。"
-            )
+    if command.attachments and (kept := _kept_already(session, member, command)) is not None:
+        return kept
 
     # Once per note: the same text of the same kind sent again within minutes (a double tap, a
     # resend after a slow answer) is the note already recorded. The pipeline holds the member's
@@ -138,9 +134,9 @@ def _files_shown(refs: tuple[FileRef, ...]) -> str:
     return f"（{'；'.join(parts)}）"
 
 
-def _file_already_kept(session: Session, member: Member, command: Command) -> Submission | None:
-    """The member's note that already holds this file (sent again, days later: the same bytes)."""
-    return session.scalar(
+def _kept_already(session: Session, member: Member, command: Command) -> Reply | None:
+    """The answer to a file the member's notes already hold (sent again, days later: the same bytes)."""
+    filed = session.scalar(
         select(Submission)
         .join(Attachment, Attachment.submission_id == Submission.id)
         .where(
@@ -151,6 +147,10 @@ def _file_already_kept(session: Session, member: Member, command: Command) -> Su
         .order_by(Submission.id)
         .limit(1)
     )
+    if filed is None:
+        return None
+    label = SUBMISSION_KINDS[filed.kind]
+    return Reply(f"这份材料已经收到过：{label}《{_shown(filed.title)}》（编号#{filed.id}），没有重复记录。")
 
 
 def _attach(session: Session, submission: Submission, command: Command, ctx: Context) -> None:
@@ -176,6 +176,9 @@ ASK_KIND = "收到{what}《{title}》。这份材料是：社情民意 / 建议 
 @router.route(files.FILE_INTENT)
 def ask_kind(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """A file whose kind neither the words nor its name say: ask, the file kept with the question."""
+    kept = _kept_already(session, member, command)
+    if kept is not None:
+        return kept
     first = command.attachments[0]
     what = "图片" if first.label == "图片" else "文件"
     title = _shown(command.title or first.name)
