@@ -202,8 +202,8 @@ def store(root: Path, data: bytes) -> tuple[str, str]:
     return digest, relative
 
 
-def receive(root: Path, data: bytes, name: str | None, *, max_mb: float) -> FileRef | FileRefused:
-    """The file a member sent, checked, read and stored; or why it is not kept (nothing written)."""
+def check(data: bytes, name: str | None, *, max_mb: float) -> FileRef | FileRefused:
+    """The file a member sent, checked and read (its `path` set once stored); or why it is not kept."""
     if len(data) > max_mb * 1024 * 1024:
         return refused("too_large", limit_mb=max_mb)
     if not data:
@@ -214,18 +214,26 @@ def receive(root: Path, data: bytes, name: str | None, *, max_mb: float) -> File
         return read
     if not shown:  # WeCom's smart bot may send a file without its name
         shown = f"{'图片' if read.label == '图片' else '文件'}{read.ext}"
-    digest, relative = store(root, data)
+    digest = hashlib.sha256(data).hexdigest()
     return FileRef(
         name=shown,
         mime=read.mime,
         size=len(data),
         sha256=digest,
-        path=relative,
+        path=f"{digest[:2]}/{digest}",
         label=read.label,
         pages=read.pages,
         title=read.title,
         text=read.text,
     )
+
+
+def receive(root: Path, data: bytes, name: str | None, *, max_mb: float) -> FileRef | FileRefused:
+    """`check`, then the bytes stored under `root` (nothing is written for a refused file)."""
+    ref = check(data, name, max_mb=max_mb)
+    if isinstance(ref, FileRef):
+        store(root, data)
+    return ref
 
 
 def kind_in_name(name: str) -> str | None:

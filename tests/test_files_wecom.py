@@ -298,3 +298,16 @@ def test_a_redelivery_during_the_download_waits_for_it_and_the_file_is_fetched_a
     with bot.sessions() as s:
         [late] = s.scalars(select(OutboxMessage.text)).all()
     assert late.startswith("已收到调研报告《关于农村养老服务的调研报告》（PDF，12页）")
+
+
+def test_a_message_refused_for_its_second_picture_keeps_nothing_of_the_first(client, bot, host):
+    good = host.put("/m/good", wecom_encrypt_media(make_png()))
+    bad = host.put("/m/bad", wecom_encrypt_media(WINDOWS_EXE), name="照片.exe")
+    mixed = file_message(good, msgid="MIX2", kind="mixed")
+    mixed["mixed"] = {"msg_item": [
+        {"msgtype": "text", "text": {"content": "社情民意：河道垃圾"}},
+        {"msgtype": "image", "image": {"url": good}},
+        {"msgtype": "image", "image": {"url": bad}},
+    ]}  # fmt: skip
+    assert answer_of(post(client, mixed)) == REFUSALS["executable"]
+    assert host.served["/m/good"] == 1 and stored(bot) == (1, 0, 0) and files_on_disk(bot) == []

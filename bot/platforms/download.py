@@ -145,15 +145,21 @@ class FileIntake:
                     self._busy.pop((incoming.platform, incoming.msg_id), None)
 
     def receive(self, fetchers: list[Fetcher]) -> tuple[FileRef | FileRefused, ...]:
-        """Each file fetched, checked and stored; the first refusal ends it (nothing more is fetched)."""
-        received: list[FileRef | FileRefused] = []
-        root = Path(self._settings.dir)
+        """Each file fetched and checked; stored only when none of them is refused, so a message
+        refused for its second file leaves nothing of its first (the first refusal ends the fetching)."""
+        checked: list[tuple[FileRef, bytes]] = []
         for fetcher in fetchers:
             got = fetcher()
-            if isinstance(got, Fetched):
-                got = files.receive(root, got.data, got.name, max_mb=self._settings.max_mb)
-            received.append(got)
-            if isinstance(got, FileRefused):
-                log.info("file refused: %s", got.reason)
-                break
-        return tuple(received)
+            ref = (
+                files.check(got.data, got.name, max_mb=self._settings.max_mb)
+                if isinstance(got, Fetched)
+                else got
+            )
+            if isinstance(ref, FileRefused):
+                log.info("file refused: %s", ref.reason)
+                return (ref,)
+            checked.append((ref, got.data))
+        root = Path(self._settings.dir)
+        for _ref, data in checked:
+            files.store(root, data)
+        return tuple(ref for ref, _ in checked)
