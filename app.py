@@ -90,6 +90,7 @@ def _backup_before_upgrade(runtime: Runtime) -> Path:
         Path(settings.backup.dir),
         now=runtime.now(),
         exports_dir=Path(settings.exports.dir),
+        files_dir=Path(settings.files.dir),
         label="pre-upgrade",
     ).path
 
@@ -385,7 +386,11 @@ def restore(obj: _Obj, archive: str, force: bool) -> None:
     runtime = make_runtime(obj.settings, migrate=False)  # the archive brings its own schema
     try:
         manifest = backups.restore(
-            runtime.engine, Path(archive), exports_dir=Path(runtime.settings.exports.dir), force=force
+            runtime.engine,
+            Path(archive),
+            exports_dir=Path(runtime.settings.exports.dir),
+            files_dir=Path(runtime.settings.files.dir),
+            force=force,
         )
     except backups.BackupError as err:
         click.echo(f"没有恢复：{err}", err=True)

@@ -328,7 +328,7 @@ class ExportSettings(_Strict):
 class FileSettings(_Strict):
     """Files and pictures members send (bot/files.py): where they are kept and how they are fetched."""
 
-    dir: str = "data/files"  # content-addressed: <dir>/<sha256[:2]>/<sha256>; back it up with the database
+    dir: str = "data/files"  # content-addressed: <dir>/<sha256[:2]>/<sha256>; backups take it along
     max_mb: float = Field(default=20, gt=0, le=100)  # larger files are refused (WeCom sends up to 100 MB)
     download_seconds: float = Field(default=20, gt=0, le=300)  # one file, all attempts together
     download_attempts: int = Field(
