@@ -331,9 +331,10 @@ class FileSettings(_Strict):
     dir: str = "data/files"  # content-addressed: <dir>/<sha256[:2]>/<sha256>; backups take it along
     max_mb: float = Field(default=20, gt=0, le=100)  # larger files are refused (WeCom sends up to 100 MB)
     download_seconds: float = Field(default=20, gt=0, le=300)  # one file, all attempts together
-    download_attempts: int = Field(
-        default=3, ge=1, le=10
-    )  # a 5xx, a timeout or a dropped link is tried again
+    # Pictures sent on their own this soon after a note (same member, same chat) are that note's photos.
+    attach_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    # A 5xx, a timeout or a dropped link is tried again, this many times in all.
+    download_attempts: int = Field(default=3, ge=1, le=10)
 
 
 class BindingSettings(_Strict):

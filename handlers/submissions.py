@@ -13,7 +13,7 @@ from bot.conversation import Question
 from bot.messages import SUBMISSION_KINDS, Command, FileRef, Reply
 from bot.router import Context, Router
 from handlers.phrasing import month_day
-from models import Attachment, Member, Submission
+from models import Attachment, InboundMessage, Member, Submission
 
 router = Router()
 
@@ -170,6 +170,29 @@ def _attach(session: Session, submission: Submission, command: Command, ctx: Con
         )
 
 
+def _recent_note(session: Session, member: Member, ctx: Context) -> Submission | None:
+    """The member's latest note sent in this chat within `files.attach_minutes`: where pictures
+    sent on their own right after it belong."""
+    minutes = ctx.settings.files.attach_minutes
+    if not minutes:
+        return None
+    chat = ctx.incoming.chat_id
+    same_chat = InboundMessage.chat_id == chat if chat else InboundMessage.chat_id.is_(None)
+    return session.scalar(
+        select(Submission)
+        .join(InboundMessage, InboundMessage.id == Submission.source_message_id)
+        .where(
+            Submission.member_id == member.id,
+            Submission.status != "withdrawn",
+            Submission.submitted_at > ctx.now - dt.timedelta(minutes=minutes),
+            InboundMessage.platform == ctx.incoming.platform,
+            same_chat,
+        )
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .limit(1)
+    )
+
+
 ASK_KIND = "收到{what}《{title}》。这份材料是：社情民意 / 建议 / 调研报告 / 为民办实事 / 提案？请回复类别。"
 
 
@@ -179,6 +202,14 @@ def ask_kind(session: Session, member: Member, command: Command, ctx: Context) -
     kept = _kept_already(session, member, command)
     if kept is not None:
         return kept
+    if all(a.label == "图片" for a in command.attachments):
+        note = _recent_note(session, member, ctx)
+        if note is not None:  # the photos of the note just sent
+            _attach(session, note, command, ctx)
+            count = len(command.attachments)
+            pictures = "图片" if count == 1 else f"{count}张图片"
+            label = SUBMISSION_KINDS[note.kind]
+            return Reply(f"已把{pictures}附在{label}《{_shown(note.title)}》（编号#{note.id}）后。")
     first = command.attachments[0]
     what = "图片" if first.label == "图片" else "文件"
     title = _shown(command.title or first.name)

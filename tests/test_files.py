@@ -109,3 +109,31 @@ def test_the_kind_question_wants_a_kind_not_a_yes_and_a_no_files_nothing(say, ru
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Submission)) == 1
         assert s.scalar(select(func.count()).select_from(Attachment)) == 1
+
+
+def test_pictures_sent_alone_right_after_a_note_are_that_notes_photos(say, runtime):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from models import Attachment, Submission
+    from tests.conftest import NOW
+
+    say("张三", "社情民意：东街路灯坏了三个月，夜里行人摔倒", chat_id="chat-g1", is_group=True, platform="wecom_bot",
+        sender_id="zhangsan")  # fmt: skip
+    photo = FileRef("图片.png", "image/png", 10, "1" * 64, "11/1", "图片")
+    later = NOW + dt.timedelta(minutes=3)
+    group = {"chat_id": "chat-g1", "is_group": True, "platform": "wecom_bot", "sender_id": "zhangsan"}
+    with runtime.sessions() as s:
+        note = s.scalars(select(Submission)).one()
+    assert say("张三", "", now=later, attachments=(photo,), **group) == (
+        f"已把图片附在社情民意《东街路灯坏了三个月》（编号#{note.id}）后。"
+    )
+    # Elsewhere (one-to-one), or long after, a picture is a question again.
+    assert say("张三", "", now=later, attachments=(FileRef("b.png", "image/png", 1, "2" * 64, "22/2", "图片"),),
+               sender_id="zhangsan", platform="wecom_bot").startswith("收到图片《b》")  # fmt: skip
+    late = NOW + dt.timedelta(minutes=30)
+    assert say("张三", "", now=late, attachments=(FileRef("c.png", "image/png", 1, "3" * 64, "33/3", "图片"),),
+               **group).startswith("收到图片《c》")  # fmt: skip
+    with runtime.sessions() as s:
+        assert s.scalars(select(Attachment.submission_id)).all() == [note.id]
