@@ -311,3 +311,49 @@ def test_a_message_refused_for_its_second_picture_keeps_nothing_of_the_first(cli
     ]}  # fmt: skip
     assert answer_of(post(client, mixed)) == REFUSALS["executable"]
     assert host.served["/m/good"] == 1 and stored(bot) == (1, 0, 0) and files_on_disk(bot) == []
+
+
+def test_a_picture_sent_to_the_self_built_app_is_fetched_by_its_picurl(bot, host, tmp_path):
+    from tests.test_wecom_crypto import DOC_CORP, DOC_KEY, DOC_TOKEN
+
+    bot.settings = bot.settings.model_copy(
+        update={
+            "wecom": bot.settings.wecom.model_copy(
+                update={
+                    "corp_id": DOC_CORP,
+                    "app": bot.settings.wecom.app.model_copy(
+                        update={
+                            "agent_id": "218",
+                            "secret": "s",
+                            "token": DOC_TOKEN,
+                            "encoding_aes_key": DOC_KEY,
+                        }
+                    ),
+                }
+            )
+        }
+    )
+    png = make_png(6, 6)
+    url = host.put("/app/pic", png)  # PicUrl: plain bytes, no encryption (path/90239)
+    plain = (
+        f"<xml><ToUserName><![CDATA[{DOC_CORP}]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>"
+        f"<CreateTime>{TS}</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[{url}]]></PicUrl>"
+        "<MediaId><![CDATA[media-1]]></MediaId><MsgId>7001</MsgId><AgentID>218</AgentID></xml>"
+    )
+    encrypt = ind_encrypt(DOC_KEY, plain, DOC_CORP)
+    sig = ind_signature(DOC_TOKEN, TS, "n1", encrypt)
+    body = (
+        f"<xml><ToUserName><![CDATA[{DOC_CORP}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    )
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        resp = client_for(bot, pool).post(
+            f"/wecom/app?msg_signature={sig}&timestamp={TS}&nonce=n1", data=body
+        )
+    assert resp.status_code == 200
+    from bot.platforms.wecom.crypto import parse_xml
+    from tests.test_wecom_crypto import ind_decrypt
+
+    answer, _ = ind_decrypt(DOC_KEY, parse_xml(resp.data)["Encrypt"])
+    assert parse_xml(answer)["Content"].startswith("收到图片《图片》。这份材料是：")
+    assert host.served["/app/pic"] == 1 and stored(bot) == (1, 0, 0)
+    assert [p.name for p in files_on_disk(bot)] == [hashlib.sha256(png).hexdigest()]

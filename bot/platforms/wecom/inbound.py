@@ -285,6 +285,17 @@ class MediaFiles:
 
         return fetched
 
+    def plain_fetcher(self, url: str) -> Fetcher:
+        """A download that needs no decryption (the self-built app's PicUrl)."""
+        files = self.runtime.settings.files
+        return lambda: fetch(
+            self.http,
+            url,
+            max_mb=files.max_mb,
+            seconds=files.download_seconds,
+            attempts=files.download_attempts,
+        )
+
     def handler(self, handle: Callable[[Incoming, dt.datetime], Outcome], fetchers: list[Fetcher]):
         """`handle` with the message's files fetched first (bot/platforms/download.py)."""
         return lambda incoming, now: self.intake.run(handle, incoming, now, fetchers)
@@ -312,6 +323,12 @@ class _App(_Callback):
     def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor) -> None:
         w = runtime.settings.wecom
         super().__init__(runtime, pool, CallbackCrypto(w.app.token, w.app.encoding_aes_key, w.corp_id))
+        self.files = MediaFiles(runtime, b"")
+
+    def _picture(self, inner: dict[str, str]) -> list[Fetcher]:
+        """A picture sent to the app (path/90239 图片消息): its PicUrl, plain bytes (not encrypted)."""
+        url = inner.get("PicUrl", "")
+        return [self.files.plain_fetcher(url)] if url.startswith(("http://", "https://")) else []
 
     def handle(self) -> Response:
         if request.method == "GET":
@@ -325,7 +342,8 @@ class _App(_Callback):
         if not inner.get("MsgType") or not inner.get("FromUserName"):
             raise CallbackError(400, "message without MsgType/FromUserName")
         msg = parse_message(plaintext)
-        if msg.type != "text":
+        fetchers = self._picture(inner) if msg.type == "image" else []
+        if msg.type != "text" and not fetchers:
             # Events (enter_agent, subscribe, …) would be keyed FromUserName+CreateTime; none
             # of them means anything to the bot, so they are acknowledged and dropped.
             log.info("wecom_app %s ignored (key %s)", msg.type, app_msg_key(msg))
@@ -335,13 +353,13 @@ class _App(_Callback):
             chat_id=None,
             sender_id=msg.source,
             sender_name=None,
-            text=(msg.content or "").strip(),
+            text=(getattr(msg, "content", None) or "").strip(),
             msg_id=app_msg_key(msg),
             sent_at=self.sent_at(msg.time),
             is_group=False,
             reply_handle={"userid": msg.source},  # a late answer goes by message/send
         )
-        reply = self.run(incoming)
+        reply = self.run(incoming, self.files.handler(self.handle_message, fetchers) if fetchers else None)
         if reply is None:
             return Response(b"", status=200)
         now = str(int(self.runtime.now().timestamp()))
