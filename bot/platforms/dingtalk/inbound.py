@@ -165,10 +165,8 @@ class RobotFiles:
             if not isinstance(url, str):
                 log.warning("dingtalk messageFiles/download: %s", url.detail)
                 return refused("expired" if url.status == "failed" else "failed")
-            got = fetch(
-                self.http, url, max_mb=settings.max_mb, seconds=settings.download_seconds,
-                attempts=settings.download_attempts,
-            )  # fmt: skip
+            limits = {"max_mb": settings.max_mb, "seconds": settings.download_seconds}
+            got = fetch(self.http, url, attempts=settings.download_attempts, **limits)
             return Fetched(got.data, name or got.name) if isinstance(got, Fetched) else got
 
         return fetched

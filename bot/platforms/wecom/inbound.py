@@ -255,10 +255,7 @@ class MediaFiles:
         """The message's words (a `mixed` message's text items) and one fetcher per file in it."""
         kind = p.get("msgtype")
         items = [p] if kind in ("file", "image") else _mixed_items(p)
-        words = "\n".join(
-            i["text"]["content"] for i in items if i.get("msgtype") == "text" and isinstance(i.get("text"), dict)
-            and isinstance(i["text"].get("content"), str)
-        )  # fmt: skip
+        words = "\n".join(said for item in items if (said := _said(item)))  # a mixed message's text items
         media = [
             i[i["msgtype"]]
             for i in items
@@ -268,16 +265,20 @@ class MediaFiles:
             raise CallbackError(400, "file/image without url")
         return callback._incoming(p, words), [self._fetcher(m) for m in media]
 
+    def _get(self, url: str, slack: int = 0) -> Fetched | FileRefused:
+        files = self.runtime.settings.files
+        limits = {
+            "max_mb": files.max_mb,
+            "seconds": files.download_seconds,
+            "attempts": files.download_attempts,
+        }
+        return fetch(self.http, url, slack=slack, **limits)
+
     def _fetcher(self, media: dict[str, Any]) -> Fetcher:
         key = media_key(media["aeskey"]) if isinstance(media.get("aeskey"), str) else self.key
-        files = self.runtime.settings.files
 
         def fetched() -> Fetched | FileRefused:
-            got = fetch(
-                self.http, media["url"], max_mb=files.max_mb,
-                slack=32, seconds=files.download_seconds,
-                attempts=files.download_attempts,
-            )  # fmt: skip
+            got = self._get(media["url"], slack=32)  # PKCS#7 to 32 bytes adds up to 32
             if isinstance(got, FileRefused):
                 return got
             plain = decrypt_media(got.data, key)
@@ -287,14 +288,7 @@ class MediaFiles:
 
     def plain_fetcher(self, url: str) -> Fetcher:
         """A download that needs no decryption (the self-built app's PicUrl)."""
-        files = self.runtime.settings.files
-        return lambda: fetch(
-            self.http,
-            url,
-            max_mb=files.max_mb,
-            seconds=files.download_seconds,
-            attempts=files.download_attempts,
-        )
+        return lambda: self._get(url)
 
     def handler(self, handle: Callable[[Incoming, dt.datetime], Outcome], fetchers: list[Fetcher]):
         """`handle` with the message's files fetched first (bot/platforms/download.py)."""
