@@ -77,13 +77,17 @@ _HOW_TO_USE_RE = re.compile(
 )
 
 
+# 社情民意：… labels a note: what its text asks ("…群众能做什么") is not a question to the bot.
+_LABELLED_NOTE_RE = re.compile(rf"^\s*(?:{vocab.alternation(vocab.SUBMISSION_KINDS)})\s*[：:]")
+
+
 def help_(t: Text) -> Command | None:
     """帮助 / ? / 怎么请假 / 这个助手怎么用."""
     bare = t.bare.lower()
     asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
     if bare in _HELP_WORDS or asked in _HELP_WORDS or t.core.strip() in _HELP_WORDS or _HOW_RE.match(t.core):
         return Command("help")
-    if len(bare) <= 24 and _HOW_TO_USE_RE.search(bare):
+    if len(bare) <= 24 and _HOW_TO_USE_RE.search(bare) and not _LABELLED_NOTE_RE.match(t.core):
         return Command("help")
     return None
 
