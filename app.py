@@ -90,6 +90,7 @@ def _backup_before_upgrade(runtime: Runtime) -> Path:
         Path(settings.backup.dir),
         now=runtime.now(),
         exports_dir=Path(settings.exports.dir),
+        files_dir=Path(settings.files.dir),
         label="pre-upgrade",
     ).path
 
@@ -385,7 +386,11 @@ def restore(obj: _Obj, archive: str, force: bool) -> None:
     runtime = make_runtime(obj.settings, migrate=False)  # the archive brings its own schema
     try:
         manifest = backups.restore(
-            runtime.engine, Path(archive), exports_dir=Path(runtime.settings.exports.dir), force=force
+            runtime.engine,
+            Path(archive),
+            exports_dir=Path(runtime.settings.exports.dir),
+            files_dir=Path(runtime.settings.files.dir),
+            force=force,
         )
     except backups.BackupError as err:
         click.echo(f"没有恢复：{err}", err=True)
@@ -470,11 +475,25 @@ def import_roster_cmd(obj: _Obj, file: str, new_groups: tuple[str, ...]) -> None
 @click.option("--group", "group_name", default=None, help="only this liaison group (its name)")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the .xlsx file to write")
 @click.option("--now", "now_text", default=None, help="judge 'so far' at this time (ISO 8601; default now)")
+@click.option(
+    "--files",
+    "files_to",
+    default=None,
+    type=click.Path(),
+    help="also copy the notes' attachments here (a folder, or a .zip), by group and member (一人一档)",
+)
 @click.pass_obj
 def export_cmd(
-    obj: _Obj, year: int, quarter: int | None, group_name: str | None, out: str, now_text: str | None
+    obj: _Obj,
+    year: int,
+    quarter: int | None,
+    group_name: str | None,
+    out: str,
+    now_text: str | None,
+    files_to: str | None,
 ) -> None:
-    """Write the duty record (履职档案) of a year or quarter to an Excel file."""
+    """Write the duty record (履职档案) of a year or quarter to an Excel file (and its files with --files)."""
+    from bot.archive import write_archive
     from bot.export import ExportError, period_for, write_file
 
     runtime = obj.runtime()
@@ -484,10 +503,18 @@ def export_cmd(
             path = write_file(
                 session, runtime.settings, period_for(year, quarter), group_name, now, Path(out)
             )
+            archived = None
+            if files_to:
+                span = period_for(year, quarter)
+                archived = write_archive(session, runtime.settings, span, group_name, Path(files_to))
     except ExportError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
     click.echo(f"已导出：{path}")
+    if archived is not None:
+        click.echo(f"附件 {len(archived.written)} 个：{archived.path}")
+        for name in archived.missing:
+            click.echo(f"附件文件缺失（files.dir 里没有）：{name}", err=True)
 
 
 @cli.command()

@@ -56,7 +56,12 @@ def run_daily(
         return None
     try:
         archive = backup.create(
-            engine, Path(cfg.dir), now=now, exports_dir=Path(settings.exports.dir), label=DAILY
+            engine,
+            Path(cfg.dir),
+            now=now,
+            exports_dir=Path(settings.exports.dir),
+            files_dir=Path(settings.files.dir),
+            label=DAILY,
         )
     except Exception as err:  # whatever stops a backup, a bug too, must reach the admins, not only the log
         log.exception("daily backup of %s failed", day)
@@ -222,7 +227,11 @@ def run_manual(
     ledger = has_ledger(engine)
     try:
         archive = backup.create(
-            engine, dest_dir or Path(settings.backup.dir), now=now, exports_dir=Path(settings.exports.dir)
+            engine,
+            dest_dir or Path(settings.backup.dir),
+            now=now,
+            exports_dir=Path(settings.exports.dir),
+            files_dir=Path(settings.files.dir),
         )
     except (backup.BackupError, OSError) as err:
         why = reason(err)

@@ -17,12 +17,12 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import conversation, outbox
+from bot import conversation, files, outbox
 from bot.config import Settings
 from bot.conversation import Question, Resumed, Retry
 from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
-from bot.messages import Command, Incoming, Reply
+from bot.messages import Command, FileRefused, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
 from bot.router import Ask, Context, Router, UserError
 from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member
@@ -231,7 +231,8 @@ class Pipeline:
         session.connection(execution_options={WRITES_AFTER_READING: True})
         platform = self._platforms.for_channel(incoming.platform)
         member, chat_group = _sender(session, platform, incoming)
-        command, refusal = self._read(incoming.text, now)
+        read = self._read(incoming, now)
+        command = read if isinstance(read, Command) else None
         row = _log_row(
             incoming, now, member_id=member.id if member else None, intent=command.intent if command else None
         )
@@ -239,7 +240,7 @@ class Pipeline:
         session.flush()  # the unique (platform, msg_id) is claimed here
 
         if command is None:
-            reply, outcome = refusal, "refused"
+            reply, outcome = read, "refused"
         else:
             ctx = Context(
                 now=now,
@@ -268,16 +269,26 @@ class Pipeline:
                 )
         return Outcome(reply, outcome=outcome, intent=row.intent)
 
-    def _read(self, text: str, now: dt.datetime) -> tuple[Command | None, Reply | None]:
-        """The parser's reading, or why the message is refused unread."""
+    def _read(self, incoming: Incoming, now: dt.datetime) -> Command | Reply:
+        """The command of the message, or the line that refuses it: a text over messages.max_chars
+        (not read), a date that does not exist ("11月31日", rather than guess another day), a file
+        the bot does not keep."""
         limit = self._settings.messages.max_chars
-        if len(text) > limit:
-            return None, Reply(TOO_LONG.format(length=len(text), limit=limit))
+        if len(incoming.text) > limit:
+            return Reply(TOO_LONG.format(length=len(incoming.text), limit=limit))
         try:
-            return self._parse(text, now), None
+            command = self._parse(incoming.text, now)
         except DateError as err:
-            # "11月31日": refuse with the parser's line rather than guess another day.
-            return None, Reply(str(err))
+            return Reply(str(err))
+        if not incoming.attachments:
+            return command
+        read = files.with_attachments(command, incoming.attachments)
+        return Reply(read.text) if isinstance(read, FileRefused) else read
+
+    def previous(self, incoming: Incoming) -> Outcome | None:
+        """The first answer to this message if it is stored already (an adapter asks before it
+        downloads a redelivered message's file again)."""
+        return self._previous(incoming)
 
     def _converse(
         self, session: Session, ctx: Context, command: Command, member: Member | None

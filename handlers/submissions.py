@@ -9,13 +9,14 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import files
 from bot.conversation import Question
-from bot.messages import SUBMISSION_KINDS, Command, Reply
+from bot.messages import SUBMISSION_KINDS, Command, FileRef, Reply
 from bot.periods import Period, period_of, spoken
 from bot.quotas import period_bounds
 from bot.router import Context, Router
 from handlers.phrasing import month_day
-from models import Member, Submission
+from models import Attachment, InboundMessage, Member, Submission
 
 router = Router()
 
@@ -62,6 +63,9 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     if content is None:
         content = title  # a title-only note keeps its words as the content too
 
+    if command.attachments and (kept := _kept_already(session, member, command)) is not None:
+        return kept
+
     # Once per note: the same text of the same kind sent again within minutes (a double tap, a
     # resend after a slow answer) is the note already recorded. The pipeline holds the member's
     # row for the message, so a second copy sent at the same moment sees the first.
@@ -91,12 +95,15 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     )
     session.add(submission)
     session.flush()
+    _attach(session, submission, command, ctx)
 
     whose = "本组" if member.group_id is not None else "您"
     period = _counting_period(ctx, kind, "group" if member.group_id is not None else "member")
     count = _count_in(session, member, kind, period, ctx.now)
+    # A file is echoed by what it is (（PDF，12页）), a text by the day it was recorded.
+    echoed = _files_shown(command.attachments) if command.attachments else f"（{month_day(ctx.now)}）"
     return Reply(
-        f"已收到{label}《{_shown(title)}》（{month_day(ctx.now)}），"
+        f"已收到{label}《{_shown(title)}》{echoed}，"
         f"这是{spoken(period, ctx.now.date())}{whose}第{count}{_UNITS.get(kind, '篇')}，编号#{submission.id}。"
     )
 
@@ -118,6 +125,98 @@ def _count_in(session: Session, member: Member, kind: str, period: Period, now: 
             Submission.submitted_at < end,
         )
     )
+
+
+def _files_shown(refs: tuple[FileRef, ...]) -> str:
+    """（PDF，12页） for one file; （PDF，12页；2张图片） for several."""
+    documents = [r for r in refs if r.label != "图片"]
+    pictures = len(refs) - len(documents)
+    parts = [files.described(r)[1:-1] for r in documents]
+    if pictures:
+        parts.append(f"{pictures}张图片" if pictures > 1 or documents else "图片")
+    return f"（{'；'.join(parts)}）"
+
+
+def _kept_already(session: Session, member: Member, command: Command) -> Reply | None:
+    """The answer to a file the member's notes already hold (sent again, days later: the same bytes)."""
+    filed = session.scalar(
+        select(Submission)
+        .join(Attachment, Attachment.submission_id == Submission.id)
+        .where(
+            Submission.member_id == member.id,
+            Submission.status != "withdrawn",
+            Attachment.sha256.in_([r.sha256 for r in command.attachments]),
+        )
+        .order_by(Submission.id)
+        .limit(1)
+    )
+    if filed is None:
+        return None
+    label = SUBMISSION_KINDS[filed.kind]
+    return Reply(f"这份材料已经收到过：{label}《{_shown(filed.title)}》（编号#{filed.id}），没有重复记录。")
+
+
+def _attach(session: Session, submission: Submission, command: Command, ctx: Context) -> None:
+    for ref in command.attachments:
+        session.add(
+            Attachment(
+                submission_id=submission.id,
+                name=ref.name,
+                mime_type=ref.mime,
+                size_bytes=ref.size,
+                sha256=ref.sha256,
+                storage_path=ref.path,
+                pages=ref.pages,
+                received_at=ctx.now,
+                source_message_id=ctx.inbound_id,
+            )
+        )
+
+
+def _recent_note(session: Session, member: Member, ctx: Context) -> Submission | None:
+    """The member's latest note sent in this chat within `files.attach_minutes`: where pictures
+    sent on their own right after it belong."""
+    minutes = ctx.settings.files.attach_minutes
+    if not minutes:
+        return None
+    chat = ctx.incoming.chat_id
+    same_chat = InboundMessage.chat_id == chat if chat else InboundMessage.chat_id.is_(None)
+    return session.scalar(
+        select(Submission)
+        .join(InboundMessage, InboundMessage.id == Submission.source_message_id)
+        .where(
+            Submission.member_id == member.id,
+            Submission.status != "withdrawn",
+            Submission.submitted_at > ctx.now - dt.timedelta(minutes=minutes),
+            InboundMessage.platform == ctx.incoming.platform,
+            same_chat,
+        )
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .limit(1)
+    )
+
+
+ASK_KIND = "收到{what}《{title}》。这份材料是：社情民意 / 建议 / 调研报告 / 为民办实事 / 提案？请回复类别。"
+
+
+@router.route(files.FILE_INTENT)
+def ask_kind(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """A file whose kind neither the words nor its name say: ask, the file kept with the question."""
+    kept = _kept_already(session, member, command)
+    if kept is not None:
+        return kept
+    if all(a.label == "图片" for a in command.attachments):
+        note = _recent_note(session, member, ctx)
+        if note is not None:  # the photos of the note just sent
+            _attach(session, note, command, ctx)
+            count = len(command.attachments)
+            pictures = "图片" if count == 1 else f"{count}张图片"
+            label = SUBMISSION_KINDS[note.kind]
+            return Reply(f"已把{pictures}附在{label}《{_shown(note.title)}》（编号#{note.id}）后。")
+    first = command.attachments[0]
+    what = "图片" if first.label == "图片" else "文件"
+    title = _shown(command.title or first.name)
+    return Reply(ASK_KIND.format(what=what, title=title), question=Question("note_kind", command))
 
 
 for _kind in SUBMISSION_KINDS:

@@ -37,6 +37,7 @@ class FakeDingtalk:
     clock: Any = time.time
     requests: list[Recorded] = field(default_factory=list)
     media: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # media_id -> (filename, content)
+    message_files: dict[str, str] = field(default_factory=dict)  # downloadCode -> its downloadUrl
     _scripted: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -131,7 +132,17 @@ class FakeDingtalk:
                 return 200, {"processQueryKey": f"pqk-{next(self._ids)}", "invalidStaffIdList": [],
                              "flowControlledStaffIdList": []}  # fmt: skip
             return 200, {"processQueryKey": f"pqk-{next(self._ids)}"}
+        if path == "/v1.0/robot/messageFiles/download":
+            return self._message_file(headers, body or {})
         return 404, {"code": "NotFound", "message": path}
+
+    def _message_file(self, headers: dict, body: dict) -> tuple[int, Any]:
+        """下载机器人接收消息的文件内容: {downloadCode, robotCode} -> {downloadUrl}."""
+        if headers.get("x-acs-dingtalk-access-token") not in self._tokens:
+            return 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
+        if not body.get("robotCode") or body.get("downloadCode") not in self.message_files:
+            return 400, {"code": "invalidParameter.downloadCode", "message": "downloadCode无效或已过期"}
+        return 200, {"downloadUrl": self.message_files[body["downloadCode"]]}
 
     def _new_token(self) -> str:
         token = f"token-{next(self._ids)}"
