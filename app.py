@@ -483,6 +483,21 @@ def export_cmd(
     click.echo(f"已导出：{path}")
 
 
+@cli.command("holidays")
+@click.option("--year", type=int, default=None, help="the year to show (default: next year)")
+@click.pass_obj
+def holidays_cmd(obj: _Obj, year: int | None) -> None:
+    """Print the weekday holidays and weekend workdays the bot will use in a year (chinese-calendar
+    plus holidays.extra_holidays / extra_workdays), to check against the State Council's notice."""
+    from bot.holidays import WorkCalendar, plan_lines
+
+    settings = obj.settings
+    year = year or dt.datetime.now(settings.tz).year + 1
+    plan = WorkCalendar(settings.holidays).year_plan(year)
+    for line in plan_lines(plan, enabled=settings.holidays.enabled):
+        click.echo(line)
+
+
 @cli.command()
 @click.pass_obj
 def stream(obj: _Obj) -> None:

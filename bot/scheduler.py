@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import backup_schedule, locks, outbox, reminders
+from bot import backup_schedule, holidays, locks, outbox, reminders
 from bot.config import Settings
 from bot.descriptor import Platforms
 from models import SchedulerLock
@@ -289,6 +289,21 @@ def enqueue_due(sessions: sessionmaker[Session], settings: Settings, now: dt.dat
         return len(messages), outbox.enqueue_many(session, messages, now)
 
 
+def tell_missing_holidays(
+    sessions: sessionmaker[Session], settings: Settings, now: dt.datetime
+) -> int | None:
+    """The admins told, once a year (the outbox key), that the coming year (or this one) has no
+    holiday data: the year told of, or None when nothing is missing."""
+    if not settings.holidays.enabled:
+        return None
+    year = holidays.WorkCalendar(settings.holidays).notice_of_missing_year(now.date())
+    if year is None:
+        return None
+    with sessions.begin() as session:
+        outbox.enqueue_to_admins(session, f"holidays:nodata:{year}", holidays.missing_year_text(year), now)
+    return year
+
+
 class ReminderScheduler:
     """Ticks (APScheduler, the configured timezone) while holding the single-scheduler lock; sends
     through the push clients of `platforms` (in the web process, the same ones the runtime has)."""
@@ -314,6 +329,7 @@ class ReminderScheduler:
         self.deliverer = deliverer or outbox.Deliverer(sessions, settings, platforms)
         self._scheduler: BackgroundScheduler | None = None
         self._tick_guard = threading.Lock()
+        self._holidays_asked_on: dt.date | None = None
 
     def tick(self, now: dt.datetime | None = None) -> TickReport:
         """One round: take or keep the lock, make the day's backup when it is due, enqueue what is due,
@@ -323,6 +339,7 @@ class ReminderScheduler:
             if not self.lock.acquire(now):
                 return TickReport(leader=False)
             backed_up = backup_schedule.run_daily(self._engine, self._sessions, self._settings, now)
+            self._tell_missing_holidays(now)
             due, enqueued = enqueue_due(self._sessions, self._settings, now)
             report = self.deliverer.deliver(now)
             if enqueued or report.handled:
@@ -337,6 +354,12 @@ class ReminderScheduler:
                     report.deferred,
                 )
             return TickReport(True, due, enqueued, report, backed_up)
+
+    def _tell_missing_holidays(self, now: dt.datetime) -> None:
+        """Asked once a day in a process; the outbox key makes it one message a year."""
+        if self._holidays_asked_on != now.date():
+            tell_missing_holidays(self._sessions, self._settings, now)
+            self._holidays_asked_on = now.date()
 
     def _tick_job(self) -> None:
         try:

@@ -151,8 +151,9 @@ def test_the_background_scheduler_ticks_at_once_and_stops_cleanly(runtime, roste
             time.sleep(0.05)
     finally:
         sched.shutdown()
-    outbox_rows = sent_keys(runtime)
-    assert outbox_rows == ["x"] and [d.key for d in client.sent] == ["x"]
+    # On the real clock: from December the admin may also be told the next year has no holiday data.
+    outbox_rows = [k for k in sent_keys(runtime) if not k.startswith("holidays:")]
+    assert outbox_rows == ["x"] and [d.key for d in client.sent if d.key in outbox_rows] == ["x"]
 
 
 @pytest.fixture
