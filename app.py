@@ -410,12 +410,20 @@ def parse(obj: _Obj, text: str, now_text: str | None) -> None:
 @cli.command()
 @click.option("--as", "speaker", default=None, help="roster name to speak as (default: the first leader)")
 @click.option("--now", "now_text", default=None, help="fix the clock for the session (ISO 8601)")
+@click.option("--group", "group_name", default=None, help="speak in this liaison group's chat (its name)")
 @click.pass_obj
-def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
-    """Chat with the bot in the terminal, as a roster member (lines from standard input)."""
+def chat(obj: _Obj, speaker: str | None, now_text: str | None, group_name: str | None) -> None:
+    """Chat with the bot in the terminal, as a roster member (lines from standard input; a line
+    ending with \\ goes on in the next); --group plays that group's chat instead of a private one."""
     settings = obj.settings
     fixed = _parse_now(now_text, settings)
     runtime = obj.runtime()
+    chat_id = None
+    if group_name is not None:
+        chat_id = runtime.group_chat(console.DESCRIPTOR.family, group_name)
+        if chat_id is None:
+            click.echo(f"没有名为“{group_name}”的联络组（先导入花名册）", err=True)
+            sys.exit(1)
     speaker = speaker or runtime.default_speaker()
     if speaker is None:
         click.echo("花名册是空的：请先导入，例如 python app.py import-roster 花名册.xlsx", err=True)
@@ -426,7 +434,7 @@ def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
         sys.exit(1)
     interactive = sys.stdin.isatty()
     chat_console = console.Console(
-        runtime.pipeline, (lambda: fixed) if fixed else runtime.now, knows, speaker
+        runtime.pipeline, (lambda: fixed) if fixed else runtime.now, knows, speaker, chat_id=chat_id
     )
     if interactive:
         click.echo(console.HELP)
