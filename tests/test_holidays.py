@@ -43,6 +43,7 @@ def test_shifting_can_be_switched_off():
 def test_a_year_without_holiday_data_keeps_weekends_and_fixed_date_holidays_and_says_so_once(caplog):
     cal = WorkCalendar(HolidaySettings())
     holidays._warned = False
+    holidays._listed_workday.cache_clear()  # a year asked about before would not be asked again
     with caplog.at_level(logging.WARNING, logger="bot.holidays"):
         assert cal.is_workday(D(2031, 10, 8))  # a Wednesday: no data, so a workday
         assert not cal.is_workday(D(2031, 10, 4))  # Saturday
