@@ -34,9 +34,16 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "reminders"
 
 
+# Every holder id this process uses: a lock row with this process's pid but none of these ids was
+# left by an earlier run that had the same pid (a container's scheduler restarts as pid 1).
+_OURS: set[str] = set()
+
+
 def holder_id() -> str:
     """Who holds a lock: host, process and a random part (a pid is reused across restarts)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _OURS.add(holder)
+    return holder
 
 
 def _holder_process(holder: str) -> tuple[str, int] | None:
@@ -85,7 +92,9 @@ def holder_is_gone(holder: str, host: str | None = None) -> bool:
     found = _holder_process(holder)
     if found is None or found[0] != (host or socket.gethostname()):
         return False
-    return found[1] != os.getpid() and not process_alive(found[1])
+    if found[1] == os.getpid():
+        return holder not in _OURS
+    return not process_alive(found[1])
 
 
 class AdvisoryLock:
@@ -176,6 +185,7 @@ class RowLock:
         self._sessions = sessions
         self._ttl = ttl
         self.holder = holder or holder_id()
+        _OURS.add(self.holder)
         self.held = False
         self._waiting_for: str | None = None  # the holder last logged as the one this lock waits for
 

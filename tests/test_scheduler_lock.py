@@ -13,6 +13,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
+from bot import scheduler as bot_scheduler
 from bot.scheduler import AdvisoryLock, RowLock, holder_is_gone, process_alive
 from models import SchedulerLock
 from tests.conftest import NOW
@@ -86,3 +87,14 @@ def test_on_postgresql_a_waiting_scheduler_names_the_session_holding_the_advisor
     finally:
         first.release()
         second.release()
+
+
+def test_a_lock_left_by_an_earlier_run_with_this_very_pid_is_taken_over_at_once(runtime):
+    # A container's scheduler restarts as pid 1 on the same host name: the pid is ours, the id not.
+    earlier = RowLock(runtime.sessions, TTL, f"{socket.gethostname()}:{os.getpid()}:0e0e0e0e")
+    assert earlier.acquire(NOW)
+    bot_scheduler._OURS.discard(earlier.holder)  # as if written by the process before the restart
+    restarted = RowLock(runtime.sessions, TTL)
+    assert restarted.acquire(NOW + dt.timedelta(seconds=1))
+    second_in_this_process = RowLock(runtime.sessions, TTL)  # this process's own holder is alive
+    assert not second_in_this_process.acquire(NOW + dt.timedelta(seconds=2))
