@@ -415,12 +415,20 @@ def parse(obj: _Obj, text: str, now_text: str | None) -> None:
 @cli.command()
 @click.option("--as", "speaker", default=None, help="roster name to speak as (default: the first leader)")
 @click.option("--now", "now_text", default=None, help="fix the clock for the session (ISO 8601)")
+@click.option("--group", "group_name", default=None, help="speak in this liaison group's chat (its name)")
 @click.pass_obj
-def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
-    """Chat with the bot in the terminal, as a roster member (lines from standard input)."""
+def chat(obj: _Obj, speaker: str | None, now_text: str | None, group_name: str | None) -> None:
+    """Chat with the bot in the terminal, as a roster member (lines from standard input; a line
+    ending with \\ goes on in the next); --group plays that group's chat instead of a private one."""
     settings = obj.settings
     fixed = _parse_now(now_text, settings)
     runtime = obj.runtime()
+    chat_id = None
+    if group_name is not None:
+        chat_id = runtime.group_chat(console.DESCRIPTOR.family, group_name)
+        if chat_id is None:
+            click.echo(f"没有名为“{group_name}”的联络组（先导入花名册）", err=True)
+            sys.exit(1)
     speaker = speaker or runtime.default_speaker()
     if speaker is None:
         click.echo("花名册是空的：请先导入，例如 python app.py import-roster 花名册.xlsx", err=True)
@@ -431,7 +439,7 @@ def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
         sys.exit(1)
     interactive = sys.stdin.isatty()
     chat_console = console.Console(
-        runtime.pipeline, (lambda: fixed) if fixed else runtime.now, knows, speaker
+        runtime.pipeline, (lambda: fixed) if fixed else runtime.now, knows, speaker, chat_id=chat_id
     )
     if interactive:
         click.echo(console.HELP)
@@ -515,6 +523,21 @@ def export_cmd(
         click.echo(f"附件 {len(archived.written)} 个：{archived.path}")
         for name in archived.missing:
             click.echo(f"附件文件缺失（files.dir 里没有）：{name}", err=True)
+
+
+@cli.command("holidays")
+@click.option("--year", type=int, default=None, help="the year to show (default: next year)")
+@click.pass_obj
+def holidays_cmd(obj: _Obj, year: int | None) -> None:
+    """Print the weekday holidays and weekend workdays the bot will use in a year (chinese-calendar
+    plus holidays.extra_holidays / extra_workdays), to check against the State Council's notice."""
+    from bot.holidays import WorkCalendar, plan_lines
+
+    settings = obj.settings
+    year = year or dt.datetime.now(settings.tz).year + 1
+    plan = WorkCalendar(settings.holidays).year_plan(year)
+    for line in plan_lines(plan, enabled=settings.holidays.enabled):
+        click.echo(line)
 
 
 @cli.command()

@@ -211,6 +211,7 @@ def test_standings_cost_the_same_few_queries_for_two_groups_or_forty(runtime, ro
 
     def count_queries() -> int:
         seen = []
+
         # BEGIN is how SQLite starts a transaction here (models/db.py), not a query of the standings.
         def listener(_c, _cur, statement, *args) -> None:
             if not statement.startswith("BEGIN"):
