@@ -10,11 +10,11 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import form_data, serve_in_background, stop_serving
+from tests.fakes import form_data, serve_requests, stop_serving
 
 
 @dataclass
@@ -57,22 +57,7 @@ class FakeDingtalk:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def __enter__(self) -> FakeDingtalk:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-            def do_GET(self) -> None:
-                fake._serve(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = serve_in_background(self._server)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server, self._thread, self.url = serve_requests(self._serve)
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from tests.fakes import serve_in_background, stop_serving
+from tests.fakes import serve_requests, stop_serving
 
 
 class FileHost:
@@ -36,19 +36,7 @@ class FileHost:
         return self.gates[path]
 
     def __enter__(self) -> FileHost:
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host._serve(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = serve_in_background(self._server)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server, self._thread, self.url = serve_requests(self._serve)
         return self
 
     def __exit__(self, *exc: Any) -> None:
