@@ -76,7 +76,8 @@ def enqueue_to_admins(session: Session, key: str, text: str, now: dt.datetime) -
         )
     )
     if not admins:
-        log.error("no admin on the roster to tell: %s", text)
+        # A fresh install has no roster yet: a warning, not an error (the cause is logged by the caller).
+        log.warning("no admin (角色 管理员) on the roster to tell; import the roster: %s", text)
     return sum(
         enqueue(session, key=f"{key}:m{mid}", target_kind="member", member_id=mid, text=text, now=now)
         for mid in admins
