@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from flask import Blueprint, Response, request
-from wechatpy.enterprise import parse_message
 
 from bot.config import WecomSettings
 from bot.files import refused
@@ -344,6 +343,8 @@ class _App(_Callback):
         inner = parse_xml(plaintext)  # refuses DTDs/entities before wechatpy's parser sees the text
         if not inner.get("MsgType") or not inner.get("FromUserName"):
             raise CallbackError(400, "message without MsgType/FromUserName")
+        from wechatpy.enterprise import parse_message  # the self-built app's XML only
+
         msg = parse_message(plaintext)
         fetchers = self._picture(inner) if msg.type == "image" else []
         if msg.type != "text" and not fetchers:
