@@ -17,7 +17,8 @@ from bot.messages import Reply
 from bot.outbox import Deliverer
 from bot.pipeline import APOLOGY
 from bot.platforms.dingtalk import DingtalkPushClient
-from bot.platforms.dingtalk.stream import AlreadyRunning, SingleProcessLock, StreamClient
+from bot.platforms.dingtalk.stream import StreamClient
+from bot.platforms.streams import AlreadyRunning, SingleProcessLock, run_all
 from models import InboundMessage, OutboxMessage
 from tests.fakes.dingtalk_gateway import BOT_TOPIC, FakeGateway
 from tests.fakes.dingtalk_server import FakeDingtalk, robot_message, scripted_runtime
@@ -200,7 +201,7 @@ def test_only_one_stream_process_per_database(bot):
         with pytest.raises(AlreadyRunning):
             SingleProcessLock(bot.engine).acquire()
         with pytest.raises(AlreadyRunning):
-            StreamClient(bot).run()  # refuses before connecting anywhere
+            run_all(bot, [StreamClient(bot)])  # refuses before connecting anywhere
     finally:
         first.release()
     again = SingleProcessLock(bot.engine)

@@ -1,7 +1,7 @@
 """DingTalk Stream mode: the app robot's messages over a websocket DingTalk opens for us (no public IP).
 
 Frames are read by the same `parse_robot_message` (and files fetched by the same `RobotFiles`) as the HTTP callback; answers leave via the
-outbox (sessionWebhook). Exactly one Stream client runs per database, guarded by `SingleProcessLock`.
+outbox (sessionWebhook). Exactly one Stream client runs per database: `streams.run_all` holds the `SingleProcessLock`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from bot.platforms.answering import handle_stored
 from bot.platforms.dingtalk import FAMILY
 from bot.platforms.dingtalk.inbound import BadMessage, RobotFiles, parse_robot_message
 from bot.platforms.dingtalk.push import DingtalkPushClient
-from bot.platforms.streams import AlreadyRunning, SingleProcessLock
 
-__all__ = ["AlreadyRunning", "SingleProcessLock", "StreamClient"]
+__all__ = ["StreamClient"]
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -232,9 +231,3 @@ class StreamClient(DingTalkStreamClient):
         if loop is None or stopping is None or loop.is_closed():
             return
         loop.call_soon_threadsafe(stopping.set)
-
-    def run(self) -> None:
-        """Blocking: hold the single-process lock and run until `stop()` (or SIGINT/SIGTERM in the main thread)."""
-        from bot.platforms.streams import run_all
-
-        run_all(self.runtime, [self])
