@@ -123,7 +123,7 @@ bodies = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
     min_size=1,
     max_size=300,
-).filter(lambda s: s.strip() and not s.lstrip()[0] in "：:，,。.！!？?；;、~-—_|…\"'“”‘’()（）【")
+).filter(lambda s: s.strip() and s.lstrip()[0] not in "：:，,。.！!？?；;、~-—_|…\"'“”‘’()（）【")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -211,10 +211,12 @@ def test_standings_cost_the_same_few_queries_for_two_groups_or_forty(runtime, ro
 
     def count_queries() -> int:
         seen = []
+
         # BEGIN is how SQLite starts a transaction here (models/db.py), not a query of the standings.
-        listener = lambda _c, _cur, statement, *args: (
-            seen.append(1) if not statement.startswith("BEGIN") else None
-        )  # noqa: E731
+        def listener(_c, _cur, statement, *args) -> None:
+            if not statement.startswith("BEGIN"):
+                seen.append(1)
+
         event.listen(runtime.engine, "before_cursor_execute", listener)
         try:
             _standings(runtime, rules)
