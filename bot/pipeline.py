@@ -73,11 +73,19 @@ def _member_query(platform: PlatformDescriptor, sender_id: str) -> Select[tuple[
     return select(Member).where(match).order_by(Member.id).limit(1)
 
 
-def _lock_sender(stmt: Select) -> Select:
+def _lock_sender(stmt: Select, *, nowait: bool = False) -> Select:
     """The sender's row locked for the message's transaction: two messages of one member (a double
     tap, 请假 twice at once) are handled one after the other by any number of workers, so every
     handler's check-then-write sees what the other wrote. SQLite locks the whole database instead."""
-    return stmt.with_for_update(of=Member)
+    return stmt.with_for_update(of=Member, nowait=nowait)
+
+
+class _Busy(Exception):
+    """Another message of the sender holds their row (PostgreSQL's lock_not_available, 55P03)."""
+
+
+def _busy(err: DBAPIError) -> bool:
+    return getattr(err.orig, "sqlstate", None) == "55P03"
 
 
 def find_member(session: Session, platform: PlatformDescriptor | None, sender_id: str) -> Member | None:
@@ -97,11 +105,16 @@ class _Sender:
     prefetched: tuple[Any, ...] | None = None
 
 
-def _sender_query(platform: PlatformDescriptor, incoming: Incoming, key: str) -> Select:
+def _chosen(platform: PlatformDescriptor, sender_id: str):
+    """The id of the member behind `sender_id`, as a scalar subquery (lowest id first, as find_member)."""
     first = aliased(Member)
     columns = platform.matched_columns or (platform.member_column,)
-    match = or_(*(getattr(first, column) == incoming.sender_id for column in columns))
-    chosen = select(first.id).where(match).order_by(first.id).limit(1).scalar_subquery()
+    match = or_(*(getattr(first, column) == sender_id for column in columns))
+    return select(first.id).where(match).order_by(first.id).limit(1).scalar_subquery()
+
+
+def _sender_query(platform: PlatformDescriptor, incoming: Incoming, key: str) -> Select:
+    chosen = _chosen(platform, incoming.sender_id)
     in_group = incoming.is_group and bool(incoming.chat_id)
     stmt = (
         select(Member, ChatBinding.group_id if in_group else null(), PendingQuestion)
@@ -118,7 +131,7 @@ def _sender_query(platform: PlatformDescriptor, incoming: Incoming, key: str) ->
             ChatBinding,
             (ChatBinding.platform == platform.family) & (ChatBinding.chat_id == incoming.chat_id),
         )
-    return _lock_sender(stmt)
+    return stmt
 
 
 def _sender(
@@ -127,11 +140,21 @@ def _sender(
     incoming: Incoming,
     key: str,
     prefetch: Callable[[Select], Select] | None,
+    wait: bool,
 ) -> _Sender:
-    """The sender, the chat's group, the open question and the prefetch, in one query."""
+    """The sender, the chat's group, the open question and the prefetch, in one query.
+
+    PostgreSQL reads a statement's subqueries and joins as of its start, even when its row lock
+    had to wait: what the message holding the row wrote meanwhile would be missed. So the query
+    does not wait (NOWAIT); when the row is held, the message runs again (`wait`), locking the row
+    first and reading everything after it."""
     if platform is None:
         return _Sender()
-    stmt = _sender_query(platform, incoming, key)
+    if wait:
+        session.execute(
+            _lock_sender(select(Member.id).where(Member.id == _chosen(platform, incoming.sender_id)))
+        )
+    stmt = _lock_sender(_sender_query(platform, incoming, key), nowait=not wait)
     if prefetch is not None:
         stmt = prefetch(stmt)
     rows = session.execute(stmt).all()
@@ -267,7 +290,7 @@ class Pipeline:
         now = now.astimezone(self._settings.tz)
         incoming = _without_nul(incoming)
         try:
-            return self._handle(incoming, now)
+            return self._attempt(incoming, now)
         except DBAPIError as err:
             if not err.connection_invalidated:
                 raise
@@ -275,12 +298,19 @@ class Pipeline:
             # transaction is gone, nothing of it committed but perhaps its COMMIT, which the log
             # row's unique key then answers as a redelivery. Once more, on a new connection.
             log.warning("message %s/%s: connection lost, once more", incoming.platform, incoming.msg_id)
-            return self._handle(incoming, now)
+            return self._attempt(incoming, now)
 
-    def _handle(self, incoming: Incoming, now: dt.datetime) -> Outcome:
+    def _attempt(self, incoming: Incoming, now: dt.datetime) -> Outcome:
+        try:
+            return self._handle(incoming, now, wait=False)
+        except _Busy:
+            # Another message of this member is being handled (a double tap): after it, then.
+            return self._handle(incoming, now, wait=True)
+
+    def _handle(self, incoming: Incoming, now: dt.datetime, *, wait: bool) -> Outcome:
         try:
             with self._sessions.begin() as session:
-                done = self._process(session, incoming, now)
+                done = self._process(session, incoming, now, wait)
             # Logged once committed: a trace never shows an answer that was rolled back.
             return _logged(incoming, done)
         except _Refused as refused:
@@ -293,7 +323,9 @@ class Pipeline:
             if first is not None:
                 return first
             raise
-        except DBAPIError:
+        except DBAPIError as err:
+            if _busy(err):
+                raise _Busy from err
             # The database is unavailable: fail loudly so the adapter answers 5xx and the
             # platform delivers again later; the transaction left nothing half-written.
             raise
@@ -315,13 +347,13 @@ class Pipeline:
             reply = Reply(row.reply_text) if row.reply_text else None
             return Outcome(reply, duplicate=True, outcome=row.outcome)
 
-    def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
+    def _process(self, session: Session, incoming: Incoming, now: dt.datetime, wait: bool) -> Outcome:
         session.connection(execution_options={WRITES_AFTER_READING: True})
         platform = self._platforms.for_channel(incoming.platform)
         command, refusal = self._read(incoming.text, now)
         route = self._router.get(command.intent) if command else None
         key = conversation.chat_key(incoming)
-        sender = _sender(session, platform, incoming, key, _prefetch_of(session, route, command, now))
+        sender = _sender(session, platform, incoming, key, _prefetch_of(session, route, command, now), wait)
         ctx = Context(
             now=now,
             settings=self._settings,
