@@ -9,9 +9,12 @@ people write to what it means; `alternation()` turns a table into a regex, longe
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -387,12 +390,20 @@ _TONES = str.maketrans(
 )
 
 
+@lru_cache(maxsize=1)
+def _pinyin_table() -> dict[int, str]:
+    """pypinyin's table of character readings, read from its JSON file on first use. Importing
+    pypinyin (even pypinyin.pinyin_dict) runs its package __init__, which also loads the phrase
+    dictionary: ~55 MiB in every process that ever compared a name, for nothing used here."""
+    spec = importlib.util.find_spec("pypinyin")  # finds the package without running it
+    path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    return {int(code): readings for code, readings in json.loads(path.read_text(encoding="utf-8")).items()}
+
+
 @lru_cache(maxsize=8192)
 def _readings(char: str) -> frozenset[str]:
     """The toneless pinyin readings of one character (itself if it has none)."""
-    from pypinyin.pinyin_dict import pinyin_dict  # a plain dict, loaded on first use
-
-    found = pinyin_dict.get(ord(char))
+    found = _pinyin_table().get(ord(char))
     if not found:
         return frozenset((char,))
     return frozenset(r.translate(_TONES).replace("ü", "v") for r in found.split(","))

@@ -12,7 +12,6 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import export
 from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word, period_of
 from bot.router import Context, Router, UserError
@@ -139,6 +138,8 @@ def export_record(session: Session, member: Member, command: Command, ctx: Conte
     group_name = (
         session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id)) if group_id else None
     )
+    from bot import export  # openpyxl (~16 MiB) loads in the process that exports, not in every worker
+
     path = export.write_file(session, ctx.settings, period, group_name, ctx.now)
     whose = group_name or "全县"
     platform = ctx.platform

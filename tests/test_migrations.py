@@ -37,3 +37,25 @@ def test_downgrade_to_nothing_and_up_again(tmp_path):
     command.upgrade(cfg, "head")
     assert schema_is_current(engine)
     engine.dispose()
+
+
+def test_the_heads_read_from_the_migration_files_are_alembics_heads(engine):
+    from bot.runtime import _alembic_config, _heads, migration_heads
+
+    assert migration_heads() == _heads(_alembic_config(engine)) != set()
+
+
+def test_a_database_behind_the_newest_migration_is_not_current(tmp_path):
+    from sqlalchemy import text
+
+    from bot.runtime import schema_is_current, upgrade_schema
+    from models import make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    assert not schema_is_current(eng)  # no schema at all
+    upgrade_schema(eng)
+    assert schema_is_current(eng)
+    with eng.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+    assert not schema_is_current(eng)
+    eng.dispose()

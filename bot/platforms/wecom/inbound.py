@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
-from wechatpy.enterprise import parse_message
 
 from bot.config import WecomSettings
 from bot.messages import FieldTooLong, Incoming, Reply
@@ -254,6 +253,8 @@ class _App(_Callback):
         inner = parse_xml(plaintext)  # refuses DTDs/entities before wechatpy's parser sees the text
         if not inner.get("MsgType") or not inner.get("FromUserName"):
             raise CallbackError(400, "message without MsgType/FromUserName")
+        from wechatpy.enterprise import parse_message  # the self-built app's XML only
+
         msg = parse_message(plaintext)
         if msg.type != "text":
             # Events (enter_agent, subscribe, …) would be keyed FromUserName+CreateTime; none
