@@ -12,10 +12,10 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import Select, insert, null, or_, select, update
+from sqlalchemy import Select, bindparam, insert, null, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -105,33 +105,42 @@ class _Sender:
     prefetched: tuple[Any, ...] | None = None
 
 
-def _chosen(platform: PlatformDescriptor, sender_id: str):
-    """The id of the member behind `sender_id`, as a scalar subquery (lowest id first, as find_member)."""
+def _chosen(columns: tuple[str, ...]):
+    """The id of the member behind the sender id, as a scalar subquery (lowest id first, as find_member)."""
     first = aliased(Member)
-    columns = platform.matched_columns or (platform.member_column,)
-    match = or_(*(getattr(first, column) == sender_id for column in columns))
+    match = or_(*(getattr(first, column) == bindparam("sender_id") for column in columns))
     return select(first.id).where(match).order_by(first.id).limit(1).scalar_subquery()
 
 
-def _sender_query(platform: PlatformDescriptor, incoming: Incoming, key: str) -> Select:
-    chosen = _chosen(platform, incoming.sender_id)
-    in_group = incoming.is_group and bool(incoming.chat_id)
+def _columns(platform: PlatformDescriptor) -> tuple[str, ...]:
+    return tuple(platform.matched_columns or (platform.member_column,))
+
+
+@lru_cache(maxsize=64)
+def _sender_query(family: str, columns: tuple[str, ...], in_group: bool, nowait: bool) -> Select:
+    """Built once per platform and shape (bind parameters sender_id, chat_key, chat_id): making the
+    expression anew took a third of a check-in's time in the pipeline."""
     stmt = (
         select(Member, ChatBinding.group_id if in_group else null(), PendingQuestion)
-        .where(Member.id == chosen)
+        .where(Member.id == _chosen(columns))
         .outerjoin(
             PendingQuestion,
             (PendingQuestion.member_id == Member.id)
-            & (PendingQuestion.chat_key == key)
+            & (PendingQuestion.chat_key == bindparam("chat_key"))
             & (PendingQuestion.state == "open"),
         )
     )
     if in_group:
         stmt = stmt.outerjoin(
             ChatBinding,
-            (ChatBinding.platform == platform.family) & (ChatBinding.chat_id == incoming.chat_id),
+            (ChatBinding.platform == family) & (ChatBinding.chat_id == bindparam("chat_id")),
         )
-    return stmt
+    return _lock_sender(stmt, nowait=nowait)
+
+
+@lru_cache(maxsize=64)
+def _lock_query(columns: tuple[str, ...]) -> Select:
+    return _lock_sender(select(Member.id).where(Member.id == _chosen(columns)))
 
 
 def _sender(
@@ -150,14 +159,14 @@ def _sender(
     first and reading everything after it."""
     if platform is None:
         return _Sender()
+    params = {"sender_id": incoming.sender_id, "chat_key": key, "chat_id": incoming.chat_id}
     if wait:
-        session.execute(
-            _lock_sender(select(Member.id).where(Member.id == _chosen(platform, incoming.sender_id)))
-        )
-    stmt = _lock_sender(_sender_query(platform, incoming, key), nowait=not wait)
+        session.execute(_lock_query(_columns(platform)), params)
+    in_group = incoming.is_group and bool(incoming.chat_id)
+    stmt = _sender_query(platform.family, _columns(platform), in_group, not wait)
     if prefetch is not None:
         stmt = prefetch(stmt)
-    rows = session.execute(stmt).all()
+    rows = session.execute(stmt, params).all()
     if not rows:
         return _Sender()
     member, chat_group, question = rows[0][:3]
