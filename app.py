@@ -90,6 +90,7 @@ def _backup_before_upgrade(runtime: Runtime) -> Path:
         Path(settings.backup.dir),
         now=runtime.now(),
         exports_dir=Path(settings.exports.dir),
+        files_dir=Path(settings.files.dir),
         label="pre-upgrade",
     ).path
 
@@ -385,7 +386,11 @@ def restore(obj: _Obj, archive: str, force: bool) -> None:
     runtime = make_runtime(obj.settings, migrate=False)  # the archive brings its own schema
     try:
         manifest = backups.restore(
-            runtime.engine, Path(archive), exports_dir=Path(runtime.settings.exports.dir), force=force
+            runtime.engine,
+            Path(archive),
+            exports_dir=Path(runtime.settings.exports.dir),
+            files_dir=Path(runtime.settings.files.dir),
+            force=force,
         )
     except backups.BackupError as err:
         click.echo(f"没有恢复：{err}", err=True)
@@ -410,12 +415,20 @@ def parse(obj: _Obj, text: str, now_text: str | None) -> None:
 @cli.command()
 @click.option("--as", "speaker", default=None, help="roster name to speak as (default: the first leader)")
 @click.option("--now", "now_text", default=None, help="fix the clock for the session (ISO 8601)")
+@click.option("--group", "group_name", default=None, help="speak in this liaison group's chat (its name)")
 @click.pass_obj
-def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
-    """Chat with the bot in the terminal, as a roster member (lines from standard input)."""
+def chat(obj: _Obj, speaker: str | None, now_text: str | None, group_name: str | None) -> None:
+    """Chat with the bot in the terminal, as a roster member (lines from standard input; a line
+    ending with \\ goes on in the next); --group plays that group's chat instead of a private one."""
     settings = obj.settings
     fixed = _parse_now(now_text, settings)
     runtime = obj.runtime()
+    chat_id = None
+    if group_name is not None:
+        chat_id = runtime.group_chat(console.DESCRIPTOR.family, group_name)
+        if chat_id is None:
+            click.echo(f"没有名为“{group_name}”的联络组（先导入花名册）", err=True)
+            sys.exit(1)
     speaker = speaker or runtime.default_speaker()
     if speaker is None:
         click.echo("花名册是空的：请先导入，例如 python app.py import-roster 花名册.xlsx", err=True)
@@ -426,7 +439,7 @@ def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
         sys.exit(1)
     interactive = sys.stdin.isatty()
     chat_console = console.Console(
-        runtime.pipeline, (lambda: fixed) if fixed else runtime.now, knows, speaker
+        runtime.pipeline, (lambda: fixed) if fixed else runtime.now, knows, speaker, chat_id=chat_id
     )
     if interactive:
         click.echo(console.HELP)
@@ -439,15 +452,22 @@ def chat(obj: _Obj, speaker: str | None, now_text: str | None) -> None:
 
 @cli.command("import-roster")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--new-group",
+    "new_groups",
+    multiple=True,
+    metavar="NAME",
+    help="a group to create although its name is one character away from another's",
+)
 @click.pass_obj
-def import_roster_cmd(obj: _Obj, file: str) -> None:
+def import_roster_cmd(obj: _Obj, file: str, new_groups: tuple[str, ...]) -> None:
     """Import the roster (.xlsx or .csv: 姓名, 联络组, 角色, 手机, 企业微信账号, 钉钉账号)."""
     from bot.roster import RosterError, import_roster, sync_chat_bindings
 
     runtime = obj.runtime()
     try:
         with runtime.sessions.begin() as session:
-            report = import_roster(session, Path(file), runtime.now())
+            report = import_roster(session, Path(file), runtime.now(), new_groups)
             sync_chat_bindings(session, runtime.settings, runtime.platforms)
     except RosterError as err:
         click.echo("花名册有错误，未导入任何数据：", err=True)
@@ -463,11 +483,25 @@ def import_roster_cmd(obj: _Obj, file: str) -> None:
 @click.option("--group", "group_name", default=None, help="only this liaison group (its name)")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the .xlsx file to write")
 @click.option("--now", "now_text", default=None, help="judge 'so far' at this time (ISO 8601; default now)")
+@click.option(
+    "--files",
+    "files_to",
+    default=None,
+    type=click.Path(),
+    help="also copy the notes' attachments here (a folder, or a .zip), by group and member (一人一档)",
+)
 @click.pass_obj
 def export_cmd(
-    obj: _Obj, year: int, quarter: int | None, group_name: str | None, out: str, now_text: str | None
+    obj: _Obj,
+    year: int,
+    quarter: int | None,
+    group_name: str | None,
+    out: str,
+    now_text: str | None,
+    files_to: str | None,
 ) -> None:
-    """Write the duty record (履职档案) of a year or quarter to an Excel file."""
+    """Write the duty record (履职档案) of a year or quarter to an Excel file (and its files with --files)."""
+    from bot.archive import write_archive
     from bot.export import ExportError, period_for, write_file
 
     runtime = obj.runtime()
@@ -477,10 +511,33 @@ def export_cmd(
             path = write_file(
                 session, runtime.settings, period_for(year, quarter), group_name, now, Path(out)
             )
+            archived = None
+            if files_to:
+                span = period_for(year, quarter)
+                archived = write_archive(session, runtime.settings, span, group_name, Path(files_to))
     except ExportError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
     click.echo(f"已导出：{path}")
+    if archived is not None:
+        click.echo(f"附件 {len(archived.written)} 个：{archived.path}")
+        for name in archived.missing:
+            click.echo(f"附件文件缺失（files.dir 里没有）：{name}", err=True)
+
+
+@cli.command("holidays")
+@click.option("--year", type=int, default=None, help="the year to show (default: next year)")
+@click.pass_obj
+def holidays_cmd(obj: _Obj, year: int | None) -> None:
+    """Print the weekday holidays and weekend workdays the bot will use in a year (chinese-calendar
+    plus holidays.extra_holidays / extra_workdays), to check against the State Council's notice."""
+    from bot.holidays import WorkCalendar, plan_lines
+
+    settings = obj.settings
+    year = year or dt.datetime.now(settings.tz).year + 1
+    plan = WorkCalendar(settings.holidays).year_plan(year)
+    for line in plan_lines(plan, enabled=settings.holidays.enabled):
+        click.echo(line)
 
 
 @cli.command()

@@ -47,6 +47,7 @@ __all__ = [
 FORMAT = 1  # of the manifest; a newer program may read older archives, never the other way
 MANIFEST = "manifest.json"
 EXPORTS = "exports"
+FILES = "files"  # members' files and pictures (files.dir), content-addressed
 DATABASE_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.sql"}
 KIND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # The bot's own bookkeeping, not the record: a database holding rows only here counts as empty.
@@ -79,12 +80,18 @@ class Manifest:
     def exports(self) -> list[str]:
         return sorted(name for name in self.files if name.startswith(EXPORTS + "/"))
 
+    @property
+    def attachments(self) -> list[str]:
+        """Members' files and pictures (an archive made before they were kept has none)."""
+        return sorted(name for name in self.files if name.startswith(FILES + "/"))
+
     def summary(self) -> str:
         rows = sum(n for t, n in self.tables.items() if t not in BOOKKEEPING)
         made = self.created_at.strftime("%Y-%m-%d %H:%M")
         return (
             f"{KIND_NAMES.get(self.database, self.database)}，表结构版本 {self.revision or '无'}，"
-            f"{len(self.tables)} 张表 {rows} 行记录，导出文件 {len(self.exports)} 个，备份于 {made}"
+            f"{len(self.tables)} 张表 {rows} 行记录，导出文件 {len(self.exports)} 个，"
+            f"委员文件 {len(self.attachments)} 个，备份于 {made}"
         )
 
     def to_json(self) -> str:
@@ -136,9 +143,16 @@ class Archive:
 
 
 def create(
-    engine: Engine, dest_dir: Path, *, now: dt.datetime, exports_dir: Path | None, label: str = "backup"
+    engine: Engine,
+    dest_dir: Path,
+    *,
+    now: dt.datetime,
+    exports_dir: Path | None,
+    label: str = "backup",
+    files_dir: Path | None = None,
 ) -> Archive:
-    """Copy the database of `engine` and the files under `exports_dir` into a new archive in
+    """Copy the database of `engine`, the files under `exports_dir` and members' files under
+    `files_dir` (the attachments' bytes) into a new archive in
     `dest_dir`, named `lvzhi-<label>-<now as YYYYMMDD-HHMMSS>.tar.gz`. The archive appears whole or
     not at all (written aside, then renamed)."""
     kind = _kind(engine)
@@ -151,6 +165,8 @@ def create(
         files = {copy.name: _sha256(copy)}
         if exports_dir is not None:
             files |= _copy_exports(exports_dir, work / EXPORTS, skip=dest_dir)
+        if files_dir is not None:
+            files |= _copy_exports(files_dir, work / FILES, skip=dest_dir, prefix=FILES)
         manifest = Manifest(now, kind, revision, tables, files)
         (work / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         packed = work / "archive.tar.gz"
@@ -210,7 +226,7 @@ def _dump_postgresql(engine: Engine, out: Path) -> None:
     )
 
 
-def _copy_exports(src: Path, dest: Path, *, skip: Path) -> dict[str, str]:
+def _copy_exports(src: Path, dest: Path, *, skip: Path, prefix: str = EXPORTS) -> dict[str, str]:
     """Copy the regular files under `src` (not those under `skip`, the backup directory) into
     `dest`; their names in the archive -> SHA-256 of the copies."""
     if not src.is_dir():
@@ -224,7 +240,7 @@ def _copy_exports(src: Path, dest: Path, *, skip: Path) -> dict[str, str]:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-        files[f"{EXPORTS}/{rel}"] = _sha256(target)
+        files[f"{prefix}/{rel}"] = _sha256(target)
     return files
 
 
@@ -313,9 +329,17 @@ def verify(archive: Path) -> Manifest:
         return manifest
 
 
-def restore(engine: Engine, archive: Path, *, exports_dir: Path | None, force: bool = False) -> Manifest:
+def restore(
+    engine: Engine,
+    archive: Path,
+    *,
+    exports_dir: Path | None,
+    force: bool = False,
+    files_dir: Path | None = None,
+) -> Manifest:
     """Load a sound archive into the database of `engine`, which must hold no record unless `force`
-    (then everything in it is replaced), and its exported files into `exports_dir`. The schema is
+    (then everything in it is replaced), its exported files into `exports_dir` and members' files
+    into `files_dir`. The schema is
     left at the archive's revision: the caller migrates it to head."""
     with _opened(archive) as (work, manifest):
         kind = _kind(engine)
@@ -336,12 +360,18 @@ def restore(engine: Engine, archive: Path, *, exports_dir: Path | None, force: b
             raise BackupError(
                 f"恢复后的行数与清单不符（{_difference(manifest.tables, restored)}）：请重新恢复"
             )
-        if exports_dir is not None:
-            for name in manifest.exports:
-                target = exports_dir / name.removeprefix(EXPORTS + "/")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(work / name, target)
+        _put_back(work, manifest.exports, EXPORTS, exports_dir)
+        _put_back(work, manifest.attachments, FILES, files_dir)
     return manifest
+
+
+def _put_back(work: Path, names: list[str], prefix: str, directory: Path | None) -> None:
+    if directory is None:
+        return
+    for name in names:
+        target = directory / name.removeprefix(prefix + "/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(work / name, target)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import backup, outbox
 from bot.config import Settings
-from models import BackupRun, Member
+from models import BackupRun
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,12 @@ def run_daily(
         return None
     try:
         archive = backup.create(
-            engine, Path(cfg.dir), now=now, exports_dir=Path(settings.exports.dir), label=DAILY
+            engine,
+            Path(cfg.dir),
+            now=now,
+            exports_dir=Path(settings.exports.dir),
+            files_dir=Path(settings.files.dir),
+            label=DAILY,
         )
     except Exception as err:  # whatever stops a backup, a bug too, must reach the admins, not only the log
         log.exception("daily backup of %s failed", day)
@@ -126,7 +131,7 @@ def _failed(
             f"【备份失败】{_date(day)}的自动备份没有完成：{why}。今天还没有新的备份；"
             "请检查后在服务器上运行 python3 app.py backup 手动备份（python3 app.py backup --list 查看备份记录）。"
         )
-        told = _tell_admins(session, f"backup:failed:{run_id}:{run.attempts}", text, now)
+        told = outbox.enqueue_to_admins(session, f"backup:failed:{run_id}:{run.attempts}", text, now)
         told += _tell_missing(session, day, now, None)
     return DailyOutcome(day, None, why, (), told)
 
@@ -170,22 +175,7 @@ def _tell_missing(session: Session, day: dt.date, now: dt.datetime, archive: bac
         f"【备份提醒】{_dates(missing)}没有自动备份（当时调度器没有运行），{today}。"
         "请确认 python3 app.py scheduler（或 python3 app.py）一直在运行。"
     )
-    return _tell_admins(session, f"backup:missing:{day.isoformat()}", text, now)
-
-
-def _tell_admins(session: Session, key: str, text: str, now: dt.datetime) -> int:
-    """Queue `text` one-to-one to every active admin (the office); how many were queued."""
-    admins = list(
-        session.scalars(
-            select(Member.id).where(Member.role == "admin", Member.active.is_(True)).order_by(Member.id)
-        )
-    )
-    if not admins:
-        log.error("no admin on the roster to tell: %s", text)
-    return sum(
-        outbox.enqueue(session, key=f"{key}:m{mid}", target_kind="member", member_id=mid, text=text, now=now)
-        for mid in admins
-    )
+    return outbox.enqueue_to_admins(session, f"backup:missing:{day.isoformat()}", text, now)
 
 
 def _date(day: dt.date) -> str:
@@ -222,7 +212,11 @@ def run_manual(
     ledger = has_ledger(engine)
     try:
         archive = backup.create(
-            engine, dest_dir or Path(settings.backup.dir), now=now, exports_dir=Path(settings.exports.dir)
+            engine,
+            dest_dir or Path(settings.backup.dir),
+            now=now,
+            exports_dir=Path(settings.exports.dir),
+            files_dir=Path(settings.files.dir),
         )
     except (backup.BackupError, OSError) as err:
         why = reason(err)

@@ -355,6 +355,18 @@ class ExportSettings(_Strict):
     dir: str = "data/exports"  # 导出本季度 in chat writes the .xlsx here; the office fetches it
 
 
+class FileSettings(_Strict):
+    """Files and pictures members send (bot/files.py): where they are kept and how they are fetched."""
+
+    dir: str = "data/files"  # content-addressed: <dir>/<sha256[:2]>/<sha256>; backups take it along
+    max_mb: float = Field(default=20, gt=0, le=100)  # larger files are refused (WeCom sends up to 100 MB)
+    download_seconds: float = Field(default=20, gt=0, le=300)  # one file, all attempts together
+    # Pictures sent on their own this soon after a note (same member, same chat) are that note's photos.
+    attach_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    # A 5xx, a timeout or a dropped link is tried again, this many times in all.
+    download_attempts: int = Field(default=3, ge=1, le=10)
+
+
 class BindingSettings(_Strict):
     # A stranger may try 绑定 this often an hour: enough for typing slips, too few to guess mobiles.
     attempts_per_hour: int = Field(default=5, ge=1, le=100)
@@ -397,6 +409,7 @@ class Settings(_Strict):
     submissions: SubmissionSettings = SubmissionSettings()
     messages: MessageSettings = MessageSettings()
     exports: ExportSettings = ExportSettings()
+    files: FileSettings = FileSettings()
     backup: BackupSettings = BackupSettings()
     conversation: ConversationSettings = ConversationSettings()
     checkin: CheckinSettings = CheckinSettings()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -195,6 +195,19 @@ def _pick(options: list[list[str]], text: str) -> Option | Retry | None:
     return Option(*named[0]) if len(named) == 1 else None
 
 
+def _file_kind(resume: Command, bare: str) -> Resumed | Retry | None:
+    """The answer to 「这份材料是：社情民意 / 建议 / …？」: the file's note of that kind, with its title
+    and text as read; "是" says no kind, so the question stays."""
+    intent = _KIND_ANSWERS.get(bare.removeprefix("是"))
+    if intent in SUBMISSION_KINDS:
+        return Resumed(replace(resume, intent=intent), {})
+    if bare in _NO:
+        return Resumed(Command("unknown", reason="declined"), {})
+    if bare in _YES:
+        return Retry("请回复类别：社情民意 / 建议 / 调研报告 / 为民办实事 / 提案。")
+    return None
+
+
 def interpret(
     row: PendingQuestion, text: str, command: Command, parse: Callable[[str], Command]
 ) -> Resumed | Retry | None:
@@ -214,6 +227,8 @@ def interpret(
         return None
     if row.kind == "note_kind":
         bare = _bare(text)
+        if resume.attachments:
+            return _file_kind(resume, bare)
         intent = resume.intent if bare in _YES else _KIND_ANSWERS.get(bare)
         if intent in SUBMISSION_KINDS:
             return Resumed(parse(f"【{SUBMISSION_KINDS[intent]}】{resume.content or ''}"), {})

@@ -25,7 +25,7 @@ from bot.messages import SUBMISSION_KINDS
 from bot.periods import Period, period_of
 from bot.periods import next as next_period
 from bot.quotas import group_standings, period_bounds
-from models import ROLE_NAMES, Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
+from models import ROLE_NAMES, Activity, Attachment, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 
 __all__ = [
     "OVERVIEW",
@@ -122,6 +122,8 @@ _DETAIL_HEAD = [
     "采用日期",
     "批示",
     "批示日期",
+    "附件",  # name (kind, pages) of each file, "；" between them
+    "附件位置",  # where each is kept, relative to files.dir (content-addressed)
 ]
 
 
@@ -152,7 +154,7 @@ def build_workbook(
     for g in groups:
         sheet = wb.create_sheet(_sheet_name(g.name, wb.sheetnames))
         _group_sheet(sheet, by_group[g.id], tallies, member_rules, attainment)
-    _submissions_sheet(wb.create_sheet(SUBMISSIONS), submissions, tz)
+    _submissions_sheet(wb.create_sheet(SUBMISSIONS), submissions, tz, _attachments(session, submissions))
     return wb
 
 
@@ -344,10 +346,38 @@ def _group_sheet(
     _fill(ws, rows)
 
 
+def _attachments(
+    session: Session, submissions: Sequence[Row[tuple[Submission, str, str | None]]]
+) -> dict[int, list[Attachment]]:
+    """The files of these submissions, by submission, in the order they came (one query)."""
+    ids = [row[0].id for row in submissions]
+    found: dict[int, list[Attachment]] = {}
+    if not ids:
+        return found
+    stmt = select(Attachment).where(Attachment.submission_id.in_(ids)).order_by(Attachment.id)
+    for attachment in session.scalars(stmt):
+        found.setdefault(attachment.submission_id, []).append(attachment)
+    return found
+
+
+def _file_cells(files: list[Attachment]) -> list[str]:
+    """附件 and 附件位置 of one submission."""
+    label = {"application/pdf": "PDF"}
+    shown = [
+        f"{a.name}（{label.get(a.mime_type, '图片' if a.mime_type.startswith('image/') else 'Word')}"
+        + (f"，{a.pages}页）" if a.pages else "）")
+        for a in files
+    ]
+    return ["；".join(shown), "；".join(a.storage_path for a in files)]
+
+
 def _submissions_sheet(
-    ws: Worksheet, submissions: Sequence[Row[tuple[Submission, str, str | None]]], tz: dt.tzinfo
+    ws: Worksheet,
+    submissions: Sequence[Row[tuple[Submission, str, str | None]]],
+    tz: dt.tzinfo,
+    files: dict[int, list[Attachment]],
 ) -> None:
-    """提交明细: every submission of the span, withdrawn ones too (the record never deletes)."""
+    """提交明细: every submission of the span, withdrawn ones too (the record never deletes), with its files."""
     rows: list[list] = [_DETAIL_HEAD]
     for s, name, gname in submissions:
         rows.append(
@@ -364,6 +394,7 @@ def _submissions_sheet(
                 _local_date(s.adopted_at, tz),
                 s.instruction or "",
                 _local_date(s.instructed_at, tz),
+                *_file_cells(files.get(s.id, [])),
             ]
         )
     _fill(ws, rows)
@@ -416,6 +447,9 @@ def write_file(
     out: Path | None = None,
 ) -> Path:
     """Build the workbook and save it to `out`, or into settings.exports.dir under a dated name."""
+    if out is not None and out.suffix.lower() != ".xlsx":
+        # The workbook has several sheets and Excel dates: nothing else holds it.
+        raise ExportError(f"只能导出为 .xlsx（Excel）文件，不能写成 {out.name}：请用 --out {out.stem}.xlsx")
     wb = build_workbook(session, settings, span, group_name, now)
     if out is None:
         stamp = now.astimezone(settings.tz).strftime("%Y%m%d-%H%M%S")

@@ -71,6 +71,40 @@ class FieldTooLong(ValueError):
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file or picture a member sent, checked and stored (bot/files.py): the attachment-to-be."""
+
+    name: str  # as the member's phone named it (shown, never used as a path)
+    mime: str
+    size: int  # bytes
+    sha256: str
+    path: str  # relative to `files.dir`: content-addressed, <sha256[:2]>/<sha256>
+    label: str  # PDF / Word / 图片
+    pages: int | None = None
+    title: str | None = None  # a document's own title, else its first line
+    text: str | None = None  # a document's text (kept as the submission's content, not here)
+
+    def as_json(self) -> dict[str, Any]:
+        """What a pending question keeps of it (the text goes with the command's content)."""
+        keys = ("name", "mime", "size", "sha256", "path", "label", "pages", "title")
+        return {k: getattr(self, k) for k in keys}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileRef:
+        return cls(
+            **{k: data.get(k) for k in ("name", "mime", "size", "sha256", "path", "label", "pages", "title")}
+        )
+
+
+@dataclass(frozen=True)
+class FileRefused:
+    """A file the bot did not keep (too large, an executable, an encrypted PDF, an expired link…)."""
+
+    reason: str  # a key of bot.files.REFUSALS
+    text: str  # the line the member reads
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One message addressed to the bot, as an adapter understood it. An id longer than its
     column raises FieldTooLong, saying which (adapters answer 400: the platform would otherwise
@@ -86,6 +120,8 @@ class Incoming:
     is_group: bool
     # Where a late answer goes: the outbox address (response_url, sessionWebhook, the userid).
     reply_handle: dict[str, Any] | None = None
+    # Files and pictures of the message, downloaded by the adapter before the pipeline sees it.
+    attachments: tuple[FileRef | FileRefused, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("msg_id", "sender_id", "chat_id"):
@@ -109,6 +145,7 @@ class Command:
     reason: str | None = None
     target: str | None = None
     ref_date: dt.date | None = None  # change_activity: the date of the activity referred to
+    attachments: tuple[FileRef, ...] = ()  # a note's files (never read by the parser)
 
     def as_json(self) -> dict[str, Any]:
         out = {
@@ -123,6 +160,8 @@ class Command:
         }
         if self.ref_date is not None:  # an extra key (DESIGN.md allows them), only where it means something
             out["ref_date"] = self.ref_date.isoformat()
+        if self.attachments:
+            out["attachments"] = [a.as_json() for a in self.attachments]
         return out
 
     @classmethod
@@ -142,6 +181,7 @@ class Command:
             reason=data.get("reason"),
             target=data.get("target"),
             ref_date=day(data.get("ref_date")),
+            attachments=tuple(FileRef.from_json(a) for a in data.get("attachments") or ()),
         )
 
     # Named views of the fields, so that handlers say what they read (the JSON keeps its keys).

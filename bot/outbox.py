@@ -67,6 +67,23 @@ def enqueue(
     return True
 
 
+def enqueue_to_admins(session: Session, key: str, text: str, now: dt.datetime) -> int:
+    """Queue `text` one-to-one to every active admin (the office), once per admin (`key` + the
+    admin's id); how many were newly queued."""
+    admins = list(
+        session.scalars(
+            select(Member.id).where(Member.role == "admin", Member.active.is_(True)).order_by(Member.id)
+        )
+    )
+    if not admins:
+        # A fresh install has no roster yet: a warning, not an error (the cause is logged by the caller).
+        log.warning("no admin (角色 管理员) on the roster to tell; import the roster: %s", text)
+    return sum(
+        enqueue(session, key=f"{key}:m{mid}", target_kind="member", member_id=mid, text=text, now=now)
+        for mid in admins
+    )
+
+
 # `via` of the row that says a message's answer went back in the platform's HTTP response.
 IN_RESPONSE = "response"
 

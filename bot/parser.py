@@ -94,6 +94,7 @@ RULES: tuple[Rule, ...] = (
     Rule("decision", decisions.decision, "同意/驳回 …: a leader's 同意 is never their own leave"),
     Rule("note", notes.note, "a note opens with its keyword: what it mentions later is its text"),
     Rule("suggestion", notes.suggestion, "提个建议：… is a note too, before the questions"),
+    Rule("help_question", queries.help_question, "…能干什么 anywhere in a short message: after notes, whose text may ask it"),
     Rule("closing", decisions.closing_decision, "…的事，同意: a short message ending in 同意, once no note"),
     Rule("office", office.office, "采用/批示 #12, #2 被县政协采用了, 停用/启用"),
     Rule("export", office.export, "导出…: before the questions, which share the period words"),

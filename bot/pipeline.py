@@ -19,12 +19,12 @@ from sqlalchemy import Select, bindparam, insert, null, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot import conversation, outbox
+from bot import conversation, files, outbox
 from bot.config import Settings
 from bot.conversation import Question, Resumed, Retry
 from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
-from bot.messages import Command, Incoming, Reply
+from bot.messages import Command, FileRefused, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
 from bot.router import Ask, Context, Route, Router, UserError
 from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member, PendingQuestion
@@ -264,11 +264,11 @@ def _outcome_of(reply: Reply | None, outcome: str, member: Member | None) -> str
 
 
 def _prefetch_of(
-    session: Session, route: Route | None, command: Command | None, now: dt.datetime
+    session: Session, route: Route | None, command: Command | None, now: dt.datetime, settings: Settings
 ) -> Callable[[Select], Select] | None:
     if route is None or route.prefetch is None or command is None:
         return None
-    return partial(route.prefetch, session, command=command, now=now)
+    return partial(route.prefetch, session, command=command, now=now, settings=settings)
 
 
 class _Refused(Exception):
@@ -359,10 +359,12 @@ class Pipeline:
     def _process(self, session: Session, incoming: Incoming, now: dt.datetime, wait: bool) -> Outcome:
         session.connection(execution_options={WRITES_AFTER_READING: True})
         platform = self._platforms.for_channel(incoming.platform)
-        command, refusal = self._read(incoming.text, now)
+        read = self._read(incoming, now)
+        command, refusal = (read, None) if isinstance(read, Command) else (None, read)
         route = self._router.get(command.intent) if command else None
         key = conversation.chat_key(incoming)
-        sender = _sender(session, platform, incoming, key, _prefetch_of(session, route, command, now), wait)
+        prefetch = _prefetch_of(session, route, command, now, self._settings)
+        sender = _sender(session, platform, incoming, key, prefetch, wait)
         ctx = Context(
             now=now,
             settings=self._settings,
@@ -450,16 +452,26 @@ class Pipeline:
             )
         return reply
 
-    def _read(self, text: str, now: dt.datetime) -> tuple[Command | None, Reply | None]:
-        """The parser's reading, or why the message is refused unread."""
+    def _read(self, incoming: Incoming, now: dt.datetime) -> Command | Reply:
+        """The command of the message, or the line that refuses it: a text over messages.max_chars
+        (not read), a date that does not exist ("11月31日", rather than guess another day), a file
+        the bot does not keep."""
         limit = self._settings.messages.max_chars
-        if len(text) > limit:
-            return None, Reply(TOO_LONG.format(length=len(text), limit=limit))
+        if len(incoming.text) > limit:
+            return Reply(TOO_LONG.format(length=len(incoming.text), limit=limit))
         try:
-            return self._parse(text, now), None
+            command = self._parse(incoming.text, now)
         except DateError as err:
-            # "11月31日": refuse with the parser's line rather than guess another day.
-            return None, Reply(str(err))
+            return Reply(str(err))
+        if not incoming.attachments:
+            return command
+        read = files.with_attachments(command, incoming.attachments)
+        return Reply(read.text) if isinstance(read, FileRefused) else read
+
+    def previous(self, incoming: Incoming) -> Outcome | None:
+        """The first answer to this message if it is stored already (an adapter asks before it
+        downloads a redelivered message's file again)."""
+        return self._previous(incoming)
 
     def _converse(
         self, session: Session, ctx: Context, command: Command, member: Member | None, open_question

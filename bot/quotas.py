@@ -32,6 +32,7 @@ from bot.periods import Period, deadline, period_of
 from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 
 __all__ = [
+    "ADOPTION_ORDER",
     "QUOTA_ROLES",
     "MemberCount",
     "RuleStanding",
@@ -109,6 +110,7 @@ class PeriodRecord:
 
     period: Period
     submissions: tuple[tuple[str, int], ...]  # (kind, count) for kinds with count > 0, in rule order
+    adopted: tuple[tuple[str, str, int], ...]  # (kind, level, count) of those adopted, highest level first
     attended: int  # check-ins
     on_leave: int  # group activities missed with approved leave
     missed: int  # group activities before today with neither check-in nor approved leave
@@ -320,14 +322,26 @@ class _Seen:
     was_excused: bool
 
 
-def _sent(
-    session: Session, member_id: int, first: dt.date, last: dt.date, tz: dt.tzinfo
-) -> list[tuple[str, dt.date]]:
-    """(kind, local date) of the member's submissions, not withdrawn, from `first` to `last`."""
+@dataclass(frozen=True)
+class _Sent:
+    """A submission as its author's record counts it."""
+
+    kind: str
+    day: dt.date  # local date submitted
+    adopted_level: str | None  # 县级…全国 once adopted (采用)
+
+
+ADOPTION_ORDER = ("全国", "省级", "市级", "县级")  # highest first, as a record lists them
+
+
+def _sent(session: Session, member_id: int, first: dt.date, last: dt.date, tz: dt.tzinfo) -> list[_Sent]:
+    """The member's submissions, not withdrawn, from `first` to `last`."""
     return [
-        (kind, at.astimezone(tz).date())
-        for kind, at in session.execute(
-            select(Submission.kind, Submission.submitted_at).where(
+        _Sent(kind, at.astimezone(tz).date(), level if status == "adopted" else None)
+        for kind, at, status, level in session.execute(
+            select(
+                Submission.kind, Submission.submitted_at, Submission.status, Submission.adopted_level
+            ).where(
                 Submission.member_id == member_id,
                 Submission.status != "withdrawn",
                 Submission.submitted_at >= _midnight(first, tz),
@@ -361,16 +375,19 @@ def _activities_seen(
 
 def _period_record(
     period: Period,
-    sent: list[tuple[str, dt.date]],
+    sent: list[_Sent],
     activities: list[_Seen],
     group_id: int | None,
     today: dt.date,
     order: dict[str, int],
 ) -> PeriodRecord:
     kinds: dict[str, int] = defaultdict(int)
-    for kind, day in sent:
-        if day in period:
-            kinds[kind] += 1
+    adopted: dict[tuple[str, str], int] = defaultdict(int)
+    for note in sent:
+        if note.day in period:
+            kinds[note.kind] += 1
+            if note.adopted_level:
+                adopted[(note.kind, note.adopted_level)] += 1
     attended = on_leave = missed = 0
     for a in activities:
         if a.date not in period:
@@ -382,14 +399,25 @@ def _period_record(
         elif a.group_id == group_id and a.date < today:
             missed += 1  # today's activity may still be ahead: not missed yet
     counts = tuple(sorted(kinds.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return PeriodRecord(period, counts, attended, on_leave, missed)
+    return PeriodRecord(period, counts, _by_level(adopted, order), attended, on_leave, missed)
+
+
+def _by_level(
+    adopted: Mapping[tuple[str, str], int], order: dict[str, int]
+) -> tuple[tuple[str, str, int], ...]:
+    def rank(item: tuple[tuple[str, str], int]) -> tuple[int, int]:
+        (kind, level), _n = item
+        levels = ADOPTION_ORDER.index(level) if level in ADOPTION_ORDER else len(ADOPTION_ORDER)
+        return order.get(kind, len(order)), levels
+
+    return tuple((kind, level, n) for (kind, level), n in sorted(adopted.items(), key=rank))
 
 
 def _member_standing(
-    rule: QuotaRule, period: Period, sent: list[tuple[str, dt.date]], activities: list[_Seen]
+    rule: QuotaRule, period: Period, sent: list[_Sent], activities: list[_Seen]
 ) -> MemberStanding:
     if rule.source == "submission":
-        n = sum(1 for kind, day in sent if kind in rule.kinds and day in period)
+        n = sum(1 for note in sent if note.kind in rule.kinds and note.day in period)
     else:
         n = sum(1 for a in activities if a.was_there and a.kind in rule.kinds and a.date in period)
     return MemberStanding(rule, period, deadline(rule, period), n, rule.minimum, n >= rule.minimum)

@@ -58,9 +58,9 @@ class Context:
 
 Handler = Callable[["Session", Any, Command, Context], Reply]
 # Adds to the sender's query (a Select of the Member row) what the handler will read, as outer joins
-# or scalar subqueries correlated to Member: (session, query, command, now) -> query. It saves the
-# handler's own round trip on the hot path (issue 17).
-Prefetch = Callable[["Session", "Select", Command, dt.datetime], "Select"]
+# or scalar subqueries correlated to Member: (session, query, command, now, settings) -> query. It
+# saves the handler's own round trip on the hot path (issue 17).
+Prefetch = Callable[["Session", "Select", Command, dt.datetime, "Settings"], "Select"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def prefetched(session: Session, ctx: Context, member: Any, command: Command, pr
 
     from models import Member
 
-    stmt = prefetch(session, select(Member.id).where(Member.id == member.id), command, ctx.now)
+    stmt = prefetch(session, select(Member.id).where(Member.id == member.id), command, ctx.now, ctx.settings)
     return tuple(tuple(row[1:]) for row in session.execute(stmt))
 
 

@@ -24,7 +24,10 @@ from bot.messages import Incoming, Reply
 from bot.parser import parse_strict
 from bot.pipeline import Pipeline, find_member
 from bot.router import Router
-from models import Member, make_engine, make_session_factory
+from models import ChatBinding, LiaisonGroup, Member, make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -57,6 +60,22 @@ class Runtime:
                 .where(Member.active.is_(True))
                 .order_by(Member.role != "leader", Member.id)
             )
+
+    def group_chat(self, family: str, group_name: str) -> str | None:
+        """The chat id of `group_name`'s chat on `family`, bound now if it was not (the console's
+        `chat --group`: the chat id is the group's name); None when no group has that name."""
+        with self.sessions.begin() as session:
+            group_id = session.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == group_name))
+            if group_id is None:
+                return None
+            binding = session.scalar(
+                select(ChatBinding).where(ChatBinding.platform == family, ChatBinding.chat_id == group_name)
+            )
+            if binding is None:
+                session.add(ChatBinding(group_id=group_id, platform=family, chat_id=group_name))
+            else:
+                binding.group_id = group_id
+        return group_name
 
     def answer_late(self, incoming: Incoming, reply: Reply) -> None:
         """An answer that missed the platform's synchronous response: queue it to the message's

@@ -2,7 +2,9 @@
 once a day, from `backup.time`, the tick also makes the day's backup (bot/backup_schedule.py).
 
 Exactly one runs across all processes and hosts: it holds a PostgreSQL advisory lock on a
-dedicated connection (or, on SQLite, a lock row kept alive by a heartbeat); any other idles.
+dedicated connection (or, on SQLite, a lock row kept alive by a heartbeat); any other idles, and
+says once who holds the lock and until when. A lock row left by a process of this host that no
+longer runs is taken over at once, not after `scheduler.lock_ttl_seconds`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import backup_schedule, locks, outbox, reminders
+from bot import backup_schedule, holidays, locks, outbox, reminders
 from bot.config import Settings
 from bot.descriptor import Platforms
 from models import SchedulerLock
@@ -32,9 +34,67 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "reminders"
 
 
+# Every holder id this process uses: a lock row with this process's pid but none of these ids was
+# left by an earlier run that had the same pid (a container's scheduler restarts as pid 1).
+_OURS: set[str] = set()
+
+
 def holder_id() -> str:
     """Who holds a lock: host, process and a random part (a pid is reused across restarts)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _OURS.add(holder)
+    return holder
+
+
+def _holder_process(holder: str) -> tuple[str, int] | None:
+    """(host, pid) of a `holder_id`; None for a holder written otherwise."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
+
+def process_alive(pid: int) -> bool:
+    """Does a process `pid` run on this machine? (Windows: os.kill would terminate it, so ask
+    OpenProcess/GetExitCodeProcess instead.)"""
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        return _windows_process_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs, under another user
+    return True
+
+
+def _windows_process_alive(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: it exists
+    try:
+        code = ctypes.c_ulong()
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def holder_is_gone(holder: str, host: str | None = None) -> bool:
+    """The holder ran on this host (`host`, default this machine's name) and its process no longer
+    runs: its lock can be taken at once. A holder on another host, or written otherwise, is not
+    known to be gone."""
+    found = _holder_process(holder)
+    if found is None or found[0] != (host or socket.gethostname()):
+        return False
+    if found[1] == os.getpid():
+        return holder not in _OURS
+    return not process_alive(found[1])
 
 
 class AdvisoryLock:
@@ -49,11 +109,17 @@ class AdvisoryLock:
         self._key = key
         self._conn: Connection | None = None
         self.held = False
+        self.holder = holder_id()
+        self._waiting_for: str | None = None
 
     def acquire(self, now: dt.datetime) -> bool:
         try:
             if self._conn is None:
                 self._conn = self._engine.connect()
+                # Who holds the lock, for a waiting scheduler to name (pg_stat_activity).
+                self._conn.execute(
+                    text("SELECT set_config('application_name', :n, false)"), {"n": self.holder}
+                )
             if self.held:
                 self._conn.execute(text("SELECT 1"))  # still ours as long as the session lives
                 self._conn.commit()
@@ -61,11 +127,33 @@ class AdvisoryLock:
             self.held = bool(
                 self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
             )
+            if not self.held:
+                self._say_who_holds_it()
             self._conn.commit()  # the lock is session-level: it outlives this transaction
         except DBAPIError:
             log.warning("scheduler lock connection lost; will try again", exc_info=True)
             self._drop()
         return self.held
+
+    def _say_who_holds_it(self) -> None:
+        """Once per holder: which session holds the advisory lock (it is freed when that session ends)."""
+        assert self._conn is not None
+        row = self._conn.execute(
+            text(
+                "SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :k"
+            ),
+            {"k": self._key},
+        ).first()
+        holder = (
+            f"{row[0] or '?'} (client {row[1] or 'local'}, backend {row[2]})" if row else "another session"
+        )
+        if holder != self._waiting_for:
+            self._waiting_for = holder
+            log.warning(
+                "scheduler lock held by %s; this scheduler waits until that database session ends", holder
+            )
 
     def heartbeat(self, now: dt.datetime) -> None:
         """Nothing to refresh: the lock lives as long as the connection."""
@@ -90,40 +178,77 @@ class AdvisoryLock:
 
 
 class RowLock:
-    """A row in scheduler_lock, taken over by another process once its heartbeat is older than `ttl`."""
+    """A row in scheduler_lock, taken over by another process once its heartbeat is older than `ttl`,
+    or at once when its holder ran on this host and its process is gone (a restart)."""
 
     def __init__(self, sessions: sessionmaker[Session], ttl: dt.timedelta, holder: str | None = None) -> None:
         self._sessions = sessions
         self._ttl = ttl
         self.holder = holder or holder_id()
+        _OURS.add(self.holder)
         self.held = False
+        self._waiting_for: str | None = None  # the holder last logged as the one this lock waits for
 
     def acquire(self, now: dt.datetime) -> bool:
-        with self._sessions.begin() as session:
-            taken = session.execute(
-                update(SchedulerLock)
-                .where(
-                    SchedulerLock.name == LOCK_NAME,
-                    (SchedulerLock.holder == self.holder) | (SchedulerLock.heartbeat_at < now - self._ttl),
-                )
-                .values(holder=self.holder, heartbeat_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        if not taken:
-            try:
-                with self._sessions.begin() as session:
-                    session.execute(
-                        insert(SchedulerLock).values(
-                            name=LOCK_NAME, holder=self.holder, acquired_at=now, heartbeat_at=now
-                        )
-                    )
-                taken = 1
-            except IntegrityError:
-                taken = 0  # someone else's live row
+        taken = self._renew_or_take_stale(now) or self._insert(now) or self._take_from_gone(now)
         if taken and not self.held:
             log.info("scheduler lock taken by %s", self.holder)
-        self.held = bool(taken)
+            self._waiting_for = None
+        self.held = taken
         return self.held
+
+    def _renew_or_take_stale(self, now: dt.datetime) -> bool:
+        stale = SchedulerLock.heartbeat_at < now - self._ttl
+        return self._update((SchedulerLock.holder == self.holder) | stale, now)
+
+    def _update(self, condition, now: dt.datetime) -> bool:
+        with self._sessions.begin() as session:
+            return bool(
+                session.execute(
+                    update(SchedulerLock)
+                    .where(SchedulerLock.name == LOCK_NAME, condition)
+                    .values(holder=self.holder, heartbeat_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
+
+    def _insert(self, now: dt.datetime) -> bool:
+        try:
+            with self._sessions.begin() as session:
+                session.execute(
+                    insert(SchedulerLock).values(
+                        name=LOCK_NAME, holder=self.holder, acquired_at=now, heartbeat_at=now
+                    )
+                )
+        except IntegrityError:
+            return False  # someone else's live row
+        return True
+
+    def _take_from_gone(self, now: dt.datetime) -> bool:
+        """Take the row of a holder whose process on this host no longer runs; else say, once per
+        holder, who holds it and until when."""
+        with self._sessions() as session:
+            row = session.get(SchedulerLock, LOCK_NAME)
+            if row is None:
+                return False  # released between our insert and this read: the next tick takes it
+            holder, heartbeat_at = row.holder, row.heartbeat_at
+        if holder_is_gone(holder):
+            # Compared on the holder: a third process that took it meanwhile keeps it.
+            if self._update(SchedulerLock.holder == holder, now):
+                log.warning("scheduler lock: %s no longer runs on this host; taken over at once", holder)
+                return True
+            return False
+        if holder != self._waiting_for:
+            self._waiting_for = holder
+            until = (heartbeat_at + self._ttl).astimezone(now.tzinfo)
+            log.warning(
+                "scheduler lock held by %s (last heartbeat %s); this scheduler waits and takes over "
+                "if it stops renewing it by %s",
+                holder,
+                heartbeat_at.astimezone(now.tzinfo).isoformat(timespec="seconds"),
+                until.isoformat(timespec="seconds"),
+            )
+        return False
 
     def heartbeat(self, now: dt.datetime) -> None:
         if not self.held:
@@ -174,6 +299,21 @@ def enqueue_due(sessions: sessionmaker[Session], settings: Settings, now: dt.dat
         return len(messages), outbox.enqueue_many(session, messages, now)
 
 
+def tell_missing_holidays(
+    sessions: sessionmaker[Session], settings: Settings, now: dt.datetime
+) -> int | None:
+    """The admins told, once a year (the outbox key), that the coming year (or this one) has no
+    holiday data: the year told of, or None when nothing is missing."""
+    if not settings.holidays.enabled:
+        return None
+    year = holidays.WorkCalendar(settings.holidays).notice_of_missing_year(now.date())
+    if year is None:
+        return None
+    with sessions.begin() as session:
+        outbox.enqueue_to_admins(session, f"holidays:nodata:{year}", holidays.missing_year_text(year), now)
+    return year
+
+
 class ReminderScheduler:
     """Ticks (APScheduler, the configured timezone) while holding the single-scheduler lock; sends
     through the push clients of `platforms` (in the web process, the same ones the runtime has)."""
@@ -199,6 +339,7 @@ class ReminderScheduler:
         self.deliverer = deliverer or outbox.Deliverer(sessions, settings, platforms)
         self._scheduler: BackgroundScheduler | None = None
         self._tick_guard = threading.Lock()
+        self._holidays_asked_on: dt.date | None = None
 
     def tick(self, now: dt.datetime | None = None) -> TickReport:
         """One round: take or keep the lock, make the day's backup when it is due, enqueue what is due,
@@ -208,6 +349,7 @@ class ReminderScheduler:
             if not self.lock.acquire(now):
                 return TickReport(leader=False)
             backed_up = backup_schedule.run_daily(self._engine, self._sessions, self._settings, now)
+            self._tell_missing_holidays(now)
             due, enqueued = enqueue_due(self._sessions, self._settings, now)
             report = self.deliverer.deliver(now)
             if enqueued or report.handled:
@@ -222,6 +364,12 @@ class ReminderScheduler:
                     report.deferred,
                 )
             return TickReport(True, due, enqueued, report, backed_up)
+
+    def _tell_missing_holidays(self, now: dt.datetime) -> None:
+        """Asked once a day in a process; the outbox key makes it one message a year."""
+        if self._holidays_asked_on != now.date():
+            tell_missing_holidays(self._sessions, self._settings, now)
+            self._holidays_asked_on = now.date()
 
     def _tick_job(self) -> None:
         try:

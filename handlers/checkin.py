@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -14,10 +15,15 @@ from bot.router import Context, Router, UserError, prefetched
 from handlers.phrasing import describe_activity, describe_day, kind_word
 from models import Activity, CheckIn, LeaveRequest, Member, insert_or_skip
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 router = Router()
 
 
-def _prefetch_today(session: Session, stmt: Select, command: Command, now: dt.datetime) -> Select:
+def _prefetch_today(
+    session: Session, stmt: Select, command: Command, now: dt.datetime, settings: Settings
+) -> Select:
     """Today's activities of the member's group, each with their check-in time and leave, if any:
     read with the sender, a check-in needs nothing else before it is written."""
     group_id, member_id, today = Member.group_id, Member.id, now.date()

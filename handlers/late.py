@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
-from bot.router import Context, Router, UserError
+from bot.router import Ask, Context, Router, UserError
 from handlers.leave import numbered_request, tell_deciders
-from handlers.people import one_named, where
-from handlers.phrasing import describe_activity, describe_day, how_to_decide, kind_word
+from handlers.people import named, one_named, shown_as, where
+from handlers.phrasing import describe_activity, describe_day, how_to_decide, kind_word, numbered_choice
 from models import Activity, CheckIn, LateEntry, Member
 from models.records import ChangedBy, audit
 
@@ -133,8 +133,8 @@ def _decide(session: Session, entry: LateEntry, status: str, by: ChangedBy) -> N
 
 
 def _find_entry(session: Session, decider: Member, command: Command) -> LateEntry:
-    """The 补报 the command names: #3 by number, 张三 by that member's pending one, else the one
-    pending 补报 in the decider's scope."""
+    """The 补报 the command names: #3 by number, 张三 (or 张山, the same sound) by that member's pending
+    one, else the one pending 补报 in the decider's scope. Several: asked which, by number."""
     number, name = command.number, command.name
     if number is not None:
         return numbered_request(session, LateEntry, number, decider, noun="补报", verb="确认")
@@ -144,14 +144,18 @@ def _find_entry(session: Session, decider: Member, command: Command) -> LateEntr
     if decider.role != "admin":
         stmt = stmt.where(Member.group_id == decider.group_id)
     if name:
-        stmt = stmt.where(Member.name == name)
+        stmt = stmt.where(Member.id.in_([m.id for m in named(session, name, decider)]))
     found = session.scalars(stmt.order_by(LateEntry.id)).all()
     if not found:
         raise UserError(f"没有{name}待确认的补报。" if name else "没有待确认的补报。")
     if len(found) > 1:
-        numbers = "、".join(f"#{e.id} {e.member.name}" for e in found[:5])
-        raise UserError(
-            f"有{len(found)}条待确认的补报（{numbers}），请写明编号，例如：确认补报 #{found[0].id}"
+        among = [e.member for e in found]
+        options = [
+            (f"#{e.id} {shown_as(e.member, among)} {describe_activity(e.activity)}", str(e.id)) for e in found
+        ]
+        verb = "确认" if command.intent == "confirm_late" else "驳回"
+        raise Ask(
+            numbered_choice(f"有{len(found)}条待确认的补报，请问{verb}哪一条", options, command, "target")
         )
     return found[0]
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
 from bot.router import Context, Router, UserError
-from handlers.people import named, where
+from handlers.people import named, shown_as, where
 from handlers.phrasing import (
     describe_activity,
     describe_day,
@@ -213,7 +213,10 @@ def _find_request(session: Session, decider: Member, command: Command) -> LeaveR
             raise UserError("没有待审批的请假。")
     if len(pending) == 1:
         return pending[0]
-    options = [(f"#{r.id} {r.member.name} {describe_activity(r.activity)}", str(r.id)) for r in pending]
+    among = [r.member for r in pending]  # two 张三 with a request each: told apart
+    options = [
+        (f"#{r.id} {shown_as(r.member, among)} {describe_activity(r.activity)}", str(r.id)) for r in pending
+    ]
     verb = "同意" if command.intent == "approve" else "驳回"
     return numbered_choice(f"有{len(pending)}条待审批的请假，请问{verb}哪一条", options, command, "target")
 

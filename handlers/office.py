@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word, period_of
+from bot.quotas import ADOPTION_ORDER
 from bot.router import Context, Router, UserError
 from handlers.people import one_named
 from handlers.phrasing import kind_word
@@ -23,7 +24,7 @@ from models.records import ChangedBy, audit
 
 router = Router()
 
-ADOPTION_LEVELS = ("县级", "市级", "省级", "全国")
+ADOPTION_LEVELS = ADOPTION_ORDER[::-1]  # 县级/市级/省级/全国, as the office names them
 _LEVEL_WORDS = {
     "县": "县级",
     "县级": "县级",
@@ -93,9 +94,24 @@ def instruct(session: Session, member: Member, command: Command, ctx: Context) -
     notice = Notice(
         key=f"instruct:{row.id}:{ctx.inbound_id}",
         to_member_id=row.member_id,
-        text=f"您的{kind_word(row.kind)}《{row.title[:30]}》获{text}批示。",
+        text=f"您的{kind_word(row.kind)}《{row.title[:30]}》获{instruction_words(text)}。",
     )
-    return Reply(f"已记录{_label(row)}的批示：{text}。", notices=(notice,))
+    return Reply(f"已记录{_label(row)}获{instruction_words(text)}。", notices=(notice,))
+
+
+_LEADER_MAX = 12  # 县委书记, 市政协主席, 县委常委、副县长: a title, not the comment itself
+_INSTRUCTION_RE = re.compile(rf"(?P<leader>[^：:]{{1,{_LEADER_MAX}}})[：:]\s*(?P<comment>.*)", re.S)
+
+
+def instruction_words(text: str) -> str:
+    """县委书记批示：请交通局牵头研究解决 for "县委书记：请交通局牵头研究解决": the leader before 批示,
+    the comment after it; with no colon a short text is the leader alone (县长批示), a long one the
+    comment (批示：…)."""
+    m = _INSTRUCTION_RE.match(text)
+    if m is None:
+        return f"{text}批示" if len(text) <= _LEADER_MAX else f"批示：{text}"
+    leader, comment = m["leader"].strip().removesuffix("批示"), m["comment"].strip()
+    return f"{leader}批示：{comment}" if comment else f"{leader}批示"
 
 
 def _set_active(session: Session, member: Member, command: Command, ctx: Context, active: bool) -> Reply:
@@ -154,4 +170,6 @@ def export_record(session: Session, member: Member, command: Command, ctx: Conte
         return Reply(
             f"已导出{whose}{period.label}履职档案，文件稍后私信发给您（服务器上：{path}）。", notices=(sent,)
         )
+    if member.role == "admin":  # the office itself: the file is on its own machine
+        return Reply(f"已导出{whose}{period.label}履职档案，文件保存在运行机器人的电脑上：{path}")
     return Reply(f"已导出{whose}{period.label}履职档案：{path}（请向县政协办公室索取该文件）。")

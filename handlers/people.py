@@ -3,6 +3,8 @@ name within the leader's scope; two people of one name are asked about, never gu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,10 +39,15 @@ def one_named(session: Session, name: str, by: Member, command: Command, ctx: Co
     found = named(session, name, by)
     if len(found) <= 1:
         return found[0] if found else None
-    options = [(_who(m), str(m.id)) for m in found]
+    options = [(who(m), str(m.id)) for m in found]
     raise Ask(numbered_choice(f"有{len(found)}位「{name}」，请问是哪一位", options, command, "member_id"))
 
 
-def _who(m: Member) -> str:
+def who(m: Member) -> str:
     """张三（第一联络组，手机尾号1234）: enough to tell two people of one name apart."""
     return f"{m.name}（{m.group.name if m.group else '县政协办公室'}，手机尾号{m.mobile[-4:]}）"
+
+
+def shown_as(m: Member, among: Sequence[Member]) -> str:
+    """张三 in a list of requests, or 张三（第一联络组，手机尾号0001） when another of `among` is a 张三."""
+    return who(m) if len({o.id for o in among if o.name == m.name}) > 1 else m.name

@@ -6,11 +6,13 @@ Read-only: the record is computed from the database by `bot.quotas`, for `ctx.no
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
 from bot.periods import period_of, spoken
-from bot.quotas import member_standings
+from bot.quotas import MemberRecord, PeriodRecord, member_standings
 from bot.router import Context, Router, UserError
 from handlers.people import one_named, where
 from handlers.phrasing import due_note, kind_word, month_day
@@ -25,17 +27,21 @@ _CODES = {*SUBMISSION_KINDS, *ACTIVITY_KINDS, "checkin", "leave", "county"}
 
 @router.route("my")
 def my(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    """The member's own record this month, quarter and year, and their member-scope quotas."""
+    """The member's own record this month, quarter and year, and their member-scope quotas; asked
+    about one kind (我今年交了几篇社情民意), that kind's count."""
     today = ctx.now.date()
     asked = asked_period(command.period_word, today)
     member = record_subject(session, member, command, ctx)  # 张三的履职: a leader's look at one member
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
+    if command.target in SUBMISSION_KINDS:
+        return Reply(_kind_count(record, command.target, today))
     lines = [f"{member.name}的履职记录（截至{month_day(today)}）："]
     for p in record.periods:
         sent = "、".join(f"{kind_word(k)}{n}件" for k, n in p.submissions) or "未提交材料"
+        adopted = f"；{_adopted(p)}" if p.adopted else ""
         lines.append(
-            f"{spoken(p.period, today)}：{sent}；活动出席{p.attended}次，请假{p.on_leave}次，缺席{p.missed}次"
+            f"{spoken(p.period, today)}：{sent}{adopted}；活动出席{p.attended}次，请假{p.on_leave}次，缺席{p.missed}次"
         )
     personal = [
         f"{'✅' if s.met else '❌'} {s.rule.name} {spoken(s.period, today)} {s.count}/{s.required}"
@@ -45,6 +51,29 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     if len(lines) + len(personal) > 8:
         personal = ["个人任务：" + "；".join(personal)]
     return Reply("\n".join(lines + personal))
+
+
+def _adopted(p: PeriodRecord, kind: str | None = None, unit: str = "件") -> str:
+    """采用2件（市级1件、县级1件）: the period's adopted submissions (of one kind), by level."""
+    levels: dict[str, int] = {}
+    for k, level, n in p.adopted:
+        if kind is None or k == kind:
+            levels[level] = levels.get(level, 0) + n
+    total = sum(levels.values())
+    return f"采用{total}{unit}（{'、'.join(f'{lv}{n}{unit}' for lv, n in levels.items())}）" if total else ""
+
+
+def _kind_count(record: MemberRecord, kind: str, today: dt.date) -> str:
+    """您今年交了社情民意5篇，采用2件（市级1件、县级1件）: one kind in each period asked about."""
+    unit = "件" if kind == "project" else "篇"
+    parts = []
+    for p in record.periods:
+        n = dict(p.submissions).get(kind, 0)
+        adopted = _adopted(p, kind, unit)
+        parts.append(f"{spoken(p.period, today)}{n}{unit}" + (f"，{adopted}" if adopted else ""))
+    if len(record.periods) == 1 and not dict(record.periods[0].submissions).get(kind):
+        return f"您{spoken(record.periods[0].period, today)}还没有交{kind_word(kind)}。"
+    return f"您交的{kind_word(kind)}：{'；'.join(parts)}。"
 
 
 def record_subject(session: Session, member: Member, command: Command, ctx: Context) -> Member:

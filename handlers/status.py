@@ -20,6 +20,7 @@ from bot.config import PERIOD_MONTHS, QuotaRule
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Reply
 from bot.periods import Period, parse_period_word, period_of, spoken
 from bot.quotas import MemberCount, RuleStanding, group_standings
+from bot.roster import group_key
 from bot.router import Context, Router, UserError
 from handlers.phrasing import (
     MAX_ROWS,
@@ -80,7 +81,7 @@ def group_asked(session: Session, member: Member, command: Command, ctx: Context
     named, else the group whose chat this is, else None (every group)."""
     named = command.group_name
     if named is not None:
-        gid = session.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == named))
+        gid = _group_named(session, named)
         if member.role != "admin":
             if gid is None or gid != member.group_id:
                 raise UserError("只能查看本组的情况。")
@@ -91,6 +92,18 @@ def group_asked(session: Session, member: Member, command: Command, ctx: Context
     if member.role != "admin" or member.group_id is not None:
         return member.group_id
     return ctx.chat_group_id
+
+
+def _group_named(session: Session, name: str) -> int | None:
+    """The group of that name, written either way (第2联络组 is 第二联络组)."""
+    gid = session.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == name))
+    if gid is not None:
+        return gid
+    key = group_key(name)
+    return next(
+        (g for g, n in session.execute(select(LiaisonGroup.id, LiaisonGroup.name)) if group_key(n) == key),
+        None,
+    )
 
 
 def asked_period(word: str | None, today: dt.date) -> Period | None:
@@ -203,20 +216,43 @@ def _rule_line(s: RuleStanding, today: dt.date) -> str:
 
 
 def _behind_lines(standings: Sequence[RuleStanding]) -> list[str]:
-    """Who is behind on the unmet rules, one line per distinct list of names.
+    """What the group still owes, and who is behind: the group's submissions as one line (the group
+    owes them, not each member) with who has sent nothing this period; each member-scope rule's names.
 
     A group-scope activity rule names nobody: the group owes the activity, not its members.
     """
+    lines = _group_owes([s for s in standings if s.rule.scope == "group" and s.rule.source == "submission"])
     by_names: dict[tuple[int, ...], tuple[list[str], tuple[MemberCount, ...]]] = {}
     for s in standings:
-        if s.met or (s.rule.scope == "group" and s.rule.source == "activity") or not s.owing:
-            continue
-        key = tuple(c.member_id for c in s.owing)
-        by_names.setdefault(key, ([], s.owing))[0].append(s.rule.name)
-    return [
+        if not s.met and s.rule.scope == "member" and s.owing:
+            key = tuple(c.member_id for c in s.owing)
+            by_names.setdefault(key, ([], s.owing))[0].append(s.rule.name)
+    return lines + [
         f"未完成{'、'.join(rules)}的：{names([c.name for c in owing], total=True)}"
         for rules, owing in by_names.values()
     ]
+
+
+def _group_owes(counted: Sequence[RuleStanding]) -> list[str]:
+    """本组还差：调研报告1篇 (the group owes it: anyone's counts), then the members who sent nothing
+    toward any of the group's submission rules, each in its period (本期还没交过任何材料的)."""
+    owed = [s for s in counted if not s.met]
+    if not owed:
+        return []
+    items = "、".join(f"{s.rule.name}{s.required - s.done}{_unit(s.rule)}" for s in owed)
+    lines = [f"本组还差：{items}（任一位委员交了即算）"]
+    silent = [c for c in counted[0].behind_members if all(_gave_none(s, c.member_id) for s in counted[1:])]
+    if silent:
+        lines.append(f"本期还没交过任何材料的：{names([c.name for c in silent], total=True)}")
+    return lines
+
+
+def _gave_none(standing: RuleStanding, member_id: int) -> bool:
+    return any(c.member_id == member_id for c in standing.behind_members)
+
+
+def _unit(rule: QuotaRule) -> str:
+    return "件" if set(rule.kinds) <= {"project"} else "篇"
 
 
 def _persons(session: Session, member_ids: Sequence[int]) -> tuple[Person, ...]:

@@ -1,24 +1,33 @@
-"""社情民意, 意见建议, 调研报告, 为民办实事, 提案: a member's written work, recorded as sent."""
+"""社情民意, 意见建议, 调研报告, 为民办实事, 提案: a member's written work, recorded as sent, and counted
+in the period its quota rule counts it in (社情民意 the month, 调研报告 the half-year)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from bot import files
 from bot.conversation import Question
-from bot.messages import SUBMISSION_KINDS, Command, Reply
+from bot.messages import SUBMISSION_KINDS, Command, FileRef, Reply
+from bot.periods import Period, period_of, spoken
+from bot.quotas import period_bounds
 from bot.router import Context, Router, prefetched
 from handlers.phrasing import month_day
-from models import Member, Submission, next_id
+from models import Attachment, InboundMessage, Member, Submission, next_id
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 router = Router()
 
 _TITLE_MAX = 30
 _RESENT_WITHIN = dt.timedelta(minutes=10)
+_UNITS = {"project": "件"}  # 为民办实事 is a thing done, not a text: 第1件
 _CLAUSE_END = re.compile(r"[，。；！？,.;!?\n\r]")
 
 
@@ -35,15 +44,12 @@ def _shown(title: str) -> str:
     return title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
 
 
-def _month_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """This calendar month in the configured timezone (quotas count by local month)."""
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    nxt = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
-    return start, nxt
+def _counting_period(quotas, kind: str, scope: str, today: dt.date) -> Period:
+    """The period a kind is counted in: that of the quota rule counting it (调研报告: the half-year),
+    preferring a rule of the asker's scope; a kind no rule counts: the month."""
+    rules = [r for r in quotas if r.source == "submission" and kind in r.kinds]
+    rule = next((r for r in rules if r.scope == scope), rules[0] if rules else None)
+    return period_of(rule.period if rule else "month", today)
 
 
 def _title_and_content(command: Command) -> tuple[str, str] | None:
@@ -59,33 +65,45 @@ def _title_and_content(command: Command) -> tuple[str, str] | None:
     return title[:200], content
 
 
-def _prefetch_note(session: Session, stmt: Select, command: Command, now: dt.datetime) -> Select:
-    """Read with the sender: the same note sent within minutes, this month's count so far (of the
-    group, or of a member outside groups), and the id the note will take, so that the answer,
-    which names it, is known before anything is written."""
+def _in_period(settings: Settings, kind: str, scope: str, now: dt.datetime):
+    """Submitted within the period `kind` is counted in for a member of `scope` (group, member)."""
+    start, end = period_bounds(_counting_period(settings.quotas, kind, scope, now.date()), now.tzinfo)
+    return and_(Submission.submitted_at >= start, Submission.submitted_at < end)
+
+
+def _prefetch_note(
+    session: Session, stmt: Select, command: Command, now: dt.datetime, settings: Settings
+) -> Select:
+    """Read with the sender: the same note sent within minutes, the count so far in the period its
+    quota rule counts it in (of the group, or of a member outside groups), and the id the note will
+    take, so that the answer, which names it, is known before anything is written."""
     fields = _title_and_content(command)
     if fields is None:
         return stmt
     title, content = fields
+    kind = command.intent
     same = select(Submission.id).where(
         Submission.member_id == Member.id,
-        Submission.kind == command.intent,
+        Submission.kind == kind,
         Submission.title == title,
         Submission.content == content,
         Submission.status != "withdrawn",
         Submission.submitted_at > now - _RESENT_WITHIN,
     )
-    start, end = _month_bounds(now)
     scope = or_(
-        and_(Member.group_id.is_not(None), Submission.group_id == Member.group_id),
-        and_(Member.group_id.is_(None), Submission.member_id == Member.id),
+        and_(
+            Member.group_id.is_not(None),
+            Submission.group_id == Member.group_id,
+            _in_period(settings, kind, "group", now),
+        ),
+        and_(
+            Member.group_id.is_(None),
+            Submission.member_id == Member.id,
+            _in_period(settings, kind, "member", now),
+        ),
     )
     count = select(func.count(Submission.id)).where(
-        scope,
-        Submission.kind == command.intent,
-        Submission.status != "withdrawn",
-        Submission.submitted_at >= start,
-        Submission.submitted_at < end,
+        scope, Submission.kind == kind, Submission.status != "withdrawn"
     )
     return stmt.add_columns(
         same.limit(1).scalar_subquery(), count.scalar_subquery(), next_id(session, Submission.__table__)
@@ -103,6 +121,9 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
             question=Question("content", command),
         )
     title, content = fields
+    if command.attachments and (kept := _kept_already(session, member, command)) is not None:
+        return kept
+
     # Once per note: the same text of the same kind sent again within minutes (a double tap, a
     # resend after a slow answer) is the note already recorded. The pipeline holds the member's
     # row for the message, so a second copy sent at the same moment sees the first.
@@ -119,14 +140,121 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
         "submitted_at": ctx.now,
     }
     whose = "本组" if member.group_id is not None else "您"
+    scope = "group" if member.group_id is not None else "member"
+    period = _counting_period(ctx.settings.quotas, kind, scope, ctx.now.date())
+    # A file is echoed by what it is (（PDF，12页）), a text by the day it was recorded.
+    echoed = _files_shown(command.attachments) if command.attachments else f"（{month_day(ctx.now)}）"
     return Reply(
-        f"已收到{label}《{_shown(title)}》（{month_day(ctx.now)}），这是本月{whose}第{count + 1}篇，编号#{new_id}。",
-        then=partial(_record, values),
+        f"已收到{label}《{_shown(title)}》{echoed}，"
+        f"这是{spoken(period, ctx.now.date())}{whose}第{count + 1}{_UNITS.get(kind, '篇')}，编号#{new_id}。",
+        then=partial(_record, values, command.attachments, ctx.now),
     )
 
 
-def _record(values: dict, session: Session, inbound_id: int) -> None:
+def _record(
+    values: dict, refs: tuple[FileRef, ...], now: dt.datetime, session: Session, inbound_id: int
+) -> None:
+    """The note and its files, once the message is logged (Reply.then): each names the message."""
     session.execute(insert(Submission.__table__).values(**values, source_message_id=inbound_id))
+    if refs:
+        session.execute(
+            insert(Attachment.__table__),
+            [_attachment_values(values["id"], ref, now, inbound_id) for ref in refs],
+        )
+
+
+def _attachment_values(submission_id: int, ref: FileRef, now: dt.datetime, inbound_id: int | None) -> dict:
+    return {
+        "submission_id": submission_id,
+        "name": ref.name,
+        "mime_type": ref.mime,
+        "size_bytes": ref.size,
+        "sha256": ref.sha256,
+        "storage_path": ref.path,
+        "pages": ref.pages,
+        "received_at": now,
+        "source_message_id": inbound_id,
+    }
+
+
+def _files_shown(refs: tuple[FileRef, ...]) -> str:
+    """（PDF，12页） for one file; （PDF，12页；2张图片） for several."""
+    documents = [r for r in refs if r.label != "图片"]
+    pictures = len(refs) - len(documents)
+    parts = [files.described(r)[1:-1] for r in documents]
+    if pictures:
+        parts.append(f"{pictures}张图片" if pictures > 1 or documents else "图片")
+    return f"（{'；'.join(parts)}）"
+
+
+def _kept_already(session: Session, member: Member, command: Command) -> Reply | None:
+    """The answer to a file the member's notes already hold (sent again, days later: the same bytes)."""
+    filed = session.scalar(
+        select(Submission)
+        .join(Attachment, Attachment.submission_id == Submission.id)
+        .where(
+            Submission.member_id == member.id,
+            Submission.status != "withdrawn",
+            Attachment.sha256.in_([r.sha256 for r in command.attachments]),
+        )
+        .order_by(Submission.id)
+        .limit(1)
+    )
+    if filed is None:
+        return None
+    label = SUBMISSION_KINDS[filed.kind]
+    return Reply(f"这份材料已经收到过：{label}《{_shown(filed.title)}》（编号#{filed.id}），没有重复记录。")
+
+
+def _attach(session: Session, submission: Submission, command: Command, ctx: Context) -> None:
+    for ref in command.attachments:
+        session.add(Attachment(**_attachment_values(submission.id, ref, ctx.now, ctx.inbound_id)))
+
+
+def _recent_note(session: Session, member: Member, ctx: Context) -> Submission | None:
+    """The member's latest note sent in this chat within `files.attach_minutes`: where pictures
+    sent on their own right after it belong."""
+    minutes = ctx.settings.files.attach_minutes
+    if not minutes:
+        return None
+    chat = ctx.incoming.chat_id
+    same_chat = InboundMessage.chat_id == chat if chat else InboundMessage.chat_id.is_(None)
+    return session.scalar(
+        select(Submission)
+        .join(InboundMessage, InboundMessage.id == Submission.source_message_id)
+        .where(
+            Submission.member_id == member.id,
+            Submission.status != "withdrawn",
+            Submission.submitted_at > ctx.now - dt.timedelta(minutes=minutes),
+            InboundMessage.platform == ctx.incoming.platform,
+            same_chat,
+        )
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .limit(1)
+    )
+
+
+ASK_KIND = "收到{what}《{title}》。这份材料是：社情民意 / 建议 / 调研报告 / 为民办实事 / 提案？请回复类别。"
+
+
+@router.route(files.FILE_INTENT)
+def ask_kind(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """A file whose kind neither the words nor its name say: ask, the file kept with the question."""
+    kept = _kept_already(session, member, command)
+    if kept is not None:
+        return kept
+    if all(a.label == "图片" for a in command.attachments):
+        note = _recent_note(session, member, ctx)
+        if note is not None:  # the photos of the note just sent
+            _attach(session, note, command, ctx)
+            count = len(command.attachments)
+            pictures = "图片" if count == 1 else f"{count}张图片"
+            label = SUBMISSION_KINDS[note.kind]
+            return Reply(f"已把{pictures}附在{label}《{_shown(note.title)}》（编号#{note.id}）后。")
+    first = command.attachments[0]
+    what = "图片" if first.label == "图片" else "文件"
+    title = _shown(command.title or first.name)
+    return Reply(ASK_KIND.format(what=what, title=title), question=Question("note_kind", command))
 
 
 for _kind in SUBMISSION_KINDS:

@@ -9,7 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
@@ -102,6 +113,29 @@ class Submission(Base):
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
     member: Mapped[Member] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="submission", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    """A file or picture of a submission (a 调研报告 as PDF, a photo of what a note reports): its
+    bytes on disk under `files.dir`, content-addressed, so two rows may share one file."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))  # as the member's phone named it
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_path: Mapped[str] = mapped_column(String(300))  # relative to files.dir
+    pages: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime]
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    submission: Mapped[Submission] = relationship(back_populates="attachments")
 
 
 class LateEntry(Base):

@@ -136,15 +136,24 @@ def test_restored_on_a_fresh_database_the_record_has_the_same_rows_and_the_same_
     tmp_path,
     scratch,
 ):
-    archive = backup.create(runtime.engine, tmp_path / "b", now=NOW, exports_dir=exports)
+    kept = tmp_path / "files" / "ab" / ("ab" * 32)  # a member's PDF, as bot/files.py stores it
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"%PDF-1.7 a report")
+    archive = backup.create(
+        runtime.engine, tmp_path / "b", now=NOW, exports_dir=exports, files_dir=tmp_path / "files"
+    )
     assert archive.path.name == "lvzhi-backup-20261123-100000.tar.gz"
+    assert archive.manifest.attachments == [f"files/ab/{'ab' * 32}"]
     manifest = archive.manifest
     assert manifest.database == runtime.engine.dialect.name and manifest.revision is not None
     assert manifest.tables == backup.row_counts(runtime.engine) and manifest.tables["submission"] == 4
     assert manifest.exports == ["exports/2026/履职档案_全县_2026年.xlsx"]
 
     restored_exports = tmp_path / "new-pc" / "exports"
-    backup.restore(scratch, archive.path, exports_dir=restored_exports)
+    backup.restore(
+        scratch, archive.path, exports_dir=restored_exports, files_dir=tmp_path / "new-pc" / "files"
+    )
+    assert (tmp_path / "new-pc" / "files" / "ab" / ("ab" * 32)).read_bytes() == b"%PDF-1.7 a report"
     upgrade_schema(scratch)
     assert schema_is_current(scratch)
     assert backup.row_counts(scratch) == backup.row_counts(runtime.engine)

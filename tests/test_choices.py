@@ -13,7 +13,7 @@ import app as app_module
 from bot.messages import Incoming
 from bot.pipeline import EXPIRED
 from bot.runtime import build_runtime
-from models import Activity, LeaveRequest, LiaisonGroup, Member, OutboxMessage
+from models import Activity, LateEntry, LeaveRequest, LiaisonGroup, Member, OutboxMessage
 from tests.conftest import NOW
 
 LATER = NOW + dt.timedelta(minutes=2)
@@ -141,3 +141,70 @@ def test_a_refused_command_in_between_drops_the_question_too(say, runtime, two_p
         say("王组长", "1", now=LATER + dt.timedelta(minutes=1)) != f"已同意张三的请假#{two_pending['张三']}"
     )
     assert set(statuses(runtime).values()) == {"pending"}
+
+
+@pytest.fixture
+def second_zhang(runtime, roster) -> int:
+    """Another 张三 in the first group (mobile ending 0099): two people of one name."""
+    with runtime.sessions.begin() as s:
+        group = s.get(Member, roster["张三"]).group_id
+        other = Member(
+            name="张三", mobile="13800000099", group_id=group, role="member", created_at=NOW, updated_at=NOW
+        )
+        s.add(other)
+        s.flush()
+        return other.id
+
+
+def test_approving_a_name_two_members_share_asks_which_and_tells_them_apart(
+    say, runtime, roster, two_pending, second_zhang
+):
+    with runtime.sessions.begin() as s:
+        meeting = s.scalar(select(Activity.id))
+        s.add(LeaveRequest(activity_id=meeting, member_id=second_zhang, reason="住院", requested_at=NOW))
+    question = say("王组长", "同意 张三")
+    assert question.startswith("有2条待审批的请假，请问同意哪一条（回复数字）：")
+    assert f"1. #{two_pending['张三']} 张三（第一联络组，手机尾号0001） 12月2日（周三）" in question
+    assert "2. #" in question and "张三（第一联络组，手机尾号0099）" in question
+    assert say("王组长", "2", now=LATER).startswith("已同意张三的请假#")
+    with runtime.sessions() as s:
+        decided = {r.member_id: r.status for r in s.scalars(select(LeaveRequest))}
+    assert (decided[roster["张三"]], decided[second_zhang]) == ("pending", "approved")
+
+
+def test_stopping_a_name_two_members_share_asks_which(say, runtime, roster, second_zhang):
+    question = say("陈主任", "停用 张三")
+    assert question.startswith("有2位「张三」，请问是哪一位（回复数字）：")
+    assert say("陈主任", "2", now=LATER) == "已停用张三，其记录保留，不再计入任务和提醒。"
+    with runtime.sessions() as s:
+        assert (s.get(Member, roster["张三"]).active, s.get(Member, second_zhang).active) == (True, False)
+
+
+def test_a_late_entry_for_a_name_two_members_share_asks_which(say, runtime, roster, second_zhang):
+    with runtime.sessions.begin() as s:
+        group = s.get(Member, roster["张三"]).group_id
+        s.add(
+            Activity(
+                group_id=group, kind="inspection", title="视察", date=dt.date(2026, 11, 5), created_at=NOW
+            )
+        )
+    # The leader's own 补报 for 张三 asks which 张三 first.
+    assert say("王组长", "补报 张三 11月5日 签到").startswith("有2位「张三」，请问是哪一位（回复数字）：")
+    with runtime.sessions.begin() as s:
+        activity = s.scalar(select(Activity.id))
+        for member_id in (roster["张三"], second_zhang):
+            s.add(
+                LateEntry(
+                    activity_id=activity, member_id=member_id, requested_by_id=member_id, requested_at=NOW
+                )
+            )
+    question = say("王组长", "确认补报 张三", now=LATER)
+    assert question.startswith("有2条待确认的补报，请问确认哪一条（回复数字）：")
+    assert "张三（第一联络组，手机尾号0001）" in question and "张三（第一联络组，手机尾号0099）" in question
+    answer = say("王组长", "2", now=LATER + dt.timedelta(minutes=1))
+    assert answer.startswith("已确认补报#") and "计为出席" in answer
+    with runtime.sessions() as s:
+        assert {e.member_id: e.status for e in s.scalars(select(LateEntry))} == {
+            roster["张三"]: "pending",
+            second_zhang: "confirmed",
+        }

@@ -247,8 +247,9 @@ def test_a_message_over_the_length_limit_is_answered_so_through_the_session_webh
     assert answer.text == "这条消息有30002字，超过了30000字的上限，没有记录。请精简后再发。"
 
 
-def test_picture_in_one_to_one_gets_a_polite_answer_and_nothing_is_stored(client, bot):
-    body = {**message(group=False), "msgtype": "picture", "content": {"downloadCode": "x"}}
+def test_a_video_in_one_to_one_gets_a_polite_answer_and_nothing_is_stored(client, bot):
+    # Pictures and files are kept (tests/test_files_dingtalk.py); a video is not read.
+    body = {**message(group=False), "msgtype": "video", "content": {"downloadCode": "x", "duration": 5}}
     del body["text"]
     resp = client.post("/dingtalk/robot", json=body, headers=headers())
     assert resp.status_code == 200
@@ -394,3 +395,13 @@ def test_an_allowlist_entry_that_is_not_an_address_is_a_config_error(settings):
 
     with pytest.raises(Exception, match="'203.119.x' is not an IP address or CIDR"):
         settings_from_dict({**settings.model_dump(), "dingtalk": {"allowed_ips": ["203.119.x"]}}, "t")
+
+
+def test_voice_without_a_transcript_one_to_one_is_asked_again_and_nothing_is_stored(client, bot):
+    from bot.platforms.dingtalk.inbound import VOICE_UNHEARD
+
+    body = {**message(group=False), "msgtype": "audio", "content": {"duration": 3, "downloadCode": "x"}}
+    del body["text"]
+    resp = client.post("/dingtalk/robot", json=body, headers=headers())
+    assert resp.get_json() == {"msgtype": "text", "text": {"content": VOICE_UNHEARD}}
+    assert counts(bot) == (0, 0)

@@ -253,3 +253,14 @@ def test_a_database_that_stays_down_is_tried_again_then_the_member_is_told_throu
         assert told.json["text"]["content"] == APOLOGY
         assert len(attempts) >= 2  # tried again before giving up
         assert counts(bot) == (0, 0)
+
+
+def test_a_voice_frame_is_read_as_dingtalks_transcript(gateway, bot, stream):
+    gateway.wait_connected(1)
+    voice = robot_message(msg_id="msgVoice", msgtype="audio", content={"duration": 4, "recognition": "帮助"})
+    del voice["text"]
+    assert gateway.wait_ack(gateway.push(voice))["code"] == 200
+    wait_until(lambda: counts(bot) == (1, 1))
+    with bot.sessions() as s:
+        assert s.scalars(select(InboundMessage.text)).one() == "帮助"
+        assert s.scalars(select(OutboxMessage.text)).one() == "可以发送：签到、请假。"

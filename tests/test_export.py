@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 import app as app_module
 from bot.messages import SUBMISSION_KINDS
-from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
+from models import Activity, Attachment, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 from tests.conftest import NOW
 
 TZ = NOW.tzinfo
@@ -57,6 +57,11 @@ def test_export_of_the_year_reads_back_as_the_database_holds_it(
     runtime, year_of_records, write_config, tmp_path
 ):
     out = tmp_path / "2026.xlsx"
+    with runtime.sessions.begin() as s:  # the 调研报告 came as a PDF (tests/test_files_*.py send them)
+        report = s.scalar(select(Submission).where(Submission.kind == "report"))
+        s.add(Attachment(submission_id=report.id, name="乡村振兴调研.pdf", mime_type="application/pdf",
+                         size_bytes=1234, sha256="ab" * 32, storage_path=f"ab/{'ab' * 32}", pages=12,
+                         received_at=report.submitted_at))  # fmt: skip
     result = CliRunner().invoke(
         app_module.cli,
         [
@@ -101,6 +106,8 @@ def test_export_of_the_year_reads_back_as_the_database_holds_it(
                 dt.datetime.combine(sub.instructed_at.astimezone(TZ).date(), dt.time())
                 if sub.instructed_at
                 else None,
+                "；".join(f"{a.name}（PDF，{a.pages}页）" for a in sub.attachments),
+                "；".join(a.storage_path for a in sub.attachments),
             ]
             for sub, name, gname in subs
         ]
@@ -110,6 +117,7 @@ def test_export_of_the_year_reads_back_as_the_database_holds_it(
         assert sheets["提交明细"][0][:7] == ["编号", "联络组", "姓名", "类别", "标题", "内容", "提交日期"]
         assert any(row[7] == "已撤回" for row in got_detail)  # withdrawn kept, never deleted
         assert sheets["提交明细"][2][6] == dt.datetime(2026, 9, 30)  # the local date, not UTC's
+        assert sheets["提交明细"][2][12:] == ["乡村振兴调研.pdf（PDF，12页）", f"ab/{'ab' * 32}"]
 
         for group in ("第一联络组", "第二联络组"):
             gid = s.scalar(select(LiaisonGroup.id).where(LiaisonGroup.name == group))
@@ -208,3 +216,15 @@ def test_export_layout_frozen_header_widths_real_dates_and_one_group(
         ],
     )
     assert bad.exit_code == 1 and "第九联络组" in bad.output
+
+
+@pytest.mark.parametrize("name", ["2026.csv", "2026", "2026.xls"])
+def test_an_export_to_a_file_that_is_not_xlsx_is_refused_with_nothing_written(write_config, tmp_path, name):
+    out = tmp_path / name
+    result = CliRunner().invoke(
+        app_module.cli, ["--config", str(write_config()), "export", "--year", "2026", "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    stem = name.split(".")[0]
+    assert f"只能导出为 .xlsx（Excel）文件，不能写成 {name}：请用 --out {stem}.xlsx" in result.output
+    assert not out.exists()

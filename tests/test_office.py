@@ -147,6 +147,11 @@ def test_leader_asking_about_another_group_is_refused_and_the_office_may(say):
     assert say("陈主任", "第九联络组情况") == "没有名为「第九联络组」的联络组。"
 
 
+def test_a_group_named_with_arabic_numerals_is_the_same_group(say):
+    assert say("陈主任", "第2联络组情况").startswith("第二联络组履职情况（截至11月23日）：")
+    assert say("王组长", "第1联络组情况").startswith("第一联络组履职情况（截至11月23日）：")
+
+
 def test_county_ranking_lists_groups_behind_first_and_only_for_the_office(say, runtime, db):
     def more_groups(s):
         for i in range(12):
@@ -295,7 +300,12 @@ def test_office_records_a_leaders_comment(say, db, roster):
     say("张三", "社情民意：关于路灯的建议。晚上太黑。")
     sid = _latest_submission(db)
     assert say("陈主任", f"批示 #{sid} 县委书记：请城管局研究") == (
-        f"已记录张三的社情民意#{sid}《关于路灯的建议》的批示：县委书记：请城管局研究。"
+        f"已记录张三的社情民意#{sid}《关于路灯的建议》获县委书记批示：请城管局研究。"
+    )
+    notice = db(lambda s: s.scalars(select(OutboxMessage)).one())
+    assert (notice.member_id, notice.text) == (
+        roster["张三"],
+        "您的社情民意《关于路灯的建议》获县委书记批示：请城管局研究。",
     )
     row = db(lambda s: s.get(Submission, sid))
     assert (row.instruction, row.instructed_at) == ("县委书记：请城管局研究", NOW)
@@ -324,6 +334,30 @@ def test_leader_exports_this_quarter_in_chat_and_is_told_where_the_file_is(say, 
     assert answer == f"已导出第一联络组2026年第四季度履职档案：{files[0]}（请向县政协办公室索取该文件）。"
     assert say("张三", "导出本季度") == "只有组长（联络员）可以这样操作。"
     assert Path(files[0]).stat().st_size > 0
+
+
+def test_the_office_admin_exporting_in_chat_is_told_where_the_file_is_not_to_ask_herself(say, tmp_path):
+    answer = say("陈主任", "导出今年")
+    [path] = (tmp_path / "exports").glob("*.xlsx")
+    assert answer == f"已导出全县2026年履职档案，文件保存在运行机器人的电脑上：{path}"
+    assert "索取" not in answer
+
+
+@pytest.mark.parametrize(
+    ("written", "notice"),
+    [
+        ("县长", "获县长批示。"),
+        ("县委书记批示：请交通局牵头研究解决", "获县委书记批示：请交通局牵头研究解决。"),
+        ("请交通局牵头研究解决村道安全问题并反馈", "获批示：请交通局牵头研究解决村道安全问题并反馈。"),
+    ],
+)
+def test_the_instruction_notice_reads_leader_then_comment(say, db, written, notice):
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    sid = _latest_submission(db)
+    say("陈主任", f"批示 #{sid} {written}")
+    assert (
+        db(lambda s: s.scalars(select(OutboxMessage)).one().text) == f"您的社情民意《关于路灯的建议》{notice}"
+    )
 
 
 def test_through_the_wecom_app_the_export_file_itself_is_sent_to_the_leader_alone(

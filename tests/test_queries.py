@@ -29,7 +29,8 @@ def add(runtime, roster):
                     title="标题",
                     content="内容",
                     submitted_at=f.pop("at", NOW),
-                    status="submitted",
+                    status="adopted" if "adopted" in f else f.pop("status", "submitted"),
+                    adopted_level=f.pop("adopted", None),
                 )
             elif what == "activity":
                 gid = s.scalar(
@@ -120,9 +121,22 @@ def test_status_shows_each_rule_and_who_is_behind(say, add):
             "✅ 视察活动 本季度 1/1",
             "❌ 调研报告 下半年 0/1（截止12月20日）",
             "❌ 为民办实事 今年 0/1（截止12月20日）",
-            "未完成意见建议、调研报告、为民办实事的：张三、李四、赵六（共3人）",
+            "本组还差：意见建议1篇、调研报告1篇、为民办实事1件（任一位委员交了即算）",
+            "本期还没交过任何材料的：李四、赵六（共2人）",
         ]
     )
+
+
+def test_status_says_the_group_owes_an_item_and_who_has_sent_nothing_separately(say, add):
+    add("submission", name="张三")
+    add("submission", name="张三", kind="report")
+    add("submission", name="李四", kind="suggestion")
+    lines = say("王组长", "本组情况").splitlines()
+    assert lines[-2:] == [
+        "本组还差：为民办实事1件（任一位委员交了即算）",
+        "本期还没交过任何材料的：赵六（共1人）",
+    ]
+    assert not any(line.startswith("未完成") for line in lines)
 
 
 def test_status_for_last_quarter_leaves_out_longer_rules_and_marks_passed_deadlines(say):
@@ -133,7 +147,8 @@ def test_status_for_last_quarter_leaves_out_longer_rules_and_marks_passed_deadli
             "❌ 意见建议 上季度 0/1（已过截止日9月20日）",
             "❌ 集体活动 上季度 0/1（已过截止日9月30日）",
             "❌ 视察活动 上季度 0/1（已过截止日9月30日）",
-            "未完成社情民意信息、意见建议的：张三、李四、赵六（共3人）",
+            "本组还差：社情民意信息1篇、意见建议1篇（任一位委员交了即算）",
+            "本期还没交过任何材料的：张三、李四、赵六（共3人）",
         ]
     )
 
@@ -226,6 +241,33 @@ def test_my_record_shows_month_quarter_and_year(say, add):
             "今年：社情民意1件、意见建议1件、调研报告1件；活动出席1次，请假1次，缺席1次",
         ]
     )
+
+
+def test_my_record_shows_how_many_notes_were_adopted_and_at_what_level(say, add):
+    add("submission", name="张三", adopted="市级")
+    add("submission", name="张三", at=dt.datetime(2026, 10, 8, 9, 0, tzinfo=TZ), adopted="县级")
+    add("submission", name="张三", at=dt.datetime(2026, 10, 9, 9, 0, tzinfo=TZ))
+    add("submission", name="李四", adopted="省级")  # someone else's
+    assert say("张三", "我的履职").splitlines()[1:] == [
+        "本月：社情民意1件；采用1件（市级1件）；活动出席0次，请假0次，缺席0次",
+        "本季度：社情民意3件；采用2件（市级1件、县级1件）；活动出席0次，请假0次，缺席0次",
+        "今年：社情民意3件；采用2件（市级1件、县级1件）；活动出席0次，请假0次，缺席0次",
+    ]
+
+
+def test_how_many_notes_of_a_kind_is_answered_with_that_count(say, add):
+    add("submission", name="张三", at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ), adopted="市级")
+    add("submission", name="张三", at=dt.datetime(2026, 10, 8, 9, 0, tzinfo=TZ))
+    add("submission", name="张三", at=dt.datetime(2026, 10, 9, 9, 0, tzinfo=TZ), status="withdrawn")
+    add("submission", name="张三", kind="suggestion")
+    add("submission", name="张三", at=dt.datetime(2025, 12, 9, 9, 0, tzinfo=TZ))  # last year
+    assert say("张三", "我今年交了几篇社情民意") == "您交的社情民意：今年2篇，采用1篇（市级1篇）。"
+    assert say("张三", "我这个月交了几篇社情民意") == "您本月还没有交社情民意。"
+    assert (
+        say("张三", "我交了几篇社情民意")
+        == "您交的社情民意：本月0篇；本季度1篇；今年2篇，采用1篇（市级1篇）。"
+    )
+    assert say("张三", "我今年交了几篇建议") == "您交的意见建议：今年1篇。"
 
 
 def test_my_record_shows_personal_quotas_when_rules_are_per_member(config_dict, engine, roster, runtime, add):

@@ -47,9 +47,24 @@ def test_other_kinds_are_counted_separately(ask, runtime):
     reply = ask("张三", Command("suggestion", title="关于公交线路", content="关于公交线路"))
     assert (
         reply
-        == f"已收到意见建议《关于公交线路》（11月23日），这是本月本组第1篇，编号#{_rows(runtime)[-1].id}。"
+        == f"已收到意见建议《关于公交线路》（11月23日），这是本季度本组第1篇，编号#{_rows(runtime)[-1].id}。"
     )
     assert [r.kind for r in _rows(runtime)] == ["opinion", "suggestion"]
+
+
+def test_a_research_report_is_counted_in_its_quota_period_the_half_year(ask, runtime):
+    # 调研报告 counts by the half-year (config.yaml's half_year_report): August's is the first of it.
+    ask(
+        "张三",
+        Command("report", title="八月的调研", content="八月的调研"),
+        now=dt.datetime(2026, 8, 3, 9, tzinfo=NOW.tzinfo),
+    )
+    reply = ask("李四", Command("report", title="关于农村养老的调研报告", content="关于农村养老的调研报告"))
+    assert reply == (
+        f"已收到调研报告《关于农村养老的调研报告》（11月23日），这是下半年本组第2篇，编号#{_rows(runtime)[-1].id}。"
+    )
+    reply = ask("张三", Command("project", title="修好了村口的路灯", content="修好了村口的路灯"))
+    assert "这是今年本组第1件，编号#" in reply
 
 
 @pytest.mark.parametrize("intent", ["opinion", "report", "proposal"])

@@ -328,7 +328,7 @@ def test_a_quoted_message_is_read_after_the_words_that_refer_to_it(client, runti
     [
         {"msgtype": "event", "event": {"eventtype": "enter_chat"}},
         {"msgtype": "voice", "voice": {}},  # a voice message without a transcript says nothing
-        {"msgtype": "image", "image": {"url": "https://example.invalid/x"}},
+        {"msgtype": "video", "video": {"url": "https://example.invalid/x"}},  # images: test_files_wecom.py
         {"msgtype": "stream", "stream": {"id": "MSG1"}},
     ],
 )

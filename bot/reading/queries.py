@@ -83,6 +83,12 @@ def help_(t: Text) -> Command | None:
     asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
     if bare in _HELP_WORDS or asked in _HELP_WORDS or t.core.strip() in _HELP_WORDS or _HOW_RE.match(t.core):
         return Command("help")
+    return None
+
+
+def help_question(t: Text) -> Command | None:
+    """这个助手能干什么 / 怎么用: a short message asking about the bot anywhere in it."""
+    bare = t.bare.lower()
     if len(bare) <= 24 and _HOW_TO_USE_RE.search(bare):
         return Command("help")
     return None
@@ -122,8 +128,12 @@ def my(t: Text) -> Command | None:
     """我的履职 / 我这个月交了几篇 / 我本季度积分多少."""
     q = query_core(t)
     if _MY_RE.match(q) or _MY_RE.match(_QUERY_PREFIX_RE.sub("", t.bare, count=1)):
-        # Whose record: the sender's own (a leader's 张三的履职 is read by `status`).
-        return Command("my", title=period_word(t), kind=kind_named(q))
+        # Whose record: the sender's own (a leader's 张三的履职 is read by `status`); the target is
+        # the submission kind asked about (我今年交了几篇社情民意), if any.
+        kind = target_word(q)
+        return Command(
+            "my", title=period_word(t), kind=kind_named(q), target=kind if kind in _NOTE_INTENTS else None
+        )
     return None
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socketserver
 import threading
+from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import default
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # serve_forever notices shutdown() only between polls (0.5 s by default): a fake stopped after
 # every test would otherwise cost the suite half a second each time.
@@ -19,6 +21,27 @@ def serve_in_background(server: socketserver.BaseServer) -> threading.Thread:
     )
     thread.start()
     return thread
+
+
+def serve_requests(
+    serve: Callable[[BaseHTTPRequestHandler], None],
+) -> tuple[ThreadingHTTPServer, threading.Thread, str]:
+    """A quiet server on 127.0.0.1 (a free port) handing every GET and POST to `serve`, running
+    in the background: (server, thread, base url)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            serve(self)
+
+        def do_POST(self) -> None:  # noqa: N802
+            serve(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    return server, serve_in_background(server), f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def stop_serving(server: socketserver.BaseServer, thread: threading.Thread) -> None:

@@ -10,11 +10,11 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import form_data, serve_in_background, stop_serving
+from tests.fakes import form_data, serve_requests, stop_serving
 
 
 @dataclass
@@ -37,6 +37,7 @@ class FakeDingtalk:
     clock: Any = time.time
     requests: list[Recorded] = field(default_factory=list)
     media: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # media_id -> (filename, content)
+    message_files: dict[str, str] = field(default_factory=dict)  # downloadCode -> its downloadUrl
     _scripted: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -56,22 +57,7 @@ class FakeDingtalk:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def __enter__(self) -> FakeDingtalk:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-            def do_GET(self) -> None:
-                fake._serve(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = serve_in_background(self._server)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server, self._thread, self.url = serve_requests(self._serve)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -131,7 +117,17 @@ class FakeDingtalk:
                 return 200, {"processQueryKey": f"pqk-{next(self._ids)}", "invalidStaffIdList": [],
                              "flowControlledStaffIdList": []}  # fmt: skip
             return 200, {"processQueryKey": f"pqk-{next(self._ids)}"}
+        if path == "/v1.0/robot/messageFiles/download":
+            return self._message_file(headers, body or {})
         return 404, {"code": "NotFound", "message": path}
+
+    def _message_file(self, headers: dict, body: dict) -> tuple[int, Any]:
+        """下载机器人接收消息的文件内容: {downloadCode, robotCode} -> {downloadUrl}."""
+        if headers.get("x-acs-dingtalk-access-token") not in self._tokens:
+            return 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
+        if not body.get("robotCode") or body.get("downloadCode") not in self.message_files:
+            return 400, {"code": "invalidParameter.downloadCode", "message": "downloadCode无效或已过期"}
+        return 200, {"downloadUrl": self.message_files[body["downloadCode"]]}
 
     def _new_token(self) -> str:
         token = f"token-{next(self._ids)}"

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import requests
 from flask import Blueprint, abort, jsonify, request
 
 from bot import signatures
-from bot.messages import FieldTooLong, Incoming
+from bot.files import refused
+from bot.messages import FieldTooLong, FileRefused, Incoming
 from bot.platforms import json_body
 from bot.platforms.answering import STORED, answer_within
 from bot.platforms.dingtalk import admission
+from bot.platforms.dingtalk.push import DingtalkPushClient
 from bot.platforms.dingtalk.render import render_message
 from bot.platforms.dingtalk.sign import check_callback_sign
+from bot.platforms.download import Fetched, Fetcher, FileIntake, fetch
 
 if TYPE_CHECKING:
     from bot.pipeline import Outcome
@@ -27,8 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "dingtalk"  # the app robot, over the HTTP callback or Stream mode alike
+FAMILY = CHANNEL = "dingtalk"  # the app robot, over the HTTP callback or Stream mode alike
 NON_TEXT_ANSWER = "目前只能读懂文字消息，请用文字发送（例如「帮助」）。"
+VOICE_UNHEARD = "这条语音没有转出文字，请再说一遍，或用文字发送。"
 EMPTY = {"msgtype": "empty"}  # "no answer" for the robot callback response
 
 
@@ -40,9 +46,39 @@ class BadMessage(ValueError):
 # A robot message (HTTP body or Stream frame data) to `Incoming`
 
 
+# Kinds that carry files (robot receive-message doc): file {downloadCode, fileName}, picture
+# {downloadCode}, richText {richText: [{text} | {type: picture, downloadCode}]}.
+WITH_FILES = ("file", "picture", "richText")
+
+
+def media_of(body: dict) -> list[tuple[str, str | None]]:
+    """(downloadCode, file name) of each file or picture of a robot message, in order."""
+    content = body.get("content") if isinstance(body.get("content"), dict) else {}
+    kind = body.get("msgtype")
+    if kind in ("file", "picture"):
+        items = [content]
+    elif kind == "richText":
+        items = [i for i in content.get("richText") or [] if isinstance(i, dict) and "text" not in i]
+    else:
+        return []
+    codes = [(i.get("downloadCode") or i.get("pictureDownloadCode"), i.get("fileName")) for i in items]
+    return [(c, n if isinstance(n, str) else None) for c, n in codes if isinstance(c, str) and c]
+
+
+def _rich_words(body: dict) -> str:
+    content = body.get("content") if isinstance(body.get("content"), dict) else {}
+    items = content.get("richText") if isinstance(content.get("richText"), list) else []
+    return "\n".join(i["text"] for i in items if isinstance(i, dict) and isinstance(i.get("text"), str))
+
+
 def _said(body: dict, msgtype: str) -> str | None:
     """The words of a text message, or of a voice message as DingTalk transcribed it
-    (audio: content.recognition); None for other kinds; BadMessage for a text without content."""
+    (audio: content.recognition), or of a file message (a richText's text, else none); None for
+    other kinds; BadMessage for a text without content."""
+    if msgtype in WITH_FILES:
+        if not media_of(body):
+            raise BadMessage(f"{msgtype} without downloadCode")
+        return _rich_words(body) if msgtype == "richText" else ""
     if msgtype == "audio":
         audio = body.get("content") if isinstance(body.get("content"), dict) else {}
         heard = audio.get("recognition")
@@ -57,7 +93,8 @@ def _said(body: dict, msgtype: str) -> str | None:
 
 
 def parse_robot_message(body: Any, tz: dt.tzinfo, now: dt.datetime) -> tuple[Incoming | None, str]:
-    """(Incoming, msgtype) for a text message, (None, msgtype) for another kind; BadMessage if unreadable.
+    """(Incoming, msgtype) for a text, voice or file message, (None, msgtype) for another kind;
+    BadMessage if unreadable. A file message's files are fetched by `RobotFiles` (media_of).
 
     Fields per the robot receive-message doc: msgId, msgtype, text.content, conversationType
     ("1" one-to-one, "2" group), conversationId, senderStaffId (absent for users outside the
@@ -113,15 +150,38 @@ def reply_address(body: dict, sender: str, is_group: bool) -> dict[str, Any]:
     return address
 
 
-def handle_robot_message(
-    runtime: Runtime, body: Any, now: dt.datetime
-) -> tuple[Incoming | None, Outcome | None]:
-    """Run one robot message through the pipeline (text) or not at all (other kinds); BadMessage if unreadable."""
-    incoming, msgtype = parse_robot_message(body, runtime.settings.tz, now)
-    if incoming is None:
-        log.info("dingtalk %s message %s not handled (only text is)", msgtype, body.get("msgId"))
-        return None, None
-    return incoming, runtime.pipeline.handle(incoming, now)
+class RobotFiles:
+    """The files and pictures of robot messages: each downloadCode exchanged for its downloadUrl
+    (POST /v1.0/robot/messageFiles/download {downloadCode, robotCode}) and fetched at once."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.http = requests.Session()
+        self.intake = FileIntake(runtime.settings.files, lambda incoming: runtime.pipeline.previous(incoming))
+
+    def _client(self) -> DingtalkPushClient:
+        return self.runtime.platforms.client(FAMILY) or DingtalkPushClient(self.runtime.settings)
+
+    def _fetcher(self, code: str, name: str | None) -> Fetcher:
+        settings = self.runtime.settings.files
+
+        def fetched() -> Fetched | FileRefused:
+            url = self._client().message_file_url(code)
+            if not isinstance(url, str):
+                log.warning("dingtalk messageFiles/download: %s", url.detail)
+                return refused("expired" if url.status == "failed" else "failed")
+            limits = {"max_mb": settings.max_mb, "seconds": settings.download_seconds}
+            got = fetch(self.http, url, attempts=settings.download_attempts, **limits)
+            return Fetched(got.data, name or got.name) if isinstance(got, Fetched) else got
+
+        return fetched
+
+    def handler(self, body: dict) -> Callable[[Incoming, dt.datetime], Outcome]:
+        """The pipeline's `handle` with the message's files fetched first; plain `handle` without files."""
+        fetchers = [self._fetcher(code, name) for code, name in media_of(body)]
+        if not fetchers:
+            return self.runtime.pipeline.handle
+        return lambda incoming, now: self.intake.run(self.runtime.pipeline.handle, incoming, now, fetchers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +194,7 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
     The pipeline runs in `executor` (default: a pool of 8 threads)."""
     bp = Blueprint("dingtalk", __name__)
     ding = runtime.settings.dingtalk
+    robot_files = RobotFiles(runtime)
     workers = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="dingtalk-callback")
 
     @bp.post("/dingtalk/robot")
@@ -168,11 +229,12 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
             # Pictures, voice, files: nothing is stored; one-to-one gets a hint, groups are not spammed.
             log.info("dingtalk %s message %s not handled (only text is)", msgtype, body.get("msgId"))
             one_to_one = str(body.get("conversationType")) == "1"
-            return jsonify(render_message(NON_TEXT_ANSWER) if one_to_one else EMPTY)
+            hint = VOICE_UNHEARD if msgtype == "audio" else NON_TEXT_ANSWER
+            return jsonify(render_message(hint) if one_to_one else EMPTY)
 
         answer = answer_within(
             workers,
-            runtime.pipeline.handle,
+            robot_files.handler(body),
             incoming,
             now,
             reply_seconds=ding.reply_deadline_seconds,

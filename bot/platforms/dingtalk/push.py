@@ -158,6 +158,19 @@ class DingtalkPushClient:
             return SendResult("retry", detail), answer
         return SendResult("failed", detail), answer
 
+    def message_file_url(self, download_code: str) -> str | SendResult:
+        """The temporary downloadUrl of a file or picture a member sent the robot
+        (POST /v1.0/robot/messageFiles/download {downloadCode, robotCode}); or why there is none."""
+        payload = {"downloadCode": download_code, "robotCode": self._robot_code()}
+        try:
+            failure, answer = self._openapi("/v1.0/robot/messageFiles/download", payload)
+        except (requests.Timeout, requests.ConnectionError) as err:
+            return SendResult("retry", f"network: {type(err).__name__}")
+        if failure:
+            return failure
+        url = answer.get("downloadUrl")
+        return url if isinstance(url, str) and url else SendResult("failed", "answered without downloadUrl")
+
     def _robot_code(self) -> str:
         return self._ding.robot_code or self._ding.app_key  # an internal app's robotCode is its appKey
 

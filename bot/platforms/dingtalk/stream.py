@@ -1,6 +1,6 @@
 """DingTalk Stream mode: the app robot's messages over a websocket DingTalk opens for us (no public IP).
 
-Frames go through the same `handle_robot_message` as the HTTP callback; answers leave via the
+Frames are read by the same `parse_robot_message` (and files fetched by the same `RobotFiles`) as the HTTP callback; answers leave via the
 outbox (sessionWebhook). Exactly one Stream client runs per database, guarded by `SingleProcessLock`.
 """
 
@@ -24,7 +24,7 @@ from bot.pipeline import APOLOGY
 from bot.platforms import json_body
 from bot.platforms.answering import handle_stored
 from bot.platforms.dingtalk import FAMILY
-from bot.platforms.dingtalk.inbound import BadMessage, parse_robot_message
+from bot.platforms.dingtalk.inbound import BadMessage, RobotFiles, parse_robot_message
 from bot.platforms.dingtalk.push import DingtalkPushClient
 from bot.platforms.streams import AlreadyRunning, SingleProcessLock
 
@@ -112,6 +112,7 @@ class StreamClient(DingTalkStreamClient):
         self._was_connected = False
         self.started = threading.Event()  # set once the loop runs (stop() works from then on)
         self.register_callback_handler(ChatbotMessage.TOPIC, _RobotMessages(self))
+        self._files = RobotFiles(runtime)  # files and pictures, fetched before the message is stored
 
     # -- one message ------------------------------------------------------------------------
 
@@ -124,10 +125,10 @@ class StreamClient(DingTalkStreamClient):
         answered through its sessionWebhook, directly (the outbox is in that database), saying so."""
         incoming, msgtype = parse_robot_message(data, self.runtime.settings.tz, self.runtime.now())
         if incoming is None:
-            log.info("dingtalk %s message not handled (only text is)", msgtype)
+            log.info("dingtalk %s message not handled", msgtype)
             return
         outcome = handle_stored(
-            self.runtime.pipeline.handle,
+            self._files.handler(data),
             incoming,
             self.runtime.now,
             within_seconds=self.store_seconds,

@@ -18,6 +18,7 @@ import struct
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _safe_fromstring
 from wechatpy.enterprise.crypto import PrpCrypto
@@ -69,6 +70,11 @@ class CallbackCrypto:
         self._token = token
         self._key = key
         self._receive_id = receive_id
+
+    @property
+    def key(self) -> bytes:
+        """The AES key, which also encrypts the files the smart bot sends (`decrypt_media`)."""
+        return self._key
 
     def verify(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
         expected = signature(self._token, timestamp, nonce, encrypt)
@@ -124,3 +130,27 @@ def json_envelope(body: bytes) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("encrypt"), str) or not data["encrypt"]:
         raise CallbackError(400, "no encrypt field")
     return data["encrypt"]
+
+
+def decrypt_media(data: bytes, key: bytes) -> bytes | None:
+    """A file or picture the smart bot sent (its `url`'s bytes): AES-256-CBC with the callback's
+    AES key, IV = key[:16], PKCS#7 padded to 32-byte blocks (path/100719 文件/图片消息). None when
+    the bytes are not such a ciphertext (a wrong key, a truncated download)."""
+    if len(key) != 32 or not data or len(data) % 16:
+        return None
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(data) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= 32 or plain[-pad:] != bytes([pad]) * pad:
+        return None
+    return plain[:-pad]
+
+
+def media_key(encoding_aes_key: str) -> bytes:
+    """The AES key of an EncodingAESKey (43 characters of base64 without its "=") or of a message's
+    own `aeskey` (the long connection's), whatever padding it was written with."""
+    text = encoding_aes_key.strip().rstrip("=")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return b""

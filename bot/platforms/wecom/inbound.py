@@ -13,14 +13,25 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import requests
 from flask import Blueprint, Response, request
 
 from bot.config import WecomSettings
-from bot.messages import FieldTooLong, Incoming, Reply
+from bot.files import refused
+from bot.messages import FieldTooLong, FileRefused, Incoming, Reply
 from bot.platforms import json_body
 from bot.platforms.answering import STORED, answer_within
+from bot.platforms.download import Fetched, Fetcher, FileIntake, fetch
 from bot.platforms.http_push import trim
-from bot.platforms.wecom.crypto import CallbackCrypto, CallbackError, cdata, json_envelope, parse_xml
+from bot.platforms.wecom.crypto import (
+    CallbackCrypto,
+    CallbackError,
+    cdata,
+    decrypt_media,
+    json_envelope,
+    media_key,
+    parse_xml,
+)
 from bot.platforms.wecom.identity import SenderIds
 from bot.platforms.wecom.push import TEXT_LIMIT
 
@@ -112,7 +123,9 @@ class _Callback:
             raise CallbackError(400, "missing echostr")
         return Response(self.verified(echostr), mimetype="text/plain")
 
-    def run(self, incoming: Incoming) -> Reply | None:
+    def run(
+        self, incoming: Incoming, handle: Callable[[Incoming, dt.datetime], Outcome] | None = None
+    ) -> Reply | None:
         """The pipeline's answer if ready within the reply deadline; None (answer empty) when the
         message is stored but later, its answer then going to its reply handle through the outbox.
         A message not stored by the ack deadline is refused with a 5xx so that WeCom delivers it
@@ -120,7 +133,7 @@ class _Callback:
         now = self.runtime.now()
         answer = answer_within(
             self.pool,
-            self.handle_message,
+            handle or self.handle_message,
             incoming,
             now,
             reply_seconds=self.settings.reply_deadline_seconds,
@@ -149,6 +162,7 @@ class _SmartBot(_Callback):
         sb = runtime.settings.wecom.smart_bot
         super().__init__(runtime, pool, CallbackCrypto(sb.token, sb.encoding_aes_key, ""))
         self.sender_ids = SenderIds.of(runtime)  # open_userid → userid where the app can (identity.py)
+        self.files = MediaFiles(runtime, self.crypto.key)
 
     def handle_message(self, incoming: Incoming, now: dt.datetime) -> Outcome:
         return self.runtime.pipeline.handle(self.sender_ids(incoming), now)
@@ -158,6 +172,11 @@ class _SmartBot(_Callback):
             return self.verify_url()
         payload = self._payload(self.verified(json_envelope(self.body())))
         msgtype = payload.get("msgtype")
+        if msgtype in _WITH_FILES:
+            incoming, fetchers = self.files.read(self, payload)
+            return self._answer(
+                incoming, self.run(incoming, self.files.handler(self.handle_message, fetchers))
+            )
         if msgtype not in _READ_AS_TEXT or (msgtype == "voice" and not (_said(payload) or "").strip()):
             # Events (enter_chat, feedback, template_card_event), stream refreshes (we always
             # finish in one reply) and images/files are not for the pipeline: answer empty.
@@ -165,7 +184,9 @@ class _SmartBot(_Callback):
             log.info("wecom_bot %s %s ignored", msgtype, event.get("eventtype", ""))
             return Response(b"", status=200)
         incoming = self._incoming(payload)
-        reply = self.run(incoming)
+        return self._answer(incoming, self.run(incoming))
+
+    def _answer(self, incoming: Incoming, reply: Reply | None) -> Response:
         if reply is None:
             return Response(b"", status=200)
         stream = {
@@ -188,9 +209,10 @@ class _SmartBot(_Callback):
             raise CallbackError(400, "decrypted payload is not an object")
         return payload
 
-    def _incoming(self, p: dict[str, Any]) -> Incoming:
+    def _incoming(self, p: dict[str, Any], words: str | None = None) -> Incoming:
         sender = p.get("from") if isinstance(p.get("from"), dict) else {}
-        msgid, userid, content = p.get("msgid"), sender.get("userid"), _said(p)
+        msgid, userid = p.get("msgid"), sender.get("userid")
+        content = _said(p) if words is None else words
         if not all(isinstance(v, str) and v for v in (msgid, userid)) or not isinstance(content, str):
             raise CallbackError(400, "message without msgid/from.userid/text.content (voice.content)")
         is_group = p.get("chattype") == "group"
@@ -223,6 +245,68 @@ def _checked(**fields: Any) -> Incoming:
 
 # path/100719: a voice message arrives already transcribed (voice.content); text and voice may quote.
 _READ_AS_TEXT = ("text", "voice")
+# path/100719: a file or picture as a `url` (valid 5 minutes, AES-encrypted); `mixed` = text + pictures.
+_WITH_FILES = ("file", "image", "mixed")
+
+
+class MediaFiles:
+    """The smart bot's files and pictures: each `url` fetched at once and decrypted with the AES key
+    (the callback's EncodingAESKey, or in long-connection mode the message's own `aeskey`)."""
+
+    def __init__(self, runtime: Runtime, key: bytes) -> None:
+        self.runtime = runtime
+        self.key = key
+        self.http = requests.Session()
+        self.intake = FileIntake(runtime.settings.files, lambda incoming: runtime.pipeline.previous(incoming))
+
+    def read(self, callback: _SmartBot, p: dict[str, Any]) -> tuple[Incoming, list[Fetcher]]:
+        """The message's words (a `mixed` message's text items) and one fetcher per file in it."""
+        kind = p.get("msgtype")
+        items = [p] if kind in ("file", "image") else _mixed_items(p)
+        words = "\n".join(said for item in items if (said := _said(item)))  # a mixed message's text items
+        media = [
+            i[i["msgtype"]]
+            for i in items
+            if i.get("msgtype") in ("file", "image") and isinstance(i.get(i["msgtype"]), dict)
+        ]
+        if not media or not all(isinstance(m.get("url"), str) and m["url"] for m in media):
+            raise CallbackError(400, "file/image without url")
+        return callback._incoming(p, words), [self._fetcher(m) for m in media]
+
+    def _get(self, url: str, slack: int = 0) -> Fetched | FileRefused:
+        files = self.runtime.settings.files
+        limits = {
+            "max_mb": files.max_mb,
+            "seconds": files.download_seconds,
+            "attempts": files.download_attempts,
+        }
+        return fetch(self.http, url, slack=slack, **limits)
+
+    def _fetcher(self, media: dict[str, Any]) -> Fetcher:
+        key = media_key(media["aeskey"]) if isinstance(media.get("aeskey"), str) else self.key
+
+        def fetched() -> Fetched | FileRefused:
+            got = self._get(media["url"], slack=32)  # PKCS#7 to 32 bytes adds up to 32
+            if isinstance(got, FileRefused):
+                return got
+            plain = decrypt_media(got.data, key)
+            return Fetched(plain, got.name) if plain is not None else refused("failed")
+
+        return fetched
+
+    def plain_fetcher(self, url: str) -> Fetcher:
+        """A download that needs no decryption (the self-built app's PicUrl)."""
+        return lambda: self._get(url)
+
+    def handler(self, handle: Callable[[Incoming, dt.datetime], Outcome], fetchers: list[Fetcher]):
+        """`handle` with the message's files fetched first (bot/platforms/download.py)."""
+        return lambda incoming, now: self.intake.run(handle, incoming, now, fetchers)
+
+
+def _mixed_items(p: dict[str, Any]) -> list[dict[str, Any]]:
+    mixed = p.get("mixed") if isinstance(p.get("mixed"), dict) else {}
+    items = mixed.get("msg_item")
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def _said(part: dict[str, Any]) -> str | None:
@@ -241,6 +325,12 @@ class _App(_Callback):
     def __init__(self, runtime: Runtime, pool: concurrent.futures.Executor) -> None:
         w = runtime.settings.wecom
         super().__init__(runtime, pool, CallbackCrypto(w.app.token, w.app.encoding_aes_key, w.corp_id))
+        self.files = MediaFiles(runtime, b"")
+
+    def _picture(self, inner: dict[str, str]) -> list[Fetcher]:
+        """A picture sent to the app (path/90239 图片消息): its PicUrl, plain bytes (not encrypted)."""
+        url = inner.get("PicUrl", "")
+        return [self.files.plain_fetcher(url)] if url.startswith(("http://", "https://")) else []
 
     def handle(self) -> Response:
         if request.method == "GET":
@@ -256,7 +346,8 @@ class _App(_Callback):
         from wechatpy.enterprise import parse_message  # the self-built app's XML only
 
         msg = parse_message(plaintext)
-        if msg.type != "text":
+        fetchers = self._picture(inner) if msg.type == "image" else []
+        if msg.type != "text" and not fetchers:
             # Events (enter_agent, subscribe, …) would be keyed FromUserName+CreateTime; none
             # of them means anything to the bot, so they are acknowledged and dropped.
             log.info("wecom_app %s ignored (key %s)", msg.type, app_msg_key(msg))
@@ -266,13 +357,13 @@ class _App(_Callback):
             chat_id=None,
             sender_id=msg.source,
             sender_name=None,
-            text=(msg.content or "").strip(),
+            text=(getattr(msg, "content", None) or "").strip(),
             msg_id=app_msg_key(msg),
             sent_at=self.sent_at(msg.time),
             is_group=False,
             reply_handle={"userid": msg.source},  # a late answer goes by message/send
         )
-        reply = self.run(incoming)
+        reply = self.run(incoming, self.files.handler(self.handle_message, fetchers) if fetchers else None)
         if reply is None:
             return Response(b"", status=200)
         now = str(int(self.runtime.now().timestamp()))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import random
@@ -43,10 +44,11 @@ from bot.messages import Incoming
 from bot.pipeline import APOLOGY
 from bot.platforms import json_body
 from bot.platforms.answering import handle_stored
+from bot.platforms.download import Fetcher
 from bot.platforms.http_push import trim
 from bot.platforms.wecom.crypto import CallbackError
 from bot.platforms.wecom.identity import SenderIds
-from bot.platforms.wecom.inbound import _READ_AS_TEXT, STREAM_LIMIT, _said, _SmartBot
+from bot.platforms.wecom.inbound import _READ_AS_TEXT, _WITH_FILES, STREAM_LIMIT, MediaFiles, _said, _SmartBot
 from bot.platforms.wecom.push import AIBOT_CHATID, AIBOT_LIMIT
 
 if TYPE_CHECKING:
@@ -86,20 +88,26 @@ class _Frames(_SmartBot):
 
     def __init__(self, runtime: Runtime) -> None:  # noqa: D107 - no CallbackCrypto to build
         self.runtime = runtime
+        # Files and pictures: each with its own `aeskey` in this mode (doc 101463), no EncodingAESKey.
+        self.files = MediaFiles(runtime, b"")
 
-    def read(self, body: Any) -> Incoming | None:
-        """The message as an `Incoming` answering into its chat; None for what the pipeline does not
-        take (images, files, an empty transcript); CallbackError if unreadable."""
+    def read(self, body: Any) -> tuple[Incoming, list[Fetcher]] | None:
+        """The message as an `Incoming` answering into its chat, and a fetcher per file in it; None
+        for what the pipeline does not take (an empty transcript, events); CallbackError if unreadable."""
         if not isinstance(body, dict):
             raise CallbackError(400, "message body is not an object")
         kind = body.get("msgtype")
-        if kind not in _READ_AS_TEXT or (kind == "voice" and not (_said(body) or "").strip()):
+        fetchers: list[Fetcher] = []
+        if kind in _WITH_FILES:
+            incoming, fetchers = self.files.read(self, body)
+        elif kind not in _READ_AS_TEXT or (kind == "voice" and not (_said(body) or "").strip()):
             return None
-        incoming = self._incoming(body)
+        else:
+            incoming = self._incoming(body)
         # A late answer goes into the same chat: the group's chatid, one-to-one the sender's id as
         # the bot knows it (aibot_send_msg's chatid, doc 101463).
         chat = incoming.chat_id if incoming.is_group else incoming.sender_id
-        return dataclasses.replace(incoming, reply_handle={AIBOT_CHATID: chat})
+        return dataclasses.replace(incoming, reply_handle={AIBOT_CHATID: chat}), fetchers
 
 
 class LongConnection:
@@ -306,14 +314,15 @@ class LongConnection:
         headers = frame.get("headers") if isinstance(frame.get("headers"), dict) else {}
         req_id = str(headers.get("req_id", ""))
         try:
-            incoming = self._frames.read(frame.get("body"))
+            read = self._frames.read(frame.get("body"))
         except CallbackError as err:
             log.warning("wecom long connection: message refused: %s", err.reason)
             return
-        if incoming is None:
+        if read is None:
             log.info("wecom long connection: %s message ignored", (frame.get("body") or {}).get("msgtype"))
             return
-        work = asyncio.ensure_future(asyncio.to_thread(self._store, incoming))
+        incoming, fetchers = read
+        work = asyncio.ensure_future(asyncio.to_thread(self._store, incoming, fetchers))
         try:
             outcome = await asyncio.wait_for(asyncio.shield(work), self.reply_seconds)
         except TimeoutError:
@@ -329,10 +338,17 @@ class LongConnection:
         ):
             await asyncio.to_thread(self.runtime.answer_late, incoming, outcome.reply)  # into the chat
 
-    def _store(self, incoming: Incoming) -> Outcome | None:
-        """The pipeline's run (a worker thread), tried again while the database is down."""
+    def _store(
+        self, incoming: Incoming, fetchers: tuple[Fetcher, ...] | list[Fetcher] = ()
+    ) -> Outcome | None:
+        """The pipeline's run (a worker thread), the message's files fetched first; tried again
+        while the database is down (a file already stored is not fetched again)."""
+
+        def handle(message: Incoming, now: dt.datetime) -> Outcome:
+            return self.runtime.pipeline.handle(self._sender_ids(message), now)
+
         return handle_stored(
-            lambda message, now: self.runtime.pipeline.handle(self._sender_ids(message), now),
+            self._frames.files.handler(handle, list(fetchers)) if fetchers else handle,
             incoming,
             self.runtime.now,
             within_seconds=self.store_seconds,
