@@ -10,8 +10,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, func, select
 
-from bot.messages import Incoming
-from models import Activity, CheckIn, InboundMessage, Member, Submission
+from bot.messages import FileRef, Incoming
+from models import Activity, Attachment, CheckIn, InboundMessage, Member, Submission
 from tests.conftest import NOW
 
 _ids = iter(range(1, 10**6))
@@ -44,7 +44,7 @@ def counted(engine):
         event.remove(engine, "commit", on_commit)
 
 
-def _group_message(runtime, sender: str, text: str, now: dt.datetime = NOW):
+def _group_message(runtime, sender: str, text: str, now: dt.datetime = NOW, attachments=()):
     incoming = Incoming(
         platform="wecom_bot",
         chat_id="chat-g1",
@@ -54,6 +54,7 @@ def _group_message(runtime, sender: str, text: str, now: dt.datetime = NOW):
         msg_id=f"rt{next(_ids)}",
         sent_at=now,
         is_group=True,
+        attachments=attachments,
     )
     return runtime.pipeline.handle(incoming, now)
 
@@ -134,6 +135,25 @@ def test_a_second_note_in_the_month_is_counted_and_numbered_after_the_first(runt
     with runtime.sessions() as s:
         last = s.scalar(select(func.max(Submission.id)))
     assert "本月本组第2篇" in out.reply.text and f"编号#{last}" in out.reply.text
+
+
+def test_a_report_as_a_file_is_recorded_with_its_attachment_naming_the_message(runtime, roster):
+    # A file costs one more read (is it kept already?) and one more INSERT; the answer counts the
+    # report in its quota's half-year and echoes the file, both decided before anything is written.
+    ref = FileRef("调研.pdf", "application/pdf", 2048, "a" * 64, "aa/" + "a" * 64, "PDF", pages=12,
+                  title="关于西街停车难的调研", text="西街停车难，建议增设车位。")  # fmt: skip
+    with counted(runtime.engine) as sent:
+        out = _group_message(runtime, "lisi", "调研报告", attachments=(ref,))
+    assert sent == ["BEGIN", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "COMMIT"], sent
+    with runtime.sessions() as s:
+        note = s.scalars(select(Submission)).one()
+        kept = s.scalars(select(Attachment)).one()
+        logged = s.scalars(select(InboundMessage)).one()
+    assert out.reply.text == (
+        f"已收到调研报告《关于西街停车难的调研》（PDF，12页），这是下半年本组第1篇，编号#{note.id}。"
+    )
+    assert (kept.submission_id, kept.source_message_id, kept.pages) == (note.id, logged.id, 12)
+    assert note.source_message_id == logged.id and logged.reply_text == out.reply.text
 
 
 def test_a_message_met_by_an_open_question_still_reads_what_it_needs(runtime, activity_today):
