@@ -1,8 +1,11 @@
 """Webhook throughput and latency: encrypted WeCom smart-bot callbacks (check-ins, notes, status
-queries) through gunicorn on PostgreSQL, side by side with a bare Flask endpoint on the same gunicorn
-setup (the stack's ceiling). Prints requests/s, p50/p99 and the ratio; see bench/README.md.
+queries) through gunicorn (deploy/gunicorn.conf.py) on PostgreSQL, interleaved with two servers on
+the same gunicorn setup and the same prepared requests: a bare Flask endpoint (the stack's ceiling)
+and a floor that does the least durable work a message needs with psycopg and no ORM (verify,
+decrypt, log row ON CONFLICT DO NOTHING, one insert of the record, commit, encrypt the answer).
+Prints requests/s, p50/p99, `bot/floor` and `floor/ceiling` with the load average; see bench/README.md.
 
-    python bench/bench_webhook.py [--duration 10] [--clients 16] [--workers 2] [--rounds 2]
+    python bench/bench_webhook.py [--duration 10] [--clients 16] [--workers 2] [--rounds 2] [--bot-root DIR]
 """
 
 from __future__ import annotations
@@ -49,6 +52,76 @@ def healthz():
 def bot():
     return "ok"
 """
+
+
+# The floor: what any implementation must do for one message, and nothing more. The roster and
+# today's activities are read once per worker (a real bot cannot, which is why it is a floor).
+FLOOR_APP = """
+import datetime as dt, json, os, threading
+import psycopg
+from flask import Flask, request
+from bot.platforms.wecom.crypto import CallbackCrypto
+
+app = Flask(__name__)
+crypto = CallbackCrypto(os.environ["FLOOR_TOKEN"], os.environ["FLOOR_AES_KEY"], "")
+DSN = os.environ["FLOOR_DSN"]
+local = threading.local()
+roster = {}
+
+def conn():
+    c = getattr(local, "conn", None)
+    if c is None:
+        c = local.conn = psycopg.connect(DSN)
+        if not roster:
+            rows = c.execute(
+                "SELECT m.wecom_userid, m.id, m.group_id, a.id FROM member m "
+                "LEFT JOIN activity a ON a.group_id = m.group_id AND a.date = current_date"
+            ).fetchall()
+            roster.update({u: (m, g, a) for u, m, g, a in rows})
+            c.commit()
+    return c
+
+LOG = (
+    "INSERT INTO inbound_message (platform, msg_id, chat_id, sender_id, text, is_group, sent_at,"
+    " received_at, member_id, intent, outcome, reply_text)"
+    " VALUES ('wecom_bot', %s, %s, %s, %s, true, %s, %s, %s, %s, 'answered', %s)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+
+@app.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+@app.post("/wecom/bot")
+def bot():
+    q = request.args
+    encrypt = json.loads(request.get_data())["encrypt"]
+    crypto.verify(q["msg_signature"], q["timestamp"], q["nonce"], encrypt)
+    p = json.loads(crypto.decrypt(encrypt))
+    text = p["text"]["content"].split("\u2005", 1)[-1]
+    c = conn()
+    member, group, activity = roster[p["from"]["userid"]]
+    now = dt.datetime.now(dt.timezone.utc)
+    intent = "checkin" if text == "签到" else "opinion" if text.startswith("社情民意") else "my"
+    reply = "已记下：" + text[:20]
+    row = c.execute(LOG, (p["msgid"], p["chatid"], p["from"]["userid"], text, now, now, member, intent, reply)).fetchone()
+    if row and intent == "checkin":
+        c.execute(
+            "INSERT INTO checkin (activity_id, member_id, checked_in_at, late_entry, source_message_id)"
+            " VALUES (%s, %s, %s, false, %s) ON CONFLICT DO NOTHING", (activity, member, now, row[0]))
+    elif row and intent == "opinion":
+        c.execute(
+            "INSERT INTO submission (member_id, group_id, kind, title, content, submitted_at, status,"
+            " source_message_id) VALUES (%s, %s, 'opinion', %s, %s, %s, 'submitted', %s)",
+            (member, group, text[5:30], text, now, row[0]))
+    c.commit()
+    stream = {"msgtype": "stream", "stream": {"id": p["msgid"], "finish": True, "content": reply}}
+    return crypto.encrypt_json(json.dumps(stream, ensure_ascii=False), q["timestamp"], q["nonce"])
+"""
+
+
+def load_average() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 # ----------------------------------------------------------------------------- setup
@@ -155,8 +228,9 @@ def texts_for(role: str, rng: random.Random) -> str:
     return "本组情况"
 
 
-def build_requests(people, n: int, prefix: str, port: int, seed_: int) -> list[bytes]:
-    """`n` distinct signed and encrypted smart-bot callbacks as raw HTTP/1.1 requests."""
+def build_requests(people, n: int, prefix: str, port: int, seed_: int, texts=texts_for) -> list[bytes]:
+    """`n` distinct signed and encrypted smart-bot callbacks as raw HTTP/1.1 requests; `texts(role,
+    rng)` picks each one's text."""
     crypto = CallbackCrypto(TOKEN, AES_KEY, "")
     rng = random.Random(seed_)
     ts = str(int(time.time()))
@@ -171,7 +245,7 @@ def build_requests(people, n: int, prefix: str, port: int, seed_: int) -> list[b
             "from": {"userid": userid},
             "response_url": "http://127.0.0.1:9/unused",
             "msgtype": "text",
-            "text": {"content": "@履职助手\u2005" + texts_for(role, rng)},
+            "text": {"content": "@履职助手\u2005" + texts(role, rng)},
         }
         nonce = f"n{i}"
         env = crypto.encrypt_json(json.dumps(payload, ensure_ascii=False), ts, nonce)
@@ -247,17 +321,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(
-    app_spec: str, chdir: Path, port: int, workers: int, threads: int, env: dict
-) -> subprocess.Popen:
+def start_gunicorn(app_spec: str, chdir: Path, port: int, env: dict) -> subprocess.Popen:
+    """`app_spec` under deploy/gunicorn.conf.py (workers and threads from BOT_WORKERS, BOT_THREADS)."""
     cmd = [
-        sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-        "--chdir", str(chdir), "--backlog", "2048", "--log-level", "warning", app_spec,
+        sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "-b", f"127.0.0.1:{port}", "--chdir", str(chdir), "--backlog", "2048", "--log-level", "warning",
+        app_spec,
     ]  # fmt: skip
-    if threads > 1:
-        cmd[3:3] = ["-k", "gthread", "--threads", str(threads)]
+    # Started in `chdir`: `python -m` puts the working directory first on sys.path, so started
+    # elsewhere a worker would import that checkout's `bot` instead.
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd, cwd=chdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -280,56 +354,97 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def servers(tmp: Path, bot_root: Path, config: Path, args) -> list[tuple[str, str, Path, dict]]:
+    """(name, app, directory, environment) of the three servers, in the order they run each round."""
+    base = {**os.environ, "BOT_WORKERS": str(args.workers), "BOT_THREADS": str(args.threads)}
+    if args.threads <= 1:
+        base["BOT_WORKER_CLASS"] = "sync"
+    (tmp / "ceiling.py").write_text(CEILING_APP, encoding="utf-8")
+    (tmp / "floor.py").write_text(FLOOR_APP, encoding="utf-8")
+    dsn = load_settings_url(config).replace("postgresql+psycopg://", "postgresql://")
+    floor_env = {"FLOOR_TOKEN": TOKEN, "FLOOR_AES_KEY": AES_KEY, "FLOOR_DSN": dsn}
+    out = [
+        ("ceiling", "ceiling:app", tmp, {**base, "PYTHONPATH": str(ROOT)}),
+        ("floor", "floor:app", tmp, {**base, **floor_env, "PYTHONPATH": str(ROOT)}),
+        ("bot", "wsgi:app", bot_root, {**base, "BOT_CONFIG": str(config), "PYTHONPATH": str(bot_root)}),
+    ]
+    if args.compare is not None:  # another checkout of the bot (the code before a change), same run
+        other = args.compare.resolve()
+        out.append(
+            ("bot-cmp", "wsgi:app", other, {**base, "BOT_CONFIG": str(config), "PYTHONPATH": str(other)})
+        )
+    return out
+
+
+def load_settings_url(config: Path) -> str:
+    return yaml.safe_load(config.read_text(encoding="utf-8"))["database_url"]
+
+
+def run_one(name, spec, chdir, env, people, args, rnd, config) -> dict:
+    port = free_port()
+    before = inbound_count(config)
+    # Built just before the run: the timestamps must be inside WeCom's 300 s window.
+    per_client = [
+        build_requests(people, args.per_client, f"r{rnd}{name}c{c}", port, rnd * 1000 + c)
+        for c in range(args.clients)
+    ]
+    proc = start_gunicorn(spec, chdir, port, env)
+    try:
+        r = load(port, per_client, args.duration)
+    finally:
+        stop(proc)
+    r["stored"] = inbound_count(config) - before
+    r["load"] = load_average()
+    note = f"  stored {r['stored']}" if name != "ceiling" else ""
+    if r["exhausted"]:
+        note += "  (a client ran out of prepared messages: raise --per-client)"
+    print(f"round {rnd + 1} {name:8} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
+          f"p99 {r['p99']:6.1f} ms  codes {r['codes']}{note}  ({r['load']})", flush=True)  # fmt: skip
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=10.0, help="seconds of load per run")
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers for every server")
     ap.add_argument("--threads", type=int, default=4, help="gthread threads per worker (1: sync workers)")
-    ap.add_argument("--rounds", type=int, default=2, help="ceiling/bot pairs, interleaved")
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="rounds of ceiling, floor, bot (and bot-cmp), interleaved"
+    )
     ap.add_argument("--per-client", type=int, default=3000, help="distinct messages prepared per client")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL server")
+    ap.add_argument("--bot-root", type=Path, default=ROOT, help="the checkout whose wsgi:app is measured")
+    ap.add_argument("--compare", type=Path, help="another checkout of the bot to run beside it (as bot-cmp)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_webhook_"))
     db_url = fresh_database(args.pg, "bot_bench_webhook")
     config = write_config(tmp, db_url)
     people = seed(config)
-    (tmp / "ceiling.py").write_text(CEILING_APP, encoding="utf-8")
-    env = {**os.environ, "BOT_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
 
     print(f"{dt.date.today()} · {os.cpu_count()} CPUs · {args.workers} gunicorn workers × {args.threads} threads · "
-          f"{args.clients} clients · {args.duration:.0f} s per run · PostgreSQL")  # fmt: skip
+          f"{args.clients} clients · {args.duration:.0f} s per run · PostgreSQL · bot from {args.bot_root} · "
+          f"{load_average()}")  # fmt: skip
     rows = []
     for rnd in range(args.rounds):
-        for name, spec, chdir in (("ceiling", "ceiling:app", tmp), ("bot", "wsgi:app", ROOT)):
-            port = free_port()
-            before = inbound_count(config)
-            # Built just before the run: the timestamps must be inside WeCom's 300 s window.
-            per_client = [
-                build_requests(people, args.per_client, f"r{rnd}c{c}", port, rnd * 1000 + c)
-                for c in range(args.clients)
-            ]
-            proc = start_gunicorn(spec, chdir, port, args.workers, args.threads, env)
-            try:
-                r = load(port, per_client, args.duration)
-            finally:
-                stop(proc)
-            stored = inbound_count(config) - before
-            rows.append((name, r))
-            note = f"  stored {stored}" if name == "bot" else ""
-            if r["exhausted"]:
-                note += "  (a client ran out of prepared messages: raise --per-client)"
-            print(f"round {rnd + 1} {name:8} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
-                  f"p99 {r['p99']:6.1f} ms  codes {r['codes']}{note}")  # fmt: skip
-    ceiling = statistics.median(r["rps"] for n, r in rows if n == "ceiling")
-    bot = statistics.median(r["rps"] for n, r in rows if n == "bot")
+        for name, spec, chdir, env in servers(tmp, args.bot_root.resolve(), config, args):
+            rows.append((name, run_one(name, spec, chdir, env, people, args, rnd, config)))
+    rps = {name: statistics.median(r["rps"] for n, r in rows if n == name) for name in {n for n, _ in rows}}
     p99 = statistics.median(r["p99"] for n, r in rows if n == "bot")
     p50 = statistics.median(r["p50"] for n, r in rows if n == "bot")
-    ratio = bot / ceiling
-    print(f"median: bot {bot:.0f} req/s, ceiling {ceiling:.0f} req/s, ratio {ratio:.2f} (goal >= 0.5: "
-          f"{'met' if ratio >= 0.5 else 'missed'}); bot p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-          f"(goal < 50 ms: {'met' if p99 < 50 else 'missed'})")  # fmt: skip
+    if "bot-cmp" in rps:
+        cmp99 = statistics.median(r["p99"] for n, r in rows if n == "bot-cmp")
+        print(f"median: bot-cmp {rps['bot-cmp']:.0f} req/s, p99 {cmp99:.1f} ms")
+    print(f"median: bot {rps['bot']:.0f} req/s, floor {rps['floor']:.0f}, ceiling {rps['ceiling']:.0f}; "
+          f"bot p50 {p50:.1f} ms, p99 {p99:.1f} ms  ({load_average()})")  # fmt: skip
+    ratio = rps["bot"] / rps["floor"]
+    print(f"bot/floor = {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'missed'})")
+    print(f"floor/ceiling = {rps['floor'] / rps['ceiling']:.2f}")
+    print(f"bot/ceiling = {rps['bot'] / rps['ceiling']:.2f}")
+    if "bot-cmp" in rps:
+        print(f"bot-cmp ({args.compare}): bot-cmp/floor = {rps['bot-cmp'] / rps['floor']:.2f}, "
+              f"bot/bot-cmp = {rps['bot'] / rps['bot-cmp']:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

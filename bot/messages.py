@@ -255,3 +255,6 @@ class Reply:
     markdown: bool = False
     # A question the next message in this chat answers (bot.conversation.Question); the pipeline keeps it.
     question: Any = field(default=None, compare=False)
+    # The writes that make this answer true, run once the message is logged: (session, inbound id)
+    # -> None, or the answer to give instead (a race lost since the reading, e.g. 已签到过了).
+    then: Any = field(default=None, compare=False)

@@ -12,10 +12,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache, partial
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, insert, null, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import conversation, files, outbox
 from bot.config import Settings
@@ -24,8 +26,8 @@ from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
 from bot.messages import Command, FileRefused, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
-from bot.router import Ask, Context, Router, UserError
-from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member
+from bot.router import Ask, Context, Route, Router, UserError
+from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member, PendingQuestion
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,19 @@ def _member_query(platform: PlatformDescriptor, sender_id: str) -> Select[tuple[
     return select(Member).where(match).order_by(Member.id).limit(1)
 
 
-def _lock_sender(stmt: Select) -> Select:
+def _lock_sender(stmt: Select, *, nowait: bool = False) -> Select:
     """The sender's row locked for the message's transaction: two messages of one member (a double
     tap, 请假 twice at once) are handled one after the other by any number of workers, so every
     handler's check-then-write sees what the other wrote. SQLite locks the whole database instead."""
-    return stmt.with_for_update(of=Member)
+    return stmt.with_for_update(of=Member, nowait=nowait)
+
+
+class _Busy(Exception):
+    """Another message of the sender holds their row (PostgreSQL's lock_not_available, 55P03)."""
+
+
+def _busy(err: DBAPIError) -> bool:
+    return getattr(err.orig, "sqlstate", None) == "55P03"
 
 
 def find_member(session: Session, platform: PlatformDescriptor | None, sender_id: str) -> Member | None:
@@ -84,36 +94,119 @@ def find_member(session: Session, platform: PlatformDescriptor | None, sender_id
     return session.scalars(_member_query(platform, sender_id)).first() if platform else None
 
 
-def _sender(
-    session: Session, platform: PlatformDescriptor | None, incoming: Incoming
-) -> tuple[Member | None, int | None]:
-    """The sender's roster entry and the liaison group the chat is bound to, in one query."""
-    if platform is None:
-        return None, None
-    stmt = _lock_sender(_member_query(platform, incoming.sender_id))
-    if not (incoming.is_group and incoming.chat_id):
-        return session.scalars(stmt).first(), None
-    bound = stmt.add_columns(ChatBinding.group_id).outerjoin(
-        ChatBinding,
-        (ChatBinding.platform == platform.family) & (ChatBinding.chat_id == incoming.chat_id),
+@dataclass(frozen=True)
+class _Sender:
+    """What the message's first query found: the roster entry (locked), the liaison group the chat
+    is bound to, the open question of this member in this chat, and the route's prefetched rows."""
+
+    member: Member | None = None
+    chat_group: int | None = None
+    question: PendingQuestion | None = None
+    prefetched: tuple[Any, ...] | None = None
+
+
+def _chosen(columns: tuple[str, ...]):
+    """The id of the member behind the sender id, as a scalar subquery (lowest id first, as find_member)."""
+    first = aliased(Member)
+    match = or_(*(getattr(first, column) == bindparam("sender_id") for column in columns))
+    return select(first.id).where(match).order_by(first.id).limit(1).scalar_subquery()
+
+
+def _columns(platform: PlatformDescriptor) -> tuple[str, ...]:
+    return tuple(platform.matched_columns or (platform.member_column,))
+
+
+@lru_cache(maxsize=64)
+def _sender_query(family: str, columns: tuple[str, ...], in_group: bool, nowait: bool) -> Select:
+    """Built once per platform and shape (bind parameters sender_id, chat_key, chat_id): making the
+    expression anew took a third of a check-in's time in the pipeline."""
+    stmt = (
+        select(Member, ChatBinding.group_id if in_group else null(), PendingQuestion)
+        .where(Member.id == _chosen(columns))
+        .outerjoin(
+            PendingQuestion,
+            (PendingQuestion.member_id == Member.id)
+            & (PendingQuestion.chat_key == bindparam("chat_key"))
+            & (PendingQuestion.state == "open"),
+        )
     )
-    row = session.execute(bound).first()
-    return (row[0], row[1]) if row else (None, None)
+    if in_group:
+        stmt = stmt.outerjoin(
+            ChatBinding,
+            (ChatBinding.platform == family) & (ChatBinding.chat_id == bindparam("chat_id")),
+        )
+    return _lock_sender(stmt, nowait=nowait)
+
+
+@lru_cache(maxsize=64)
+def _lock_query(columns: tuple[str, ...]) -> Select:
+    return _lock_sender(select(Member.id).where(Member.id == _chosen(columns)))
+
+
+def _sender(
+    session: Session,
+    platform: PlatformDescriptor | None,
+    incoming: Incoming,
+    key: str,
+    prefetch: Callable[[Select], Select] | None,
+    wait: bool,
+) -> _Sender:
+    """The sender, the chat's group, the open question and the prefetch, in one query.
+
+    PostgreSQL reads a statement's subqueries and joins as of its start, even when its row lock
+    had to wait: what the message holding the row wrote meanwhile would be missed. So the query
+    does not wait (NOWAIT); when the row is held, the message runs again (`wait`), locking the row
+    first and reading everything after it."""
+    if platform is None:
+        return _Sender()
+    params = {"sender_id": incoming.sender_id, "chat_key": key, "chat_id": incoming.chat_id}
+    if wait:
+        session.execute(_lock_query(_columns(platform)), params)
+    in_group = incoming.is_group and bool(incoming.chat_id)
+    stmt = _sender_query(platform.family, _columns(platform), in_group, not wait)
+    if prefetch is not None:
+        stmt = prefetch(stmt)
+    rows = session.execute(stmt, params).all()
+    if not rows:
+        return _Sender()
+    member, chat_group, question = rows[0][:3]
+    prefetched = tuple(tuple(row[3:]) for row in rows) if prefetch is not None else None
+    return _Sender(member, chat_group, question, prefetched)
+
+
+def _log_values(incoming: Incoming, now: dt.datetime, **fields) -> dict[str, Any]:
+    return {
+        "platform": incoming.platform,
+        "msg_id": incoming.msg_id,
+        "chat_id": incoming.chat_id,
+        "sender_id": incoming.sender_id,
+        "sender_name": incoming.sender_name,
+        "text": incoming.text,
+        "is_group": incoming.is_group,
+        "sent_at": incoming.sent_at,
+        "received_at": now,
+        **fields,
+    }
 
 
 def _log_row(incoming: Incoming, now: dt.datetime, **fields) -> InboundMessage:
     """The inbound log row for a message, as received."""
-    return InboundMessage(
-        platform=incoming.platform,
-        msg_id=incoming.msg_id,
-        chat_id=incoming.chat_id,
-        sender_id=incoming.sender_id,
-        sender_name=incoming.sender_name,
-        text=incoming.text,
-        is_group=incoming.is_group,
-        sent_at=incoming.sent_at,
-        received_at=now,
-        **fields,
+    return InboundMessage(**_log_values(incoming, now, **fields))
+
+
+def _insert_log(session: Session, incoming: Incoming, now: dt.datetime, **fields) -> int:
+    """The log row as one Core INSERT; its unique (platform, msg_id) is claimed here."""
+    table = InboundMessage.__table__
+    stmt = insert(table).values(**_log_values(incoming, now, **fields)).returning(table.c.id)
+    return session.execute(stmt).scalar_one()
+
+
+def _update_log(session: Session, inbound_id: int, outcome: str, reply: Reply | None) -> None:
+    table = InboundMessage.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == inbound_id)
+        .values(outcome=outcome, reply_text=reply.text if reply else None)
     )
 
 
@@ -163,6 +256,21 @@ def unplaced_messages(
     return out
 
 
+def _outcome_of(reply: Reply | None, outcome: str, member: Member | None) -> str:
+    """A reply that asks a question (of a known member) leaves the message 'asked'."""
+    if reply is not None and isinstance(reply.question, Question) and member is not None:
+        return "asked"
+    return outcome
+
+
+def _prefetch_of(
+    session: Session, route: Route | None, command: Command | None, now: dt.datetime, settings: Settings
+) -> Callable[[Select], Select] | None:
+    if route is None or route.prefetch is None or command is None:
+        return None
+    return partial(route.prefetch, session, command=command, now=now, settings=settings)
+
+
 class _Refused(Exception):
     """A handler's UserError on its way out of the message's transaction."""
 
@@ -191,8 +299,27 @@ class Pipeline:
         now = now.astimezone(self._settings.tz)
         incoming = _without_nul(incoming)
         try:
+            return self._attempt(incoming, now)
+        except DBAPIError as err:
+            if not err.connection_invalidated:
+                raise
+            # A pooled connection the server had dropped (there is no pre-ping, models/db.py): the
+            # transaction is gone, nothing of it committed but perhaps its COMMIT, which the log
+            # row's unique key then answers as a redelivery. Once more, on a new connection.
+            log.warning("message %s/%s: connection lost, once more", incoming.platform, incoming.msg_id)
+            return self._attempt(incoming, now)
+
+    def _attempt(self, incoming: Incoming, now: dt.datetime) -> Outcome:
+        try:
+            return self._handle(incoming, now, wait=False)
+        except _Busy:
+            # Another message of this member is being handled (a double tap): after it, then.
+            return self._handle(incoming, now, wait=True)
+
+    def _handle(self, incoming: Incoming, now: dt.datetime, *, wait: bool) -> Outcome:
+        try:
             with self._sessions.begin() as session:
-                done = self._process(session, incoming, now)
+                done = self._process(session, incoming, now, wait)
             # Logged once committed: a trace never shows an answer that was rolled back.
             return _logged(incoming, done)
         except _Refused as refused:
@@ -205,7 +332,9 @@ class Pipeline:
             if first is not None:
                 return first
             raise
-        except DBAPIError:
+        except DBAPIError as err:
+            if _busy(err):
+                raise _Busy from err
             # The database is unavailable: fail loudly so the adapter answers 5xx and the
             # platform delivers again later; the transaction left nothing half-written.
             raise
@@ -227,47 +356,101 @@ class Pipeline:
             reply = Reply(row.reply_text) if row.reply_text else None
             return Outcome(reply, duplicate=True, outcome=row.outcome)
 
-    def _process(self, session: Session, incoming: Incoming, now: dt.datetime) -> Outcome:
+    def _process(self, session: Session, incoming: Incoming, now: dt.datetime, wait: bool) -> Outcome:
         session.connection(execution_options={WRITES_AFTER_READING: True})
         platform = self._platforms.for_channel(incoming.platform)
-        member, chat_group = _sender(session, platform, incoming)
         read = self._read(incoming, now)
-        command = read if isinstance(read, Command) else None
-        row = _log_row(
-            incoming, now, member_id=member.id if member else None, intent=command.intent if command else None
+        command, refusal = (read, None) if isinstance(read, Command) else (None, read)
+        route = self._router.get(command.intent) if command else None
+        key = conversation.chat_key(incoming)
+        prefetch = _prefetch_of(session, route, command, now, self._settings)
+        sender = _sender(session, platform, incoming, key, prefetch, wait)
+        ctx = Context(
+            now=now,
+            settings=self._settings,
+            incoming=incoming,
+            inbound_id=None,
+            platform=platform,
+            chat_group_id=sender.chat_group,
+            prefetched=sender.prefetched,
         )
-        session.add(row)
-        session.flush()  # the unique (platform, msg_id) is claimed here
+        if sender.question is None and (route is None or route.prefetch is not None):
+            return self._answer_then_log(session, ctx, command, refusal, sender.member)
+        return self._log_then_answer(session, ctx, command, refusal, sender)
 
+    def _answer_then_log(
+        self, session: Session, ctx: Context, command: Command | None, refusal: Reply | None, member
+    ) -> Outcome:
+        """The hot path (no open question, a route that prefetches): the answer is decided from the
+        first query, so the log row is written once, with it, and the records after it."""
         if command is None:
-            reply, outcome = read, "refused"
+            reply, outcome = refusal, "refused"
         else:
-            ctx = Context(
-                now=now,
-                settings=self._settings,
-                incoming=incoming,
-                inbound_id=row.id,
-                platform=platform,
-                chat_group_id=chat_group,
-            )
-            reply, outcome = self._converse(session, ctx, command, member)
+            reply, outcome = self._dispatch(session, ctx, command, member)
+        outcome = _outcome_of(reply, outcome, member)
+        intent = command.intent if command else None
+        fields = {"member_id": member.id if member else None, "intent": intent, "outcome": outcome}
+        inbound_id = _insert_log(
+            session, ctx.incoming, ctx.now, reply_text=reply.text if reply else None, **fields
+        )
+        ctx = replace(ctx, inbound_id=inbound_id)
+        done = self._finish(session, ctx, reply, member)
+        if done is not reply:  # the writes found the record already there: answer as a repeat
+            _update_log(session, inbound_id, outcome, done)
+        return Outcome(done, outcome=outcome, intent=intent)
 
-        row.outcome = outcome
-        row.reply_text = reply.text if reply else None
-        if reply:
-            for notice in reply.notices:
-                outbox.enqueue(
-                    session,
-                    key=notice.key,
-                    target_kind="member" if notice.to_member_id else "group",
-                    text=notice.text,
-                    now=now,
-                    group_id=notice.to_group_id,
-                    member_id=notice.to_member_id,
-                    mentions=notice.mentions,
-                    attachment=notice.attachment,
-                )
-        return Outcome(reply, outcome=outcome, intent=row.intent)
+    def _log_then_answer(
+        self, session: Session, ctx: Context, command: Command | None, refusal: Reply | None, sender: _Sender
+    ) -> Outcome:
+        """Every other message: the log row first (handlers name it in what they write), the answer
+        written into it at the end."""
+        member = sender.member
+        intent = command.intent if command else None
+        inbound_id = _insert_log(
+            session, ctx.incoming, ctx.now, member_id=member.id if member else None, intent=intent
+        )
+        ctx = replace(ctx, inbound_id=inbound_id)
+        if command is None:
+            reply, outcome = refusal, "refused"
+        else:
+            reply, outcome = self._converse(session, ctx, command, member, sender.question)
+        outcome = _outcome_of(reply, outcome, member)
+        reply = self._finish(session, ctx, reply, member)
+        _update_log(session, inbound_id, outcome, reply)
+        return Outcome(reply, outcome=outcome, intent=intent)
+
+    def _finish(
+        self, session: Session, ctx: Context, reply: Reply | None, member: Member | None
+    ) -> Reply | None:
+        """Once the message is logged: the answer's writes, the question it asks, its notices."""
+        if reply is None:
+            return None
+        if reply.then is not None:
+            reply = reply.then(session, ctx.inbound_id) or reply
+        if isinstance(reply.question, Question) and member is not None:
+            conversation.ask(
+                session,
+                member_id=member.id,
+                key=conversation.chat_key(ctx.incoming),
+                question=reply.question,
+                prompt=reply.text,
+                now=ctx.now,
+                timeout=dt.timedelta(minutes=self._settings.conversation.timeout_minutes),
+                message_id=ctx.inbound_id,
+            )
+        for notice in reply.notices:
+            outbox.enqueue(
+                session,
+                key=notice.key,
+                target_kind="member" if notice.to_member_id else "group",
+                text=notice.text,
+                now=ctx.now,
+                group_id=notice.to_group_id,
+                member_id=notice.to_member_id,
+                mentions=notice.mentions,
+                attachment=notice.attachment,
+            )
+        return reply
 
     def _read(self, incoming: Incoming, now: dt.datetime) -> Command | Reply:
         """The command of the message, or the line that refuses it: a text over messages.max_chars
@@ -291,34 +474,20 @@ class Pipeline:
         return self._previous(incoming)
 
     def _converse(
-        self, session: Session, ctx: Context, command: Command, member: Member | None
+        self, session: Session, ctx: Context, command: Command, member: Member | None, open_question
     ) -> tuple[Reply | None, str]:
         """Answer the open question with this message if it is the answer, else drop the question;
-        dispatch; keep the question a reply asks."""
-        key = conversation.chat_key(ctx.incoming)
-        open_question = conversation.pending(session, member.id, key) if member is not None else None
-        if open_question is not None:
+        dispatch."""
+        if open_question is not None and member is not None:
             answered = self._answer(session, ctx, command, open_question)
             if isinstance(answered, Reply):
                 return answered, "asked" if open_question.state == "open" else "refused"
             if answered is not None:
                 if answered.command.intent == "unknown":
                     return Reply(DECLINED), "answered"
-                command, ctx = answered.command, replace(ctx, answer=answered.answer)
-        reply, outcome = self._dispatch(session, ctx, command, member)
-        if reply is not None and isinstance(reply.question, Question) and member is not None:
-            conversation.ask(
-                session,
-                member_id=member.id,
-                key=key,
-                question=reply.question,
-                prompt=reply.text,
-                now=ctx.now,
-                timeout=dt.timedelta(minutes=self._settings.conversation.timeout_minutes),
-                message_id=ctx.inbound_id,
-            )
-            outcome = "asked"
-        return reply, outcome
+                command = answered.command
+                ctx = replace(ctx, answer=answered.answer, prefetched=None)
+        return self._dispatch(session, ctx, command, member)
 
     def _answer(self, session: Session, ctx: Context, command: Command, question) -> Resumed | Reply | None:
         """What this message does to the open question: the resumed command, a reply (ask again, or

@@ -29,6 +29,9 @@ from models import ChatBinding, LiaisonGroup, Member, make_engine, make_session_
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 ROOT = Path(__file__).resolve().parent.parent
 _REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*['\"]?([\w]+|None)['\"]?", re.M)
 

@@ -3,20 +3,65 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.messages import Command, Reply
-from bot.router import Context, Router, UserError
+from bot.router import Context, Router, UserError, prefetched
 from handlers.phrasing import describe_activity, describe_day, kind_word
-from models import Activity, CheckIn, LeaveRequest, Member
+from models import Activity, CheckIn, LeaveRequest, Member, insert_or_skip
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 router = Router()
 
 
-@router.route("checkin")
+def _prefetch_today(
+    session: Session, stmt: Select, command: Command, now: dt.datetime, settings: Settings
+) -> Select:
+    """Today's activities of the member's group, each with their check-in time and leave, if any:
+    read with the sender, a check-in needs nothing else before it is written."""
+    group_id, member_id, today = Member.group_id, Member.id, now.date()
+    return (
+        stmt.add_columns(Activity, CheckIn.checked_in_at, LeaveRequest.id)
+        .outerjoin(
+            Activity,
+            (Activity.group_id == group_id) & (Activity.date == today) & Activity.cancelled.is_(False),
+        )
+        .outerjoin(CheckIn, (CheckIn.activity_id == Activity.id) & (CheckIn.member_id == member_id))
+        .outerjoin(
+            LeaveRequest,
+            (LeaveRequest.activity_id == Activity.id)
+            & (LeaveRequest.member_id == member_id)
+            & LeaveRequest.status.in_(("approved", "pending")),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One of today's activities as this member stands towards it."""
+
+    activity: Activity
+    checked_in_at: dt.datetime | None
+    leave_id: int | None
+
+
+def _slots(session: Session, member: Member, command: Command, ctx: Context) -> list[_Slot]:
+    rows = prefetched(session, ctx, member, command, _prefetch_today)
+    slots: dict[int, _Slot] = {}
+    for activity, checked_in_at, leave_id in rows:
+        if activity is not None and activity.id not in slots:
+            slots[activity.id] = _Slot(activity, checked_in_at, leave_id)
+    return list(slots.values())
+
+
+@router.route("checkin", prefetch=_prefetch_today)
 def checkin(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     today = ctx.now.date()
     if command.date is not None and command.date != today:
@@ -24,49 +69,44 @@ def checkin(session: Session, member: Member, command: Command, ctx: Context) ->
     if member.group_id is None:
         raise UserError("您不属于任何联络组，无需签到。")
     early = dt.timedelta(minutes=ctx.settings.checkin.opens_minutes_before)
-    activity = _activity_now(session, member.group_id, today, command.kind, ctx.now, early)
+    slot = _slot_now(
+        session, member.group_id, _slots(session, member, command, ctx), command.kind, ctx.now, early
+    )
+    activity = slot.activity
     if activity.time is not None:
         # A check-in means "I am there": it counts from shortly before the start to the end of the day.
         opens = dt.datetime.combine(today, activity.time, ctx.now.tzinfo) - early
         if ctx.now < opens:
             raise UserError(f"{describe_activity(activity)}还没开始，{opens:%H:%M}起可以签到。")
-
-    existing = session.scalars(
-        select(CheckIn).where(CheckIn.activity_id == activity.id, CheckIn.member_id == member.id)
-    ).first()
-    if existing is not None:
-        return _already(activity, existing, ctx)
-
-    row = CheckIn(
-        activity_id=activity.id,
-        member_id=member.id,
-        checked_in_at=ctx.now,
-        source_message_id=ctx.inbound_id,
-    )
-    try:
-        # Two deliveries of "签到" with different message ids can race; the unique
-        # (activity, member) key decides, and the loser is answered like a repeat.
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        existing = session.scalars(
-            select(CheckIn).where(CheckIn.activity_id == activity.id, CheckIn.member_id == member.id)
-        ).one()
-        return _already(activity, existing, ctx)
-
+    if slot.checked_in_at is not None:
+        return _already(activity, slot.checked_in_at, ctx)
     text = f"签到成功：{describe_activity(activity)}，{ctx.now:%H:%M}。"
-    leave = session.scalars(
-        select(LeaveRequest).where(
-            LeaveRequest.activity_id == activity.id,
-            LeaveRequest.member_id == member.id,
-            LeaveRequest.status.in_(("approved", "pending")),
-        )
-    ).first()
-    if leave is not None:
+    if slot.leave_id is not None:
         # Being there is what counts: attendance treats a check-in as present whatever the leave says.
-        text += f"您有请假#{leave.id}，本次按出席记录。"
-    return Reply(text)
+        text += f"您有请假#{slot.leave_id}，本次按出席记录。"
+    return Reply(text, then=partial(_record, activity, member.id, ctx))
+
+
+def _record(
+    activity: Activity, member_id: int, ctx: Context, session: Session, inbound_id: int
+) -> Reply | None:
+    """The check-in, once: the unique (activity, member) decides. The sender's row lock keeps the
+    member's own messages apart; a leader's 补报 for them at the same moment is answered as a repeat."""
+    values = {
+        "activity_id": activity.id,
+        "member_id": member_id,
+        "checked_in_at": ctx.now,
+        "late_entry": False,
+        "source_message_id": inbound_id,
+    }
+    if insert_or_skip(session, CheckIn.__table__, values, ("activity_id", "member_id")) is not None:
+        return None
+    at = session.scalar(
+        select(CheckIn.checked_in_at).where(
+            CheckIn.activity_id == activity.id, CheckIn.member_id == member_id
+        )
+    )
+    return _already(activity, at, ctx)
 
 
 def _nothing_today(session: Session, group_id: int, today: dt.date) -> str:
@@ -88,33 +128,34 @@ def _nothing_today(session: Session, group_id: int, today: dt.date) -> str:
     return text
 
 
-def _already(activity: Activity, existing: CheckIn, ctx: Context) -> Reply:
-    at = existing.checked_in_at.astimezone(ctx.now.tzinfo)
+def _already(activity: Activity, checked_in_at: dt.datetime, ctx: Context) -> Reply:
+    at = checked_in_at.astimezone(ctx.now.tzinfo)
     return Reply(f"您已签到过了：{describe_activity(activity)}（{at:%H:%M}签到）。")
 
 
-def _activity_now(
-    session: Session, group_id: int, today: dt.date, kind: str | None, now: dt.datetime, early: dt.timedelta
-) -> Activity:
+def _slot_now(
+    session: Session,
+    group_id: int,
+    slots: list[_Slot],
+    kind: str | None,
+    now: dt.datetime,
+    early: dt.timedelta,
+) -> _Slot:
     """Today's activity the member means: the stated kind, else the ongoing or next one."""
-    rows = session.scalars(
-        select(Activity).where(
-            Activity.group_id == group_id, Activity.date == today, Activity.cancelled.is_(False)
-        )
-    )
+    today = now.date()
     # Sorted here: SQLite and PostgreSQL disagree on where NULL times go; an untimed one counts as all-day.
-    activities = sorted(rows, key=lambda a: (a.time or dt.time.min, a.id))
-    if not activities:
+    slots = sorted(slots, key=lambda s: (s.activity.time or dt.time.min, s.activity.id))
+    if not slots:
         raise UserError(_nothing_today(session, group_id, today))
     if kind is not None:
-        activities = [a for a in activities if a.kind == kind]
-        if not activities:
+        slots = [s for s in slots if s.activity.kind == kind]
+        if not slots:
             label = kind_word(kind)
             raise UserError(f"今天（{describe_day(today)}）本组没有{label}活动，请核对后再签到。")
-    if len(activities) == 1:
-        return activities[0]
+    if len(slots) == 1:
+        return slots[0]
     # Several that day: the last one that has started (or starts within the hour), else the first.
     soon_at = now + early
     soon = soon_at.time() if soon_at.date() == today else dt.time.max
-    started = [a for a in activities if a.time is None or a.time <= soon]
-    return started[-1] if started else activities[0]
+    started = [s for s in slots if s.activity.time is None or s.activity.time <= soon]
+    return started[-1] if started else slots[0]

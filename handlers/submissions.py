@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot import files
@@ -14,9 +16,12 @@ from bot.conversation import Question
 from bot.messages import SUBMISSION_KINDS, Command, FileRef, Reply
 from bot.periods import Period, period_of, spoken
 from bot.quotas import period_bounds
-from bot.router import Context, Router
+from bot.router import Context, Router, prefetched
 from handlers.phrasing import month_day
-from models import Attachment, InboundMessage, Member, Submission
+from models import Attachment, InboundMessage, Member, Submission, next_id
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 router = Router()
 
@@ -39,92 +44,137 @@ def _shown(title: str) -> str:
     return title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX] + "…"
 
 
-def _counting_period(ctx: Context, kind: str, scope: str) -> Period:
+def _counting_period(quotas, kind: str, scope: str, today: dt.date) -> Period:
     """The period a kind is counted in: that of the quota rule counting it (调研报告: the half-year),
     preferring a rule of the asker's scope; a kind no rule counts: the month."""
-    rules = [r for r in ctx.settings.quotas if r.source == "submission" and kind in r.kinds]
+    rules = [r for r in quotas if r.source == "submission" and kind in r.kinds]
     rule = next((r for r in rules if r.scope == scope), rules[0] if rules else None)
-    return period_of(rule.period if rule else "month", ctx.now.date())
+    return period_of(rule.period if rule else "month", today)
+
+
+def _title_and_content(command: Command) -> tuple[str, str] | None:
+    """The note's title and content as recorded, None when the message brought neither."""
+    title = (command.title or "").strip()
+    content = command.content if command.content and command.content.strip() else None
+    if not title and content is None:
+        return None
+    if not title:
+        title = _title_from(content)
+    if content is None:
+        content = title  # a title-only note keeps its words as the content too
+    return title[:200], content
+
+
+def _in_period(settings: Settings, kind: str, scope: str, now: dt.datetime):
+    """Submitted within the period `kind` is counted in for a member of `scope` (group, member)."""
+    start, end = period_bounds(_counting_period(settings.quotas, kind, scope, now.date()), now.tzinfo)
+    return and_(Submission.submitted_at >= start, Submission.submitted_at < end)
+
+
+def _prefetch_note(
+    session: Session, stmt: Select, command: Command, now: dt.datetime, settings: Settings
+) -> Select:
+    """Read with the sender: the same note sent within minutes, the count so far in the period its
+    quota rule counts it in (of the group, or of a member outside groups), and the id the note will
+    take, so that the answer, which names it, is known before anything is written."""
+    fields = _title_and_content(command)
+    if fields is None:
+        return stmt
+    title, content = fields
+    kind = command.intent
+    same = select(Submission.id).where(
+        Submission.member_id == Member.id,
+        Submission.kind == kind,
+        Submission.title == title,
+        Submission.content == content,
+        Submission.status != "withdrawn",
+        Submission.submitted_at > now - _RESENT_WITHIN,
+    )
+    scope = or_(
+        and_(
+            Member.group_id.is_not(None),
+            Submission.group_id == Member.group_id,
+            _in_period(settings, kind, "group", now),
+        ),
+        and_(
+            Member.group_id.is_(None),
+            Submission.member_id == Member.id,
+            _in_period(settings, kind, "member", now),
+        ),
+    )
+    count = select(func.count(Submission.id)).where(
+        scope, Submission.kind == kind, Submission.status != "withdrawn"
+    )
+    return stmt.add_columns(
+        same.limit(1).scalar_subquery(), count.scalar_subquery(), next_id(session, Submission.__table__)
+    )
 
 
 def _submit(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     kind = command.intent
     label = SUBMISSION_KINDS[kind]
-    title = (command.title or "").strip()
-    content = command.content if command.content and command.content.strip() else None
-    if not title and content is None:
+    fields = _title_and_content(command)
+    if fields is None:
         # "反映社情民意" and nothing more: ask for the text; the next message in this chat is the note.
         return Reply(
             f"请发来{label}的内容（第一句作标题），我收到后记下。",
             question=Question("content", command),
         )
-    if not title:
-        title = _title_from(content)
-    if content is None:
-        content = title  # a title-only note keeps its words as the content too
-
+    title, content = fields
     if command.attachments and (kept := _kept_already(session, member, command)) is not None:
         return kept
 
     # Once per note: the same text of the same kind sent again within minutes (a double tap, a
     # resend after a slow answer) is the note already recorded. The pipeline holds the member's
     # row for the message, so a second copy sent at the same moment sees the first.
-    same = session.scalar(
-        select(Submission)
-        .where(
-            Submission.member_id == member.id,
-            Submission.kind == kind,
-            Submission.title == title[:200],
-            Submission.content == content,
-            Submission.status != "withdrawn",
-            Submission.submitted_at > ctx.now - _RESENT_WITHIN,
-        )
-        .limit(1)
-    )
-    if same is not None:
-        return Reply(f"已收到过这篇{label}《{_shown(same.title)}》（编号#{same.id}），没有重复记录。")
-
-    submission = Submission(
-        member_id=member.id,
-        group_id=member.group_id,
-        kind=kind,
-        title=title[:200],
-        content=content,
-        submitted_at=ctx.now,
-        source_message_id=ctx.inbound_id,
-    )
-    session.add(submission)
-    session.flush()
-    _attach(session, submission, command, ctx)
-
+    same_id, count, new_id = prefetched(session, ctx, member, command, _prefetch_note)[0]
+    if same_id is not None:
+        return Reply(f"已收到过这篇{label}《{_shown(title)}》（编号#{same_id}），没有重复记录。")
+    values = {
+        "id": new_id,
+        "member_id": member.id,
+        "group_id": member.group_id,
+        "kind": kind,
+        "title": title,
+        "content": content,
+        "submitted_at": ctx.now,
+    }
     whose = "本组" if member.group_id is not None else "您"
-    period = _counting_period(ctx, kind, "group" if member.group_id is not None else "member")
-    count = _count_in(session, member, kind, period, ctx.now)
+    scope = "group" if member.group_id is not None else "member"
+    period = _counting_period(ctx.settings.quotas, kind, scope, ctx.now.date())
     # A file is echoed by what it is (（PDF，12页）), a text by the day it was recorded.
     echoed = _files_shown(command.attachments) if command.attachments else f"（{month_day(ctx.now)}）"
     return Reply(
         f"已收到{label}《{_shown(title)}》{echoed}，"
-        f"这是{spoken(period, ctx.now.date())}{whose}第{count}{_UNITS.get(kind, '篇')}，编号#{submission.id}。"
+        f"这是{spoken(period, ctx.now.date())}{whose}第{count + 1}{_UNITS.get(kind, '篇')}，编号#{new_id}。",
+        then=partial(_record, values, command.attachments, ctx.now),
     )
 
 
-def _count_in(session: Session, member: Member, kind: str, period: Period, now: dt.datetime) -> int:
-    """How many of `kind` the member's group (or the member, outside any group) sent in `period`."""
-    start, end = period_bounds(period, now.tzinfo)
-    scope = (
-        Submission.group_id == member.group_id
-        if member.group_id is not None
-        else Submission.member_id == member.id
-    )
-    return session.scalar(
-        select(func.count(Submission.id)).where(
-            scope,
-            Submission.kind == kind,
-            Submission.status != "withdrawn",
-            Submission.submitted_at >= start,
-            Submission.submitted_at < end,
+def _record(
+    values: dict, refs: tuple[FileRef, ...], now: dt.datetime, session: Session, inbound_id: int
+) -> None:
+    """The note and its files, once the message is logged (Reply.then): each names the message."""
+    session.execute(insert(Submission.__table__).values(**values, source_message_id=inbound_id))
+    if refs:
+        session.execute(
+            insert(Attachment.__table__),
+            [_attachment_values(values["id"], ref, now, inbound_id) for ref in refs],
         )
-    )
+
+
+def _attachment_values(submission_id: int, ref: FileRef, now: dt.datetime, inbound_id: int | None) -> dict:
+    return {
+        "submission_id": submission_id,
+        "name": ref.name,
+        "mime_type": ref.mime,
+        "size_bytes": ref.size,
+        "sha256": ref.sha256,
+        "storage_path": ref.path,
+        "pages": ref.pages,
+        "received_at": now,
+        "source_message_id": inbound_id,
+    }
 
 
 def _files_shown(refs: tuple[FileRef, ...]) -> str:
@@ -158,19 +208,7 @@ def _kept_already(session: Session, member: Member, command: Command) -> Reply |
 
 def _attach(session: Session, submission: Submission, command: Command, ctx: Context) -> None:
     for ref in command.attachments:
-        session.add(
-            Attachment(
-                submission_id=submission.id,
-                name=ref.name,
-                mime_type=ref.mime,
-                size_bytes=ref.size,
-                sha256=ref.sha256,
-                storage_path=ref.path,
-                pages=ref.pages,
-                received_at=ctx.now,
-                source_message_id=ctx.inbound_id,
-            )
-        )
+        session.add(Attachment(**_attachment_values(submission.id, ref, ctx.now, ctx.inbound_id)))
 
 
 def _recent_note(session: Session, member: Member, ctx: Context) -> Submission | None:
@@ -220,4 +258,4 @@ def ask_kind(session: Session, member: Member, command: Command, ctx: Context) -
 
 
 for _kind in SUBMISSION_KINDS:
-    router.route(_kind)(_submit)
+    router.route(_kind, prefetch=_prefetch_note)(_submit)

@@ -5,7 +5,7 @@ Models know nothing of HTTP, platforms or the clock: every time is passed in.
 
 from models.backup import BACKUP_KINDS, BACKUP_STATUSES, BackupRun
 from models.base import AwareDateTime, Base
-from models.db import WRITES_AFTER_READING, make_engine, make_session_factory
+from models.db import WRITES_AFTER_READING, insert_or_skip, make_engine, make_session_factory, next_id
 from models.messages import (
     INBOUND_OUTCOMES,
     OUTBOX_STATUSES,
@@ -36,7 +36,9 @@ __all__ = [
     "BACKUP_STATUSES",
     "BackupRun",
     "Base",
+    "insert_or_skip",
     "make_engine",
+    "next_id",
     "make_session_factory",
     "WRITES_AFTER_READING",
     "CallbackSignature",

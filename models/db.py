@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option of a transaction that reads, then writes on what it read: see make_engine.
@@ -40,7 +42,11 @@ def make_engine(url: str, **kwargs) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it is one more round trip on every message. A connection the server dropped
+    # fails its message instead, the pool is invalidated, and the pipeline runs it once more on a
+    # new connection (bot/pipeline.py); connections are recycled before servers and firewalls
+    # commonly drop idle ones.
+    kwargs.setdefault("pool_recycle", 1800)
     # A server that does not answer must not hold a worker for minutes (the callback has
     # answered 503 by then; see bot/platforms/answering.py).
     if url.startswith("postgresql"):
@@ -50,3 +56,22 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_or_skip(
+    session: Session, table: Table, values: dict[str, Any], unique: tuple[str, ...]
+) -> int | None:
+    """INSERT … ON CONFLICT (unique) DO NOTHING, one statement: the new row's id, or None when a row
+    with the same unique key exists (the database decides, not a read before the write)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+    return session.execute(stmt.returning(table.c.id)).scalar()
+
+
+def next_id(session: Session, table: Table) -> ColumnElement[int]:
+    """The id the next row of `table` will take, as an expression to select with another query (so
+    a reply can name a record before it is written). PostgreSQL draws it from the sequence; SQLite
+    takes max + 1, safe because a transaction that writes after reading holds the write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+    return select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
