@@ -21,10 +21,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import QuotaRule
@@ -56,35 +55,60 @@ class MemberCount:
     count: int
 
 
-@dataclass(frozen=True)
 class RuleStanding:
     """One rule for one group in one period.
 
     Group scope: `done` is the group's total and `required` the rule's minimum.
     Member scope: `done` is how many quota holders reached the minimum and `required` how many
     quota holders there are (so 3/4 reads "three of four members"); `met` means all of them did.
+
+    A small object over what its rule shares (`_Judged`): a province's standing is 18,000 of them.
     """
 
-    rule: QuotaRule
-    group_id: int
-    period: Period
-    deadline: dt.date
-    done: int
-    required: int
-    met: bool
-    behind: tuple[MemberCount, ...]  # member scope: holders below the minimum; group scope: ()
-    remind: tuple[int, ...]  # member ids to remind while not met: the leaders, or the members behind
-    # What `behind_members` is built from, only when someone asks: at province scale building it
-    # for every group and rule was most of the time of a county-wide standing.
-    _holders: Sequence[_Holder] = field(default=(), repr=False, compare=False)
-    _by_member: Mapping[int, int] = field(default_factory=dict, repr=False, compare=False)
+    __slots__ = ("_judged", "group_id", "done", "required", "behind")
 
-    @cached_property
+    def __init__(
+        self, judged: _Judged, group_id: int, done: int, required: int, behind: tuple[MemberCount, ...]
+    ) -> None:
+        self._judged = judged
+        self.group_id = group_id
+        self.done = done
+        self.required = required
+        self.behind = behind  # member scope: holders below the minimum; group scope: ()
+
+    def __repr__(self) -> str:
+        return (
+            f"RuleStanding({self.rule.key!r}, group {self.group_id}, {self.period.label}, "
+            f"{self.done}/{self.required}, met={self.met})"
+        )
+
+    @property
+    def rule(self) -> QuotaRule:
+        return self._judged.rule
+
+    @property
+    def period(self) -> Period:
+        return self._judged.period
+
+    @property
+    def deadline(self) -> dt.date:
+        return self._judged.deadline
+
+    @property
+    def met(self) -> bool:
+        return not self.behind if self.rule.scope == "member" else self.done >= self.required
+
+    @property
+    def remind(self) -> tuple[int, ...]:
+        """Member ids to remind while not met: the members behind, or the group's leaders."""
+        if self.rule.scope == "member":
+            return tuple(c.member_id for c in self.behind)
+        return () if self.met else self._judged.leaders.get(self.group_id, ())
+
+    @property
     def behind_members(self) -> tuple[MemberCount, ...]:
         """Quota holders who contributed nothing in the period (谁还没交…)."""
-        return tuple(
-            MemberCount(h.member_id, h.name, 0) for h in self._holders if not self._by_member.get(h.member_id)
-        )
+        return self._judged.gave_nothing(self.group_id)
 
     @property
     def owing(self) -> tuple[MemberCount, ...]:
@@ -132,14 +156,6 @@ def _midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tz)
 
 
-@dataclass(frozen=True)
-class _Holder:
-    member_id: int
-    name: str
-    group_id: int
-    role: str
-
-
 def group_standings(
     session: Session,
     rules: Sequence[QuotaRule],
@@ -151,133 +167,175 @@ def group_standings(
 
     `group_ids` None means every group. `period_for(rule)` picks the period to judge a rule in
     (default: the rule's period containing `now`); returning None leaves the rule out.
+
+    Two queries for any number of groups and rules (every group's counts on every rule, the
+    leaders), one more per member-scope rule (its members below the minimum); `behind_members`
+    costs one more per rule on first use.
     """
-    tz = now.tzinfo
     today = now.date()
     pick = period_for or (lambda rule: period_of(rule.period, today))
     wanted = sorted(set(group_ids)) if group_ids is not None else None
-
-    group_stmt = select(LiaisonGroup.id).order_by(LiaisonGroup.id)
-    if wanted is not None:
-        group_stmt = group_stmt.where(LiaisonGroup.id.in_(wanted))
-    groups = list(session.scalars(group_stmt))
-    holders, leaders = _holders_and_leaders(session, wanted)
-
-    result: dict[int, list[RuleStanding]] = {gid: [] for gid in groups}
-    for rule in rules:
-        period = pick(rule)
-        if period is None:
-            continue
-        by_group, by_member = _counts(session, rule, period, tz, today, wanted)
-        due = deadline(rule, period)
-        for gid in groups:
-            result[gid].append(
-                _standing(rule, gid, period, due, holders[gid], leaders[gid], by_group, by_member)
-            )
+    chosen = [(rule, period) for rule in rules if (period := pick(rule)) is not None]
+    scope = _Scope(session, now.tzinfo, today, wanted)
+    leaders = _leaders(session, wanted)
+    judged = [_Judged(scope, rule, period, leaders) for rule, period in chosen]
+    rows = session.execute(_counts_statement(judged, scope)).all()
+    behind = [_below_minimum(j) if j.rule.scope == "member" else None for j in judged]
+    result: dict[int, list[RuleStanding]] = {}
+    for gid, holders, *counts in rows:
+        standings = []
+        for j, done, below in zip(judged, counts, behind, strict=True):
+            if below is None:
+                standings.append(RuleStanding(j, gid, done, j.rule.minimum, ()))
+            else:
+                late = below.get(gid, ())
+                standings.append(RuleStanding(j, gid, holders - len(late), holders, late))
+        result[gid] = standings
     return result
 
 
-def _holders_and_leaders(
-    session: Session, wanted: list[int] | None
-) -> tuple[dict[int, list[_Holder]], dict[int, list[int]]]:
-    """Per group: its quota holders, and its leaders' member ids (one roster query)."""
-    stmt = select(Member.id, Member.name, Member.group_id, Member.role).where(
-        Member.active.is_(True), Member.group_id.is_not(None), Member.role.in_(("member", "leader"))
+@dataclass(frozen=True)
+class _Scope:
+    """What every rule of one `group_standings` call shares."""
+
+    session: Session
+    tz: dt.tzinfo
+    today: dt.date
+    wanted: list[int] | None  # group ids, None for every group
+
+
+class _Judged:
+    """One rule in one period for one `group_standings` call, shared by its groups' standings."""
+
+    def __init__(self, scope: _Scope, rule: QuotaRule, period: Period, leaders: dict[int, tuple[int, ...]]):
+        self.scope = scope
+        self.rule = rule
+        self.period = period
+        self.deadline = deadline(rule, period)
+        self.table = Submission if rule.source == "submission" else Activity
+        self.leaders = leaders
+        self._gave_nothing: dict[int, tuple[MemberCount, ...]] | None = None
+
+    def counted(self) -> ColumnElement[bool]:
+        """A row of the rule's table (submission or activity) counts toward the rule in the period."""
+        if self.rule.source == "submission":
+            start, end = period_bounds(self.period, self.scope.tz)
+            return and_(
+                Submission.kind.in_(self.rule.kinds),
+                Submission.submitted_at >= start,
+                Submission.submitted_at < end,
+            )
+        return and_(
+            Activity.kind.in_(self.rule.kinds),
+            Activity.date >= self.period.start,
+            Activity.date <= min(self.period.end, self.scope.today),
+        )
+
+    def member_count(self) -> ScalarSelect[int]:
+        """The member's own count on the rule: submissions, or check-ins (at any group's activity)."""
+        if self.rule.source == "submission":
+            stmt = select(func.count()).where(
+                Submission.member_id == Member.id, Submission.status != "withdrawn", self.counted()
+            )
+        else:
+            stmt = (
+                select(func.count())
+                .select_from(CheckIn)
+                .join(Activity, Activity.id == CheckIn.activity_id)
+                .where(CheckIn.member_id == Member.id, Activity.cancelled.is_(False), self.counted())
+            )
+        return stmt.scalar_subquery()
+
+    def gave_nothing(self, group_id: int) -> tuple[MemberCount, ...]:
+        """The group's quota holders with nothing toward the rule: one query for all groups, on first use."""
+        if self._gave_nothing is None:
+            stmt = _holders(self.scope.wanted).add_columns(literal(0)).where(self.member_count() == 0)
+            self._gave_nothing = _by_group(self.scope.session.execute(stmt))
+        return self._gave_nothing.get(group_id, ())
+
+
+def _holders(wanted: list[int] | None) -> Select:
+    """(group id, member id, name) of the quota holders, in member order."""
+    stmt = select(Member.group_id, Member.id, Member.name).where(
+        Member.active.is_(True), Member.group_id.is_not(None), Member.role.in_(QUOTA_ROLES)
     )
     if wanted is not None:
         stmt = stmt.where(Member.group_id.in_(wanted))
-    holders: dict[int, list[_Holder]] = defaultdict(list)
-    leaders: dict[int, list[int]] = defaultdict(list)
-    for mid, name, gid, role in session.execute(stmt.order_by(Member.id)):
-        if role in QUOTA_ROLES:
-            holders[gid].append(_Holder(mid, name, gid, role))
-        if role == "leader":
-            leaders[gid].append(mid)
-    return holders, leaders
+    return stmt.order_by(Member.id)
 
 
-def _standing(
-    rule: QuotaRule,
-    gid: int,
-    period: Period,
-    due: dt.date,
-    holders: list[_Holder],
-    leaders: list[int],
-    by_group: dict[int, int],
-    by_member: dict[int, int],
-) -> RuleStanding:
-    if rule.scope == "member":
-        counted = [MemberCount(h.member_id, h.name, by_member.get(h.member_id, 0)) for h in holders]
-        behind = tuple(c for c in counted if c.count < rule.minimum)
-        done, required = len(counted) - len(behind), len(counted)
-        met = not behind
-        remind = tuple(c.member_id for c in behind)
-    else:
-        behind = ()
-        done, required = by_group.get(gid, 0), rule.minimum
-        met = done >= required
-        remind = () if met else tuple(leaders)
-    return RuleStanding(rule, gid, period, due, done, required, met, behind, remind, holders, by_member)
+def _by_group(rows: Iterable[tuple[int, int, str, int]]) -> dict[int, tuple[MemberCount, ...]]:
+    out: dict[int, list[MemberCount]] = defaultdict(list)
+    for gid, mid, name, n in rows:
+        out[gid].append(MemberCount(mid, name, n))
+    return {gid: tuple(counts) for gid, counts in out.items()}
 
 
-def _in_period_submissions(rule: QuotaRule, period: Period, tz: dt.tzinfo) -> list[ColumnElement[bool]]:
-    start, end = period_bounds(period, tz)
-    return [
-        Submission.kind.in_(rule.kinds),
-        Submission.status != "withdrawn",
-        Submission.submitted_at >= start,
-        Submission.submitted_at < end,
-    ]
+def _below_minimum(judged: _Judged) -> dict[int, tuple[MemberCount, ...]]:
+    """A member-scope rule's quota holders below its minimum, per group (one query)."""
+    n = judged.member_count()
+    stmt = _holders(judged.scope.wanted).add_columns(n).where(n < judged.rule.minimum)
+    return _by_group(judged.scope.session.execute(stmt))
 
 
-def _in_period_activities(rule: QuotaRule, period: Period, today: dt.date) -> list[ColumnElement[bool]]:
-    return [
-        Activity.kind.in_(rule.kinds),
-        Activity.cancelled.is_(False),
-        Activity.date >= period.start,
-        Activity.date <= min(period.end, today),
-    ]
-
-
-def _counts(
-    session: Session,
-    rule: QuotaRule,
-    period: Period,
-    tz: dt.tzinfo,
-    today: dt.date,
-    wanted: list[int] | None,
-) -> tuple[dict[int, int], dict[int, int]]:
-    """(count per group, count per member) for one rule in one period, by aggregate queries."""
-    in_groups = select(Member.id).where(Member.group_id.in_(wanted)) if wanted is not None else None
-    by_group: dict[int, int] = defaultdict(int)
-    by_member: dict[int, int] = defaultdict(int)
-    if rule.source == "submission":
-        # One query: (group, member) pairs give both the group's total and each member's share.
-        stmt = select(Submission.group_id, Submission.member_id, func.count()).where(
-            *_in_period_submissions(rule, period, tz)
-        )
-        if wanted is not None:
-            stmt = stmt.where(or_(Submission.group_id.in_(wanted), Submission.member_id.in_(in_groups)))
-        for gid, mid, n in session.execute(stmt.group_by(Submission.group_id, Submission.member_id)):
-            if gid is not None:
-                by_group[gid] += n
-            by_member[mid] += n
-        return by_group, by_member
-
-    # Activity rules need two queries: activities held per group, and check-ins per member.
-    held = select(Activity.group_id, func.count()).where(*_in_period_activities(rule, period, today))
-    if wanted is not None:
-        held = held.where(Activity.group_id.in_(wanted))
-    by_group.update(session.execute(held.group_by(Activity.group_id)).tuples().all())
-    attended = (
-        select(CheckIn.member_id, func.count())
-        .join(Activity, Activity.id == CheckIn.activity_id)
-        .where(*_in_period_activities(rule, period, today))
+def _leaders(session: Session, wanted: list[int] | None) -> dict[int, tuple[int, ...]]:
+    """Each group's active leaders' member ids, in member order (one query)."""
+    stmt = select(Member.group_id, Member.id).where(
+        Member.active.is_(True), Member.group_id.is_not(None), Member.role == "leader"
     )
     if wanted is not None:
-        attended = attended.where(CheckIn.member_id.in_(in_groups))
-    by_member.update(session.execute(attended.group_by(CheckIn.member_id)).tuples().all())
-    return by_group, by_member
+        stmt = stmt.where(Member.group_id.in_(wanted))
+    out: dict[int, list[int]] = defaultdict(list)
+    for gid, mid in session.execute(stmt.order_by(Member.id)):
+        out[gid].append(mid)
+    return {gid: tuple(ids) for gid, ids in out.items()}
+
+
+def _counts_statement(judged: Sequence[_Judged], scope: _Scope) -> Select:
+    """One row per group: (group id, quota holders, then each rule's group count), in group order.
+
+    Submissions and activities are each aggregated once with a FILTER per rule, over the span of
+    all the rules' periods (what the bench's single query does). A member-scope rule's column is
+    unused (its members are counted by `_below_minimum`).
+    """
+    by_rule: dict[int, ColumnElement[int]] = {}  # id(judged) → its column
+    joins = []
+    for table in (Submission, Activity):
+        mine = [j for j in judged if j.table is table and j.rule.scope == "group"]
+        if not mine:
+            continue
+        live = Submission.status != "withdrawn" if table is Submission else Activity.cancelled.is_(False)
+        agg = select(
+            table.group_id.label("group_id"),
+            *(func.count().filter(j.counted()).label(f"r{i}") for i, j in enumerate(mine)),
+        ).where(live, table.group_id.is_not(None), or_(*(j.counted() for j in mine)))
+        if scope.wanted is not None:
+            agg = agg.where(table.group_id.in_(scope.wanted))
+        sub = agg.group_by(table.group_id).subquery()
+        joins.append(sub)
+        by_rule.update({id(j): func.coalesce(sub.c[f"r{i}"], 0) for i, j in enumerate(mine)})
+    columns = [by_rule.get(id(j), literal(0)) for j in judged]
+    if not any(j.rule.scope == "member" for j in judged):
+        return _per_group(select(LiaisonGroup.id, literal(0), *columns), joins, scope)
+    holders = (
+        select(Member.group_id.label("group_id"), func.count().label("n"))
+        .where(Member.active.is_(True), Member.role.in_(QUOTA_ROLES))
+        .group_by(Member.group_id)
+        .subquery()
+    )
+    stmt = select(LiaisonGroup.id, func.coalesce(holders.c.n, 0), *columns).outerjoin(
+        holders, holders.c.group_id == LiaisonGroup.id
+    )
+    return _per_group(stmt, joins, scope)
+
+
+def _per_group(stmt: Select, joins: list[Subquery], scope: _Scope) -> Select:
+    """The groups (those wanted), each with its aggregates joined, in group order."""
+    for sub in joins:
+        stmt = stmt.outerjoin(sub, sub.c.group_id == LiaisonGroup.id)
+    if scope.wanted is not None:
+        stmt = stmt.where(LiaisonGroup.id.in_(scope.wanted))
+    return stmt.order_by(LiaisonGroup.id)
 
 
 def member_standings(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot import periods
 from bot.config import QuotaRule, ReminderWording, Settings
@@ -215,23 +215,26 @@ def _quota_reminders(
         return []
     rules = [r for r in settings.quotas if r.key in active]
     standings = group_standings(session, rules, now, period_for=lambda r: active[r.key][0])
-    people.preload(m for per_rule in standings.values() for st in per_rule if not st.met for m in st.remind)
-    out = []
-    for per_rule in standings.values():
-        for st in per_rule:
-            period, n = active[st.rule.key]
-            message = _quota_message(st, period, n, settings, people, now.date())
-            if message is not None:
-                out.append(message)
-    return out
+    # Only the groups that owe something get a message (unless all_done_message): the rule's
+    # wording of its period is worked out once, not once per group.
+    when = {r.key: periods.spoken(active[r.key][0], now.date()) for r in rules}
+    owing = [st for per_rule in standings.values() for st in per_rule if not st.met]
+    people.preload(m for st in owing for m in st.remind)
+    if not settings.reminders.all_done_message:
+        return [_quota_message(st, active[st.rule.key], when[st.rule.key], settings, people) for st in owing]
+    return [
+        _quota_message(st, active[st.rule.key], when[st.rule.key], settings, people)
+        for per_rule in standings.values()
+        for st in per_rule
+    ]
 
 
 def _quota_message(
-    st: RuleStanding, period: Period, n: int, settings: Settings, people: _People, today: dt.date
-) -> Message | None:
-    """The stage-`n` reminder while the group owes; once it is met, the all-done line if wanted."""
+    st: RuleStanding, stage: tuple[Period, int], when: str, settings: Settings, people: _People
+) -> Message:
+    """The stage's reminder while the group owes; once it is met, the all-done line."""
+    period, n = stage
     key = f"quota:{st.rule.key}:g{st.group_id}:{period.start.isoformat()}"
-    when = periods.spoken(period, today)
     wording = settings.reminders.wording
     if not st.met:
         text = _quota_text(st, when, wording)
@@ -242,10 +245,8 @@ def _quota_message(
             text=text,
             mentions=people.persons(st.remind),
         )
-    if settings.reminders.all_done_message:
-        text = wording.fill("all_done", when=when, rule=st.rule.name)
-        return _message(key=f"{key}:done", kind="all_done", group_id=st.group_id, text=text)
-    return None
+    text = wording.fill("all_done", when=when, rule=st.rule.name)
+    return _message(key=f"{key}:done", kind="all_done", group_id=st.group_id, text=text)
 
 
 def _quota_text(st: RuleStanding, when: str, wording: ReminderWording) -> str:
@@ -573,35 +574,35 @@ def _unexcused_counts(
 ) -> dict[tuple[int, int], int]:
     """For each (activity, absent member): unexcused absences in the term up to that activity.
 
-    One aggregate query per activity with absentees (a handful a day)."""
+    One aggregate query for all the activities with absentees: each reported activity joined to its
+    group's activities up to it and to its group's members, then kept for those absent from it."""
+    wanted = {(a.id, mid) for a, members in absences for mid in members}
+    if not wanted:
+        return {}
+    reported = aliased(Activity)
+    excused = exists().where(
+        LeaveRequest.activity_id == Activity.id,
+        LeaveRequest.member_id == Member.id,
+        LeaveRequest.status == "approved",
+    )
+    present = exists().where(CheckIn.activity_id == Activity.id, CheckIn.member_id == Member.id)
+    conditions = [
+        reported.id.in_(sorted({aid for aid, _m in wanted})),
+        Member.id.in_(sorted({mid for _a, mid in wanted})),
+        Activity.cancelled.is_(False),
+        or_(Activity.date < reported.date, and_(Activity.date == reported.date, Activity.id <= reported.id)),
+        ~excused,
+        ~present,
+    ]
     term_start = settings.reminders.activity.term_start
-    out: dict[tuple[int, int], int] = {}
-    for a, members in absences:
-        if not members:
-            continue
-        excused = exists().where(
-            LeaveRequest.activity_id == Activity.id,
-            LeaveRequest.member_id == Member.id,
-            LeaveRequest.status == "approved",
-        )
-        present = exists().where(CheckIn.activity_id == Activity.id, CheckIn.member_id == Member.id)
-        conditions = [
-            Activity.group_id == a.group_id,
-            Activity.cancelled.is_(False),
-            or_(Activity.date < a.date, and_(Activity.date == a.date, Activity.id <= a.id)),
-            Member.id.in_(members),
-            ~excused,
-            ~present,
-        ]
-        if term_start is not None:
-            conditions.append(Activity.date >= term_start)
-        stmt = (
-            select(Member.id, func.count(Activity.id))
-            .select_from(Activity)
-            .join(Member, Member.group_id == Activity.group_id)
-            .where(*conditions)
-            .group_by(Member.id)
-        )
-        for mid, n in session.execute(stmt):
-            out[(a.id, mid)] = n
-    return out
+    if term_start is not None:
+        conditions.append(Activity.date >= term_start)
+    stmt = (
+        select(reported.id, Member.id, func.count(Activity.id))
+        .select_from(reported)
+        .join(Activity, Activity.group_id == reported.group_id)
+        .join(Member, Member.group_id == reported.group_id)
+        .where(*conditions)
+        .group_by(reported.id, Member.id)
+    )
+    return {(aid, mid): n for aid, mid, n in session.execute(stmt) if (aid, mid) in wanted}
