@@ -29,6 +29,7 @@ from handlers import (
     checkin,
     corrections,
     help,
+    journey,
     late,
     leave,
     office,
@@ -52,6 +53,7 @@ ROUTERS = [
     help.router,
     corrections.router,
     office.router,
+    journey.router,
 ]
 
 

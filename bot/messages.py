@@ -34,6 +34,12 @@ INTENTS: dict[str, str] = {
     "reject_late": "驳回补报",
     "adopt": "采用",
     "instruct": "批示",
+    # The rest of a note's journey (handlers/journey.py) and the yearly duty score (handlers/score.py).
+    "return_note": "退回",
+    "bulletin": "编报",
+    "report_up": "报送",
+    "feedback": "反馈",
+    "score": "积分",
     "deactivate": "停用",
     "reactivate": "启用",
     "export": "导出",

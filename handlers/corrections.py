@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import SUBMISSION_KINDS, Command, Reply
 from bot.router import Context, Router, UserError
+from handlers import journey
 from handlers.phrasing import describe_activity, kind_word
 from models import Activity, LeaveRequest, Member, Submission
 from models.records import ChangedBy, audit
@@ -47,6 +48,8 @@ def _submission_to_change(session: Session, member: Member, command: Command, ct
         return row
     if not mine:
         raise UserError(f"材料#{row.id}不是您提交的，只能撤回或更正自己的材料。")
+    if row.status == "returned":
+        return row  # sent back for revision (退回): its author corrects it whenever ready
     limit = ctx.settings.submissions.withdraw_minutes
     if ctx.now - row.submitted_at > dt.timedelta(minutes=limit):
         raise UserError(f"材料#{row.id}提交已超过{limit}分钟，不能自行撤回或更正，请联系组长或县政协办公室。")
@@ -113,4 +116,7 @@ def correct(session: Session, member: Member, command: Command, ctx: Context) ->
     for field, old, new in changed:
         audit(session, row, field, old, new, by)
         setattr(row, field, new)
+    if row.status == "returned" and row.member_id == member.id:
+        journey.resubmit(session, row, member, ctx)
+        return Reply(f"已更正{_label(row)}，已重新提交县政协办公室（原内容已留档）。")
     return Reply(f"已更正{_label(row)}（原内容已留档）。")

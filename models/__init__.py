@@ -19,6 +19,7 @@ from models.messages import (
 from models.records import (
     LATE_ENTRY_STATUSES,
     LEAVE_STATUSES,
+    SUBMISSION_EVENTS,
     SUBMISSION_STATUSES,
     Activity,
     Attachment,
@@ -27,6 +28,7 @@ from models.records import (
     LeaveRequest,
     RecordChange,
     Submission,
+    SubmissionEvent,
 )
 from models.roster import ROLE_NAMES, ROLES, ChatBinding, LiaisonGroup, Member
 
@@ -56,6 +58,8 @@ __all__ = [
     "LeaveRequest",
     "RecordChange",
     "Submission",
+    "SubmissionEvent",
+    "SUBMISSION_EVENTS",
     "LEAVE_STATUSES",
     "LATE_ENTRY_STATUSES",
     "SUBMISSION_STATUSES",

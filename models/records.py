@@ -28,7 +28,11 @@ from models.roster import LiaisonGroup, Member
 
 LEAVE_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 LATE_ENTRY_STATUSES = ("pending", "confirmed", "rejected")
-SUBMISSION_STATUSES = ("submitted", "adopted", "withdrawn")
+# A note's journey (社情民意的流转): submitted → (returned for revision → submitted again) → in the
+# office's bulletin (编报) → reported upward (报送) → adopted (采用); 批示 and 反馈 are events on the way,
+# not states. The status is the furthest stage reached; each step is a SubmissionEvent.
+SUBMISSION_STATUSES = ("submitted", "returned", "in_bulletin", "reported", "adopted", "withdrawn")
+SUBMISSION_EVENTS = ("returned", "resubmitted", "bulletin", "reported", "adopted", "instructed", "feedback")
 
 
 class Activity(Base):
@@ -116,6 +120,28 @@ class Submission(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="submission", order_by="Attachment.id"
     )
+    events: Mapped[list[SubmissionEvent]] = relationship(
+        back_populates="submission", order_by="SubmissionEvent.id"
+    )
+
+
+class SubmissionEvent(Base):
+    """One dated step of a note's journey, by whom, from which message: 退回 (detail = the reason),
+    更正 after a 退回 (resubmitted), 编报 (detail = 第5期), 报送 (level, detail = 市政协), 采用 (level,
+    detail = the outlet, 《各界反映》), 批示 (detail = 县委书记：…), 反馈 (detail = 交通局：已完成整改)."""
+
+    __tablename__ = "submission_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # SUBMISSION_EVENTS
+    level: Mapped[str | None] = mapped_column(String(32))  # 县级 / 市级 / 省级 / 全国
+    detail: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+    submission: Mapped[Submission] = relationship(back_populates="events")
 
 
 class Attachment(Base):

@@ -134,6 +134,19 @@ def late(t: Text) -> Command | None:
 # -- the office: 采用, 批示, 停用/启用 -------------------------------------------------------------------
 
 _ADOPT_RE = re.compile(r"^(?:标记)?采用(?=\s*[#]?\s*\d)")
+# The rest of a note's journey, each an office verb before the note's number (README "社情民意的流转").
+_JOURNEY_RE = re.compile(r"^(?P<verb>退回|退改|编报|编发|刊发|报送|上报|反馈|办理反馈)(?=\s*[#]?\s*\d)")
+_JOURNEY_INTENTS = {
+    "退回": "return_note",
+    "退改": "return_note",
+    "编报": "bulletin",
+    "编发": "bulletin",
+    "刊发": "bulletin",
+    "报送": "report_up",
+    "上报": "report_up",
+    "反馈": "feedback",
+    "办理反馈": "feedback",
+}
 _INSTRUCT_RE = re.compile(r"^(?:领导)?批示(?=\s*[#]?\s*\d)")
 _ADOPTED_RE = re.compile(
     r"^#?\s*(?P<n>\d{1,9})(?:号|篇)?\s*(?:已经?|已)?(?:被|获|由)?(?P<by>.{0,12}?)(?:采用|采纳)(?:了)?$"
@@ -154,12 +167,28 @@ def _level(words: str) -> str | None:
     return words or None
 
 
+def returned(t: Text) -> Command | None:
+    """退回 #12 理由: a note sent back (the handler hands a leader's 退回 #3 on to the leave's 驳回)."""
+    m = _JOURNEY_RE.match(t.core)
+    if m is None or _JOURNEY_INTENTS[m["verb"]] != "return_note":
+        return None
+    target, rest = number(t.core[m.end() :])
+    return Command("return_note", target=target, reason=clean(rest) or None)
+
+
 def office(t: Text) -> Command | None:
     """采用/批示 #12, "#2 被县政协采用了", 停用/启用 张三."""
     core = t.core
     if m := _ADOPT_RE.match(core):
         target, rest = number(core[m.end() :])
-        return Command("adopt", target=target, content=_level(rest))
+        # 采用 #12 省政协《各界反映》: content the level, title the outlet as written.
+        return Command("adopt", target=target, content=_level(rest), title=clean(rest) or None)
+    if m := _JOURNEY_RE.match(core):
+        target, rest = number(core[m.end() :])
+        intent = _JOURNEY_INTENTS[m["verb"]]
+        if intent == "return_note":  # 退回 #12 理由: the reason goes to the member
+            return Command(intent, target=target, reason=clean(rest) or None)
+        return Command(intent, target=target, content=clean(rest) or None)
     if m := _INSTRUCT_RE.match(core):
         target, rest = number(core[m.end() :])
         return Command("instruct", target=target, content=clean(rest))

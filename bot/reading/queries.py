@@ -124,6 +124,38 @@ def query_core(t: Text) -> str:
     return re.sub(r"^的", "", _QUERY_PREFIX_RE.sub("", q, count=1))
 
 
+# -- 积分: the yearly duty score --------------------------------------------------------------------
+
+_SCORE_WORD = r"(?:履职)?(?:积分|得分|分数|考核分)"
+_SCORE_RE = re.compile(
+    rf"^(?P<whose>我|本人|俺)(?!们)的?\S{{0,6}}?{_SCORE_WORD}"
+    rf"|^(?P<county>全县|县里|各组|各联络组|全体委员|所有委员|委员)的?\S{{0,4}}?{_SCORE_WORD}"
+    r"|^(?P<group>本组|我组|全组|小组|我们组|咱们组|咱组|组里|联络组|我们|咱们)?的?"
+    rf"(?:委员)?{_SCORE_WORD}(?:排名|排行|情况|统计|汇总|榜)?(?:怎么样|咋样|如何)?$"
+    rf"|^{_SCORE_WORD}(?:排名|排行|榜)"
+)
+
+
+def score(t: Text) -> Command | None:
+    """我的积分 (target None), 本组积分 / 第二联络组积分 (target "group", content the group named),
+    全县积分排名 (target "county"); title the period word as written (the score is yearly)."""
+    q = query_core(t)
+    group_m = GROUP_RE.search(q)
+    if group_m:
+        q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP) or "积分"
+        q = re.sub(r"^的", "", q)
+    m = _SCORE_RE.match(q)
+    if m is None or len(t.core) > 30:
+        return None
+    if m["whose"]:
+        return Command("score", title=period_word(t))
+    if m["county"] or (
+        m["group"] is None and group_m is None and q.startswith(("积分排", "积分榜", "分数排"))
+    ):
+        return Command("score", title=period_word(t), target="county")
+    return Command("score", title=period_word(t), target="group", content=group_m[0] if group_m else None)
+
+
 def my(t: Text) -> Command | None:
     """我的履职 / 我这个月交了几篇 / 我本季度积分多少."""
     q = query_core(t)

@@ -1,0 +1,195 @@
+"""社情民意的流转 (issue 18): a note from submission to 退回, 更正, 编报, 报送, 采用 (more than once),
+批示 and 反馈 — each step dated, attributed, told to the author, refused for the wrong role and
+recorded once — through the real parser and pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from models import OutboxMessage, Submission, SubmissionEvent
+from tests.conftest import NOW
+
+DAY = dt.timedelta(days=1)
+
+
+@pytest.fixture
+def db(runtime):
+    """db(fn) runs fn(session) in a transaction and returns its result."""
+
+    def run(fn):
+        with runtime.sessions.begin() as s:
+            return fn(s)
+
+    return run
+
+
+def _latest(db) -> int:
+    return db(lambda s: s.scalar(select(Submission.id).order_by(Submission.id.desc()).limit(1)))
+
+
+def _events(db, sid: int) -> list[tuple]:
+    return db(
+        lambda s: [
+            (e.kind, e.level, e.detail, e.by_id, e.source_message_id is not None)
+            for e in s.scalars(
+                select(SubmissionEvent)
+                .where(SubmissionEvent.submission_id == sid)
+                .order_by(SubmissionEvent.id)
+            )
+        ]
+    )
+
+
+def _told(db, member_id: int) -> list[str]:
+    return db(
+        lambda s: [
+            m.text
+            for m in s.scalars(
+                select(OutboxMessage).where(OutboxMessage.member_id == member_id).order_by(OutboxMessage.id)
+            )
+        ]
+    )
+
+
+def _status(db, sid: int) -> str:
+    return db(lambda s: s.get(Submission, sid).status)
+
+
+def test_a_note_goes_the_whole_way_and_its_author_hears_each_step(say, db, roster):
+    say("张三", "社情民意：关于路灯的建议。晚上太黑，老人出行不便。建议增设路灯。")
+    sid = _latest(db)
+    office = roster["陈主任"]
+
+    assert say("陈主任", f"退回 #{sid} 请补充具体路段", now=NOW + DAY) == (
+        f"已退回张三的社情民意#{sid}《关于路灯的建议》：请补充具体路段，已告知本人。"
+    )
+    assert _status(db, sid) == "returned"
+    # Past the 30-minute window for corrections, a returned note is still its author's to correct.
+    assert say(
+        "张三", f"更正 #{sid} 关于城东路路灯的建议。城东路晚上太黑。建议增设路灯。", now=NOW + 3 * DAY
+    ) == (f"已更正社情民意#{sid}《关于城东路路灯的建议》，已重新提交县政协办公室（原内容已留档）。")
+    assert _status(db, sid) == "submitted"
+    assert say("陈主任", f"编报 #{sid} 第5期", now=NOW + 4 * DAY).startswith("已记录张三的社情民意")
+    assert _status(db, sid) == "in_bulletin"
+    say("陈主任", f"报送 #{sid} 市政协", now=NOW + 5 * DAY)
+    assert _status(db, sid) == "reported"
+    assert say("陈主任", f"采用 #{sid} 市政协《社情民意》", now=NOW + 6 * DAY) == (
+        f"已标记张三的社情民意#{sid}《关于城东路路灯的建议》为市级采用（市政协《社情民意》）。"
+    )
+    say("陈主任", f"采用 #{sid} 省政协《各界反映》", now=NOW + 7 * DAY)
+    say("陈主任", f"批示 #{sid} 县委书记：请城管局研究", now=NOW + 8 * DAY)
+    say("陈主任", f"批示 #{sid} 副县长：已阅", now=NOW + 8 * DAY)
+    say("陈主任", f"反馈 #{sid} 城管局：已增设路灯12盏", now=NOW + 20 * DAY)
+
+    row = db(lambda s: s.get(Submission, sid))
+    assert (row.status, row.adopted_level, row.instruction) == ("adopted", "省级", "副县长：已阅")
+    assert _events(db, sid) == [
+        ("returned", None, "请补充具体路段", office, True),
+        ("resubmitted", None, None, roster["张三"], True),
+        ("bulletin", None, "第5期", office, True),
+        ("reported", "市级", "市政协", office, True),
+        ("adopted", "市级", "市政协《社情民意》", office, True),
+        ("adopted", "省级", "省政协《各界反映》", office, True),
+        ("instructed", None, "县委书记：请城管局研究", office, True),
+        ("instructed", None, "副县长：已阅", office, True),
+        ("feedback", None, "城管局：已增设路灯12盏", office, True),
+    ]
+    told = _told(db, roster["张三"])
+    assert len(told) == 8  # every step but the author's own 更正
+    assert told[0] == (
+        f"您的社情民意#{sid}《关于路灯的建议》被退回修改：请补充具体路段。修改后请发「更正 #{sid} 标题。正文……」重新提交。"
+    )
+    assert told[-1] == f"您的社情民意#{sid}《关于城东路路灯的建议》有了办理反馈：城管局：已增设路灯12盏"
+    # A later step never moves the note back: 编报 after 采用 leaves it adopted.
+    say("陈主任", f"编报 #{sid} 第6期", now=NOW + 21 * DAY)
+    assert _status(db, sid) == "adopted"
+
+
+def test_each_step_is_recorded_once(say, db, roster):
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    sid = _latest(db)
+    for _ in range(2):
+        say("陈主任", f"编报 #{sid} 第5期")
+        say("陈主任", f"报送 #{sid} 市政协")
+        say("陈主任", f"采用 #{sid} 市级")
+        say("陈主任", f"反馈 #{sid} 城管局：已整改")
+    assert say("陈主任", f"编报 #{sid} 第5期").endswith("已记录编报第5期。")
+    assert [e[0] for e in _events(db, sid)] == ["bulletin", "reported", "adopted", "feedback"]
+    assert len(_told(db, roster["张三"])) == 4
+
+
+def test_the_office_steps_are_refused_for_members_and_leaders(say, db):
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    sid = _latest(db)
+    for who in ("张三", "王组长"):
+        for verb in (f"编报 #{sid} 第5期", f"报送 #{sid} 市政协", f"反馈 #{sid} 交通局：已办"):
+            assert say(who, verb) == "只有县政协办公室的管理员可以这样操作。"
+    # 退回 is also 驳回's word: a leader's 退回 #N is about a leave request, never the note.
+    assert "请假" in say("王组长", f"退回 #{sid} 理由")
+    assert say("张三", f"退回 #{sid}") == "只有组长（联络员）可以这样操作。"
+    assert _status(db, sid) == "submitted"
+    assert _events(db, sid) == []
+
+
+def test_an_adopted_note_cannot_be_returned_and_a_withdrawn_one_takes_no_step(say, db):
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    sid = _latest(db)
+    say("陈主任", f"采用 #{sid} 县级")
+    assert say("陈主任", f"退回 #{sid} 重写") == f"张三的社情民意#{sid}《关于路灯的建议》已被采用，不能退回。"
+    say("张三", "社情民意：关于井盖的建议。井盖缺失。")
+    other = _latest(db)
+    say("张三", "撤回", now=NOW + dt.timedelta(minutes=1))
+    assert say("陈主任", f"编报 #{other} 第5期") == f"材料#{other}已被撤回，不能标记。"
+    assert _events(db, other) == []
+
+
+def test_a_returned_note_can_only_be_corrected_by_its_author_or_the_office(say, db):
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    sid = _latest(db)
+    say("陈主任", f"退回 #{sid} 请补充")
+    assert "不是您提交的" in say("李四", f"更正 #{sid} 关于路灯的建议。全新内容。", now=NOW + DAY)
+    assert _status(db, sid) == "returned"
+
+
+def test_the_migration_keeps_each_adoption_and_instruction_as_the_first_steps(tmp_path):
+    from alembic import command
+    from sqlalchemy.orm import Session
+
+    from bot.runtime import _alembic_config
+    from models import LiaisonGroup, Member, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = _alembic_config(engine)
+    command.upgrade(cfg, "0011")
+    with Session(engine) as s, s.begin():
+        g = LiaisonGroup(name="第一联络组", created_at=NOW)
+        s.add(g)
+        s.flush()
+        m = Member(
+            name="张三", mobile="13800000001", group_id=g.id, role="member", created_at=NOW, updated_at=NOW
+        )
+        s.add(m)
+        s.flush()
+        base = dict(member_id=m.id, group_id=g.id, kind="opinion", content="…", submitted_at=NOW)
+        s.add_all(
+            [
+                Submission(
+                    title="采用的", status="adopted", adopted_level="市级", adopted_at=NOW + DAY, **base
+                ),
+                Submission(title="批示的", instruction="县长：请研究", instructed_at=NOW + 2 * DAY, **base),
+                Submission(title="只提交的", **base),
+            ]
+        )
+    command.upgrade(cfg, "head")
+    with Session(engine) as s:
+        got = sorted(
+            (e.submission.title, e.kind, e.level, e.detail, e.at) for e in s.scalars(select(SubmissionEvent))
+        )
+    assert got == [
+        ("批示的", "instructed", None, "县长：请研究", NOW + 2 * DAY),
+        ("采用的", "adopted", "市级", None, NOW + DAY),
+    ]
+    engine.dispose()
