@@ -34,6 +34,7 @@ from handlers import (
     leave,
     office,
     record,
+    score,
     status,
     submissions,
 )
@@ -54,6 +55,7 @@ ROUTERS = [
     corrections.router,
     office.router,
     journey.router,
+    score.router,
 ]
 
 

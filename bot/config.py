@@ -77,6 +77,80 @@ class QuotaRule(_Strict):
         return self
 
 
+ADOPTION_LEVEL_NAMES = ("县级", "市级", "省级", "全国")
+
+
+class ScoreCategory(_Strict):
+    """One line of the yearly duty score (履职积分): points for a kind of activity or submission.
+
+    An activity category counts, per activity of its kinds in the year: `attended` (checked in),
+    `on_leave` (the member's group's, missed with approved leave) and `absent` (the group's, before
+    today, neither; usually negative). A submission category counts `each` submission of its kinds
+    not withdrawn, `adopted` once per adopted one at its highest level (a number for every level, or
+    one per level), and `instructed` per 批示. `cap` bounds the category's points from above.
+    """
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: str
+    source: Literal["submission", "activity"]
+    kinds: list[str] = Field(min_length=1)
+    attended: float = 0
+    on_leave: float = 0
+    absent: float = 0
+    each: float = 0
+    adopted: dict[str, float] = {}
+    instructed: float = 0
+    cap: float | None = None
+
+    @field_validator("adopted", mode="before")
+    @classmethod
+    def _every_level(cls, v: Any) -> Any:
+        if isinstance(v, int | float):  # "adopted: 5": the same bonus at every level
+            return dict.fromkeys(ADOPTION_LEVEL_NAMES, v)
+        return v
+
+    @model_validator(mode="after")
+    def _fits_source(self) -> ScoreCategory:
+        allowed = SubmissionKind.__args__ if self.source == "submission" else ActivityKind.__args__
+        bad = [k for k in self.kinds if k not in allowed]
+        if bad:
+            raise ValueError(f"kinds {bad} not among {list(allowed)} for source {self.source}")
+        unknown = sorted(set(self.adopted) - set(ADOPTION_LEVEL_NAMES))
+        if unknown:
+            raise ValueError(f"adopted levels {unknown} not among {list(ADOPTION_LEVEL_NAMES)}")
+        return self
+
+
+class Grade(_Strict):
+    name: str  # 优秀, 良好, 称职 …
+    min: float  # the least total for this grade
+
+
+class ScoringSettings(_Strict):
+    """履职积分: the base, the categories, the grade bands (highest first) and the pass mark."""
+
+    base: float = 0
+    max_total: float | None = None  # e.g. 济南's 70 base + at most 50 → 120
+    pass_mark: float = 60  # below it: 约谈, and an early warning to the leader
+    categories: list[ScoreCategory] = []
+    grades: list[Grade] = []
+    lowest_grade: str = "不称职"  # below every band
+
+    @field_validator("grades")
+    @classmethod
+    def _highest_first(cls, v: list[Grade]) -> list[Grade]:
+        return sorted(v, key=lambda g: -g.min)
+
+    @field_validator("categories")
+    @classmethod
+    def _unique_categories(cls, v: list[ScoreCategory]) -> list[ScoreCategory]:
+        keys = [c.key for c in v]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"scoring category keys must be unique, repeated: {sorted(dup)}")
+        return v
+
+
 class GroupWecom(_Strict):
     chat_id: str = ""
     webhook_key: str = ""
@@ -415,6 +489,7 @@ class Settings(_Strict):
     checkin: CheckinSettings = CheckinSettings()
     binding: BindingSettings = BindingSettings()
     quotas: list[QuotaRule] = []
+    scoring: ScoringSettings = ScoringSettings()
     groups: list[GroupBinding] = []
     wecom: WecomSettings = WecomSettings()
     dingtalk: DingtalkSettings = DingtalkSettings()

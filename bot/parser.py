@@ -93,6 +93,7 @@ RULES: tuple[Rule, ...] = (
     Rule("late", office.late, "补报/补签 …: before check-in and leave, whose words it carries"),
     Rule("returned", office.returned, "退回 #12 理由: a note sent back, before 驳回's words take 退回"),
     Rule("decision", decisions.decision, "同意/驳回 …: a leader's 同意 is never their own leave"),
+    Rule("my_notes", queries.my_notes, "我的社情民意 lists one's notes: before a note, whose keyword it holds"),
     Rule("note", notes.note, "a note opens with its keyword: what it mentions later is its text"),
     Rule("suggestion", notes.suggestion, "提个建议：… is a note too, before the questions"),
     Rule("help_question", queries.help_question, "…能干什么 anywhere in a short message: after notes, whose text may ask it"),

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
 from bot.periods import period_of, spoken
 from bot.quotas import MemberRecord, PeriodRecord, member_standings
 from bot.router import Context, Router, UserError
+from handlers.journey import STATUS_WORDS
 from handlers.people import one_named, where
-from handlers.phrasing import due_note, kind_word, month_day
+from handlers.phrasing import MAX_ROWS, due_note, kind_word, month_day
 from handlers.status import asked_period
-from models import Member
+from models import Member, Submission, SubmissionEvent
 
 router = Router()
 
@@ -35,7 +37,11 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
     if command.target in SUBMISSION_KINDS:
-        return Reply(_kind_count(record, command.target, today))
+        return Reply(
+            "\n".join(
+                [_kind_count(record, command.target, today), *_notes(session, member, command.target, ctx)]
+            )
+        )
     lines = [f"{member.name}的履职记录（截至{month_day(today)}）："]
     for p in record.periods:
         sent = "、".join(f"{kind_word(k)}{n}件" for k, n in p.submissions) or "未提交材料"
@@ -74,6 +80,37 @@ def _kind_count(record: MemberRecord, kind: str, today: dt.date) -> str:
     if len(record.periods) == 1 and not dict(record.periods[0].submissions).get(kind):
         return f"您{spoken(record.periods[0].period, today)}还没有交{kind_word(kind)}。"
     return f"您交的{kind_word(kind)}：{'；'.join(parts)}。"
+
+
+def _notes(session: Session, member: Member, kind: str, ctx: Context) -> list[str]:
+    """#12《关于路灯的建议》已采用（省级，批示2次）: the member's latest notes of `kind` and their state."""
+    rows = session.scalars(
+        select(Submission)
+        .where(Submission.member_id == member.id, Submission.kind == kind)
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .limit(MAX_ROWS + 1)
+    ).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    steps = dict.fromkeys(ids, 0)
+    for sid, n in session.execute(
+        select(SubmissionEvent.submission_id, func.count())
+        .where(SubmissionEvent.submission_id.in_(ids), SubmissionEvent.kind == "instructed")
+        .group_by(SubmissionEvent.submission_id)
+    ):
+        steps[sid] = n
+    lines = []
+    for r in rows[:MAX_ROWS]:
+        notes = [r.adopted_level] if r.status == "adopted" and r.adopted_level else []
+        notes += [f"批示{steps[r.id]}次"] if steps[r.id] else []
+        more = f"（{'，'.join(notes)}）" if notes else ""
+        lines.append(
+            f"#{r.id}《{r.title[:20]}》{month_day(r.submitted_at.astimezone(ctx.settings.tz).date())} {STATUS_WORDS.get(r.status, r.status)}{more}"
+        )
+    if len(rows) > MAX_ROWS:
+        lines.append("……更早的见履职档案（导出）")
+    return lines
 
 
 def record_subject(session: Session, member: Member, command: Command, ctx: Context) -> Member:

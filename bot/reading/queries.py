@@ -156,6 +156,21 @@ def score(t: Text) -> Command | None:
     return Command("score", title=period_word(t), target="group", content=group_m[0] if group_m else None)
 
 
+_MY_NOTES_RE = re.compile(
+    rf"^(?:我的|本人的|我交的|我提交的|我报的|我报送的|我写的)(?:所有|全部)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
+    r"(?:信息)?(?:都有哪些|有哪些|列表|清单|记录|情况|进展|进度|流转情况|到哪了|办得怎么样了)?$"
+)
+
+
+def my_notes(t: Text) -> Command | None:
+    """我的社情民意 / 我交的提案: the sender's notes of that kind, listed with their state (never a
+    new, empty note)."""
+    m = _MY_NOTES_RE.match(t.core)
+    if m is None:
+        return None
+    return Command("my", title=period_word(t), target=vocab.SUBMISSION_KINDS[m["kw"]])
+
+
 def my(t: Text) -> Command | None:
     """我的履职 / 我这个月交了几篇 / 我本季度积分多少."""
     q = query_core(t)

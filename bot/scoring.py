@@ -1,0 +1,221 @@
+"""履职积分: every member's duty score for a year, by the rules of config.yaml's `scoring:` section.
+
+Pure over the database and `now` (the caller's clock): five aggregate queries whatever the number of
+members — the members, their check-ins, their group's activities missed (with leave or without),
+their submissions with the adopted ones by level, and the 批示 — then arithmetic per member. The
+year's activities count up to yesterday for an absence (today's may be ahead), as the quotas do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from bot.config import ScoreCategory, ScoringSettings
+from bot.periods import Period
+from bot.quotas import ADOPTION_ORDER, period_bounds
+from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission, SubmissionEvent
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What one category counted for one member."""
+
+    attended: int = 0
+    on_leave: int = 0
+    absent: int = 0
+    sent: int = 0
+    adopted: tuple[tuple[str, int], ...] = ()  # (level, notes adopted at that level, highest)
+    instructed: int = 0
+
+
+@dataclass(frozen=True)
+class Part:
+    category: ScoreCategory
+    tally: Tally
+    points: float
+    uncapped: float
+
+    @property
+    def capped(self) -> bool:
+        return self.category.cap is not None and self.uncapped >= self.category.cap
+
+
+@dataclass(frozen=True)
+class MemberScore:
+    member_id: int
+    name: str
+    group_id: int | None
+    group_name: str | None
+    parts: tuple[Part, ...]
+    total: float
+    grade: str
+    passed: bool
+    rank: int  # in the county (ties share a rank: 1, 1, 3)
+    group_rank: int
+
+
+def points(category: ScoreCategory, t: Tally) -> float:
+    """The category's points before its cap."""
+    if category.source == "activity":
+        return t.attended * category.attended + t.on_leave * category.on_leave + t.absent * category.absent
+    bonus = sum(category.adopted.get(level, 0) * n for level, n in t.adopted)
+    return t.sent * category.each + bonus + t.instructed * category.instructed
+
+
+def grade_of(rules: ScoringSettings, total: float) -> str:
+    return next((g.name for g in rules.grades if total >= g.min), rules.lowest_grade)
+
+
+def year_scores(
+    session: Session,
+    rules: ScoringSettings,
+    year: Period,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    group_id: int | None = None,
+) -> list[MemberScore]:
+    """Every active member's score for `year` (of one group, or of the county), best first; the
+    ranks are the county's whatever `group_id` (a group's answer says 全县第N名)."""
+    members = session.execute(
+        select(Member.id, Member.name, Member.group_id, LiaisonGroup.name)
+        .outerjoin(LiaisonGroup, LiaisonGroup.id == Member.group_id)
+        .where(Member.active.is_(True), Member.role != "admin")
+        .order_by(Member.id)
+    ).all()
+    counted = _Counts(session, year, now, tz)
+    scored = []
+    for mid, name, gid, gname in members:
+        parts = tuple(_part(c, counted.tally(mid, c)) for c in rules.categories)
+        total = rules.base + sum(p.points for p in parts)
+        if rules.max_total is not None:
+            total = min(total, rules.max_total)
+        total = round(total, 1)
+        scored.append((mid, name, gid, gname, parts, total))
+    county = _ranks([s[5] for s in scored])
+    by_group: dict[int | None, list[float]] = defaultdict(list)
+    for s in scored:
+        by_group[s[2]].append(s[5])
+    group_ranks = {g: _ranks(totals) for g, totals in by_group.items()}
+    seen: dict[int | None, int] = defaultdict(int)
+    out = []
+    for (mid, name, gid, gname, parts, total), rank in zip(scored, county, strict=True):
+        group_rank = group_ranks[gid][seen[gid]]
+        seen[gid] += 1
+        if group_id is None or gid == group_id:
+            grade = grade_of(rules, total)
+            out.append(
+                MemberScore(
+                    mid, name, gid, gname, parts, total, grade, total >= rules.pass_mark, rank, group_rank
+                )
+            )
+    return sorted(out, key=lambda s: (s.rank, s.member_id))
+
+
+def _ranks(totals: Sequence[float]) -> list[int]:
+    """Competition ranks (1, 1, 3) of `totals`, in their order."""
+    return [1 + sum(other > t for other in totals) for t in totals]
+
+
+def _part(category: ScoreCategory, tally: Tally) -> Part:
+    raw = points(category, tally)
+    capped = min(raw, category.cap) if category.cap is not None else raw
+    return Part(category, tally, round(capped, 1), round(raw, 1))
+
+
+class _Counts:
+    """The year's counts per member and kind, read in four aggregate queries."""
+
+    def __init__(self, session: Session, year: Period, now: dt.datetime, tz: dt.tzinfo):
+        start, end = period_bounds(year, tz)
+        today = now.astimezone(tz).date()
+        in_year = and_(Activity.date >= year.start, Activity.date <= year.end, Activity.cancelled.is_(False))
+        self.attended = _by_member_kind(
+            session.execute(
+                select(CheckIn.member_id, Activity.kind, func.count())
+                .join(Activity, Activity.id == CheckIn.activity_id)
+                .where(in_year)
+                .group_by(CheckIn.member_id, Activity.kind)
+            )
+        )
+        checked = exists().where(CheckIn.activity_id == Activity.id, CheckIn.member_id == Member.id)
+        excused = exists().where(
+            LeaveRequest.activity_id == Activity.id,
+            LeaveRequest.member_id == Member.id,
+            LeaveRequest.status == "approved",
+        )
+        self.on_leave: dict[tuple[int, str], int] = {}
+        self.absent: dict[tuple[int, str], int] = {}
+        missed = session.execute(
+            select(
+                Member.id,
+                Activity.kind,
+                func.count().filter(excused),
+                func.count().filter(~excused, Activity.date < today),
+            )
+            .join(Activity, Activity.group_id == Member.group_id)
+            .where(in_year, ~checked, Member.active.is_(True))
+            .group_by(Member.id, Activity.kind)
+        )
+        for mid, kind, on_leave, absent in missed:
+            self.on_leave[(mid, kind)], self.absent[(mid, kind)] = on_leave, absent
+        self.sent: dict[tuple[int, str], int] = defaultdict(int)
+        self.adopted: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+        for mid, kind, status, level, n in session.execute(
+            select(
+                Submission.member_id,
+                Submission.kind,
+                Submission.status,
+                Submission.adopted_level,
+                func.count(),
+            )
+            .where(
+                Submission.status != "withdrawn",
+                Submission.submitted_at >= start,
+                Submission.submitted_at < end,
+            )
+            .group_by(Submission.member_id, Submission.kind, Submission.status, Submission.adopted_level)
+        ):
+            self.sent[(mid, kind)] += n
+            if status == "adopted" and level:
+                levels = self.adopted[(mid, kind)]
+                levels[level] = levels.get(level, 0) + n
+        self.instructed = _by_member_kind(
+            session.execute(
+                select(Submission.member_id, Submission.kind, func.count())
+                .join(SubmissionEvent, SubmissionEvent.submission_id == Submission.id)
+                .where(
+                    SubmissionEvent.kind == "instructed",
+                    Submission.status != "withdrawn",
+                    Submission.submitted_at >= start,
+                    Submission.submitted_at < end,
+                )
+                .group_by(Submission.member_id, Submission.kind)
+            )
+        )
+
+    def tally(self, member_id: int, c: ScoreCategory) -> Tally:
+        def total(counts: dict[tuple[int, str], int]) -> int:
+            return sum(counts.get((member_id, k), 0) for k in c.kinds)
+
+        if c.source == "activity":
+            return Tally(
+                attended=total(self.attended), on_leave=total(self.on_leave), absent=total(self.absent)
+            )
+        levels: dict[str, int] = defaultdict(int)
+        for k in c.kinds:
+            for level, n in self.adopted.get((member_id, k), {}).items():
+                levels[level] += n
+        order = sorted(
+            levels.items(), key=lambda kv: ADOPTION_ORDER.index(kv[0]) if kv[0] in ADOPTION_ORDER else 9
+        )
+        return Tally(sent=total(self.sent), adopted=tuple(order), instructed=total(self.instructed))
+
+
+def _by_member_kind(rows) -> dict[tuple[int, str], int]:
+    return {(mid, kind): n for mid, kind, n in rows}
