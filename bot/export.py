@@ -21,14 +21,17 @@ from sqlalchemy import ColumnElement, Row, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import QuotaRule, Settings
-from bot.messages import SUBMISSION_KINDS
+from bot.funnel import FUNNEL_HEAD, Funnel, note_funnel
+from bot.messages import SUBMISSION_KINDS, SUBMISSION_STATUS_WORDS
 from bot.periods import Period, period_of
 from bot.periods import next as next_period
 from bot.quotas import group_standings, period_bounds
+from bot.scoring import MemberScore, year_scores
 from models import ROLE_NAMES, Activity, Attachment, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 
 __all__ = [
     "OVERVIEW",
+    "SCORES",
     "SUBMISSIONS",
     "ExportError",
     "build_workbook",
@@ -39,7 +42,8 @@ __all__ = [
 
 OVERVIEW = "总览"
 SUBMISSIONS = "提交明细"
-STATUS_WORDS = {"submitted": "已提交", "adopted": "已采用", "withdrawn": "已撤回"}
+STATUS_WORDS = SUBMISSION_STATUS_WORDS
+SCORES = "积分"
 DATE_FORMAT = "yyyy-mm-dd"
 
 
@@ -148,14 +152,48 @@ def build_workbook(
     attainment = _attainment(session, settings.quotas, span, now, today, gids, by_group)
     submissions = _submissions(session, span, tz, filed_in)
 
+    funnel = note_funnel(session, span, tz, group_ids=gids)
+    year = period_of("year", span.start)
+    scores = [s for s in year_scores(session, settings.scoring, year, now, tz) if s.group_id in set(gids)]
+
     wb = Workbook()
-    _overview_sheet(wb.active, groups, by_group, tallies, held, settings.quotas, attainment)
+    _overview_sheet(wb.active, groups, by_group, tallies, held, settings.quotas, attainment, funnel)
     member_rules = [r for r in settings.quotas if r.scope == "member"]
     for g in groups:
         sheet = wb.create_sheet(_sheet_name(g.name, wb.sheetnames))
         _group_sheet(sheet, by_group[g.id], tallies, member_rules, attainment)
     _submissions_sheet(wb.create_sheet(SUBMISSIONS), submissions, tz, _attachments(session, submissions))
+    _scores_sheet(wb.create_sheet(SCORES), scores, settings, year)
     return wb
+
+
+FUNNEL_COLUMNS = [f"社情民意{h}" for h in FUNNEL_HEAD] + ["社情民意采用级别"]
+
+
+def _funnel_cells(f: Funnel) -> list:
+    return [*f.cells(), f.levels()]
+
+
+def _scores_sheet(ws: Worksheet, scores: list[MemberScore], settings: Settings, year: Period) -> None:
+    """积分: every member of the exported groups, the year's points per category, total, grade, rank."""
+    rules = settings.scoring
+    head = ["排名", "组内排名", "联络组", "姓名", *(c.name for c in rules.categories), "总分", "等次", "是否合格"]
+    rows: list[list] = [head]
+    for s in scores:
+        rows.append(
+            [
+                s.rank,
+                s.group_rank,
+                s.group_name or "",
+                s.name,
+                *(p.points for p in s.parts),
+                s.total,
+                s.grade,
+                "合格" if s.passed else "不合格",
+            ]
+        )
+    _fill(ws, rows)
+    ws.cell(1, len(head) + 2, f"{year.label}，基础分{rules.base:g}，合格线{rules.pass_mark:g}分")
 
 
 def _groups(session: Session, group_name: str | None) -> list[LiaisonGroup]:
@@ -302,11 +340,13 @@ def _overview_sheet(
     held: dict[int, int],
     rules: Sequence[QuotaRule],
     attainment: _Attainment,
+    funnel: dict[int | None, Funnel],
 ) -> None:
-    """总览: a row per group — its leaders, members, activities held and the sum of its members' tallies."""
+    """总览: a row per group — its leaders, members, activities held, the sum of its members' tallies,
+    each rule's attainment, and its 社情民意 funnel (as 社情民意流转情况 counts it)."""
     ws.title = OVERVIEW
     head = ["联络组", "组长", "委员人数", "活动次数", "出席人次", "请假人次", "缺席人次", *_SUBMISSION_HEAD]
-    rows: list[list] = [head + attainment.heads(rules)]
+    rows: list[list] = [head + attainment.heads(rules) + FUNNEL_COLUMNS]
     for g in groups:
         people = by_group[g.id]
         total = sum((tallies[m.id] for m in people), _Tally())
@@ -318,6 +358,7 @@ def _overview_sheet(
                 held.get(g.id, 0),
                 *total.cells(),
                 *(attainment.group_met[g.id, r.key] for r in rules),
+                *_funnel_cells(funnel.get(g.id, Funnel())),
             ]
         )
     _fill(ws, rows)

@@ -58,6 +58,16 @@ SUBMISSION_KINDS: dict[str, str] = {
     "proposal": "提案",
 }
 
+# A submission's state as answers and the export name it (models.records.SUBMISSION_STATUSES).
+SUBMISSION_STATUS_WORDS: dict[str, str] = {
+    "submitted": "已提交",
+    "returned": "退回修改",
+    "in_bulletin": "已编报",
+    "reported": "已报送",
+    "adopted": "已采用",
+    "withdrawn": "已撤回",
+}
+
 ACTIVITY_KINDS: dict[str, str] = {
     "collective": "集体活动",
     "inspection": "视察",

@@ -18,7 +18,11 @@ Field mapping per intent:
   reason = the rest of a reject.
 - status/my: target = what is asked about ("opinion" for 谁还没交社情民意, "checkin" for 谁没签到, an
   activity kind for 本季度视察, "leave" for 待审批, "county" for 全县情况; for my a member's name),
-  title = the period word as written, content = a group named ("第二联络组情况").
+  title = the period word as written, content = a group named ("第二联络组情况"); status target
+  "journey" is the notes' funnel (社情民意流转情况); my content "notes" lists the notes (我的社情民意).
+- score (积分): target None for one's own, "group" (content = a group named), "county".
+- return_note/bulletin/report_up/feedback: target = the note's number; reason = 退回's reason,
+  content = 编报's issue, 报送's destination, 反馈's text; adopt's title = the outlet as written.
 - bind: target = name, content = the mobile number, digits only.
 - withdraw/correct, late, confirm_late/reject_late, adopt/instruct, deactivate/reactivate, export:
   README "组长和办公室"; adopt's content is the level (县级/市级/省级/全国) when one is named.
@@ -93,6 +97,7 @@ RULES: tuple[Rule, ...] = (
     Rule("late", office.late, "补报/补签 …: before check-in and leave, whose words it carries"),
     Rule("returned", office.returned, "退回 #12 理由: a note sent back, before 驳回's words take 退回"),
     Rule("decision", decisions.decision, "同意/驳回 …: a leader's 同意 is never their own leave"),
+    Rule("journey_query", queries.journey_query, "社情民意流转情况: a question, before a note it starts like"),
     Rule("my_notes", queries.my_notes, "我的社情民意 lists one's notes: before a note, whose keyword it holds"),
     Rule("note", notes.note, "a note opens with its keyword: what it mentions later is its text"),
     Rule("suggestion", notes.suggestion, "提个建议：… is a note too, before the questions"),

@@ -40,14 +40,6 @@ _LEVEL_WORDS = {
 }
 # How far a note has come: a later step never moves it back (a 采用 after 编报 stays 采用).
 _STAGE = {"submitted": 0, "returned": 0, "in_bulletin": 1, "reported": 2, "adopted": 3}
-STATUS_WORDS = {
-    "submitted": "已提交",
-    "returned": "退回修改",
-    "in_bulletin": "已编报",
-    "reported": "已报送",
-    "adopted": "已采用",
-    "withdrawn": "已撤回",
-}
 
 
 def level_named(words: str | None) -> str | None:

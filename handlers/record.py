@@ -11,11 +11,10 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
+from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, SUBMISSION_STATUS_WORDS, Command, Reply
 from bot.periods import period_of, spoken
 from bot.quotas import MemberRecord, PeriodRecord, member_standings
 from bot.router import Context, Router, UserError
-from handlers.journey import STATUS_WORDS
 from handlers.people import one_named, where
 from handlers.phrasing import MAX_ROWS, due_note, kind_word, month_day
 from handlers.status import asked_period
@@ -37,11 +36,8 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
     if command.target in SUBMISSION_KINDS:
-        return Reply(
-            "\n".join(
-                [_kind_count(record, command.target, today), *_notes(session, member, command.target, ctx)]
-            )
-        )
+        listed = _notes(session, member, command.target, ctx) if command.content == "notes" else []
+        return Reply("\n".join([_kind_count(record, command.target, today), *listed]))
     lines = [f"{member.name}的履职记录（截至{month_day(today)}）："]
     for p in record.periods:
         sent = "、".join(f"{kind_word(k)}{n}件" for k, n in p.submissions) or "未提交材料"
@@ -105,9 +101,9 @@ def _notes(session: Session, member: Member, kind: str, ctx: Context) -> list[st
         notes = [r.adopted_level] if r.status == "adopted" and r.adopted_level else []
         notes += [f"批示{steps[r.id]}次"] if steps[r.id] else []
         more = f"（{'，'.join(notes)}）" if notes else ""
-        lines.append(
-            f"#{r.id}《{r.title[:20]}》{month_day(r.submitted_at.astimezone(ctx.settings.tz).date())} {STATUS_WORDS.get(r.status, r.status)}{more}"
-        )
+        day = r.submitted_at.astimezone(ctx.settings.tz).date()
+        when = month_day(day) if day.year == ctx.now.year else f"{day.year}年{month_day(day)}"
+        lines.append(f"#{r.id}《{r.title[:20]}》{when} {SUBMISSION_STATUS_WORDS.get(r.status, r.status)}{more}")
     if len(rows) > MAX_ROWS:
         lines.append("……更早的见履职档案（导出）")
     return lines

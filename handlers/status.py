@@ -17,6 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.config import PERIOD_MONTHS, QuotaRule
+from bot.funnel import Funnel, note_funnel
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Reply
 from bot.periods import Period, parse_period_word, period_of, spoken
 from bot.quotas import MemberCount, RuleStanding, group_standings
@@ -54,6 +55,8 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
             raise UserError("只有县政协办公室的管理员可以查看全县情况。")
         return _county(session, ctx.settings.quotas, ctx.now, _period_picker(asked, today))
     group_id = group_asked(session, member, command, ctx)  # an admin may name any group
+    if command.target == "journey":
+        return _journey(session, group_id, ctx, asked)
     if command.target == "leave":
         return _pending(session, group_id, today)
     if command.target in ACTIVITY_KINDS:
@@ -481,6 +484,22 @@ def _county(
     if done:
         lines.append(f"✅ 全部完成：{names([group_names[g] for g in done], unit='个组')}")
     return Reply("\n".join(lines))
+
+
+def _journey(session: Session, group_id: int | None, ctx: Context, asked: Period | None) -> Reply:
+    """社情民意流转情况: the funnel of the group's (or, for the office, the county's) notes this year."""
+    today = ctx.now.date()
+    period = asked or period_of("year", today)
+    by_group = note_funnel(session, period, ctx.settings.tz, group_ids=None if group_id is None else [group_id])
+    f = sum(by_group.values(), Funnel())
+    whose = session.get(LiaisonGroup, group_id).name if group_id is not None else "全县"
+    if not f.submitted:
+        return Reply(f"{whose}{spoken(period, today)}还没有社情民意。")
+    levels = f"（{f.levels()}）" if f.adopted_total else ""
+    return Reply(
+        f"{whose}{spoken(period, today)}社情民意：提交{f.submitted}篇，退回修改{f.returned}篇，编报{f.in_bulletin}篇，"
+        f"报送{f.reported}篇，采用{f.adopted_total}篇{levels}，获批示{f.instructed}篇，有办理反馈{f.feedback}篇。"
+    )
 
 
 def _overview(session: Session, command: Command, ctx: Context, asked: Period | None) -> Reply:

@@ -78,7 +78,7 @@ def test_export_of_the_year_reads_back_as_the_database_holds_it(
     )
     assert result.exit_code == 0, result.output
     sheets = _read(out)
-    assert list(sheets) == ["总览", "第一联络组", "第二联络组", "提交明细"]
+    assert list(sheets) == ["总览", "第一联络组", "第二联络组", "提交明细", "积分"]
 
     with runtime.sessions() as s:
         # Independent reading: every submission of 2026 with its member and group, oldest first.
@@ -195,7 +195,7 @@ def test_export_layout_frozen_header_widths_real_dates_and_one_group(
     )
     assert result.exit_code == 0, result.output
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["总览", "第一联络组", "提交明细"]
+    assert wb.sheetnames == ["总览", "第一联络组", "提交明细", "积分"]
     detail = wb["提交明细"]
     assert detail.freeze_panes == "A2" and wb["第一联络组"].freeze_panes == "A2"
     assert detail.column_dimensions["F"].width > detail.column_dimensions["A"].width

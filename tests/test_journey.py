@@ -193,3 +193,40 @@ def test_the_migration_keeps_each_adoption_and_instruction_as_the_first_steps(tm
         ("采用的", "adopted", "市级", None, NOW + DAY),
     ]
     engine.dispose()
+
+
+def test_the_funnel_in_chat_and_in_the_export_count_alike(say, db, runtime, tmp_path):
+    import openpyxl
+
+    from bot import export
+
+    ids = []
+    for who, title in (("张三", "路灯"), ("李四", "井盖"), ("张三", "校车"), ("周七", "菜场")):
+        say(who, f"社情民意：关于{title}的建议。问题。建议。")
+        ids.append(_latest(db))
+    a, b, c, d = ids
+    say("陈主任", f"编报 #{a} 第5期")
+    say("陈主任", f"报送 #{a} 市政协")
+    say("陈主任", f"采用 #{a} 市级")
+    say("陈主任", f"批示 #{a} 县长：请研究")
+    say("陈主任", f"退回 #{b} 请补充")
+    say("陈主任", f"采用 #{c} 县级")
+    say("陈主任", f"反馈 #{c} 交通局：已办")
+    say("陈主任", f"采用 #{d} 省级")
+    assert say("王组长", "社情民意流转情况") == (
+        "第一联络组今年社情民意：提交3篇，退回修改1篇，编报1篇，报送1篇，采用2篇（市级1、县级1），获批示1篇，有办理反馈1篇。"
+    )
+    assert say("陈主任", "全县社情民意采用情况").startswith(
+        "全县今年社情民意：提交4篇，退回修改1篇，编报1篇，报送1篇，采用3篇（省级1、市级1、县级1）"
+    )
+    assert say("陈主任", "第二联络组社情民意流转情况").startswith(
+        "第二联络组今年社情民意：提交1篇，退回修改0篇"
+    )
+    with runtime.sessions.begin() as s:
+        path = export.write_file(s, runtime.settings, export.period_for(2026), None, NOW, tmp_path / "f.xlsx")
+    rows = list(openpyxl.load_workbook(path)["总览"].iter_rows(values_only=True))
+    head, by_group = rows[0], {r[0]: r for r in rows[1:]}
+    cols = [head.index(f"社情民意{h}") for h in ("提交", "退回修改", "编报", "报送", "采用", "批示", "反馈")]
+    assert [by_group["第一联络组"][i] for i in cols] == [3, 1, 1, 1, 2, 1, 1]
+    assert by_group["第一联络组"][head.index("社情民意采用级别")] == "市级1、县级1"
+    assert [by_group["第二联络组"][i] for i in cols] == [1, 0, 0, 0, 1, 0, 0]

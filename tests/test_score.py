@@ -232,3 +232,36 @@ def test_a_scheme_with_an_unknown_kind_or_level_is_refused(config_dict):
     bad["scoring"]["categories"][0].update(source="submission", adopted={"乡级": 3})
     with pytest.raises(ConfigError, match="乡级"):
         settings_from_dict(bad, "bad")
+
+
+def test_the_export_score_sheet_agrees_with_the_chat(year, runtime, say, tmp_path):
+    import openpyxl
+
+    from bot import export
+
+    with runtime.sessions.begin() as s:
+        path = export.write_file(s, runtime.settings, export.period_for(2026), None, NOW, tmp_path / "y.xlsx")
+    rows = list(openpyxl.load_workbook(path)["积分"].iter_rows(values_only=True))
+    head = rows[0][: rows[0].index("是否合格") + 1]
+    assert head == (
+        "排名",
+        "组内排名",
+        "联络组",
+        "姓名",
+        "会议",
+        "活动",
+        "提案",
+        "社情民意",
+        "其他履职",
+        "总分",
+        "等次",
+        "是否合格",
+    )
+    sheet = {r[3]: r[: len(head)] for r in rows[1:]}
+    assert {name: tuple(r[4:9]) for name, r in sheet.items()} == HAND
+    assert {name: r[9] for name, r in sheet.items()} == TOTALS
+    assert {name: r[10] for name, r in sheet.items()} == GRADES
+    # The same ranks and totals as 全县积分排名 answers in chat.
+    county = say("陈主任", "全县积分排名", now=NOW).split("\n")[2:]
+    assert county == [f"{r[0]}. {r[3]}（{r[2]}）{r[9]:g}分" for r in sorted(sheet.values())]
+    assert sheet["张三"][11] == "合格" and sheet["赵六"][11] == "不合格"

@@ -162,13 +162,33 @@ _MY_NOTES_RE = re.compile(
 )
 
 
+_JOURNEY_RE = re.compile(
+    r"^(?:全县|县里|各组|本组|我组|全组|我们组|咱们组)?的?(?:社情民意|社情民意信息|材料)?(?:的)?(?:流转|采用|编报|办理|采纳)(?:和反馈)?"
+    r"(?:情况|统计|汇总|进度|进展)(?:怎么样|咋样|如何)?$"
+)
+
+
+def journey_query(t: Text) -> Command | None:
+    """社情民意流转情况 / 第二联络组社情民意采用情况: the funnel (status, target "journey"); before a
+    note, whose keyword it starts with."""
+    if len(t.core) > 30:
+        return None
+    q = query_core(t)
+    group_m = GROUP_RE.search(q)
+    if group_m:
+        q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP)
+    if not _JOURNEY_RE.match(q):
+        return None
+    return _query("status", t, target="journey", group=group_m[0] if group_m else None)
+
+
 def my_notes(t: Text) -> Command | None:
     """我的社情民意 / 我交的提案: the sender's notes of that kind, listed with their state (never a
     new, empty note)."""
     m = _MY_NOTES_RE.match(t.core)
     if m is None:
         return None
-    return Command("my", title=period_word(t), target=vocab.SUBMISSION_KINDS[m["kw"]])
+    return Command("my", title=period_word(t), target=vocab.SUBMISSION_KINDS[m["kw"]], content="notes")
 
 
 def my(t: Text) -> Command | None:
