@@ -14,7 +14,8 @@ from typing import TypeVar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
+from bot import cards
+from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
 from bot.router import Context, Router, UserError
 from handlers.people import named, shown_as, where
 from handlers.phrasing import (
@@ -85,10 +86,49 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
         f"{member.name}请假#{leave.id}{after}：{describe_activity(activity)}{because}。"
         f"{how_to_decide(leave.id)}。"
     )
+    card = None
+    if cards.can_show(ctx):  # in the group: [同意] [驳回] for the leader, the typed way still works
+        offered = cards.offer(session, "leave", leave.id, ctx.now, ctx.inbound_id)
+        card = leave_card(leave, offered.task_id, f"待组长审批，{how_to_decide(leave.id)}", cards.BUTTONS)
     return Reply(
         f"已提交请假#{leave.id}{after}：{describe_activity(activity)}{because}，等待组长审批。",
         notices=tell_deciders(session, member, f"leave:{leave.id}:requested", text),
+        card=card,
     )
+
+
+def leave_card(leave: LeaveRequest, task_id: str, text: str, buttons: tuple[Button, ...] = ()) -> CardView:
+    """What the card of request `leave` shows: who, which activity, why, its state line `text`."""
+    return CardView(
+        task_id=task_id,
+        title=f"请假#{leave.id} · {leave.member.name}",
+        desc=describe_activity(leave.activity),
+        text=text,
+        fields=(("事由", leave.reason),) if leave.reason else (),
+        buttons=buttons,
+    )
+
+
+def state_line(leave: LeaveRequest, tz: dt.tzinfo | None) -> str:
+    """已同意 · 王建国 10:05: a decided request's state as its card shows it (the time in `tz`)."""
+    words = _STATUS_WORDS[leave.status]
+    if leave.decided_by is None or leave.decided_at is None:
+        return words
+    return f"{words} · {leave.decided_by.name} {leave.decided_at.astimezone(tz):%H:%M}"
+
+
+def decide(
+    session: Session,
+    leave: LeaveRequest,
+    decider: Member,
+    ctx: Context,
+    status: str,
+    reason: str | None = None,
+) -> Reply:
+    """Decide pending request `leave` as the typed 同意 #3 / 驳回 #3 does (the same record, the same
+    notice to the member); a tap on its card comes here (handlers/cards.py)."""
+    intent = "approve" if status == "approved" else "reject"
+    return _decide_one(session, leave, decider, Command(intent, reason=reason), ctx, status)
 
 
 def _begun(activity: Activity, now: dt.datetime) -> bool:
