@@ -1,23 +1,27 @@
-"""按钮: a tap on a card's [同意] / [驳回] decides the request the card was sent for (issue 19).
+"""按钮: a tap on a card's [同意] / [驳回] (补报: [确认] / [驳回]) decides the request the card was
+sent for (issue 19).
 
-The tap goes the typed command's way (handlers/leave.py `decide`: the same record, the same
-notice to the member, the tap's inbound message as the decision's), after one conditional UPDATE of
-the card (bot/cards.py) has made this tap the only one that decides. Whatever else the tap meets —
-a member's tap, a card already decided, expired, or a request withdrawn meanwhile — is answered and
-changes nothing.
+The tap goes the typed command's way (handlers/leave.py and handlers/late.py `decide`: the same
+record, the same audit trail and notice to the member, the tap's inbound message as the
+decision's), after one conditional UPDATE of the card (bot/cards.py) has made this tap the only one
+that decides. Whatever else a tap meets — a member's tap, a card already decided or expired, a
+request decided by typing or withdrawn meanwhile — is answered and changes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import cards
-from bot.messages import TAP_INTENT, CardView, Command, Reply
+from bot.messages import TAP_INTENT, Button, CardView, Command, Reply
 from bot.router import Context, Router, UserError
-from handlers.leave import decide, leave_card, numbered_request, state_line
-from models import LeaveRequest, Member
+from handlers import late, leave
+from models import LateEntry, LeaveRequest, Member
 
 router = Router()
 
@@ -25,40 +29,82 @@ LEADERS_ONLY = "仅组长可审批"
 GONE = "这张卡片已失效，请用文字回复，例如「同意 #3」。"
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """What a card of one kind decides, and how its capability shows and decides it."""
+
+    model: type
+    noun: str  # 请假, 补报
+    verbs: tuple[str, str]  # the typed commands: 同意 / 驳回, 确认补报 / 驳回补报
+    buttons: tuple[Button, ...]
+    decisions: dict[str, str]  # button key -> the request's status
+    view: Callable[[Any, str, str, tuple[Button, ...]], CardView]
+    state: Callable[[Session, Any, dt.tzinfo | None], str]
+    decide: Callable[[Session, Any, Member, Context, str], Reply]
+
+
+_KINDS = {
+    "leave": _Kind(
+        LeaveRequest,
+        "请假",
+        ("同意", "驳回"),
+        cards.BUTTONS,
+        cards.DECISIONS,
+        leave.leave_card,
+        lambda _s, row, tz: leave.state_line(row, tz),
+        leave.decide,
+    ),
+    "late": _Kind(
+        LateEntry,
+        "补报",
+        ("确认补报", "驳回补报"),
+        late.BUTTONS,
+        late.DECISIONS,
+        late.late_card,
+        late.state_line,
+        late.decide,
+    ),
+}
+
+
 @router.route(TAP_INTENT)
 def tap(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     card = cards.find(session, command.target or "")
-    leave = session.get(LeaveRequest, card.target_id) if card is not None and card.kind == "leave" else None
-    if card is None or leave is None:
-        return _alone(CardView(command.target or "", "请假审批", text=GONE))
-    if card.state == "decided" or leave.status != "pending":
-        # Decided by a tap or by 同意 #3, or withdrawn: said to everyone, the buttons gone.
-        return _everyone(leave_card(leave, card.task_id, state_line(leave, ctx.now.tzinfo)))
+    kind = _KINDS.get(card.kind) if card is not None else None
+    row = session.get(kind.model, card.target_id) if kind is not None else None
+    if row is None:
+        return _alone(CardView(command.target or "", "审批", text=GONE))
+
+    def view(text: str, buttons: tuple[Button, ...] = ()) -> CardView:
+        return kind.view(row, card.task_id, text, buttons)
+
+    if card.state == "decided" or row.status != "pending":
+        # Decided by a tap or by typing, or withdrawn: said to everyone, the buttons gone.
+        return _everyone(view(kind.state(session, row, ctx.now.tzinfo)))
     if card.expires_at <= ctx.now:
-        return _everyone(
-            leave_card(leave, card.task_id, f"已过期，请回复「同意 #{leave.id}」或「驳回 #{leave.id}」")
-        )
-    refusal = _refusal(session, leave, member)
-    decision = cards.DECISIONS.get(command.content or "")
+        typed = "」或「".join(f"{verb} #{row.id}" for verb in kind.verbs)
+        return _everyone(view(f"已过期，请回复「{typed}」"))
+    refusal = _refusal(session, kind, row, member)
+    decision = kind.decisions.get(command.content or "")
     if refusal is not None or decision is None:
-        return _alone(leave_card(leave, card.task_id, refusal or GONE, cards.BUTTONS))
+        return _alone(view(refusal or GONE, kind.buttons))
     if not cards.close(session, card, decision, member.id, ctx.now):
-        session.refresh(leave)  # the other tap's decision, committed while this one waited
-        return _everyone(leave_card(leave, card.task_id, state_line(leave, ctx.now.tzinfo)))
-    decided = decide(session, leave, member, ctx, decision)
-    view = leave_card(leave, card.task_id, state_line(leave, ctx.now.tzinfo))
-    return Reply(f"{view.title}：{view.text}", notices=decided.notices, card=view)
+        session.refresh(row)  # the other tap's decision, committed while this one waited
+        return _everyone(view(kind.state(session, row, ctx.now.tzinfo)))
+    decided = kind.decide(session, row, member, ctx, decision)
+    shown = view(kind.state(session, row, ctx.now.tzinfo))
+    return Reply(f"{shown.title}：{shown.text}", notices=decided.notices, card=shown)
 
 
-def _refusal(session: Session, leave: LeaveRequest, member: Member) -> str | None:
-    """Why `member` may not decide `leave` (None: they may): the group's leader or an admin only,
-    as for the typed 同意 #3 (ROLE_REFUSAL, numbered_request), and never one's own request."""
+def _refusal(session: Session, kind: _Kind, row: Any, member: Member) -> str | None:
+    """Why `member` may not decide `row` (None: they may): the group's leader or an admin only, as
+    for the typed command (its route's roles, then numbered_request), never one's own request."""
     if member.role not in ("leader", "admin"):
         return LEADERS_ONLY
-    if leave.member_id == member.id:
-        return "不能审批自己的请假"
+    if row.member_id == member.id and member.role != "admin":
+        return f"不能审批自己的{kind.noun}"
     try:
-        numbered_request(session, LeaveRequest, leave.id, member, noun="请假", verb="审批")
+        leave.numbered_request(session, kind.model, row.id, member, noun=kind.noun, verb="审批")
     except UserError as err:
         return str(err)
     return None
@@ -70,6 +116,3 @@ def _everyone(view: CardView) -> Reply:
 
 def _alone(view: CardView) -> Reply:
     return Reply(view.text, card=replace(view, tapper_only=True))
-
-
-__all__ = ["router"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import SessionTransaction
 
 from app import create_app
 from bot.platforms.wecom.crypto import CallbackCrypto
-from models import Activity, Card, InboundMessage, LeaveRequest, Member, OutboxMessage
+from models import Activity, Card, CheckIn, InboundMessage, LateEntry, LeaveRequest, Member, OutboxMessage
 from tests.conftest import TZ
 from tests.fakes import wecom_client as wc
 
@@ -308,3 +308,77 @@ def test_one_to_one_keeps_the_text_and_offers_no_card(client, runtime, activity)
 def _id(runtime, name: str) -> int:
     with runtime.sessions() as s:
         return s.scalars(select(Member.id).where(Member.name == name)).one()
+
+
+# --------------------------------------------------------------------------- 补报
+
+
+@pytest.fixture
+def past_activity(runtime, roster) -> Activity:
+    """第一联络组's 座谈会 two days ago: one a member may report attending (补报)."""
+    day = dt.datetime.now(TZ).date() - dt.timedelta(days=2)
+    with runtime.sessions.begin() as s:
+        a = Activity(
+            group_id=s.get(Member, roster["王组长"]).group_id,
+            kind="meeting",
+            title="座谈会",
+            date=day,
+            time=dt.time(9, 0),
+            announced_by_id=roster["王组长"],
+            created_at=dt.datetime.now(TZ) - dt.timedelta(days=5),
+        )
+        s.add(a)
+        s.flush()
+        s.expunge(a)
+    return a
+
+
+def ask_late(client, activity) -> tuple[dict, int]:
+    answer = say(client, f"补报 {activity.date.month}月{activity.date.day}日 座谈会 签到")
+    assert answer["msgtype"] == "template_card", answer
+    card = answer["template_card"]
+    return card, int(card["main_title"]["title"].split("#")[1].split(" ")[0])
+
+
+def late_row(runtime, number: int) -> LateEntry:
+    with runtime.sessions() as s:
+        row = s.get(LateEntry, number)
+        s.expunge(row)
+        return row
+
+
+def test_a_late_entry_in_the_group_gets_confirm_and_reject_and_the_leaders_tap_confirms_it_once(
+    client, runtime, past_activity
+):
+    card, number = ask_late(client, past_activity)
+    assert [(b["text"], b["key"]) for b in card["button_list"]] == [("确认", "approve"), ("驳回", "reject")]
+    assert card["main_title"]["title"] == f"补报#{number} · 张三"
+    assert card["sub_title_text"].startswith("待组长确认")
+    assert tap(client, card["task_id"], "approve", "lisi")["userids"] == ["lisi"]  # a member: no
+    assert late_row(runtime, number).status == "pending"
+
+    first = tap(client, card["task_id"], "approve", "wang")
+    entry = late_row(runtime, number)
+    assert (
+        first["template_card"]["sub_title_text"] == f"已确认 · 王组长 {entry.decided_at.astimezone(TZ):%H:%M}"
+    )
+    assert "button_list" not in first["template_card"]
+    assert entry.status == "confirmed" and entry.checkin_id is not None  # counted as attended
+    again = tap(client, card["task_id"], "reject", "wang")
+    assert again["template_card"] == first["template_card"]
+    assert late_row(runtime, number).status == "confirmed"
+    with runtime.sessions() as s:
+        keys = s.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like(f"late:{number}:%ed"))).all()
+        assert list(keys) == [f"late:{number}:confirmed"]
+        n_checkins = s.scalar(
+            select(func.count()).select_from(CheckIn).where(CheckIn.activity_id == past_activity.id)
+        )
+        assert n_checkins == 1
+
+
+def test_a_late_entry_rejected_by_tap_counts_nothing(client, runtime, past_activity):
+    card, number = ask_late(client, past_activity)
+    answer = tap(client, card["task_id"], "reject", "wang")
+    assert answer["template_card"]["sub_title_text"].startswith("已驳回 · 王组长 ")
+    entry = late_row(runtime, number)
+    assert (entry.status, entry.checkin_id) == ("rejected", None)
