@@ -257,6 +257,9 @@ class Notice:
     to_group_id: int | None = None  # into this group's chat
     mentions: tuple[Person, ...] = ()
     attachment: str | None = None  # path of a file sent with it, where the platform can (WeCom app)
+    # One-tap answers, (label, the words that do it): ("同意", "同意 #3"). Where a platform can, a
+    # tap sends the words as the reader (DingTalk: dtmd links); elsewhere the text says them.
+    actions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

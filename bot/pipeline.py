@@ -451,6 +451,7 @@ class Pipeline:
                 member_id=notice.to_member_id,
                 mentions=notice.mentions,
                 attachment=notice.attachment,
+                actions=notice.actions,
             )
         return reply
 

@@ -104,7 +104,13 @@ def late(session: Session, member: Member, command: Command, ctx: Context) -> Re
         card = late_card(entry, offered.task_id, f"待组长确认，{decide}", BUTTONS)
     return Reply(
         f"已提交补报#{entry.id}：{describe_activity(activity)}，等待组长确认。",
-        notices=tell_deciders(session, subject, f"late:{entry.id}:requested", text),
+        notices=tell_deciders(
+            session,
+            subject,
+            f"late:{entry.id}:requested",
+            text,
+            (("确认", f"确认补报 #{entry.id}"), ("驳回", f"驳回补报 #{entry.id}")),
+        ),
         card=card,
     )
 

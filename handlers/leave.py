@@ -92,7 +92,13 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
         card = leave_card(leave, offered.task_id, f"待组长审批，{how_to_decide(leave.id)}", cards.BUTTONS)
     return Reply(
         f"已提交请假#{leave.id}{after}：{describe_activity(activity)}{because}，等待组长审批。",
-        notices=tell_deciders(session, member, f"leave:{leave.id}:requested", text),
+        notices=tell_deciders(
+            session,
+            member,
+            f"leave:{leave.id}:requested",
+            text,
+            (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}")),
+        ),
         card=card,
     )
 
@@ -198,10 +204,13 @@ def deciders(session: Session, member: Member) -> list[int]:
     )
 
 
-def tell_deciders(session: Session, member: Member, key: str, text: str) -> tuple[Notice, ...]:
-    """`text` to each of the member's deciders, one notice each (keyed `key:<decider id>`)."""
+def tell_deciders(
+    session: Session, member: Member, key: str, text: str, actions: tuple[tuple[str, str], ...] = ()
+) -> tuple[Notice, ...]:
+    """`text` to each of the member's deciders, one notice each (keyed `key:<decider id>`), with the
+    one-tap answers `actions` where their platform has them."""
     return tuple(
-        Notice(key=f"{key}:{decider_id}", to_member_id=decider_id, text=text)
+        Notice(key=f"{key}:{decider_id}", to_member_id=decider_id, text=text, actions=actions)
         for decider_id in deciders(session, member)
     )
 

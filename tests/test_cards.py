@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 import threading
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
@@ -17,9 +19,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import SessionTransaction
 
 from app import create_app
+from bot.config import DingtalkSettings
+from bot.delivery import Delivery
+from bot.platforms.dingtalk import DingtalkPushClient
 from bot.platforms.wecom.crypto import CallbackCrypto
 from models import Activity, Card, CheckIn, InboundMessage, LateEntry, LeaveRequest, Member, OutboxMessage
-from tests.conftest import TZ
+from tests.conftest import NOW, TZ
 from tests.fakes import wecom_client as wc
 
 _ids = itertools.count(1)
@@ -382,3 +387,71 @@ def test_a_late_entry_rejected_by_tap_counts_nothing(client, runtime, past_activ
     assert answer["template_card"]["sub_title_text"].startswith("已驳回 · 王组长 ")
     entry = late_row(runtime, number)
     assert (entry.status, entry.checkin_id) == ("rejected", None)
+
+
+# --------------------------------------------------------------------------- DingTalk: links, one-to-one
+
+
+@pytest.fixture
+def ding(runtime):
+    from tests.fakes.dingtalk_server import FakeDingtalk
+
+    with FakeDingtalk(robots={}, sessions=set(), clock=lambda: 1_795_000_000.0) as server:
+        settings = DingtalkSettings(
+            app_key="ding-app-key",
+            app_secret="ding-app-secret",
+            robot_code="ding-robot",
+            api_base=server.url,
+            oapi_base=server.url,
+        )
+        yield server, DingtalkPushClient(settings, clock=lambda: 1_795_000_000.0, timeout=5)
+
+
+def test_on_dingtalk_the_leader_gets_links_that_send_agree_or_reject_as_themselves(
+    runtime, roster, say, ding
+):
+    fake, push = ding
+    with runtime.sessions.begin() as s:
+        s.add(
+            Activity(
+                group_id=s.get(Member, roster["王组长"]).group_id,
+                kind="meeting",
+                title="座谈会",
+                date=NOW.date() + dt.timedelta(days=3),
+                announced_by_id=roster["王组长"],
+                created_at=NOW,
+            )
+        )
+    asked = say("张三", "请假 11月26日 单位开会", platform="dingtalk", sender_id="dt_zhangsan")
+    number = int(asked.split("#")[1].split("：")[0])
+    with runtime.sessions() as s:
+        row = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.key == f"leave:{number}:requested:{roster['王组长']}")
+        ).one()
+        actions = tuple(tuple(a) for a in row.actions)
+    assert actions == (("同意", f"同意 #{number}"), ("驳回", f"驳回 #{number}"))
+
+    assert push.send(Delivery("member", row.text, {"userid": "dt_wang"}, actions=actions)).status == "sent"
+    [sent] = fake.to("/v1.0/robot/oToMessages/batchSend")
+    assert sent.json["msgKey"] == "sampleMarkdown"  # dtmd links open in markdown messages only
+    text = json.loads(sent.json["msgParam"])["text"]
+    links = dict(re.findall(r"\[(.+?)\]\(dtmd://dingtalkclient/sendMessage\?content=([^)]+)\)", text))
+    assert {label: unquote(words) for label, words in links.items()} == {
+        "同意": f"同意 #{number}",
+        "驳回": f"驳回 #{number}",
+    }
+    # The link's words, sent by the leader one-to-one, are the typed decision.
+    answer = say("王组长", unquote(links["同意"]), platform="dingtalk", sender_id="dt_wang")
+    assert answer.startswith("已同意张三的请假#")
+    with runtime.sessions() as s:
+        assert s.get(LeaveRequest, number).status == "approved"
+
+
+def test_a_group_message_with_actions_keeps_its_text(ding):
+    fake, push = ding
+    delivery = Delivery(
+        "group", "请假#3 待审批", {"conversation_id": "cid=="}, actions=(("同意", "同意 #3"),)
+    )
+    assert push.send(delivery).status == "sent"
+    [sent] = fake.to("/v1.0/robot/groupMessages/send")
+    assert sent.json["msgKey"] == "sampleText"

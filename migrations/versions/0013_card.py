@@ -1,4 +1,5 @@
-"""card: the cards with buttons the bot sent, by task id, and what their tap decided (issue 19)
+"""card: the cards with buttons the bot sent, by task id, and what their tap decided; outbox_message
+.actions: a notice's one-tap answers (DingTalk's dtmd links) (issue 19)
 
 Revision ID: 0013
 Revises: 0011
@@ -42,6 +43,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("task_id", name=op.f("uq_card_task_id")),
     )
 
+    with op.batch_alter_table("outbox_message") as batch:
+        batch.add_column(sa.Column("actions", sa.JSON(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox_message") as batch:
+        batch.drop_column("actions")
     op.drop_table("card")
