@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import cards
-from bot.messages import TAP_INTENT, Button, CardView, Command, Reply
+from bot.conversation import Question
+from bot.messages import TAP_INTENT, Button, CardView, Command, Notice, Reply
 from bot.router import Context, Router, UserError
 from handlers import late, leave
 from models import LateEntry, LeaveRequest, Member
@@ -26,6 +27,8 @@ from models import LateEntry, LeaveRequest, Member
 router = Router()
 
 LEADERS_ONLY = "仅组长可审批"
+ASK_REASON = "组长可@我回复驳回理由（可不填）"
+REASON_INTENT = "card_reason"  # the answer to ASK_REASON (a resumed question, never the parser's)
 GONE = "这张卡片已失效，请用文字回复，例如「同意 #3」。"
 
 
@@ -93,7 +96,35 @@ def tap(session: Session, member: Member, command: Command, ctx: Context) -> Rep
         return _everyone(view(kind.state(session, row, ctx.now.tzinfo)))
     decided = kind.decide(session, row, member, ctx, decision)
     shown = view(kind.state(session, row, ctx.now.tzinfo))
-    return Reply(f"{shown.title}：{shown.text}", notices=decided.notices, card=shown)
+    if decision != "rejected":
+        return Reply(f"{shown.title}：{shown.text}", notices=decided.notices, card=shown)
+    # 驳回 asks for the reason in a short conversation; without one the rejection stands as it is.
+    shown = replace(shown, fields=(*shown.fields, ("驳回理由", ASK_REASON)))
+    return Reply(
+        f"{shown.title}：{shown.text}。{ASK_REASON}",
+        notices=decided.notices,
+        card=shown,
+        question=Question("reason", Command(REASON_INTENT, target=card.task_id)),
+    )
+
+
+@router.route(REASON_INTENT, roles=("leader", "admin"))
+def reason(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """The reason the decider gives after rejecting by a tap: kept with the request, told to the member."""
+    card = cards.find(session, command.target or "")
+    kind = _KINDS.get(card.kind) if card is not None else None
+    row = session.get(kind.model, card.target_id) if kind is not None else None
+    said = (command.reason or "").strip()[:500]
+    if row is None or row.status != "rejected" or row.decided_by_id != member.id or not said:
+        raise UserError("没有记下理由：这条申请已不是您驳回的状态。")
+    row.decision_reason = said
+    what = f"{kind.noun}#{row.id}（{kind.view(row, card.task_id, '', ()).desc}）"
+    notice = Notice(
+        key=f"{card.kind}:{row.id}:reason",
+        to_member_id=row.member_id,
+        text=f"您的{what}驳回理由（{member.name}）：{said}",
+    )
+    return Reply(f"已记下{what}的驳回理由：{said}", notices=(notice,))
 
 
 def _refusal(session: Session, kind: _Kind, row: Any, member: Member) -> str | None:

@@ -455,3 +455,53 @@ def test_a_group_message_with_actions_keeps_its_text(ding):
     assert push.send(delivery).status == "sent"
     [sent] = fake.to("/v1.0/robot/groupMessages/send")
     assert sent.json["msgKey"] == "sampleText"
+
+
+# --------------------------------------------------------------------------- 驳回: the reason, asked
+
+
+def test_a_reject_tap_asks_the_reason_and_the_leaders_next_words_are_kept_and_told(client, runtime, activity):
+    card, number = ask_leave(client, activity)
+    answer = tap(client, card["task_id"], "reject", "wang")
+    fields = answer["template_card"]["horizontal_content_list"]
+    assert {"keyname": "驳回理由", "value": "组长可@我回复驳回理由（可不填）"} in fields
+    assert leave_row(runtime, number).status == "rejected"  # decided at the tap, reason or not
+
+    said = say(client, "这次座谈会很重要，请调整单位的安排", userid="wang")
+    assert (
+        said["stream"]["content"]
+        == f"已记下请假#{number}（{card['main_title']['desc']}）的驳回理由：这次座谈会很重要，请调整单位的安排"
+    )
+    assert leave_row(runtime, number).decision_reason == "这次座谈会很重要，请调整单位的安排"
+    with runtime.sessions() as s:
+        told = s.scalars(select(OutboxMessage).where(OutboxMessage.key == f"leave:{number}:reason")).one()
+        assert told.member_id == _id(runtime, "张三") and told.text.endswith(
+            "这次座谈会很重要，请调整单位的安排"
+        )
+
+
+def test_without_a_reason_the_rejection_stands_and_the_next_command_is_just_a_command(
+    client, runtime, activity
+):
+    card, number = ask_leave(client, activity)
+    tap(client, card["task_id"], "reject", "wang")
+    said = say(client, "本组情况", userid="wang")
+    assert "已记下" not in said["stream"]["content"]
+    leave = leave_row(runtime, number)
+    assert (leave.status, leave.decision_reason) == ("rejected", None)
+    # The question is gone: later words are not taken as a reason.
+    say(client, "这个理由来得太晚了", userid="wang")
+    assert leave_row(runtime, number).decision_reason is None
+
+
+def test_an_approve_tap_asks_nothing(client, runtime, activity):
+    card, number = ask_leave(client, activity)
+    tap(client, card["task_id"], "approve", "wang")
+    say(client, "这句话不是理由", userid="wang")
+    with runtime.sessions() as s:
+        assert (
+            s.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.key.like("%:reason"))
+            )
+            == 0
+        )
