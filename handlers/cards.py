@@ -22,7 +22,7 @@ from bot.conversation import Question
 from bot.messages import TAP_INTENT, Button, CardView, Command, Notice, Reply
 from bot.router import Context, Router, UserError
 from handlers import late, leave
-from models import LateEntry, LeaveRequest, Member
+from models import Card, LateEntry, LeaveRequest, Member
 
 router = Router()
 
@@ -72,9 +72,7 @@ _KINDS = {
 
 @router.route(TAP_INTENT)
 def tap(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    card = cards.find(session, command.target or "")
-    kind = _KINDS.get(card.kind) if card is not None else None
-    row = session.get(kind.model, card.target_id) if kind is not None else None
+    card, kind, row = _found(session, command.target or "")
     if row is None:
         return _alone(CardView(command.target or "", "审批", text=GONE))
 
@@ -111,9 +109,7 @@ def tap(session: Session, member: Member, command: Command, ctx: Context) -> Rep
 @router.route(REASON_INTENT, roles=("leader", "admin"))
 def reason(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """The reason the decider gives after rejecting by a tap: kept with the request, told to the member."""
-    card = cards.find(session, command.target or "")
-    kind = _KINDS.get(card.kind) if card is not None else None
-    row = session.get(kind.model, card.target_id) if kind is not None else None
+    card, kind, row = _found(session, command.target or "")
     said = (command.reason or "").strip()[:500]
     if row is None or row.status != "rejected" or row.decided_by_id != member.id or not said:
         raise UserError("没有记下理由：这条申请已不是您驳回的状态。")
@@ -125,6 +121,14 @@ def reason(session: Session, member: Member, command: Command, ctx: Context) -> 
         text=f"您的{what}驳回理由（{member.name}）：{said}",
     )
     return Reply(f"已记下{what}的驳回理由：{said}", notices=(notice,))
+
+
+def _found(session: Session, task_id: str) -> tuple[Card | None, _Kind | None, Any]:
+    """The card of `task_id`, its kind and the request it decides (None where one is missing)."""
+    card = cards.find(session, task_id)
+    kind = _KINDS.get(card.kind) if card is not None else None
+    row = session.get(kind.model, card.target_id) if kind is not None else None
+    return card, kind, row
 
 
 def _refusal(session: Session, kind: _Kind, row: Any, member: Member) -> str | None:
