@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot import cards
 from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
 from bot.router import Ask, Context, Router, UserError
-from handlers.leave import numbered_request, tell_deciders
+from handlers.leave import claim, numbered_request, tell_deciders
 from handlers.people import named, one_named, shown_as, where
 from handlers.phrasing import describe_activity, describe_day, how_to_decide, kind_word, numbered_choice
 from models import Activity, CheckIn, LateEntry, Member
@@ -171,10 +171,9 @@ def _confirm(session: Session, entry: LateEntry, by: ChangedBy) -> None:
 def _decide(session: Session, entry: LateEntry, status: str, by: ChangedBy) -> None:
     """Close the 补报 as `status` (confirmed, rejected), keeping who decided, when and on which message."""
     audit(session, entry, "status", entry.status, status, by)
-    entry.status = status
-    entry.decided_by_id = by.member_id
-    entry.decided_at = by.at
-    entry.decision_message_id = by.message_id
+    decided = {"decided_by_id": by.member_id, "decided_at": by.at, "decision_message_id": by.message_id}
+    if not claim(session, entry, status, **decided):
+        raise UserError(f"补报#{entry.id}刚刚已由他人处理，无需重复操作。")
 
 
 def _find_entry(session: Session, decider: Member, command: Command) -> LateEntry:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import cards
@@ -135,6 +135,22 @@ def decide(
     notice to the member); a tap on its card comes here (handlers/cards.py)."""
     intent = "approve" if status == "approved" else "reject"
     return _decide_one(session, leave, decider, Command(intent, reason=reason), ctx, status)
+
+
+def claim(session: Session, row: LeaveRequest | LateEntry, status: str, **decided) -> bool:
+    """Decide pending request `row` as `status` in one conditional UPDATE (pending → status, with
+    who, when, which message): False when another decision got there first — a leader's 同意 #3
+    and another's tap at once (PostgreSQL makes the later one wait, then finds it decided); the
+    caller refuses, and the transaction with whatever it wrote goes."""
+    model = type(row)
+    won = session.execute(
+        update(model)
+        .where(model.id == row.id, model.status == "pending")
+        .values(status=status, **decided)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(row)
+    return won == 1
 
 
 def _begun(activity: Activity, now: dt.datetime) -> bool:
@@ -307,14 +323,12 @@ def _decide_one(
             f"已{by}处理过：{_STATUS_WORDS[leave.status]}，无需重复操作。"
         )
 
-    leave.status = status
-    leave.decided_by_id = decider.id
-    leave.decided_at = ctx.now
-    leave.decision_message_id = ctx.inbound_id
     reason = (command.reason or "").strip()
+    decided = {"decided_by_id": decider.id, "decided_at": ctx.now, "decision_message_id": ctx.inbound_id}
     if status == "rejected" and reason:
-        leave.decision_reason = reason[:500]
-    session.flush()
+        decided["decision_reason"] = reason[:500]
+    if not claim(session, leave, status, **decided):
+        raise UserError(f"请假#{leave.id}刚刚已由他人处理，无需重复操作。")
 
     what = f"请假#{leave.id}（{describe_activity(activity)}）"
     if status == "approved":

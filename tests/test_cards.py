@@ -505,3 +505,30 @@ def test_an_approve_tap_asks_nothing(client, runtime, activity):
             )
             == 0
         )
+
+
+def test_a_typed_decision_and_a_tap_at_once_decide_once(app, runtime, activity):
+    card, number = ask_leave(app.test_client(), activity)
+    barrier = threading.Barrier(2)
+    answers: dict[str, dict] = {}
+    typed = wc.signed(wc.payload(f"同意 #{number}", f"M{next(_ids)}", "wang"))
+    tapped = wc.signed(tap_payload(card["task_id"], "reject", "chen"))
+
+    def send(who: str, request: tuple[str, bytes]) -> None:
+        client = app.test_client()
+        barrier.wait()
+        answers[who] = decrypted(client.post(request[0], data=request[1], content_type="application/json"))
+
+    threads = [
+        threading.Thread(target=send, args=("wang", typed)),
+        threading.Thread(target=send, args=("chen", tapped)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert set(answers) == {"wang", "chen"}
+    leave = leave_row(runtime, number)
+    assert leave.status in ("approved", "rejected")
+    assert len(decided_notices(runtime, number)) == 1
+    assert leave.decided_by_id == _id(runtime, "王组长" if leave.status == "approved" else "陈主任")
