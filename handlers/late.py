@@ -127,7 +127,7 @@ def late_card(entry: LateEntry, task_id: str, text: str, buttons: tuple[Button, 
         title=f"补报#{entry.id} · {entry.member.name}",
         desc=describe_activity(entry.activity),
         text=text,
-        fields=(("说明", entry.reason),) if entry.reason else (),
+        fields=tuple((k, v) for k, v in (("说明", entry.reason), ("驳回理由", entry.decision_reason)) if v),
         buttons=buttons,
     )
 

@@ -110,7 +110,7 @@ def leave_card(leave: LeaveRequest, task_id: str, text: str, buttons: tuple[Butt
         title=f"请假#{leave.id} · {leave.member.name}",
         desc=describe_activity(leave.activity),
         text=text,
-        fields=(("事由", leave.reason),) if leave.reason else (),
+        fields=tuple((k, v) for k, v in (("事由", leave.reason), ("驳回理由", leave.decision_reason)) if v),
         buttons=buttons,
     )
 

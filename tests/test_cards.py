@@ -532,3 +532,13 @@ def test_a_typed_decision_and_a_tap_at_once_decide_once(app, runtime, activity):
     assert leave.status in ("approved", "rejected")
     assert len(decided_notices(runtime, number)) == 1
     assert leave.decided_by_id == _id(runtime, "王组长" if leave.status == "approved" else "陈主任")
+
+
+def test_a_tap_after_a_typed_rejection_with_a_reason_shows_the_reason(client, runtime, activity):
+    card, number = ask_leave(client, activity)
+    say(client, f"驳回 #{number} 当天要统计出勤", userid="wang")
+    answer = tap(client, card["task_id"], "approve", "wang")
+    assert {"keyname": "驳回理由", "value": "当天要统计出勤"} in answer["template_card"][
+        "horizontal_content_list"
+    ]
+    assert leave_row(runtime, number).status == "rejected"
