@@ -26,6 +26,7 @@ from bot.runtime import Runtime, build_runtime, upgrade_schema
 from handlers import (
     activities,
     bind,
+    cards,
     checkin,
     corrections,
     help,
@@ -47,6 +48,7 @@ ROUTERS = [
     late.router,
     submissions.router,
     leave.router,
+    cards.router,
     activities.router,
     status.router,
     record.router,

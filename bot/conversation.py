@@ -24,8 +24,8 @@ from models import PendingQuestion
 
 __all__ = ["Option", "Question", "Resumed", "Retry", "ask", "chat_key", "interpret", "pending"]
 
-QuestionKind = Literal["content", "choice", "note_kind"]
-QUESTION_KINDS = ("content", "choice", "note_kind")
+QuestionKind = Literal["content", "choice", "note_kind", "reason"]
+QUESTION_KINDS = ("content", "choice", "note_kind", "reason")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class Question:
     - content: the answer is the note's text (resume.intent names the kind);
     - choice: the answer picks an option, whose value goes to `field` ("target" of the command, or a
       key of the handler's `ctx.answer`);
-    - note_kind: "是" or a kind's name says what `resume.content` (a message without keyword) is."""
+    - note_kind: "是" or a kind's name says what `resume.content` (a message without keyword) is;
+    - reason: the answer, unless a command of its own, is `resume.reason` (驳回 by a card's button)."""
 
     kind: QuestionKind
     resume: Command
@@ -235,8 +236,10 @@ def interpret(
         if bare in _NO:
             return Resumed(Command("unknown", reason="declined"), {})
         return None
-    # content: whatever is not a command of its own is the note's text.
+    # content and reason: whatever is not a command of its own is the note's text, or the reason.
     if command.intent != "unknown" or not text.strip():
         return None
+    if row.kind == "reason":
+        return Resumed(replace(resume, reason=text.strip()[:500]), {})
     label = SUBMISSION_KINDS.get(resume.intent, INTENTS.get(resume.intent, ""))
     return Resumed(parse(f"【{label}】{text}"), {})

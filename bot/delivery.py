@@ -32,6 +32,8 @@ class Delivery:
     # message; DingTalk app robot: media/upload, then sampleFile); a client that cannot sends the
     # text, which says where the file is.
     attachment: str | None = None
+    # Notice.actions: (label, words) a one-to-one reader can send with one tap, where the client can.
+    actions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

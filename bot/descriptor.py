@@ -96,6 +96,8 @@ class PlatformDescriptor:
     push_client: Callable[[Settings], PushClient | None] = _nowhere  # None: not set up for sending
     # The settings set up sending a member a file one-to-one here (the export's .xlsx).
     sends_files: Callable[[Settings], bool] = _never
+    # Answers on this channel, under these settings, can show a card with buttons (issue 19).
+    buttons: Callable[[str, Settings], bool] = lambda _c, _s: False
     # Takes, when console.enabled, what no platform can deliver (a local setup logs its reminders).
     fallback: bool = False
 

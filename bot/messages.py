@@ -49,6 +49,10 @@ INTENTS: dict[str, str] = {
     "unknown": "",
 }
 
+# A tap on a card's button (handlers/cards.py): read from Incoming.tap, never from words, so not
+# one of the parser's INTENTS.
+TAP_INTENT = "card_tap"
+
 # Submission intents are also the `Submission.kind` values.
 SUBMISSION_KINDS: dict[str, str] = {
     "opinion": "社情民意",
@@ -121,6 +125,14 @@ class FileRefused:
 
 
 @dataclass(frozen=True)
+class Tap:
+    """A tap on a button of a card the bot sent (WeCom's template_card_event): which card, which button."""
+
+    task_id: str  # the card's (models.Card.task_id)
+    key: str  # the button's key ("approve", "reject")
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One message addressed to the bot, as an adapter understood it. An id longer than its
     column raises FieldTooLong, saying which (adapters answer 400: the platform would otherwise
@@ -138,6 +150,8 @@ class Incoming:
     reply_handle: dict[str, Any] | None = None
     # Files and pictures of the message, downloaded by the adapter before the pipeline sees it.
     attachments: tuple[FileRef | FileRefused, ...] = ()
+    # A tap on a card's button instead of words (the pipeline reads it as the `card_tap` intent).
+    tap: Tap | None = None
 
     def __post_init__(self) -> None:
         for name in ("msg_id", "sender_id", "chat_id"):
@@ -259,6 +273,32 @@ class Notice:
     to_group_id: int | None = None  # into this group's chat
     mentions: tuple[Person, ...] = ()
     attachment: str | None = None  # path of a file sent with it, where the platform can (WeCom app)
+    # One-tap answers, (label, the words that do it): ("同意", "同意 #3"). Where a platform can, a
+    # tap sends the words as the reader (DingTalk: dtmd links); elsewhere the text says them.
+    actions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Button:
+    key: str  # what a tap hands back (Tap.key)
+    text: str  # what it says: 同意, 驳回
+
+
+@dataclass(frozen=True)
+class CardView:
+    """A message card (issue 19), for the platforms that show one; the others send Reply.text.
+
+    With buttons it is an offer (WeCom: a button_interaction template_card); without, the card's
+    final state after a tap ("已同意 · 王建国 10:05", the buttons gone)."""
+
+    task_id: str
+    title: str  # 请假#3 · 张三
+    desc: str = ""  # the activity
+    text: str = ""  # the state line: 待组长审批, 已同意 · 王建国 10:05
+    fields: tuple[tuple[str, str], ...] = ()  # (label, value) lines: 事由
+    buttons: tuple[Button, ...] = ()
+    # An answer to a tap shown to the one who tapped alone (仅组长可审批); else to everyone.
+    tapper_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,3 +314,5 @@ class Reply:
     # The writes that make this answer true, run once the message is logged: (session, inbound id)
     # -> None, or the answer to give instead (a race lost since the reading, e.g. 已签到过了).
     then: Any = field(default=None, compare=False)
+    # A card to show instead of the text where the channel can (the text stays the fallback).
+    card: CardView | None = field(default=None, compare=False)

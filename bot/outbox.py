@@ -43,6 +43,7 @@ def enqueue(
     mentions: tuple[Person, ...] = (),
     markdown: bool = False,
     attachment: str | None = None,
+    actions: tuple[tuple[str, str], ...] = (),
 ) -> bool:
     """Store one message to send; False when a message with this key already exists."""
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
@@ -59,6 +60,7 @@ def enqueue(
             mentions=[asdict(p) for p in mentions],
             markdown=markdown,
             attachment=attachment,
+            actions=[list(a) for a in actions] or None,
             created_at=now,
             next_attempt_at=now,
         )
@@ -543,6 +545,7 @@ def _route_for(row: OutboxMessage, platform: str, where: GroupAddress) -> _Route
         markdown=row.markdown,
         key=row.key,
         attachment=row.attachment,
+        actions=tuple((label, words) for label, words in (row.actions or [])),
     )
     return _Route(platform, delivery, where.limit_key, where.limits, where.via)
 

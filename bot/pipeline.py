@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.conversation import Question, Resumed, Retry
 from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
-from bot.messages import Command, FileRefused, Incoming, Reply
+from bot.messages import TAP_INTENT, Command, FileRefused, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
 from bot.router import Ask, Context, Route, Router, UserError
 from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member, PendingQuestion
@@ -365,6 +365,8 @@ class Pipeline:
         key = conversation.chat_key(incoming)
         prefetch = _prefetch_of(session, route, command, now, self._settings)
         sender = _sender(session, platform, incoming, key, prefetch, wait)
+        if incoming.tap is not None:  # a tap answers no question of the tapper's (it leaves it open)
+            sender = replace(sender, question=None)
         ctx = Context(
             now=now,
             settings=self._settings,
@@ -449,6 +451,7 @@ class Pipeline:
                 member_id=notice.to_member_id,
                 mentions=notice.mentions,
                 attachment=notice.attachment,
+                actions=notice.actions,
             )
         return reply
 
@@ -456,6 +459,8 @@ class Pipeline:
         """The command of the message, or the line that refuses it: a text over messages.max_chars
         (not read), a date that does not exist ("11月31日", rather than guess another day), a file
         the bot does not keep."""
+        if incoming.tap is not None:  # a button, not words: the card's task id and the button's key
+            return Command(TAP_INTENT, target=incoming.tap.task_id, content=incoming.tap.key)
         limit = self._settings.messages.max_chars
         if len(incoming.text) > limit:
             return Reply(TOO_LONG.format(length=len(incoming.text), limit=limit))

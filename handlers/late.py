@@ -13,9 +13,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
+from bot import cards
+from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
 from bot.router import Ask, Context, Router, UserError
-from handlers.leave import numbered_request, tell_deciders
+from handlers.leave import claim, numbered_request, tell_deciders
 from handlers.people import named, one_named, shown_as, where
 from handlers.phrasing import describe_activity, describe_day, how_to_decide, kind_word, numbered_choice
 from models import Activity, CheckIn, LateEntry, Member
@@ -97,10 +98,54 @@ def late(session: Session, member: Member, command: Command, ctx: Context) -> Re
         return Reply(f"已为{subject.name}补报#{entry.id}：{describe_activity(activity)}，计为出席。")
     decide = how_to_decide(entry.id, "确认补报", "驳回补报")
     text = f"{subject.name}补报#{entry.id}：{describe_activity(activity)}出席。{decide}。"
+    card = None
+    if cards.can_show(ctx):  # in the group: [确认] [驳回] for the leader, the typed way still works
+        offered = cards.offer(session, "late", entry.id, ctx.now, ctx.inbound_id)
+        card = late_card(entry, offered.task_id, f"待组长确认，{decide}", BUTTONS)
     return Reply(
         f"已提交补报#{entry.id}：{describe_activity(activity)}，等待组长确认。",
-        notices=tell_deciders(session, subject, f"late:{entry.id}:requested", text),
+        notices=tell_deciders(
+            session,
+            subject,
+            f"late:{entry.id}:requested",
+            text,
+            (("确认", f"确认补报 #{entry.id}"), ("驳回", f"驳回补报 #{entry.id}")),
+        ),
+        card=card,
     )
+
+
+BUTTONS = (Button(cards.APPROVE, "确认"), Button(cards.REJECT, "驳回"))
+DECISIONS = {cards.APPROVE: "confirmed", cards.REJECT: "rejected"}
+_STATUS_WORDS = {"pending": "待组长确认", "confirmed": "已确认", "rejected": "已驳回"}
+
+
+def late_card(entry: LateEntry, task_id: str, text: str, buttons: tuple[Button, ...] = ()) -> CardView:
+    """What the card of 补报 `entry` shows: who, which activity, why, its state line `text`."""
+    return CardView(
+        task_id=task_id,
+        title=f"补报#{entry.id} · {entry.member.name}",
+        desc=describe_activity(entry.activity),
+        text=text,
+        fields=tuple((k, v) for k, v in (("说明", entry.reason), ("驳回理由", entry.decision_reason)) if v),
+        buttons=buttons,
+    )
+
+
+def state_line(session: Session, entry: LateEntry, tz: dt.tzinfo | None) -> str:
+    """已确认 · 王建国 10:05: a decided 补报's state as its card shows it (the time in `tz`)."""
+    words = _STATUS_WORDS[entry.status]
+    decider = session.get(Member, entry.decided_by_id) if entry.decided_by_id else None
+    if decider is None or entry.decided_at is None:
+        return words
+    return f"{words} · {decider.name} {entry.decided_at.astimezone(tz):%H:%M}"
+
+
+def decide(session: Session, entry: LateEntry, decider: Member, ctx: Context, status: str) -> Reply:
+    """Decide pending `entry` as the typed 确认补报 #3 / 驳回补报 #3 does; a tap comes here."""
+    if status == "confirmed":
+        return _confirmed(session, entry, decider, ctx)
+    return _rejected(session, entry, decider, ctx, None)
 
 
 def _confirm(session: Session, entry: LateEntry, by: ChangedBy) -> None:
@@ -126,10 +171,9 @@ def _confirm(session: Session, entry: LateEntry, by: ChangedBy) -> None:
 def _decide(session: Session, entry: LateEntry, status: str, by: ChangedBy) -> None:
     """Close the 补报 as `status` (confirmed, rejected), keeping who decided, when and on which message."""
     audit(session, entry, "status", entry.status, status, by)
-    entry.status = status
-    entry.decided_by_id = by.member_id
-    entry.decided_at = by.at
-    entry.decision_message_id = by.message_id
+    decided = {"decided_by_id": by.member_id, "decided_at": by.at, "decision_message_id": by.message_id}
+    if not claim(session, entry, status, **decided):
+        raise UserError(f"补报#{entry.id}刚刚已由他人处理，无需重复操作。")
 
 
 def _find_entry(session: Session, decider: Member, command: Command) -> LateEntry:
@@ -174,6 +218,10 @@ def confirm_late(session: Session, member: Member, command: Command, ctx: Contex
     entry = _find_entry(session, member, command)
     if entry.status != "pending":
         return _already_decided(entry)
+    return _confirmed(session, entry, member, ctx)
+
+
+def _confirmed(session: Session, entry: LateEntry, member: Member, ctx: Context) -> Reply:
     _confirm(session, entry, ChangedBy(member.id, ctx.now, ctx.inbound_id))
     what = _described(entry)
     notice = Notice(
@@ -189,7 +237,11 @@ def reject_late(session: Session, member: Member, command: Command, ctx: Context
     entry = _find_entry(session, member, command)
     if entry.status != "pending":
         return _already_decided(entry)
-    reason = (command.reason or "").strip()[:500] or None
+    return _rejected(session, entry, member, ctx, command.reason)
+
+
+def _rejected(session: Session, entry: LateEntry, member: Member, ctx: Context, reason: str | None) -> Reply:
+    reason = (reason or "").strip()[:500] or None
     _decide(session, entry, "rejected", ChangedBy(member.id, ctx.now, ctx.inbound_id))
     entry.decision_reason = reason
     what = _described(entry)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.messages import ACTIVITY_KINDS, Command, Notice, Reply
+from bot import cards
+from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
 from bot.router import Context, Router, UserError
 from handlers.people import named, shown_as, where
 from handlers.phrasing import (
@@ -85,10 +86,71 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
         f"{member.name}请假#{leave.id}{after}：{describe_activity(activity)}{because}。"
         f"{how_to_decide(leave.id)}。"
     )
+    card = None
+    if cards.can_show(ctx):  # in the group: [同意] [驳回] for the leader, the typed way still works
+        offered = cards.offer(session, "leave", leave.id, ctx.now, ctx.inbound_id)
+        card = leave_card(leave, offered.task_id, f"待组长审批，{how_to_decide(leave.id)}", cards.BUTTONS)
     return Reply(
         f"已提交请假#{leave.id}{after}：{describe_activity(activity)}{because}，等待组长审批。",
-        notices=tell_deciders(session, member, f"leave:{leave.id}:requested", text),
+        notices=tell_deciders(
+            session,
+            member,
+            f"leave:{leave.id}:requested",
+            text,
+            (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}")),
+        ),
+        card=card,
     )
+
+
+def leave_card(leave: LeaveRequest, task_id: str, text: str, buttons: tuple[Button, ...] = ()) -> CardView:
+    """What the card of request `leave` shows: who, which activity, why, its state line `text`."""
+    return CardView(
+        task_id=task_id,
+        title=f"请假#{leave.id} · {leave.member.name}",
+        desc=describe_activity(leave.activity),
+        text=text,
+        fields=tuple((k, v) for k, v in (("事由", leave.reason), ("驳回理由", leave.decision_reason)) if v),
+        buttons=buttons,
+    )
+
+
+def state_line(leave: LeaveRequest, tz: dt.tzinfo | None) -> str:
+    """已同意 · 王建国 10:05: a decided request's state as its card shows it (the time in `tz`)."""
+    words = _STATUS_WORDS[leave.status]
+    if leave.decided_by is None or leave.decided_at is None:
+        return words
+    return f"{words} · {leave.decided_by.name} {leave.decided_at.astimezone(tz):%H:%M}"
+
+
+def decide(
+    session: Session,
+    leave: LeaveRequest,
+    decider: Member,
+    ctx: Context,
+    status: str,
+    reason: str | None = None,
+) -> Reply:
+    """Decide pending request `leave` as the typed 同意 #3 / 驳回 #3 does (the same record, the same
+    notice to the member); a tap on its card comes here (handlers/cards.py)."""
+    intent = "approve" if status == "approved" else "reject"
+    return _decide_one(session, leave, decider, Command(intent, reason=reason), ctx, status)
+
+
+def claim(session: Session, row: LeaveRequest | LateEntry, status: str, **decided) -> bool:
+    """Decide pending request `row` as `status` in one conditional UPDATE (pending → status, with
+    who, when, which message): False when another decision got there first — a leader's 同意 #3
+    and another's tap at once (PostgreSQL makes the later one wait, then finds it decided); the
+    caller refuses, and the transaction with whatever it wrote goes."""
+    model = type(row)
+    won = session.execute(
+        update(model)
+        .where(model.id == row.id, model.status == "pending")
+        .values(status=status, **decided)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(row)
+    return won == 1
 
 
 def _begun(activity: Activity, now: dt.datetime) -> bool:
@@ -158,10 +220,13 @@ def deciders(session: Session, member: Member) -> list[int]:
     )
 
 
-def tell_deciders(session: Session, member: Member, key: str, text: str) -> tuple[Notice, ...]:
-    """`text` to each of the member's deciders, one notice each (keyed `key:<decider id>`)."""
+def tell_deciders(
+    session: Session, member: Member, key: str, text: str, actions: tuple[tuple[str, str], ...] = ()
+) -> tuple[Notice, ...]:
+    """`text` to each of the member's deciders, one notice each (keyed `key:<decider id>`), with the
+    one-tap answers `actions` where their platform has them."""
     return tuple(
-        Notice(key=f"{key}:{decider_id}", to_member_id=decider_id, text=text)
+        Notice(key=f"{key}:{decider_id}", to_member_id=decider_id, text=text, actions=actions)
         for decider_id in deciders(session, member)
     )
 
@@ -258,14 +323,12 @@ def _decide_one(
             f"已{by}处理过：{_STATUS_WORDS[leave.status]}，无需重复操作。"
         )
 
-    leave.status = status
-    leave.decided_by_id = decider.id
-    leave.decided_at = ctx.now
-    leave.decision_message_id = ctx.inbound_id
     reason = (command.reason or "").strip()
+    decided = {"decided_by_id": decider.id, "decided_at": ctx.now, "decision_message_id": ctx.inbound_id}
     if status == "rejected" and reason:
-        leave.decision_reason = reason[:500]
-    session.flush()
+        decided["decision_reason"] = reason[:500]
+    if not claim(session, leave, status, **decided):
+        raise UserError(f"请假#{leave.id}刚刚已由他人处理，无需重复操作。")
 
     what = f"请假#{leave.id}（{describe_activity(activity)}）"
     if status == "approved":

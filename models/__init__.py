@@ -5,6 +5,7 @@ Models know nothing of HTTP, platforms or the clock: every time is passed in.
 
 from models.backup import BACKUP_KINDS, BACKUP_STATUSES, BackupRun
 from models.base import AwareDateTime, Base
+from models.cards import CARD_KINDS, CARD_STATES, Card
 from models.db import WRITES_AFTER_READING, insert_or_skip, make_engine, make_session_factory, next_id
 from models.messages import (
     INBOUND_OUTCOMES,
@@ -33,6 +34,9 @@ from models.records import (
 from models.roster import ROLE_NAMES, ROLES, ChatBinding, LiaisonGroup, Member
 
 __all__ = [
+    "CARD_KINDS",
+    "CARD_STATES",
+    "Card",
     "AwareDateTime",
     "BACKUP_KINDS",
     "BACKUP_STATUSES",

@@ -65,6 +65,7 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     markdown: Mapped[bool] = mapped_column(default=False)
+    actions: Mapped[list[list[str]] | None] = mapped_column(JSON)  # Notice.actions: [label, words]
     attachment: Mapped[str | None] = mapped_column(String(500))  # a file to send (an export)
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

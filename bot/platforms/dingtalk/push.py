@@ -7,13 +7,14 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import requests
 
 from bot.config import DingtalkSettings, Settings
 from bot.delivery import Delivery, SendResult, read_attachment
-from bot.platforms.dingtalk.render import TEXT_BUDGET_BYTES, render_message, title_of
+from bot.platforms.dingtalk.render import TEXT_BUDGET_BYTES, render_message, title_of, with_links
 from bot.platforms.dingtalk.sign import webhook_sign
 from bot.platforms.http_push import TokenCache, json_answer, trim
 
@@ -50,6 +51,11 @@ class DingtalkPushClient:
 
     def send(self, delivery: Delivery) -> SendResult:
         addr = delivery.address or {}
+        if delivery.actions and delivery.kind == "member":
+            # One-to-one, a link's words reach the robot as the reader's own message (同意 #3); in a
+            # group they would not @ the robot, so a group message keeps its text (it says them).
+            text = with_links(delivery.text, delivery.actions)
+            delivery = replace(delivery, text=text, markdown=True, actions=())
         try:
             if delivery.kind == "group":
                 if addr.get("robot_token") and addr.get("robot_secret"):

@@ -4,6 +4,7 @@ custom robot share it; the app robot's msgKey/msgParam form is the push client's
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from bot.messages import Person
 from bot.platforms.http_push import trim
@@ -14,6 +15,18 @@ from bot.platforms.http_push import trim
 TEXT_BUDGET_BYTES = 12_000
 TITLE_BYTES = 60
 DEFAULT_TITLE = "履职助手"
+
+
+def with_links(text: str, actions: tuple[tuple[str, str], ...]) -> str:
+    """`text` as markdown followed by one link per action that, tapped, sends its words to the robot
+    as the reader (dtmd://dingtalkclient/sendMessage?content=<urlencoded>): DingTalk's client opens
+    these in markdown messages only, so a message with actions is sent as markdown."""
+    if not actions:
+        return text
+    links = "　".join(
+        f"[{label}](dtmd://dingtalkclient/sendMessage?content={quote(words)})" for label, words in actions
+    )
+    return f"{text}\n\n{links}"
 
 
 def title_of(text: str) -> str:

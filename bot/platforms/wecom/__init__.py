@@ -67,6 +67,13 @@ def _push_client(settings: Settings) -> WecomPushClient | None:
     return WecomPushClient(settings) if sends else None
 
 
+def _buttons(channel: str, settings: Settings) -> bool:
+    """The smart bot shows a button_interaction card only when it has a callback URL (doc 101032:
+    当机器人设置了回调URL时，才能下发按钮交互模版卡片); the long connection and the app answer in text."""
+    wecom = settings.wecom
+    return channel == SMART_BOT_CHANNEL and wecom.smart_bot_enabled and not wecom.long_connection_enabled
+
+
 DESCRIPTOR = PlatformDescriptor(
     family=FAMILY,
     channels=(SMART_BOT_CHANNEL, APP_CHANNEL),
@@ -82,6 +89,7 @@ DESCRIPTOR = PlatformDescriptor(
     channel_columns={SMART_BOT_CHANNEL: "wecom_bot_userid"},
     push_client=_push_client,
     sends_files=_sends_files,
+    buttons=_buttons,
 )
 
 __all__ = ["DESCRIPTOR", "WecomPushClient", "make_blueprint"]

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -18,11 +19,12 @@ from flask import Blueprint, Response, request
 
 from bot.config import WecomSettings
 from bot.files import refused
-from bot.messages import FieldTooLong, FileRefused, Incoming, Reply
+from bot.messages import CardView, FieldTooLong, FileRefused, Incoming, Reply, Tap
 from bot.platforms import json_body
 from bot.platforms.answering import STORED, answer_within
 from bot.platforms.download import Fetched, Fetcher, FileIntake, fetch
 from bot.platforms.http_push import trim
+from bot.platforms.wecom.cards import card_reply, card_update, tap_of
 from bot.platforms.wecom.crypto import (
     CallbackCrypto,
     CallbackError,
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 SMART_BOT_CHANNEL = "wecom_bot"  # 智能机器人: group @-messages and one-to-one
 APP_CHANNEL = "wecom_app"  # 自建应用: one-to-one messages
 STREAM_LIMIT = 20480  # bytes of a smart-bot stream reply (path/101031)
+TAP_FAILED = "抱歉，系统出了点问题，这次点击没有记下，请再点一次。"
 _LEADING_AT = re.compile(r"^\s*@\S+\s*")  # "@机器人名 签到"; WeCom puts U+2005 after the name
 
 
@@ -171,6 +174,9 @@ class _SmartBot(_Callback):
         if request.method == "GET":
             return self.verify_url()
         payload = self._payload(self.verified(json_envelope(self.body())))
+        tap = tap_of(payload)
+        if tap is not None:
+            return self._tapped(payload, tap)
         msgtype = payload.get("msgtype")
         if msgtype in _WITH_FILES:
             incoming, fetchers = self.files.read(self, payload)
@@ -178,7 +184,7 @@ class _SmartBot(_Callback):
                 incoming, self.run(incoming, self.files.handler(self.handle_message, fetchers))
             )
         if msgtype not in _READ_AS_TEXT or (msgtype == "voice" and not (_said(payload) or "").strip()):
-            # Events (enter_chat, feedback, template_card_event), stream refreshes (we always
+            # Other events (enter_chat, feedback), stream refreshes (we always
             # finish in one reply) and images/files are not for the pipeline: answer empty.
             event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
             log.info("wecom_bot %s %s ignored", msgtype, event.get("eventtype", ""))
@@ -189,15 +195,37 @@ class _SmartBot(_Callback):
     def _answer(self, incoming: Incoming, reply: Reply | None) -> Response:
         if reply is None:
             return Response(b"", status=200)
+        if reply.card is not None:
+            return self._encrypted(card_reply(reply.card))
         stream = {
             "msgtype": "stream",
             "stream": {"id": incoming.msg_id, "finish": True, "content": trim(reply.text, STREAM_LIMIT)},
         }
-        plain = json.dumps(stream, ensure_ascii=False)
+        return self._encrypted(stream)
+
+    def _encrypted(self, answer: dict[str, Any]) -> Response:
+        plain = json.dumps(answer, ensure_ascii=False)
         # The passive reply is signed with the request's own nonce (path/101033 被动回复).
         nonce = request.args.get("nonce", "")
         body = self.crypto.encrypt_json(plain, str(int(self.runtime.now().timestamp())), nonce)
         return Response(json.dumps(body), mimetype="application/json")
+
+    def _tapped(self, payload: dict[str, Any], tap: Tap) -> Response:
+        """A tap on a card's button (path/101027 模板卡片事件), answered with update_template_card.
+        WeCom sends it once and never again, so a failure is answered too (to the tapper alone:
+        nothing changed, tap again) rather than with a 5xx nobody would act on."""
+        incoming = replace(self._incoming(payload, f"[按钮] {tap.key}"), tap=tap)
+        tapper = incoming.sender_id  # as WeCom named them: `userids` of the update takes that id
+        try:
+            reply = self.run(incoming)
+        except CallbackError as err:
+            if err.status < 500:
+                raise
+            reply = Reply(TAP_FAILED)
+        if reply is None:
+            return Response(b"", status=200)
+        view = reply.card or CardView(tap.task_id, "履职助手", text=reply.text, tapper_only=True)
+        return self._encrypted(card_update(view, tapper))
 
     @staticmethod
     def _payload(plaintext: str) -> dict[str, Any]:
