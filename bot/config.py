@@ -423,6 +423,11 @@ class OutboxSettings(_Strict):
 
 class SubmissionSettings(_Strict):
     withdraw_minutes: int = Field(default=30, ge=0)
+    # 社情民意 checked at intake (bot/advice.py): always recorded, one line of advice when a rule is not met.
+    advice: bool = True
+    max_chars: int = Field(default=1500, ge=100)  # the usual length of a 社情民意
+    similar_days: int = Field(default=90, ge=1)  # compared with the group's notes of this many days
+    similar_ratio: float = Field(default=85, gt=0, le=100)  # rapidfuzz ratio at which two notes are near-copies
 
 
 class ExportSettings(_Strict):

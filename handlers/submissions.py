@@ -8,10 +8,10 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, and_, func, insert, or_, select
+from sqlalchemy import Select, String, and_, cast, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
-from bot import files
+from bot import advice, files
 from bot.conversation import Question
 from bot.messages import SUBMISSION_KINDS, Command, FileRef, Reply
 from bot.periods import Period, period_of, spoken
@@ -106,8 +106,44 @@ def _prefetch_note(
         scope, Submission.kind == kind, Submission.status != "withdrawn"
     )
     return stmt.add_columns(
-        same.limit(1).scalar_subquery(), count.scalar_subquery(), next_id(session, Submission.__table__)
+        same.limit(1).scalar_subquery(),
+        count.scalar_subquery(),
+        next_id(session, Submission.__table__),
+        _recent_of_group(kind, now, settings),
     )
+
+
+def _recent_of_group(kind: str, now: dt.datetime, settings: Settings):
+    """The group's recent 社情民意 (id, title, start of content) in one string, for the intake advice
+    to compare with (bot/advice.py), read with the sender: no round trip of its own."""
+    rules = settings.submissions
+    if kind != "opinion" or not rules.advice:
+        return literal(None, String)
+    row = (
+        cast(Submission.id, String)
+        + literal(advice._FIELD)
+        + Submission.title
+        + literal(advice._FIELD)
+        + func.substr(Submission.content, 1, advice.COMPARED_CHARS)
+    )
+    return (
+        select(func.aggregate_strings(row, advice._ROW))
+        .where(
+            Submission.group_id == Member.group_id,
+            Submission.kind == kind,
+            Submission.status != "withdrawn",
+            Submission.submitted_at > now - dt.timedelta(days=rules.similar_days),
+        )
+        .scalar_subquery()
+    )
+
+
+def _advice(kind: str, title: str, content: str, recent: str | None, settings: Settings) -> str:
+    if kind != "opinion" or not settings.submissions.advice:
+        return ""
+    rules = settings.submissions
+    line = advice.advice(title, content, advice.recent_from(recent), rules.max_chars, rules.similar_ratio)
+    return f"\n{line}" if line else ""
 
 
 def _submit(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
@@ -127,7 +163,7 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     # Once per note: the same text of the same kind sent again within minutes (a double tap, a
     # resend after a slow answer) is the note already recorded. The pipeline holds the member's
     # row for the message, so a second copy sent at the same moment sees the first.
-    same_id, count, new_id = prefetched(session, ctx, member, command, _prefetch_note)[0]
+    same_id, count, new_id, recent = prefetched(session, ctx, member, command, _prefetch_note)[0]
     if same_id is not None:
         return Reply(f"已收到过这篇{label}《{_shown(title)}》（编号#{same_id}），没有重复记录。")
     values = {
@@ -146,7 +182,8 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
     echoed = _files_shown(command.attachments) if command.attachments else f"（{month_day(ctx.now)}）"
     return Reply(
         f"已收到{label}《{_shown(title)}》{echoed}，"
-        f"这是{spoken(period, ctx.now.date())}{whose}第{count + 1}{_UNITS.get(kind, '篇')}，编号#{new_id}。",
+        f"这是{spoken(period, ctx.now.date())}{whose}第{count + 1}{_UNITS.get(kind, '篇')}，编号#{new_id}。"
+        + _advice(kind, title, content, recent, ctx.settings),
         then=partial(_record, values, command.attachments, ctx.now),
     )
 

@@ -180,7 +180,11 @@ def test_long_emoji_and_sql_looking_notes_are_stored_verbatim(client, runtime, b
     before = counts(runtime)
     resp = say(client, "社情民意：" + body, msgid)
     answer = wc.answer_text(resp.data)
-    assert answer.startswith("已收到社情民意《") and "\n" not in answer
+    receipt, *advice = answer.split("\n")
+    assert receipt.startswith("已收到社情民意《") and "编号#" in receipt
+    assert (
+        all(line.startswith("提示：") for line in advice) and len(advice) <= 1
+    )  # one line of advice at most
     inbound, note = _stored_note(runtime, msgid)
     assert inbound.text == "社情民意：" + body
     reading = parse(inbound.text, runtime.now())

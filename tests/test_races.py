@@ -103,7 +103,7 @@ def test_sixteen_adoptions_at_once_audit_and_notify_once(runtime, roster, say):
         note = s.scalar(select(Submission.id))
     answers = race(runtime, [said("陈主任", f"采用 #{note} 市级") for _ in range(N)])
     assert count(runtime, RecordChange, RecordChange.field == "adopted_level") == 1
-    assert count(runtime, OutboxMessage, OutboxMessage.key.like("adopt:%")) == 1
+    assert count(runtime, OutboxMessage, OutboxMessage.key.like("journey:%:adopted:%")) == 1
     assert sum(a.startswith("已标记") for a in answers) == 1
     assert sum("已标记为市级采用" in a and not a.startswith("已标记") for a in answers) == N - 1
 

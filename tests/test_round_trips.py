@@ -5,6 +5,7 @@ most five, BEGIN and COMMIT included, and a leader's 本组情况 at most four q
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -124,7 +125,8 @@ def test_the_same_note_again_is_the_note_already_recorded_in_four_statements(run
     with counted(runtime.engine) as sent:
         again = _group_message(runtime, "lisi", text, NOW + dt.timedelta(minutes=1))
     assert "没有重复记录" in again.reply.text
-    assert first.reply.text.split("编号")[1].rstrip("。") in again.reply.text
+    number = re.search(r"编号(#\d+)", first.reply.text)[1]
+    assert f"编号{number}）" in again.reply.text
     assert sent == ["BEGIN", "SELECT", "INSERT", "COMMIT"]
     assert _count(runtime, Submission) == 1
 

@@ -2,7 +2,7 @@
 .actions: a notice's one-tap answers (DingTalk's dtmd links) (issue 19)
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision: str = "0013"
-down_revision: str | None = "0011"  # re-chained onto 0012 when merged
+down_revision: str | None = "0012"  # re-chained onto 0012 when merged
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
