@@ -32,7 +32,7 @@ __all__ = ["Message", "due"]
 _UNITS = {"submission": "件", "activity": "次"}
 _DEFAULT_ACTIVITY_TIME = dt.time(9, 0)  # an activity announced without a time
 
-MessageKind = Literal["quota", "all_done", "deadline", "summary", "activity", "attendance", "absence"]
+MessageKind = Literal["quota", "all_done", "deadline", "summary", "score", "activity", "attendance", "absence"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ def due(session: Session, settings: Settings, now: dt.datetime) -> list[Message]
     out += _quota_reminders(session, settings, cal, people, now)
     out += _deadline_alerts(session, settings, cal, people, now)
     out += _quarter_summaries(session, settings, cal, people, now)
+    out += _score_summaries(session, settings, cal, people, now)
     out += _activity_messages(session, settings, people, now)
     return out
 
@@ -337,6 +338,49 @@ def _quarter_summaries(
             people, gid, key=f"summary:g{gid}:{last.start.isoformat()}:m", kind="summary", text=text
         )
     return out
+
+
+def _score_summaries(
+    session: Session, settings: Settings, cal: WorkCalendar, people: _People, now: dt.datetime
+) -> list[Message]:
+    """With the quarter's summary, one line per group to its leaders on the members' 履职积分: the
+    average so far and who, at the pace of the year so far, would end it below the pass mark (the
+    early warning); on the first workday of a year, last year's final scores and who is below."""
+    quarter = period_of("quarter", now.date())
+    start = _at(cal.first_workday_from(quarter.start), settings.reminders.summary_time, now.tzinfo)
+    rules = settings.scoring
+    if now not in _Window(start, start + dt.timedelta(hours=settings.reminders.late_hours)) or not rules.categories:
+        return []
+    from bot import scoring  # the yearly score: read only four times a year
+
+    final = quarter.start.month == 1
+    year = period_of("year", quarter.start - dt.timedelta(days=1) if final else quarter.start)
+    done = (quarter.start - year.start).days / ((year.end - year.start).days + 1)
+    by_group: dict[int, list[scoring.MemberScore]] = defaultdict(list)
+    for s in scoring.year_scores(session, rules, year, now, settings.tz):
+        if s.group_id is not None:
+            by_group[s.group_id].append(s)
+    names = _group_names(session, list(by_group))
+    out = []
+    for gid, scores in by_group.items():
+        average = sum(s.total for s in scores) / len(scores)
+        pace = [(s, s.total if final else scoring.projected(rules, s, done)) for s in scores]
+        low = [f"{s.name}（{'' if final else '预计'}{p:g}分）" for s, p in pace if p < rules.pass_mark]
+        when = "全年" if final else f"截至{_md(quarter.start - dt.timedelta(days=1))}"
+        head = f"{names.get(gid, '')}{year.label}履职积分（{when}）：平均{average:.1f}分"
+        if low:
+            verdict = "低于合格线" if final else "按目前进度年底可能低于合格线"
+            tail = f"；{verdict}{rules.pass_mark:g}分：{'、'.join(low[:MAX_LISTED])}" + (
+                f"等{len(low)}人" if len(low) > MAX_LISTED else ""
+            ) + ("，请安排约谈。" if final else "，请提醒。")
+        else:
+            tail = "；全组都在合格线以上。"
+        key = f"score:g{gid}:{year.start.year}:{quarter.start.isoformat()}:m"
+        out += _to_leaders(people, gid, key=key, kind="score", text=head + tail)
+    return out
+
+
+MAX_LISTED = 8
 
 
 def _periods_ended_in(rules: Sequence[QuotaRule], span: Period) -> list[tuple[QuotaRule, Period]]:

@@ -68,6 +68,20 @@ def points(category: ScoreCategory, t: Tally) -> float:
     return t.sent * category.each + bonus + t.instructed * category.instructed
 
 
+def projected(rules: ScoringSettings, score: MemberScore, done: float) -> float:
+    """The year's total at the pace so far, `done` the share of the year gone (0 < done ≤ 1): each
+    category's points so far scaled up to the whole year, within its cap."""
+    if done <= 0:
+        return score.total
+    total = rules.base
+    for p in score.parts:
+        scaled = p.uncapped / done if p.uncapped > 0 else p.uncapped
+        total += min(scaled, p.category.cap) if p.category.cap is not None else scaled
+    if rules.max_total is not None:
+        total = min(total, rules.max_total)
+    return round(total, 1)
+
+
 def grade_of(rules: ScoringSettings, total: float) -> str:
     return next((g.name for g in rules.grades if total >= g.min), rules.lowest_grade)
 

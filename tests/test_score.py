@@ -265,3 +265,61 @@ def test_the_export_score_sheet_agrees_with_the_chat(year, runtime, say, tmp_pat
     county = say("陈主任", "全县积分排名", now=NOW).split("\n")[2:]
     assert county == [f"{r[0]}. {r[3]}（{r[2]}）{r[9]:g}分" for r in sorted(sheet.values())]
     assert sheet["张三"][11] == "合格" and sheet["赵六"][11] == "不合格"
+
+
+def test_leaders_hear_the_years_scores_on_the_first_workday_and_who_is_below(year, runtime, roster):
+    from bot import reminders
+
+    with runtime.sessions() as s:
+        sent = [
+            m
+            for m in reminders.due(s, runtime.settings, dt.datetime(2027, 1, 4, 9, 30, tzinfo=TZ))
+            if m.kind == "score"
+        ]
+        again = [
+            m.key
+            for m in reminders.due(s, runtime.settings, dt.datetime(2027, 1, 4, 15, 0, tzinfo=TZ))
+            if m.kind == "score"
+        ]
+    texts = {m.member_id: m.text for m in sent}
+    assert texts == {
+        roster[
+            "王组长"
+        ]: "第一联络组2026年履职积分（全年）：平均37.8分；低于合格线60分：王组长（51分）、李四（34分）、赵六（0分），请安排约谈。",
+        roster[
+            "孙组长"
+        ]: "第二联络组2026年履职积分（全年）：平均17.0分；低于合格线60分：周七（22分）、孙组长（12分），请安排约谈。",
+    }
+    assert again == [m.key for m in sent]  # the same keys all day: the outbox sends each once
+    assert all(m.target_kind == "member" for m in sent)
+
+
+def test_the_early_warning_projects_the_pace_of_the_year_within_each_cap(year, runtime):
+    from bot.scoring import projected
+
+    with runtime.sessions() as s:
+        scores = {
+            sc.name: sc
+            for sc in year_scores(s, runtime.settings.scoring, period_of("year", NOW.date()), NOW, TZ)
+        }
+    rules = runtime.settings.scoring
+    # Half the year gone: 李四's 22 + 2 + 10 become 44 + 4 + 20→15 (the 社情民意 cap): 63, on course.
+    assert projected(rules, scores["李四"], 0.5) == 63
+    assert projected(rules, scores["赵六"], 0.5) == 0
+    # 张三 is already at the caps of 提案 and 社情民意: 40 + 8 + 25 + 15 + 4.
+    assert projected(rules, scores["张三"], 0.5) == 92
+
+
+def test_mid_year_the_leader_is_warned_of_who_would_end_below_the_pass_mark(runtime, roster, say):
+    from bot import reminders
+
+    say("张三", "提案：关于老旧小区改造的提案。建议加大投入。", now=at(2, 3))
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。建议增设。", now=at(3, 3))
+    with runtime.sessions() as s:
+        sent = [m for m in reminders.due(s, runtime.settings, at(7, 1, 9, 30)) if m.kind == "score"]
+    text = {m.member_id: m.text for m in sent}[roster["王组长"]]
+    # At the year's pace (181 of 365 days): 张三 10/0.496 → 20.2 + 10 → 15 (cap): 35.2.
+    assert text == (
+        "第一联络组2026年履职积分（截至6月30日）：平均5.0分；按目前进度年底可能低于合格线60分："
+        "张三（预计35.2分）、王组长（预计0分）、李四（预计0分）、赵六（预计0分），请提醒。"
+    )
