@@ -207,11 +207,12 @@ def test_a_year_of_reminders_goes_out_exactly_as_planned(runtime, roster, year_s
         ("06-30 16:00", "deadline", "孙组长", ()),
         ("09-30 16:00", "deadline", "孙组长", ()),
         ("12-31 16:00", "deadline", "孙组长", ()),
-        # last quarter's summary on the first workday of each quarter
+        # last quarter's summary on the first workday of each quarter, with the 履职积分 line
         *{
-            (d, "summary", who, ())
+            (d, kind, who, ())
             for d in ("01-04 09:00", "04-01 09:00", "07-01 09:00", "10-08 09:00")
             for who in ("王组长", "孙组长")
+            for kind in ("summary", "score")
         },
         # activities: the evening before @ those neither checked in nor on leave; attendance after
         ("03-11 18:00", "activity", "第一联络组", ("张三", "赵六")),  # 李四 on approved leave
