@@ -154,6 +154,21 @@ class MessageSettings(_Strict):
     max_chars: int = Field(default=30_000, ge=500, le=100_000)
 
 
+class OverloadSettings(_Strict):
+    """How a callback's age on arrival (now − the platform's timestamp, less the clock offset
+    observed) shortens its deadlines (bot/platforms/arrival.py)."""
+
+    # The offset between our clock and the platform's is the least (now − timestamp) seen over
+    # this many seconds: a server clock that runs 60 s ahead does not make every message late.
+    clock_window_seconds: float = Field(default=600, ge=10)
+    # Past the platform's patience nobody waits for the response: a late message gets this long
+    # to be stored (answered empty, its answer through the outbox), else 503 and it comes again.
+    late_store_seconds: float = Field(default=0.5, gt=0, le=3)
+    # A message older than this on arrival is refused with 503 without being handled; 0: never
+    # (every copy is stored if it can be: a refused copy is only safe if the platform retries it).
+    refuse_after_seconds: float = Field(default=0, ge=0)
+
+
 class WecomSettings(_CallbackDeadlines):
     corp_id: str = ""
     api_base: str = "https://qyapi.weixin.qq.com"
@@ -418,6 +433,7 @@ class Settings(_Strict):
     groups: list[GroupBinding] = []
     wecom: WecomSettings = WecomSettings()
     dingtalk: DingtalkSettings = DingtalkSettings()
+    overload: OverloadSettings = OverloadSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
