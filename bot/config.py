@@ -242,6 +242,13 @@ class SchedulerSettings(_Strict):
     misfire_grace_seconds: int = Field(default=3600, ge=1)
     # SQLite lock row: another scheduler takes over once the holder's heartbeat is this old.
     lock_ttl_seconds: int = Field(default=180, ge=3)
+    # A tick works through the reminder stages in chunks (one transaction each) and stops once it
+    # has worked this long; the next tick goes on where it stopped (bot/scheduler.py).
+    tick_budget_seconds: float = Field(default=5.0, gt=0)
+    chunk_size: int = Field(default=200, ge=1, le=5000)
+    # Added to the niceness of the threads that tick (Linux sets it per thread), so that a long tick
+    # gives way to the web callbacks on the same machine; 0 leaves it.
+    nice: int = Field(default=10, ge=0, le=19)
 
 
 class ActivityReminderSettings(_Strict):
