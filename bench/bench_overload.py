@@ -11,6 +11,8 @@ refused (503) or otherwise; with the load average. See bench/README.md.
 
     python bench/bench_overload.py [--rates 50,100,150,200] [--duration 10] [--workers 2] [--no-scheduler]
                                    [--compare DIR]   # another checkout (e.g. `git archive` of main), rate by rate beside it
+                                   [--refuse-after S]  # overload.refuse_after_seconds for this run
+                                   [--province URL]  # then: callbacks at --tick-rate during a province tick vs none
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import datetime as dt
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +133,14 @@ def main() -> None:
     ap.add_argument(
         "--compare", type=Path, help="another checkout of the bot, run at each rate after this one"
     )
+    ap.add_argument("--refuse-after", type=float, default=0.0, help="overload.refuse_after_seconds")
+    ap.add_argument("--province", help="a database bench_reminders.py built: tick it beside the callbacks")
+    ap.add_argument(
+        "--tick-rate", type=float, default=50.0, help="callbacks a second during the province ticks"
+    )
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="rounds of (none, old tick, new tick) with --province"
+    )
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
 
@@ -137,6 +148,7 @@ def main() -> None:
     config = bw.write_config(tmp, bw.fresh_database(args.pg, "bot_bench_overload"))
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["scheduler"] = {**data["scheduler"], "enabled": True, "tick_seconds": args.tick}
+    data["overload"] = {**data["overload"], "refuse_after_seconds": args.refuse_after}
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     people = bw.seed(config)
     env = {**os.environ, "BOT_WORKERS": str(args.workers), "BOT_THREADS": str(args.threads),
@@ -160,9 +172,11 @@ def main() -> None:
     if args.compare:
         print(f"compare = {args.compare}")
     try:
-        for rate in (float(r) for r in args.rates.split(",")):
+        for rate in (float(r) for r in args.rates.split(",") if r):
             for name, _ in webs:
                 run(name, ports[name], people, rate, args.duration)
+        if args.province:
+            beside_province_ticks(args, ports["bot"], people)
     finally:
         if sched is not None:
             bw.stop(sched)
@@ -170,15 +184,78 @@ def main() -> None:
             bw.stop(proc)
 
 
-def run(name: str, port: int, people, rate: float, duration: float) -> None:
+def run(name: str, port: int, people, rate: float, duration: float) -> dict:
     start = time.time() + 1.0
-    arrivals = prepared(people, rate, duration, start, port, f"{name}-r{rate:.0f}")
+    arrivals = prepared(people, rate, duration, start, port, f"{name}-r{rate:.0f}-{start:.0f}")
     s = summary(drive(port, arrivals))
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(s["kinds"].items()))
     print(f"{name:8} {rate:4.0f}/s  n {s['n']:5}  p50 {s['p50'] * 1000:6.0f} ms  p99 {s['p99'] * 1000:6.0f} ms  "
           f"max {s['max'] * 1000:6.0f} ms  >1s {s['over'][1]:4}  >3s {s['over'][3]:4}  "
           f">5s {s['over'][5]:4}  |  {kinds}  ({bw.load_average()})", flush=True)  # fmt: skip
     time.sleep(5)  # the queue and the late answers drain before the next run
+    return s
+
+
+# ----------------------------------------------------------------------------- point 4
+
+
+def province_ticks(url: str, stop_at: float, style: str, queue) -> None:
+    """Province ticks back to back until `stop_at` (the outbox emptied before each, so each has the
+    whole work): "old" as before issue 17 point 4, everything in one transaction at normal
+    priority; "new" as ReminderScheduler.tick now, stage by stage in chunks, niced."""
+    from sqlalchemy import text
+
+    from bot.config import load_settings
+    from bot.scheduler import enqueue_due, enqueue_due_within, lower_priority
+    from models import make_engine, make_session_factory
+
+    settings = load_settings(ROOT / "config.yaml").model_copy(update={"database_url": url})
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    now = dt.datetime(2026, 11, 20, 9, 30, tzinfo=settings.tz)  # bench_reminders' NOW
+    if style == "new":
+        lower_priority(settings.scheduler.nice)
+    ticks, queued = 0, 0
+    while time.time() < stop_at:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM outbox_message"))
+        if style == "old":
+            queued += enqueue_due(sessions, settings, now)[1]
+        else:
+            stage, finished = 0, False
+            while not finished and time.time() < stop_at:
+                done = enqueue_due_within(sessions, settings, now, start_stage=stage)
+                stage, finished, queued = done.next_stage, done.finished, queued + done.enqueued
+        ticks += 1
+    engine.dispose()
+    queue.put((ticks, queued))
+
+
+def beside_province_ticks(args, port: int, people) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    p99: dict[str, list[float]] = {"none": [], "old": [], "new": []}
+    for _ in range(args.rounds):
+        for style in p99:
+            ticker, queue = None, ctx.Queue()
+            if style != "none":
+                stop_at = time.time() + args.duration + 3
+                ticker = ctx.Process(target=province_ticks, args=(args.province, stop_at, style, queue))
+                ticker.start()
+                time.sleep(1.5)  # into the tick's work before the callbacks start
+            s = run(f"tick-{style}", port, people, args.tick_rate, args.duration)
+            p99[style].append(s["p99"])
+            if ticker is not None:
+                ticks, queued = queue.get(timeout=600)
+                ticker.join()
+                print(
+                    f"         province ticks ({style}): {ticks} ticks, {queued} reminders queued", flush=True
+                )
+    base = statistics.median(p99["none"])
+    for style in ("old", "new"):
+        ratio = statistics.median(p99[style]) / base
+        print(f"p99 during a province tick ({style}) / p99 without = {ratio:.2f} (goal <= 1.5)", flush=True)
 
 
 if __name__ == "__main__":
