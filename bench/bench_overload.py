@@ -133,7 +133,9 @@ def main() -> None:
     ap.add_argument(
         "--compare", type=Path, help="another checkout of the bot, run at each rate after this one"
     )
-    ap.add_argument("--refuse-after", type=float, default=0.0, help="overload.refuse_after_seconds")
+    ap.add_argument(
+        "--refuse-after", type=float, help="overload.refuse_after_seconds (default: config.yaml's)"
+    )
     ap.add_argument("--province", help="a database bench_reminders.py built: tick it beside the callbacks")
     ap.add_argument(
         "--tick-rate", type=float, default=50.0, help="callbacks a second during the province ticks"
@@ -148,7 +150,8 @@ def main() -> None:
     config = bw.write_config(tmp, bw.fresh_database(args.pg, "bot_bench_overload"))
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["scheduler"] = {**data["scheduler"], "enabled": True, "tick_seconds": args.tick}
-    data["overload"] = {**data["overload"], "refuse_after_seconds": args.refuse_after}
+    if args.refuse_after is not None:
+        data["overload"] = {**data["overload"], "refuse_after_seconds": args.refuse_after}
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     people = bw.seed(config)
     env = {**os.environ, "BOT_WORKERS": str(args.workers), "BOT_THREADS": str(args.threads),
@@ -167,7 +170,8 @@ def main() -> None:
     ]
     sched = None if args.no_scheduler else start_scheduler(config, env)
     print(f"{dt.date.today()} · {os.cpu_count()} CPUs · {args.workers} gunicorn workers × {args.threads} threads · "
-          f"{args.duration:.0f} s per rate, open loop · PostgreSQL · scheduler "
+          f"{args.duration:.0f} s per rate, open loop · PostgreSQL · refuse_after "
+          f"{data['overload']['refuse_after_seconds']} s · scheduler "
           f"{'off' if sched is None else f'on (tick {args.tick} s)'} · {bw.load_average()}", flush=True)  # fmt: skip
     if args.compare:
         print(f"compare = {args.compare}")

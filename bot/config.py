@@ -164,9 +164,11 @@ class OverloadSettings(_Strict):
     # Past the platform's patience nobody waits for the response: a late message gets this long
     # to be stored (answered empty, its answer through the outbox), else 503 and it comes again.
     late_store_seconds: float = Field(default=0.5, gt=0, le=3)
-    # A message older than this on arrival is refused with 503 without being handled; 0: never
-    # (every copy is stored if it can be: a refused copy is only safe if the platform retries it).
-    refuse_after_seconds: float = Field(default=0, ge=0)
+    # A message older than this on arrival is refused with 503 without being handled (0: never).
+    # Far past both platforms' deadlines the platform has sent its next copy already (WeCom every
+    # 5 s, three times): the work goes to the younger copies queued behind, instead of to answers
+    # nobody waits for, which is how the queue stops growing (bench/README.md, bench_overload.py).
+    refuse_after_seconds: float = Field(default=10, ge=0)
 
 
 class WecomSettings(_CallbackDeadlines):

@@ -135,7 +135,7 @@ def test_a_late_message_not_stored_within_its_short_budget_is_refused_with_503_q
 def test_with_refuse_after_a_message_older_is_refused_unhandled_and_its_next_copy_is_answered(
     wecom, runtime, pool, fake
 ):
-    overload = runtime.settings.overload.model_copy(update={"refuse_after_seconds": 30})
+    overload = runtime.settings.overload.model_copy(update={"refuse_after_seconds": 30})  # default 10
     runtime.settings = runtime.settings.model_copy(update={"overload": overload})
     post(wecom, fake, "签到", "FRESH", sent=STAMP)
     assert post(wecom, fake, "我的履职", "ANCIENT", sent=STAMP - 40).status_code == 503

@@ -10,8 +10,10 @@ only add re-deliveries to the queue that made it late.
 - still in time: the usual deadlines, shortened by the age;
 - too late for a passive answer: stored, answered empty at once, the answer by the late path
   (response_url, message/send, sessionWebhook: whatever the adapter's outbox address is);
-- not stored within its short budget (`overload.late_store_seconds`), or older than
-  `overload.refuse_after_seconds` when set: 503, and the platform delivers it again.
+- not stored within its short budget (`overload.late_store_seconds`): 503, and the platform
+  delivers it again;
+- older than `overload.refuse_after_seconds` (far past the deadline: the platform has sent its
+  next copy already): 503 at once, not handled, so the copies behind it get the time.
 
 Our clock and the platform's may differ: the age is (now − timestamp) less the least such
 difference seen lately (`PlatformClock`), the time the quickest recent request took to reach us.
