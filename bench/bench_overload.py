@@ -39,6 +39,8 @@ import yaml  # noqa: E402
 
 from bot.platforms.wecom.crypto import CallbackCrypto  # noqa: E402
 
+NEW_SCHEDULER_KEYS = ("tick_budget_seconds", "chunk_size", "nice")  # issue 17 point 4
+
 
 def prepared(
     people, rate: float, duration: float, start: float, port: int, prefix: str
@@ -160,7 +162,9 @@ def main() -> None:
     ports = {name: bw.free_port() for name, _ in webs}
     # An older checkout may not know every key of this one's config.yaml (its settings are strict).
     older = tmp / "config-compare.yaml"
-    older.write_text(yaml.safe_dump({k: v for k, v in data.items() if k != "overload"}, allow_unicode=True))
+    older_data = {k: v for k, v in data.items() if k != "overload"}
+    older_data["scheduler"] = {k: v for k, v in data["scheduler"].items() if k not in NEW_SCHEDULER_KEYS}
+    older.write_text(yaml.safe_dump(older_data, allow_unicode=True), encoding="utf-8")
     configs = {"bot": config, "compare": older}
     procs = [
         bw.start_gunicorn(
