@@ -24,12 +24,26 @@ from tests.test_outbox import BINDINGS, FakePush
 MONTH_END = dt.datetime(2026, 11, 30, 16, 0, tzinfo=NOW.tzinfo)  # quota reminders and period-end alerts
 
 
-def scheduler_with(runtime, config_dict, *, clock=None, **scheduler) -> ReminderScheduler:
-    data = {**config_dict, "groups": BINDINGS, "scheduler": {**config_dict["scheduler"], **scheduler}}
-    settings = settings_from_dict(data, "test")
-    platforms = PLATFORMS.with_clients({"wecom": FakePush("wecom")})
-    extra = {"budget_clock": clock} if clock else {}
-    return ReminderScheduler(runtime.engine, runtime.sessions, settings, platforms, **extra)
+@pytest.fixture
+def scheduler_with(runtime, config_dict):
+    """scheduler_with(clock=…, **scheduler settings): a scheduler whose lock is let go after the
+    test (on PostgreSQL an advisory lock outlives the test on its connection)."""
+    made: list[ReminderScheduler] = []
+
+    def make(*, clock=None, **scheduler) -> ReminderScheduler:
+        data = {**config_dict, "groups": BINDINGS, "scheduler": {**config_dict["scheduler"], **scheduler}}
+        platforms = PLATFORMS.with_clients({"wecom": FakePush("wecom")})
+        extra = {"budget_clock": clock} if clock else {}
+        made.append(
+            ReminderScheduler(
+                runtime.engine, runtime.sessions, settings_from_dict(data, "test"), platforms, **extra
+            )
+        )
+        return made[-1]
+
+    yield make
+    for sched in made:
+        sched.shutdown()
 
 
 def due_keys(runtime, settings) -> list[str]:
@@ -42,8 +56,8 @@ def queued(runtime) -> Counter:
         return Counter(s.scalars(select(OutboxMessage.key)))
 
 
-def test_a_tick_in_chunks_of_one_queues_every_reminder_exactly_once(runtime, roster, config_dict):
-    sched = scheduler_with(runtime, config_dict, chunk_size=1)
+def test_a_tick_in_chunks_of_one_queues_every_reminder_exactly_once(runtime, roster, scheduler_with):
+    sched = scheduler_with(chunk_size=1)
     expected = due_keys(runtime, sched._settings)
     assert len(expected) >= 4 and len({k.split(":")[0] for k in expected}) >= 2  # two stages at least
     report = sched.tick(MONTH_END)
@@ -53,12 +67,10 @@ def test_a_tick_in_chunks_of_one_queues_every_reminder_exactly_once(runtime, ros
 
 
 def test_a_tick_that_spends_its_budget_stops_and_the_next_goes_on_until_all_are_queued_once(
-    runtime, roster, config_dict
+    runtime, roster, scheduler_with
 ):
     seconds = itertools.count()  # each look at the budget clock: one second later
-    sched = scheduler_with(
-        runtime, config_dict, clock=lambda: float(next(seconds)), chunk_size=1, tick_budget_seconds=1.5
-    )
+    sched = scheduler_with(clock=lambda: float(next(seconds)), chunk_size=1, tick_budget_seconds=1.5)
     expected = due_keys(runtime, sched._settings)
     reports = []
     while not reports or not reports[-1].finished:
@@ -71,8 +83,8 @@ def test_a_tick_that_spends_its_budget_stops_and_the_next_goes_on_until_all_are_
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness per thread is Linux's")
-def test_the_ticking_thread_runs_niced_and_the_others_do_not(runtime, roster, config_dict):
-    sched = scheduler_with(runtime, config_dict, nice=5)
+def test_the_ticking_thread_runs_niced_and_the_others_do_not(runtime, roster, scheduler_with):
+    sched = scheduler_with(nice=5)
     sched.tick = lambda now=None: None  # only the priority is asked about
     seen = {}
 
