@@ -166,12 +166,21 @@ def main() -> None:
     older_data["scheduler"] = {k: v for k, v in data["scheduler"].items() if k not in NEW_SCHEDULER_KEYS}
     older.write_text(yaml.safe_dump(older_data, allow_unicode=True), encoding="utf-8")
     configs = {"bot": config, "compare": older}
-    procs = [
-        bw.start_gunicorn(
-            "wsgi:app", root, ports[name], {**env, "PYTHONPATH": str(root), "BOT_CONFIG": str(configs[name])}
-        )
-        for name, root in webs
-    ]
+    procs = []
+    for name, root in webs:
+        try:
+            procs.append(
+                bw.start_gunicorn(
+                    "wsgi:app",
+                    root,
+                    ports[name],
+                    {**env, "PYTHONPATH": str(root), "BOT_CONFIG": str(configs[name])},
+                )
+            )
+        except RuntimeError:
+            for proc in procs:  # the servers started already do not outlive a failed start
+                bw.stop(proc)
+            raise
     sched = None if args.no_scheduler else start_scheduler(config, env)
     print(f"{dt.date.today()} · {os.cpu_count()} CPUs · {args.workers} gunicorn workers × {args.threads} threads · "
           f"{args.duration:.0f} s per rate, open loop · PostgreSQL · refuse_after "
