@@ -228,6 +228,23 @@ class MessageSettings(_Strict):
     max_chars: int = Field(default=30_000, ge=500, le=100_000)
 
 
+class OverloadSettings(_Strict):
+    """How a callback's age on arrival (now − the platform's timestamp, less the clock offset
+    observed) shortens its deadlines (bot/platforms/arrival.py)."""
+
+    # The offset between our clock and the platform's is the least (now − timestamp) seen over
+    # this many seconds: a server clock that runs 60 s ahead does not make every message late.
+    clock_window_seconds: float = Field(default=600, ge=10)
+    # Past the platform's patience nobody waits for the response: a late message gets this long
+    # to be stored (answered empty, its answer through the outbox), else 503 and it comes again.
+    late_store_seconds: float = Field(default=0.5, gt=0, le=3)
+    # A message older than this on arrival is refused with 503 without being handled (0: never).
+    # Far past both platforms' deadlines the platform has sent its next copy already (WeCom every
+    # 5 s, three times): the work goes to the younger copies queued behind, instead of to answers
+    # nobody waits for, which is how the queue stops growing (bench/README.md, bench_overload.py).
+    refuse_after_seconds: float = Field(default=10, ge=0)
+
+
 class WecomSettings(_CallbackDeadlines):
     corp_id: str = ""
     api_base: str = "https://qyapi.weixin.qq.com"
@@ -301,6 +318,13 @@ class SchedulerSettings(_Strict):
     misfire_grace_seconds: int = Field(default=3600, ge=1)
     # SQLite lock row: another scheduler takes over once the holder's heartbeat is this old.
     lock_ttl_seconds: int = Field(default=180, ge=3)
+    # A tick works through the reminder stages in chunks (one transaction each) and stops once it
+    # has worked this long; the next tick goes on where it stopped (bot/scheduler.py).
+    tick_budget_seconds: float = Field(default=5.0, gt=0)
+    chunk_size: int = Field(default=200, ge=1, le=5000)
+    # Added to the niceness of the threads that tick (Linux sets it per thread), so that a long tick
+    # gives way to the web callbacks on the same machine; 0 leaves it.
+    nice: int = Field(default=10, ge=0, le=19)
 
 
 class ActivityReminderSettings(_Strict):
@@ -498,6 +522,7 @@ class Settings(_Strict):
     groups: list[GroupBinding] = []
     wecom: WecomSettings = WecomSettings()
     dingtalk: DingtalkSettings = DingtalkSettings()
+    overload: OverloadSettings = OverloadSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")

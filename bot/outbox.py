@@ -560,17 +560,22 @@ def _written_in(session: Session, written: Written) -> bool:
     return session.scalar(seen.limit(1)) is not None
 
 
+def known_keys(session: Session, keys: list[str]) -> set[str]:
+    """Those of `keys` the outbox already holds."""
+    existing: set[str] = set()
+    for i in range(0, len(keys), 500):  # stay below every driver's bound-parameter limit
+        chunk = keys[i : i + 500]
+        existing.update(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    return existing
+
+
 def enqueue_many(session: Session, messages: Iterable[Any], now: dt.datetime) -> int:
     """Store reminder messages (objects with key, target_kind, text, group_id, member_id, mentions);
     keys already in the outbox are skipped with one query. Returns how many were new."""
     pending = {m.key: m for m in messages}
     if not pending:
         return 0
-    existing: set[str] = set()
-    keys = list(pending)
-    for i in range(0, len(keys), 500):  # stay below every driver's bound-parameter limit
-        chunk = keys[i : i + 500]
-        existing.update(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    existing = known_keys(session, list(pending))
     added = 0
     for key, m in pending.items():
         if key in existing:

@@ -27,7 +27,7 @@ from bot.periods import Period, period_of
 from bot.quotas import RuleStanding, group_standings
 from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member
 
-__all__ = ["Message", "due"]
+__all__ = ["STAGES", "Message", "due", "due_in_stage"]
 
 _UNITS = {"submission": "件", "activity": "次"}
 _DEFAULT_ACTIVITY_TIME = dt.time(9, 0)  # an activity announced without a time
@@ -88,16 +88,27 @@ class _Window:
 
 def due(session: Session, settings: Settings, now: dt.datetime) -> list[Message]:
     """Everything due at `now` and not yet stale, in a stable order (the outbox skips known keys)."""
+    return [m for stage in STAGES for m in due_in_stage(session, settings, now, stage)]
+
+
+# The kinds of reminder, each computed on its own: the scheduler's tick works through them one
+# at a time, within its time budget (bot/scheduler.py).
+STAGES = ("quota", "deadline", "summary", "score", "activity")
+
+
+def due_in_stage(session: Session, settings: Settings, now: dt.datetime, stage: str) -> list[Message]:
+    """What `due` returns for one of its STAGES."""
     now = now.astimezone(settings.tz)
-    cal = WorkCalendar(settings.holidays)
     people = _People(session)
-    out: list[Message] = []
-    out += _quota_reminders(session, settings, cal, people, now)
-    out += _deadline_alerts(session, settings, cal, people, now)
-    out += _quarter_summaries(session, settings, cal, people, now)
-    out += _score_summaries(session, settings, cal, people, now)
-    out += _activity_messages(session, settings, people, now)
-    return out
+    if stage == "activity":
+        return _activity_messages(session, settings, people, now)
+    compute = {
+        "quota": _quota_reminders,
+        "deadline": _deadline_alerts,
+        "summary": _quarter_summaries,
+        "score": _score_summaries,
+    }[stage]
+    return compute(session, settings, WorkCalendar(settings.holidays), people, now)
 
 
 # -- shared ----------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """The reminder scheduler: every tick, what is due goes into the outbox and the outbox is delivered;
 once a day, from `backup.time`, the tick also makes the day's backup (bot/backup_schedule.py).
 
+A tick must not starve the web callbacks: it works stage by stage in chunks within its time
+budget (`scheduler.tick_budget_seconds`), the next tick going on where it stopped, and its threads
+run at a lower priority (`scheduler.nice`; per thread on Linux, so also inside a web process).
+
 Exactly one runs across all processes and hosts: it holds a PostgreSQL advisory lock on a
 dedicated connection (or, on SQLite, a lock row kept alive by a heartbeat); any other idles, and
 says once who holds the lock and until when. A lock row left by a process of this host that no
@@ -13,7 +17,9 @@ import datetime as dt
 import logging
 import os
 import socket
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -288,6 +294,7 @@ class TickReport:
     leader: bool  # False: another scheduler holds the lock, this one did nothing
     due: int = 0
     enqueued: int = 0
+    finished: bool = True  # False: the time budget ran out, the next tick goes on
     delivery: outbox.DeliveryReport | None = None
     backup: backup_schedule.DailyOutcome | None = None  # the day's backup, when this tick made or tried it
 
@@ -297,6 +304,65 @@ def enqueue_due(sessions: sessionmaker[Session], settings: Settings, now: dt.dat
     with sessions.begin() as session:
         messages = reminders.due(session, settings, now)
         return len(messages), outbox.enqueue_many(session, messages, now)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one tick's budget took `enqueue_due_within`."""
+
+    due: int
+    enqueued: int
+    finished: bool  # every stage done; else the next tick resumes at `next_stage`
+    next_stage: int = 0
+
+
+def enqueue_due_within(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    start_stage: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+) -> Progress:
+    """`enqueue_due` spread out: one reminder stage at a time from `start_stage`, its messages
+    enqueued `scheduler.chunk_size` to a transaction, stopping between chunks once
+    `scheduler.tick_budget_seconds` have passed (at least one chunk is done). Stopping is safe at
+    any point: the stage is computed again next time and the outbox skips the keys it has."""
+    cfg = settings.scheduler
+    deadline = clock() + cfg.tick_budget_seconds
+    stages = reminders.STAGES
+    due = enqueued = 0
+    worked = False
+    for i in range(len(stages)):
+        at = (start_stage + i) % len(stages)
+        with sessions() as session:  # reading only
+            messages = reminders.due_in_stage(session, settings, now, stages[at])
+            # Only what is not queued yet is chunked: a tick resuming a stage starts where it stopped.
+            known = outbox.known_keys(session, [m.key for m in messages])
+        due += len(messages)
+        messages = [m for m in messages if m.key not in known]
+        for first in range(0, len(messages), cfg.chunk_size):
+            if worked and clock() >= deadline:
+                return Progress(due, enqueued, finished=False, next_stage=at)
+            with sessions.begin() as session:
+                enqueued += outbox.enqueue_many(session, messages[first : first + cfg.chunk_size], now)
+            worked = True
+    return Progress(due, enqueued, finished=True)
+
+
+def lower_priority(niceness: int) -> bool:
+    """Lower the calling thread's CPU priority by `niceness`: on Linux a thread has its own
+    niceness (setpriority on its thread id), so this works for the scheduler thread inside a web
+    process (`python app.py`) and for `app.py scheduler` alike. Elsewhere, or when refused: False."""
+    if niceness <= 0 or not sys.platform.startswith("linux"):
+        return False
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+    except OSError as err:
+        log.warning("scheduler priority not lowered: %s", err)
+        return False
+    return True
 
 
 def tell_missing_holidays(
@@ -328,6 +394,7 @@ class ReminderScheduler:
         clock: Callable[[], dt.datetime] | None = None,
         lock: AdvisoryLock | RowLock | None = None,
         deliverer: outbox.Deliverer | None = None,
+        budget_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
@@ -340,6 +407,9 @@ class ReminderScheduler:
         self._scheduler: BackgroundScheduler | None = None
         self._tick_guard = threading.Lock()
         self._holidays_asked_on: dt.date | None = None
+        self._budget_clock = budget_clock
+        self._next_stage = 0  # where the last tick's budget ran out
+        self._lowered: set[int] = set()  # threads whose priority is lowered already
 
     def tick(self, now: dt.datetime | None = None) -> TickReport:
         """One round: take or keep the lock, make the day's backup when it is due, enqueue what is due,
@@ -350,20 +420,24 @@ class ReminderScheduler:
                 return TickReport(leader=False)
             backed_up = backup_schedule.run_daily(self._engine, self._sessions, self._settings, now)
             self._tell_missing_holidays(now)
-            due, enqueued = enqueue_due(self._sessions, self._settings, now)
+            done = enqueue_due_within(
+                self._sessions, self._settings, now, start_stage=self._next_stage, clock=self._budget_clock
+            )
+            self._next_stage = done.next_stage
             report = self.deliverer.deliver(now)
-            if enqueued or report.handled:
+            if done.enqueued or report.handled or not done.finished:
                 log.info(
-                    "tick %s: %d due, %d new, sent %d, retry %d, failed %d, deferred %d",
+                    "tick %s: %d due, %d new%s, sent %d, retry %d, failed %d, deferred %d",
                     now.isoformat(timespec="seconds"),
-                    due,
-                    enqueued,
+                    done.due,
+                    done.enqueued,
+                    "" if done.finished else " (budget spent: the next tick goes on)",
                     report.sent,
                     report.retried,
                     report.failed,
                     report.deferred,
                 )
-            return TickReport(True, due, enqueued, report, backed_up)
+            return TickReport(True, done.due, done.enqueued, done.finished, report, backed_up)
 
     def _tell_missing_holidays(self, now: dt.datetime) -> None:
         """Asked once a day in a process; the outbox key makes it one message a year."""
@@ -372,6 +446,10 @@ class ReminderScheduler:
             self._holidays_asked_on = now.date()
 
     def _tick_job(self) -> None:
+        tid = threading.get_native_id()
+        if tid not in self._lowered:  # APScheduler's pool may run a tick in any of its threads
+            self._lowered.add(tid)
+            lower_priority(self._settings.scheduler.nice)
         try:
             self.tick()
         except Exception:  # a scheduled job must survive a bad tick (the DB away, a bug): log, go on

@@ -19,7 +19,8 @@ from bot import signatures
 from bot.files import refused
 from bot.messages import FieldTooLong, FileRefused, Incoming
 from bot.platforms import json_body
-from bot.platforms.answering import STORED, answer_within
+from bot.platforms.answering import STORED
+from bot.platforms.arrival import PlatformClock, answer_arrived
 from bot.platforms.dingtalk import admission
 from bot.platforms.dingtalk.push import DingtalkPushClient
 from bot.platforms.dingtalk.render import render_message
@@ -196,6 +197,7 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
     ding = runtime.settings.dingtalk
     robot_files = RobotFiles(runtime)
     workers = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="dingtalk-callback")
+    clock = PlatformClock(runtime.settings.overload.clock_window_seconds, resolution=0.001)  # ms
 
     @bp.post("/dingtalk/robot")
     def robot():
@@ -232,11 +234,14 @@ def make_blueprint(runtime: Runtime, *, executor: Executor | None = None) -> Blu
             hint = VOICE_UNHEARD if msgtype == "audio" else NON_TEXT_ANSWER
             return jsonify(render_message(hint) if one_to_one else EMPTY)
 
-        answer = answer_within(
+        answer = answer_arrived(
             workers,
             robot_files.handler(body),
             incoming,
             now,
+            # check_callback_sign made sure it is all digits; the deadlines count from it (arrival.py)
+            age=clock.age(now.timestamp(), int(request.headers["timestamp"]) / 1000),
+            overload=runtime.settings.overload,
             reply_seconds=ding.reply_deadline_seconds,
             ack_seconds=ding.ack_deadline_seconds,
             deliver_late=lambda reply: runtime.answer_late(incoming, reply),

@@ -21,7 +21,8 @@ from bot.config import WecomSettings
 from bot.files import refused
 from bot.messages import CardView, FieldTooLong, FileRefused, Incoming, Reply, Tap
 from bot.platforms import json_body
-from bot.platforms.answering import STORED, answer_within
+from bot.platforms.answering import STORED
+from bot.platforms.arrival import PlatformClock, answer_arrived
 from bot.platforms.download import Fetched, Fetcher, FileIntake, fetch
 from bot.platforms.http_push import trim
 from bot.platforms.wecom.cards import card_reply, card_update, tap_of
@@ -88,6 +89,8 @@ class _Callback:
         self.settings: WecomSettings = runtime.settings.wecom
         self.pool = pool
         self.crypto = crypto
+        # WeCom's `timestamp` is in whole seconds (path/90930)
+        self.clock = PlatformClock(runtime.settings.overload.clock_window_seconds, resolution=1.0)
 
     def query(self) -> tuple[str, str, str]:
         args = request.args
@@ -132,13 +135,17 @@ class _Callback:
         """The pipeline's answer if ready within the reply deadline; None (answer empty) when the
         message is stored but later, its answer then going to its reply handle through the outbox.
         A message not stored by the ack deadline is refused with a 5xx so that WeCom delivers it
-        again (bot/platforms/answering.py)."""
+        again (bot/platforms/answering.py). Both deadlines count from WeCom's `timestamp`, not
+        from now: a callback that waited in the queue has less left (bot/platforms/arrival.py)."""
         now = self.runtime.now()
-        answer = answer_within(
+        answer = answer_arrived(
             self.pool,
             handle or self.handle_message,
             incoming,
             now,
+            # verified() checked it is all digits
+            age=self.clock.age(now.timestamp(), int(request.args["timestamp"])),
+            overload=self.runtime.settings.overload,
             reply_seconds=self.settings.reply_deadline_seconds,
             ack_seconds=self.settings.ack_deadline_seconds,
             deliver_late=lambda reply: self.runtime.answer_late(incoming, reply),
