@@ -9,6 +9,7 @@ year's activities count up to yesterday for an absence (today's may be ahead), a
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,8 +133,9 @@ def year_scores(
 
 
 def _ranks(totals: Sequence[float]) -> list[int]:
-    """Competition ranks (1, 1, 3) of `totals`, in their order."""
-    return [1 + sum(other > t for other in totals) for t in totals]
+    """Competition ranks (1, 1, 3) of `totals`, in their order: 1 + how many are higher."""
+    ascending = sorted(totals)
+    return [1 + len(ascending) - bisect_right(ascending, t) for t in totals]
 
 
 def _part(category: ScoreCategory, tally: Tally) -> Part:
