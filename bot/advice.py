@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 
 RECENT_NOTES = 20  # the group's latest notes of the kind a new one is compared with
 COMPARED_CHARS = 500  # of each, the start (a near-copy shows there)
-_FIELD, _ROW = "\x1f", "\x1e"  # how the recent notes travel in one aggregated string
+FIELD, ROW = "\x1f", "\x1e"  # how the recent notes travel in one aggregated string
 
 _SUGGESTS = re.compile(
     r"建议|对策|措施|应当|应该|需要|要求|呼吁|恳请|请求|希望|争取|加强|加快|推动|完善|落实|整改|解决"
@@ -34,8 +34,8 @@ class Recent:
 def recent_from(aggregated: str | None) -> list[Recent]:
     """The recent notes as the prefetch's one string carried them (id, title, start of content)."""
     out = []
-    for row in (aggregated or "").split(_ROW):
-        parts = row.split(_FIELD)
+    for row in (aggregated or "").split(ROW):
+        parts = row.split(FIELD)
         if len(parts) == 3 and parts[0].isdigit():
             out.append(Recent(int(parts[0]), parts[1], parts[2]))
     return out

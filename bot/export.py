@@ -42,7 +42,6 @@ __all__ = [
 
 OVERVIEW = "总览"
 SUBMISSIONS = "提交明细"
-STATUS_WORDS = SUBMISSION_STATUS_WORDS
 SCORES = "积分"
 DATE_FORMAT = "yyyy-mm-dd"
 
@@ -430,7 +429,7 @@ def _submissions_sheet(
                 s.title,
                 s.content,
                 _local_date(s.submitted_at, tz),
-                STATUS_WORDS.get(s.status, s.status),
+                SUBMISSION_STATUS_WORDS.get(s.status, s.status),
                 s.adopted_level or "",
                 _local_date(s.adopted_at, tz),
                 s.instruction or "",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from bot.config import QuotaRule
+from bot.config import ADOPTION_LEVEL_NAMES, QuotaRule
 from bot.periods import Period, deadline, period_of
 from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 
@@ -389,7 +389,7 @@ class _Sent:
     adopted_level: str | None  # 县级…全国 once adopted (采用)
 
 
-ADOPTION_ORDER = ("全国", "省级", "市级", "县级")  # highest first, as a record lists them
+ADOPTION_ORDER = ADOPTION_LEVEL_NAMES[::-1]  # highest first, as a record lists them
 
 
 def _sent(session: Session, member_id: int, first: dt.date, last: dt.date, tz: dt.tzinfo) -> list[_Sent]:

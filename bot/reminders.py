@@ -19,7 +19,7 @@ from typing import Literal
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bot import periods
+from bot import periods, scoring
 from bot.config import QuotaRule, ReminderWording, Settings
 from bot.holidays import WorkCalendar
 from bot.messages import ACTIVITY_KINDS, Person
@@ -31,6 +31,7 @@ __all__ = ["STAGES", "Message", "due", "due_in_stage"]
 
 _UNITS = {"submission": "件", "activity": "次"}
 _DEFAULT_ACTIVITY_TIME = dt.time(9, 0)  # an activity announced without a time
+MAX_LISTED = 8  # names in one line to a leader; the rest become "等N人"
 
 MessageKind = Literal["quota", "all_done", "deadline", "summary", "score", "activity", "attendance", "absence"]
 
@@ -362,8 +363,6 @@ def _score_summaries(
     rules = settings.scoring
     if now not in _Window(start, start + dt.timedelta(hours=settings.reminders.late_hours)) or not rules.categories:
         return []
-    from bot import scoring  # the yearly score: read only four times a year
-
     final = quarter.start.month == 1
     year = period_of("year", quarter.start - dt.timedelta(days=1) if final else quarter.start)
     done = (quarter.start - year.start).days / ((year.end - year.start).days + 1)
@@ -389,9 +388,6 @@ def _score_summaries(
         key = f"score:g{gid}:{year.start.year}:{quarter.start.isoformat()}:m"
         out += _to_leaders(people, gid, key=key, kind="score", text=head + tail)
     return out
-
-
-MAX_LISTED = 8
 
 
 def _periods_ended_in(rules: Sequence[QuotaRule], span: Period) -> list[tuple[QuotaRule, Period]]:

@@ -121,13 +121,13 @@ def _recent_of_group(kind: str, now: dt.datetime, settings: Settings):
         return literal(None, String)
     row = (
         cast(Submission.id, String)
-        + literal(advice._FIELD)
+        + literal(advice.FIELD)
         + Submission.title
-        + literal(advice._FIELD)
+        + literal(advice.FIELD)
         + func.substr(Submission.content, 1, advice.COMPARED_CHARS)
     )
     return (
-        select(func.aggregate_strings(row, advice._ROW))
+        select(func.aggregate_strings(row, advice.ROW))
         .where(
             Submission.group_id == Member.group_id,
             Submission.kind == kind,

@@ -183,11 +183,8 @@ def office(t: Text) -> Command | None:
         target, rest = number(core[m.end() :])
         # 采用 #12 省政协《各界反映》: content the level, title the outlet as written.
         return Command("adopt", target=target, content=_level(rest), title=clean(rest) or None)
-    if m := _JOURNEY_RE.match(core):
+    if (m := _JOURNEY_RE.match(core)) and (intent := _JOURNEY_INTENTS[m["verb"]]) != "return_note":
         target, rest = number(core[m.end() :])
-        intent = _JOURNEY_INTENTS[m["verb"]]
-        if intent == "return_note":  # 退回 #12 理由: the reason goes to the member
-            return Command(intent, target=target, reason=clean(rest) or None)
         return Command(intent, target=target, content=clean(rest) or None)
     if m := _INSTRUCT_RE.match(core):
         target, rest = number(core[m.end() :])
