@@ -41,9 +41,11 @@ def _asof(year: Period, ctx: Context) -> str:
 
 @router.route("score")
 def score(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    if command.target == "county" or (command.target == "group" and member.role == "admin"):
+    if command.target == "county":  # 全县积分: the county, whichever chat it is asked in
         if member.role != "admin":
             raise UserError("全县积分排名由县政协办公室查看；组长可发「本组积分」。")
+        return _county(session, command, ctx)
+    if command.target == "group" and member.role == "admin":
         gid = group_asked(session, member, command, ctx)
         return _group(session, gid, command, ctx) if gid is not None else _county(session, command, ctx)
     if command.target == "group":

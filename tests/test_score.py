@@ -323,3 +323,16 @@ def test_mid_year_the_leader_is_warned_of_who_would_end_below_the_pass_mark(runt
         "第一联络组2026年履职积分（截至6月30日）：平均5.0分；按目前进度年底可能低于合格线60分："
         "张三（预计35.2分）、王组长（预计0分）、李四（预计0分）、赵六（预计0分），请提醒。"
     )
+
+
+def test_the_county_ranking_asked_in_a_groups_chat_is_the_countys(year, say):
+    in_group = say(
+        "陈主任",
+        "全县积分",
+        now=NOW,
+        platform="wecom_bot",
+        chat_id="chat-g1",
+        is_group=True,
+        sender_id="chen",
+    )
+    assert in_group.startswith("全县2026年履职积分（截至12月20日，共6人）")
