@@ -16,15 +16,17 @@ from pathlib import Path
 
 import click
 from flask import Flask, jsonify
+from sqlalchemy import select
 
 from bot.backup import BackupError
 from bot.config import ConfigError, Settings, load_settings
 from bot.descriptor import Platforms
-from bot.platforms import console, dingtalk, wecom
+from bot.platforms import console, dingtalk, web, wecom
 from bot.roster import sync_chat_bindings
 from bot.runtime import Runtime, build_runtime, upgrade_schema
 from handlers import (
     activities,
+    backstage,
     bind,
     cards,
     checkin,
@@ -39,6 +41,7 @@ from handlers import (
     status,
     submissions,
 )
+from models import Member
 
 log = logging.getLogger("bot")
 
@@ -58,12 +61,13 @@ ROUTERS = [
     office.router,
     journey.router,
     score.router,
+    backstage.router,
 ]
 
 
 # Every platform the bot speaks, in the order the outbox tries them for a group or a member. No
 # push clients here: make_runtime builds one set from the settings, which the scheduler shares.
-PLATFORMS = Platforms((wecom.DESCRIPTOR, dingtalk.DESCRIPTOR, console.DESCRIPTOR))
+PLATFORMS = Platforms((wecom.DESCRIPTOR, dingtalk.DESCRIPTOR, console.DESCRIPTOR, web.DESCRIPTOR))
 
 
 def make_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -117,6 +121,8 @@ def create_app(config_path: str | Path | None = None) -> Flask:
         app.register_blueprint(wecom.make_blueprint(runtime))
     if settings.dingtalk.enabled:
         app.register_blueprint(dingtalk.make_blueprint(runtime))
+    if settings.web.enabled:
+        web.install(app, runtime)  # the office's page under web.prefix
 
     return app
 
@@ -454,6 +460,32 @@ def chat(obj: _Obj, speaker: str | None, now_text: str | None, group_name: str |
         out=click.echo,
         prompt=(lambda p: click.echo(p, nl=False)) if interactive else (lambda p: None),
     )
+
+
+@cli.command("office-link")
+@click.argument("name")
+@click.pass_obj
+def office_link(obj: _Obj, name: str) -> None:
+    """Print a login link to the office's web page for NAME (a roster member), valid for
+    web.link_minutes: what 后台 sends one-to-one, for a console with no platform connected."""
+    from bot.office_login import login_url
+
+    runtime = obj.runtime()
+    if not runtime.settings.web.enabled:
+        click.echo("后台网页没有开启：config.yaml 里 web.enabled 设为 true", err=True)
+        sys.exit(2)
+    with runtime.sessions() as session:
+        found = session.execute(
+            select(Member.id, Member.role).where(Member.name == name, Member.active.is_(True)).order_by(Member.id)
+        ).all()
+    if not found:
+        click.echo(f"花名册里没有在册的“{name}”", err=True)
+        sys.exit(1)
+    if len(found) > 1:
+        click.echo(f"花名册里有 {len(found)} 位“{name}”：请在花名册里区分姓名后再试", err=True)
+        sys.exit(1)
+    click.echo(login_url(runtime.settings, found[0].id, runtime.now()))
+    click.echo(f"（{runtime.settings.web.link_minutes}分钟内有效；先用 python3 app.py 启动服务）", err=True)
 
 
 @cli.command("import-roster")

@@ -500,11 +500,42 @@ class ConsoleSettings(_Strict):
     enabled: bool = True
 
 
+class WebSettings(_Strict):
+    """The office's web page (bot/platforms/web): where it is served and how its links are signed."""
+
+    enabled: bool = True
+    prefix: str = "/office"  # served under this path by the same process as the callbacks
+    # The address members open (the link 后台 sends); empty: http://server.host:server.port. Over
+    # https the session cookie is marked Secure.
+    public_url: str = ""
+    secret_key: str = ""  # empty: generated on first start into secret_file (kept there, 0600)
+    secret_file: str = "data/web_secret.key"
+    link_minutes: int = Field(default=10, ge=1, le=24 * 60)  # how long a login link opens a session
+    session_hours: float = Field(default=8, gt=0, le=24 * 30)  # how long a session lasts
+
+    @field_validator("prefix")
+    @classmethod
+    def _path_prefix(cls, v: str) -> str:
+        v = v.rstrip("/")
+        if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", v):
+            raise ValueError("a path such as /office (letters, digits, - _ . ~; not the site root)")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, v: str) -> str:
+        v = v.rstrip("/")
+        if v and not re.match(r"https?://[^/\s]+", v):
+            raise ValueError("an address such as https://lvzhi.example.gov.cn (http:// or https://)")
+        return v
+
+
 class Settings(_Strict):
     timezone: str = "Asia/Shanghai"
     database_url: str = "sqlite:///data/bot.db"
     server: ServerSettings = ServerSettings()
     console: ConsoleSettings = ConsoleSettings()
+    web: WebSettings = WebSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
     holidays: HolidaySettings = HolidaySettings()

@@ -131,18 +131,27 @@ _DETAIL_HEAD = [
 
 
 def build_workbook(
-    session: Session, settings: Settings, span: Period, group_name: str | None, now: dt.datetime
+    session: Session,
+    settings: Settings,
+    span: Period,
+    group_name: str | None,
+    now: dt.datetime,
+    member: Member | None = None,
 ) -> Workbook:
     """The span's duty record of one group (`group_name`) or of every group: 总览, a sheet per
-    group, 提交明细."""
+    group, 提交明细; of one `member` (一人一档, the web page's export): their group's sheet with
+    their row alone, their submissions and their score, without the groups' 总览."""
     tz = settings.tz
     today = now.astimezone(tz).date()
+    if member is not None:
+        group_name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == member.group_id))
+        if group_name is None:
+            raise ExportError(f"{member.name}不在任何联络组")
     groups = _groups(session, group_name)
     gids = [g.id for g in groups]
     by_group: dict[int, list[Member]] = defaultdict(list)
-    for m in session.scalars(
-        select(Member).where(Member.group_id.in_(gids)).order_by(Member.group_id, Member.id)
-    ):
+    people = select(Member).where(Member.group_id.in_(gids)).order_by(Member.group_id, Member.id)
+    for m in session.scalars(people if member is None else people.where(Member.id == member.id)):
         by_group[m.group_id].append(m)
     # A group's export counts and lists only what was filed in that group; the county's, everything.
     filed_in = gids if group_name else None
@@ -150,10 +159,14 @@ def build_workbook(
     held = _activities_held(session, gids, span, today)
     attainment = _attainment(session, settings.quotas, span, now, today, gids, by_group)
     submissions = _submissions(session, span, tz, filed_in)
+    if member is not None:
+        submissions = [row for row in submissions if row[0].member_id == member.id]
 
     funnel = note_funnel(session, span, tz, group_ids=gids)
     year = period_of("year", span.start)
     scores = [s for s in year_scores(session, settings.scoring, year, now, tz) if s.group_id in set(gids)]
+    if member is not None:
+        scores = [s for s in scores if s.member_id == member.id]
 
     wb = Workbook()
     _overview_sheet(wb.active, groups, by_group, tallies, held, settings.quotas, attainment, funnel)
@@ -163,6 +176,8 @@ def build_workbook(
         _group_sheet(sheet, by_group[g.id], tallies, member_rules, attainment)
     _submissions_sheet(wb.create_sheet(SUBMISSIONS), submissions, tz, _attachments(session, submissions))
     _scores_sheet(wb.create_sheet(SCORES), scores, settings, year)
+    if member is not None:
+        wb.remove(wb[OVERVIEW])  # a group's totals, not the member's
     return wb
 
 

@@ -152,6 +152,9 @@ class Incoming:
     attachments: tuple[FileRef | FileRefused, ...] = ()
     # A tap on a card's button instead of words (the pipeline reads it as the `card_tap` intent).
     tap: Tap | None = None
+    # A form on the office's web page (bot/platforms/web): the command it stands for, already read;
+    # `text` then holds the typed command it equals, for the inbound log.
+    command: Command | None = None
 
     def __post_init__(self) -> None:
         for name in ("msg_id", "sender_id", "chat_id"):

@@ -20,6 +20,7 @@ Field mapping per intent:
   activity kind for 本季度视察, "leave" for 待审批, "county" for 全县情况; for my a member's name),
   title = the period word as written, content = a group named ("第二联络组情况"); status target
   "journey" is the notes' funnel (社情民意流转情况); my content "notes" lists the notes (我的社情民意).
+- office_link (后台, 登录后台, 后台链接): a login link to the office's web page, one-to-one.
 - score (积分): target None for one's own, "group" (content = a group named), "county".
 - return_note/bulletin/report_up/feedback: target = the note's number; reason = 退回's reason,
   content = 编报's issue, 报送's destination, 反馈's text; adopt's title = the outlet as written.
@@ -88,6 +89,7 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule("help", queries.help_, "帮助, ?, 怎么请假: whole-message words and questions about the bot"),
+    Rule("backstage", queries.backstage, "后台 / 登录后台: a whole message asking for the web page's link"),
     Rule("tag", _tag, "【社情民意】… states the kind outright, over every word in the text"),
     Rule("bind", office.bind, "绑定 / 我是张三 1380…: read before anything looks at a name"),
     Rule("late_decision", decisions.late_decision, "确认补报/驳回补报 start like 同意/驳回"),

@@ -461,6 +461,8 @@ class Pipeline:
         the bot does not keep."""
         if incoming.tap is not None:  # a button, not words: the card's task id and the button's key
             return Command(TAP_INTENT, target=incoming.tap.task_id, content=incoming.tap.key)
+        if incoming.command is not None:  # a web form's fields, read by the page
+            return incoming.command
         limit = self._settings.messages.max_chars
         if len(incoming.text) > limit:
             return Reply(TOO_LONG.format(length=len(incoming.text), limit=limit))

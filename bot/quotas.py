@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from bot.config import ADOPTION_LEVEL_NAMES, QuotaRule
+from bot.config import ADOPTION_LEVEL_NAMES, PERIOD_MONTHS, QuotaRule
 from bot.periods import Period, deadline, period_of
 from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
 
@@ -39,6 +39,7 @@ __all__ = [
     "PeriodRecord",
     "MemberRecord",
     "group_standings",
+    "judged_in",
     "member_standings",
     "period_bounds",
 ]
@@ -145,6 +146,25 @@ class MemberRecord:
     member_id: int
     periods: tuple[PeriodRecord, ...]
     standings: tuple[MemberStanding, ...]  # every member-scope rule, in its current period
+
+
+def judged_in(asked: Period | None, today: dt.date) -> PeriodFor | None:
+    """Which period to judge each rule in when the leader named one (上季度, 今年…).
+
+    A rule of the same kind is judged in the named period; a shorter rule in its period that
+    holds the named period's last day seen so far; a longer rule is left out (上月 says nothing
+    about the year's project).
+    """
+    if asked is None:
+        return None
+    anchor = min(asked.end, today)
+
+    def pick(rule: QuotaRule) -> Period | None:
+        if PERIOD_MONTHS[rule.period] > PERIOD_MONTHS[asked.kind]:
+            return None
+        return asked if rule.period == asked.kind else period_of(rule.period, anchor)
+
+    return pick
 
 
 def period_bounds(period: Period, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:

@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from bot.config import PERIOD_MONTHS, QuotaRule
+from bot.config import QuotaRule
 from bot.funnel import Funnel, note_funnel
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Reply
 from bot.periods import Period, parse_period_word, period_of, spoken
-from bot.quotas import MemberCount, RuleStanding, group_standings
+from bot.quotas import MemberCount, RuleStanding, group_standings, judged_in
 from bot.roster import group_key
 from bot.router import Context, Router, UserError
 from handlers.phrasing import (
@@ -53,7 +53,7 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
     if command.target == "county":  # 全县情况: the office's ranking of every group
         if member.role != "admin":
             raise UserError("只有县政协办公室的管理员可以查看全县情况。")
-        return _county(session, ctx.settings.quotas, ctx.now, _period_picker(asked, today))
+        return _county(session, ctx.settings.quotas, ctx.now, judged_in(asked, today))
     group_id = group_asked(session, member, command, ctx)  # an admin may name any group
     if command.target == "journey":
         return _journey(session, group_id, ctx, asked)
@@ -119,25 +119,6 @@ def asked_period(word: str | None, today: dt.date) -> Period | None:
     return period  # 本周/上周 name no quota period: answer for the current ones
 
 
-def _period_picker(asked: Period | None, today: dt.date) -> PeriodPicker | None:
-    """Which period to judge each rule in when the leader named one (上季度, 今年…).
-
-    A rule of the same kind is judged in the named period; a shorter rule in its period that
-    holds the named period's last day seen so far; a longer rule is left out (上月 says nothing
-    about the year's project).
-    """
-    if asked is None:
-        return None
-    anchor = min(asked.end, today)
-
-    def pick(rule: QuotaRule) -> Period | None:
-        if PERIOD_MONTHS[rule.period] > PERIOD_MONTHS[asked.kind]:
-            return None
-        return asked if rule.period == asked.kind else period_of(rule.period, anchor)
-
-    return pick
-
-
 def _default_period(rules: Sequence[QuotaRule], kind: str, today: dt.date) -> Period:
     """The period a kind's quota rule counts in (视察: the quarter); a kind no rule counts: the quarter."""
     rule = next((r for r in rules if r.source == "activity" and kind in r.kinds), None)
@@ -153,7 +134,7 @@ def _standing(session: Session, group_id: int, ctx: Context, asked: Period | Non
         raise UserError(NO_RULES)
     today = ctx.now.date()
     standings = group_standings(
-        session, ctx.settings.quotas, ctx.now, [group_id], _period_picker(asked, today)
+        session, ctx.settings.quotas, ctx.now, [group_id], judged_in(asked, today)
     )[group_id]
     group_name = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id))
     if asked and asked.end < today:
@@ -513,7 +494,7 @@ def _overview(session: Session, command: Command, ctx: Context, asked: Period | 
         rules = [rule]
         picker = (lambda _rule: asked) if asked else None
     else:
-        picker = _period_picker(asked, today)
+        picker = judged_in(asked, today)
     if not rules:
         raise UserError(NO_RULES)
     standings = group_standings(session, rules, ctx.now, None, picker)

@@ -51,7 +51,7 @@ def test_group_and_member_addresses_come_from_the_platform_that_reaches_them():
         }
     ).groups[0]
     settings = settings_from_dict(shipped_config())
-    wecom, dingtalk, console = PLATFORMS
+    wecom, dingtalk, console, web = PLATFORMS
     assert wecom.group_address(binding, settings) is None
     where = dingtalk.group_address(binding, settings)
     assert (where.address, where.limit_key) == (
@@ -59,6 +59,7 @@ def test_group_and_member_addresses_come_from_the_platform_that_reaches_them():
         "dingtalk:t",
     )
     assert console.group_address(binding, settings) is None
+    assert web.group_address(binding, settings) is None  # the office's page sends nothing
 
 
 def test_a_group_without_a_push_bot_is_reached_through_the_app_robot_or_the_long_connection():
@@ -72,7 +73,7 @@ def test_a_group_without_a_push_bot_is_reached_through_the_app_robot_or_the_long
             ],
         }
     )
-    wecom, dingtalk, _ = PLATFORMS
+    wecom, dingtalk, *_ = PLATFORMS
     binding = settings.groups[0]
     assert dingtalk.group_address(binding, settings).address == {"conversation_id": "cid-1"}
     aibot = wecom.group_address(binding, settings)
@@ -101,12 +102,12 @@ def test_a_groups_chat_is_named_by_the_platform_it_lives_on():
             ],
         }
     ).groups[0]
-    assert [p.group_chat_id(binding) for p in PLATFORMS] == ["wrk-1", "cid-1", None]
+    assert [p.group_chat_id(binding) for p in PLATFORMS] == ["wrk-1", "cid-1", None, None]
 
 
 def test_a_member_is_sent_a_file_only_where_the_app_that_can_send_one_is_set_up():
     shipped = settings_from_dict(shipped_config())
-    assert [p.sends_files(shipped) for p in PLATFORMS] == [False, False, False]
+    assert [p.sends_files(shipped) for p in PLATFORMS] == [False, False, False, False]
     apps = settings_from_dict(
         {
             **shipped_config(),
@@ -117,4 +118,4 @@ def test_a_member_is_sent_a_file_only_where_the_app_that_can_send_one_is_set_up(
             "dingtalk": {"app_key": "key", "app_secret": "secret"},
         }
     )
-    assert [p.sends_files(apps) for p in PLATFORMS] == [True, True, False]
+    assert [p.sends_files(apps) for p in PLATFORMS] == [True, True, False, False]

@@ -86,6 +86,19 @@ def help_(t: Text) -> Command | None:
     return None
 
 
+# 后台: the office's web page, asked for by a whole message (登录后台, 后台链接, 网页版).
+_BACKSTAGE_RE = re.compile(
+    r"^(?:我要|我想|请|帮我)?(?:登录|登陆|打开|进入|进)?(?:管理)?(?:后台|网页版|网页后台)(?:登录|登陆)?(?:链接|地址|网址|入口)?"
+    r"(?:怎么|如何)?(?:登录|登陆|进|打开)?(?:发我|发给我|给我)?[吧呢啊]?$"
+)
+
+
+def backstage(t: Text) -> Command | None:
+    """后台 / 登录后台 / 后台链接 / 网页版: a login link for the office's web page."""
+    bare = _QUERY_SUFFIX_RE.sub("", t.bare).strip(STRIP)
+    return Command("office_link") if _BACKSTAGE_RE.match(bare) else None
+
+
 def help_question(t: Text) -> Command | None:
     """这个助手能干什么 / 怎么用: a short message asking about the bot anywhere in it."""
     bare = t.bare.lower()
