@@ -62,6 +62,7 @@ def config_dict(db_url, tmp_path) -> dict:
     data = shipped_config()
     data["database_url"] = db_url
     data["backup"] = {**data["backup"], "dir": str(tmp_path / "backups")}
+    data["web"] = {**data["web"], "secret_file": str(tmp_path / "web_secret.key")}
     return data
 
 

@@ -38,7 +38,6 @@ def served(write_config, config_dict, tmp_path, roster):
     app = create_app(
         write_config(
             scheduler={**config_dict["scheduler"], "enabled": False},
-            web={**config_dict["web"], "secret_file": str(tmp_path / "web_secret.key")},
         )
     )
     runtime = app.extensions["bot"]
@@ -132,7 +131,7 @@ def test_the_office_logs_in_by_link_reads_the_county_opens_a_group_and_approves_
     rows[0].find_element(By.LINK_TEXT, "第一联络组").click()
     WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "members")))
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("第一联络组")
-    zhang = browser.find_element(By.CSS_SELECTOR, "#members tr[data-member='%d']" % roster["张三"])
+    zhang = browser.find_element(By.CSS_SELECTOR, f"#members tr[data-member='{roster['张三']}']")
     assert zhang.find_elements(By.TAG_NAME, "td")[11].text == "0/1/0/0"  # November: attended the 视察
     assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect")
     _shot(browser, "2-group")
