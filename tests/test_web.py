@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select
 
 import app as app_module
 from app import create_app
+from bot.messages import Incoming
 from bot.office_login import login_url, make_token, secret_key
 from models import (
     Activity,
@@ -32,7 +33,7 @@ from models import (
     Submission,
     SubmissionEvent,
 )
-from tests.conftest import NOW, TZ
+from tests.conftest import NOW
 
 PREFIX = "/office"
 
@@ -41,13 +42,14 @@ PREFIX = "/office"
 def make_app(write_config, config_dict, tmp_path, roster):
     """An app on the test database with its clock at `now` (default NOW); `web` overrides."""
 
-    def build(now: dt.datetime = NOW, **web):
+    def build(now: dt.datetime | None = NOW, **web):
         web = {**config_dict["web"], **web}
         files = {**config_dict["files"], "dir": str(tmp_path / "files")}
         app = create_app(
             write_config(scheduler={**config_dict["scheduler"], "enabled": False}, web=web, files=files)
         )
-        app.extensions["bot"].now = lambda: now
+        if now is not None:  # None: the real clock
+            app.extensions["bot"].now = lambda: now
         return app
 
     return build
@@ -156,12 +158,20 @@ def _activity(s, group_id: int, kind: str, title: str, at: dt.datetime, roster) 
 def test_houtai_asked_one_to_one_gives_a_link_that_opens_the_members_own_record(say, app):
     answer = say("张三", "后台")
     assert "10分钟内有效" in answer and "请勿转发" in answer
+    assert "web.public_url" in answer  # 127.0.0.1 opens only on the server itself
     url = re.search(r"http://\S+", answer)[0]
     client = app.test_client()
     r = client.get(_path(url))
     assert (r.status_code, r.headers["Location"]) == (302, f"{PREFIX}/")
     r = client.get(f"{PREFIX}/", follow_redirects=True)
     assert "张三 · 2026年履职档案" in _text(r)
+
+
+def test_with_a_public_address_the_link_points_there(make_app):
+    runtime = make_app(public_url="https://lvzhi.example.gov.cn/").extensions["bot"]
+    said = Incoming("console", None, "张三", "张三", "登录后台", "pub-1", NOW, False)
+    answer = runtime.pipeline.handle(said, NOW).reply.text
+    assert "https://lvzhi.example.gov.cn/office/login?t=" in answer and "public_url" not in answer
 
 
 def test_houtai_asked_in_a_group_chat_posts_no_link(say, app):
@@ -226,7 +236,7 @@ def test_the_secret_key_is_made_once_in_the_data_dir_and_shared_by_every_process
 
 
 def test_office_link_prints_a_login_link_for_a_roster_name(make_app, tmp_path, roster):
-    app = make_app(now=dt.datetime.now(TZ))  # the command reads the clock, as the console does
+    app = make_app(now=None)  # the command reads the clock, as the console does
     config = str(tmp_path / "config.yaml")
     printed = CliRunner().invoke(app_module.cli, ["--config", config, "office-link", "陈主任"])
     assert printed.exit_code == 0, printed.output
@@ -532,6 +542,7 @@ def test_the_page_lives_under_the_configured_prefix_and_is_gone_when_off(make_ap
     assert client.get(_path(url)).status_code == 302
     assert client.get("/lvzhi/").status_code == 200
     assert client.get("/office/").status_code == 404
+    assert client.get("/").headers["Location"] == "/lvzhi/"
     off = make_app(enabled=False)
     assert off.test_client().get("/office/").status_code == 404
     assert off.test_client().get("/healthz").status_code == 200

@@ -33,6 +33,8 @@ DESCRIPTOR = PlatformDescriptor(
 
 def install(app: Flask, runtime: Runtime) -> None:
     """Serve the page under web.prefix, signing its session cookie with the web's secret key."""
+    from flask import redirect
+
     from bot.office_login import secret_key
     from bot.platforms.web.views import make_blueprint
 
@@ -47,3 +49,5 @@ def install(app: Flask, runtime: Runtime) -> None:
         PERMANENT_SESSION_LIFETIME=int(web.session_hours * 3600),
     )
     app.register_blueprint(make_blueprint(runtime), url_prefix=web.prefix)
+    # Whoever opens the server's address in a browser finds the page.
+    app.add_url_rule("/", "office_root", lambda: redirect(f"{web.prefix}/"))
