@@ -40,6 +40,7 @@ INTENTS: dict[str, str] = {
     "report_up": "报送",
     "feedback": "反馈",
     "score": "积分",
+    "office_link": "后台",  # a login link to the office's web page (handlers/backstage.py)
     "deactivate": "停用",
     "reactivate": "启用",
     "export": "导出",
