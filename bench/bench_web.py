@@ -130,10 +130,10 @@ class Target:
             sys.exit(f"{label}: login answered {r.status_code}")
         self.prefix = self.settings.web.prefix
         self.sql, self.params = single_query(self.settings, NOW)
-        # The overview's one query the single SQL has no part of: distinct members who took part
+        # The overview's one query the single SQL has no part of: the roster with who took part
         # (check-ins of the year's activities, the year's submissions), taken as the overview sends it.
         _, sent = self.count(self.run_overview)
-        self.took_part = next((st, p) for st, p in sent if "count(distinct" in st)
+        self.took_part = next((st, p) for st, p in sent if "IN (SELECT checkin.member_id" in st)
 
     def run_sql(self):
         with self.engine.connect() as conn:
@@ -168,7 +168,7 @@ class Target:
         """The overview must agree with the single SQL on the group-scope rules, the page show every group."""
         rows = self.run_sql()
         ov = self.run_overview()
-        group_rules = [i for i, r in enumerate(ov.rules) if r.scope == "group"]
+        group_rules = [i for i, c in enumerate(ov.columns) if c.rule.scope == "group"]
         by_gid = {r.group_id: r for r in ov.rows}
         mismatches = sum(
             1 for gid, *counts in rows if [by_gid[gid].cells[i].done for i in group_rules] != list(counts)
