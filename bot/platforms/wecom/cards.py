@@ -10,6 +10,8 @@ tap once and drops it when not answered in time).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from bot.messages import CardView, Tap
@@ -66,3 +68,55 @@ def tap_of(payload: dict[str, Any]) -> Tap | None:
     if not (isinstance(task_id, str) and task_id and isinstance(key, str) and key):
         return None
     return Tap(task_id=task_id[:128], key=key[:64])
+
+
+# -- the self-built app's cards (发送应用消息 › 模板卡片消息, path/90236; 模板卡片事件推送, path/90240;
+# 被动回复 › 模板卡片更新消息 › 更新点击用户的按钮文案, path/90241) ------------------------------------------
+# A one-to-one notice with one-tap answers (Notice.actions: label, the words to send) is sent as a
+# button_interaction card whose button keys are those words; a tap comes back to the app's callback
+# as <Event>template_card_event</Event> with EventKey = the words, and is read as if the leader had
+# typed them. Its passive answer can only relabel the tapped button (update_button); the whole
+# answer follows by message/send.
+
+_TASK_ID = re.compile(r"[^A-Za-z0-9_\-@]")
+_TITLE_CHARS = 26  # main_title.title: 建议不超过26个字
+_TEXT_CHARS = 160  # sub_title_text: 建议不超过160个字
+LABEL_CHARS = 16  # the relabelled button: short, as the buttons' own ≤10-character words
+_LABEL_END = re.compile(r"[（(，,。：:；;\n]")
+
+
+def app_task_id(key: str) -> str:
+    """A task id for the outbox row `key`: unique per app, ≤128 bytes of [A-Za-z0-9_-@] (path/90236);
+    the same row sent again gets the same id (WeCom drops a repeated one)."""
+    return "lz" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def app_card(text: str, actions: tuple[tuple[str, str], ...], task_id: str) -> dict[str, Any]:
+    """The message/send body's template_card: the notice's head as the title, the rest below it,
+    one button per action, the first styled as the primary."""
+    head, sep, rest = text.partition("：")
+    title, body = (head, rest) if sep and len(head) <= _TITLE_CHARS else ("请审批", text)
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": title[:_TITLE_CHARS]},
+        "sub_title_text": body[:_TEXT_CHARS],
+        "task_id": _TASK_ID.sub("", task_id)[:128],
+        "button_list": [
+            {"text": label[:10], "style": 1 if i == 0 else 2, "key": words[:1024]}
+            for i, (label, words) in enumerate(actions[:_MAX_BUTTONS])
+        ],
+    }
+
+
+def button_label(answer: str) -> str:
+    """What the tapped button says afterwards: the answer's first phrase (已同意张三的请假#3)."""
+    first = _LABEL_END.split(answer.strip(), maxsplit=1)[0].strip()
+    return (first or answer.strip())[:LABEL_CHARS] or "已处理"
+
+
+def app_tap_words(inner: dict[str, str]) -> str | None:
+    """The words a tap on the app's card sends (its button's key), if the callback is one."""
+    if inner.get("MsgType") != "event" or inner.get("Event") != "template_card_event":
+        return None
+    words = (inner.get("EventKey") or "").strip()
+    return words or None

@@ -25,7 +25,7 @@ from bot.platforms.answering import STORED
 from bot.platforms.arrival import PlatformClock, answer_arrived
 from bot.platforms.download import Fetched, Fetcher, FileIntake, fetch
 from bot.platforms.http_push import trim
-from bot.platforms.wecom.cards import card_reply, card_update, tap_of
+from bot.platforms.wecom.cards import app_tap_words, button_label, card_reply, card_update, tap_of
 from bot.platforms.wecom.crypto import (
     CallbackCrypto,
     CallbackError,
@@ -378,6 +378,9 @@ class _App(_Callback):
         inner = parse_xml(plaintext)  # refuses DTDs/entities before wechatpy's parser sees the text
         if not inner.get("MsgType") or not inner.get("FromUserName"):
             raise CallbackError(400, "message without MsgType/FromUserName")
+        words = app_tap_words(inner)
+        if words is not None:
+            return self._tapped(inner, words)
         from wechatpy.enterprise import parse_message  # the self-built app's XML only
 
         msg = parse_message(plaintext)
@@ -407,6 +410,37 @@ class _App(_Callback):
             f"<FromUserName>{cdata(self.settings.corp_id)}</FromUserName>"
             f"<CreateTime>{now}</CreateTime><MsgType>{cdata('text')}</MsgType>"
             f"<Content>{cdata(trim(reply.text, TEXT_LIMIT))}</Content></xml>"
+        )
+        return Response(self.crypto.encrypt_xml(plain, now), mimetype="application/xml")
+
+    def _tapped(self, inner: dict[str, str], words: str) -> Response:
+        """A tap on a card the app sent (path/90240): read as the leader typing the button's words.
+        WeCom sends a tap once, keyed here by card, tapper and time; the button is relabelled with
+        the answer's first phrase (the only passive answer a tap takes, path/90241 update_button) and
+        the whole answer follows by message/send."""
+        user = inner["FromUserName"]
+        created = inner.get("CreateTime", "")
+        incoming = _checked(
+            platform=self.platform,
+            chat_id=None,
+            sender_id=user,
+            sender_name=None,
+            text=words[:200],
+            msg_id=f"tap:{inner.get('TaskId', '')[:42]}:{created[:12]}:{user[:64]}",
+            sent_at=self.sent_at(int(created) if created.isdigit() else None),
+            is_group=False,
+            reply_handle={"userid": user},
+        )
+        reply = self.run(incoming)
+        if reply is None:  # answered late: the text goes by message/send, the button stays
+            return Response(b"", status=200)
+        self.runtime.answer_late(incoming, reply)
+        now = str(int(self.runtime.now().timestamp()))
+        plain = (
+            f"<xml><ToUserName>{cdata(user)}</ToUserName>"
+            f"<FromUserName>{cdata(self.settings.corp_id)}</FromUserName>"
+            f"<CreateTime>{now}</CreateTime><MsgType>{cdata('update_button')}</MsgType>"
+            f"<Button><ReplaceName>{cdata(button_label(reply.text))}</ReplaceName></Button></xml>"
         )
         return Response(self.crypto.encrypt_xml(plain, now), mimetype="application/xml")
 

@@ -15,6 +15,7 @@ import requests
 from bot.config import Settings, WecomSettings
 from bot.delivery import Delivery, SendResult, read_attachment
 from bot.platforms.http_push import TokenCache, json_answer, trim
+from bot.platforms.wecom.cards import app_card, app_task_id
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,10 @@ class WecomPushClient:
         }
         if delivery.attachment:
             return self._with_token(lambda token: self._send_file(token, body, delivery.attachment or ""))
-        if delivery.markdown:
+        if delivery.actions:  # one-tap answers: a card with a button for each (path/90236)
+            card = app_card(delivery.text, delivery.actions, app_task_id(delivery.key or delivery.text))
+            body |= {"msgtype": "template_card", "template_card": card}
+        elif delivery.markdown:
             body |= {"msgtype": "markdown", "markdown": {"content": trim(delivery.text, MARKDOWN_LIMIT)}}
         else:
             body |= {"msgtype": "text", "text": {"content": trim(delivery.text, TEXT_LIMIT)}}
