@@ -116,6 +116,7 @@ RULES: tuple[Rule, ...] = (
     Rule("leave", leave.leave, "请假 or 去不了 anywhere, once nothing above claimed it"),
     Rule("checkin", activities.checkin, "签到/到了: last of the members' because so much contains 到"),
     Rule("invited", activities.invited, "a date, a kind and 请大家参加 without 通知: a leader's notice"),
+    Rule("backstage_mention", queries.backstage_mention, "后台打不开咋办: a short message on the page, last of all"),
 )
 
 

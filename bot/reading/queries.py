@@ -93,10 +93,21 @@ _BACKSTAGE_RE = re.compile(
 )
 
 
+_BACKSTAGE_WORD_RE = re.compile(r"后台|网页版|网页端|电脑版")
+_BACKSTAGE_SHORT = 14  # 请给我后台链接, 后台打不开咋办: a short message about it asks for the link
+
+
 def backstage(t: Text) -> Command | None:
     """后台 / 登录后台 / 后台链接 / 网页版: a login link for the office's web page."""
     bare = _QUERY_SUFFIX_RE.sub("", t.bare).strip(STRIP)
     return Command("office_link") if _BACKSTAGE_RE.match(bare) else None
+
+
+def backstage_mention(t: Text) -> Command | None:
+    """请给我后台链接 / 后台打不开咋办: a short message about the page that no other rule read."""
+    bare = t.bare
+    short = len(bare) <= _BACKSTAGE_SHORT and not any(w in bare for w in vocab.SUBMISSION_KINDS)
+    return Command("office_link") if short and _BACKSTAGE_WORD_RE.search(bare) else None
 
 
 def help_question(t: Text) -> Command | None:
