@@ -10,6 +10,8 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import SessionTransaction
 
 from app import create_app
 from bot.platforms.wecom.cards import app_task_id, button_label
@@ -134,3 +136,30 @@ def test_the_relabelled_button_is_the_answers_first_phrase():
     assert button_label("请假#3已撤回，无需审批。") == "请假#3已撤回"
     assert len(button_label("一" * 40)) == 16
     assert app_task_id("leave:3:1") == app_task_id("leave:3:1") != app_task_id("leave:3:2")
+
+
+def test_a_database_failure_during_a_tap_leaves_the_button_and_a_second_tap_decides(
+    app, card, runtime, monkeypatch
+):
+    t = card["template_card"]
+    key = t["button_list"][0]["key"]
+    real_commit = SessionTransaction.commit
+    failures = []
+
+    def commit_failing_once(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return real_commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionTransaction, "commit", commit_failing_once)
+    client = app.test_client()
+    first = tap(client, "wang", key, t["task_id"])
+    assert failures == [1]
+    assert first.status_code >= 500  # WeCom sees a failure: no update_button, the button stays
+    with runtime.sessions() as s:
+        assert s.scalars(select(LeaveRequest)).one().status == "pending"
+    second = answer(tap(client, "wang", key, t["task_id"], created=str(int(TS) + 20), nonce="n2"))
+    assert second["ReplaceName"].startswith("已同意")
+    with runtime.sessions() as s:
+        assert s.scalars(select(LeaveRequest)).one().status == "approved"
