@@ -101,7 +101,9 @@ def test_a_tap_decides_as_the_typed_words_and_relabels_the_button(app, card, run
     client = app.test_client()
     reply = answer(tap(client, "wang", key, t["task_id"]))
     assert (reply["MsgType"], reply["ToUserName"]) == ("update_button", "wang")
-    assert reply["ReplaceName"] == "已同意张三的请假#1"
+    with runtime.sessions() as s:
+        leave_id = s.scalar(select(LeaveRequest.id))
+    assert reply["ReplaceName"] == f"已同意张三的请假#{leave_id}"
     with runtime.sessions() as s:
         leave = s.scalars(select(LeaveRequest)).one()
         assert (leave.status, leave.decided_by_id) == ("approved", roster["王组长"])
