@@ -284,6 +284,8 @@ class DingtalkSettings(_CallbackDeadlines):
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
     stream: bool = False
+    # 卡片平台 template of the leader's one-tap card (docs/dingtalk.md); empty: markdown with links.
+    card_template_id: str = ""
     corp_id: str = ""  # when set, a callback body's chatbotCorpId must be this
     allowed_ips: list[str] = []  # when set, callbacks only from these addresses/CIDRs (docs/dingtalk.md)
     max_clock_skew_seconds: int = 3600

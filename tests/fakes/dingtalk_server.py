@@ -119,6 +119,8 @@ class FakeDingtalk:
             return 200, {"processQueryKey": f"pqk-{next(self._ids)}"}
         if path == "/v1.0/robot/messageFiles/download":
             return self._message_file(headers, body or {})
+        if path == "/v1.0/card/instances/createAndDeliver":
+            return self._card(headers, body or {})
         return 404, {"code": "NotFound", "message": path}
 
     def _message_file(self, headers: dict, body: dict) -> tuple[int, Any]:
@@ -128,6 +130,23 @@ class FakeDingtalk:
         if not body.get("robotCode") or body.get("downloadCode") not in self.message_files:
             return 400, {"code": "invalidParameter.downloadCode", "message": "downloadCode无效或已过期"}
         return 200, {"downloadUrl": self.message_files[body["downloadCode"]]}
+
+    def _card(self, headers: dict, body: dict) -> tuple[int, Any]:
+        """创建并投放卡片: the fields the doc requires, every cardParamMap value a string."""
+        if headers.get("x-acs-dingtalk-access-token") not in self._tokens:
+            return 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
+        params = (body.get("cardData") or {}).get("cardParamMap") or {}
+        missing = [k for k in ("cardTemplateId", "outTrackId", "openSpaceId") if not body.get(k)]
+        if missing or not all(isinstance(v, str) for v in params.values()):
+            return 400, {"code": "invalidParameter", "message": f"missing {missing} or a non-string card param"}
+        space = body["openSpaceId"].rsplit(".", 1)[-1]
+        return 200, {
+            "success": True,
+            "result": {
+                "outTrackId": body["outTrackId"],
+                "deliverResults": [{"spaceType": "IM_ROBOT", "spaceId": space, "success": True}],
+            },
+        }
 
     def _new_token(self) -> str:
         token = f"token-{next(self._ids)}"

@@ -14,6 +14,7 @@ import requests
 
 from bot.config import DingtalkSettings, Settings
 from bot.delivery import Delivery, SendResult, read_attachment
+from bot.platforms.dingtalk.cards import card_body
 from bot.platforms.dingtalk.render import TEXT_BUDGET_BYTES, render_message, title_of, with_links
 from bot.platforms.dingtalk.sign import webhook_sign
 from bot.platforms.http_push import TokenCache, json_answer, trim
@@ -51,6 +52,11 @@ class DingtalkPushClient:
 
     def send(self, delivery: Delivery) -> SendResult:
         addr = delivery.address or {}
+        if delivery.actions and delivery.kind == "member" and self._ding.card_template_id and addr.get("userid"):
+            try:
+                return self._card(delivery, addr["userid"])
+            except (requests.Timeout, requests.ConnectionError) as err:
+                return SendResult("retry", f"network: {type(err).__name__}")
         if delivery.actions and delivery.kind == "member":
             # One-to-one, a link's words reach the robot as the reader's own message (同意 #3); in a
             # group they would not @ the robot, so a group message keeps its text (it says them).
@@ -246,6 +252,27 @@ class DingtalkPushClient:
         if userid in (answer.get("invalidStaffIdList") or []):
             return SendResult("failed", f"invalid staff id {userid}")
         return SendResult("sent", f"processQueryKey={answer.get('processQueryKey', '')}")
+
+
+    def _card(self, delivery: Delivery, userid: str) -> SendResult:
+        """The one-tap notice as the county's interactive card (bot/platforms/dingtalk/cards.py)."""
+        payload = card_body(
+            self._ding.card_template_id,
+            self._robot_code(),
+            userid,
+            delivery.text,
+            delivery.actions,
+            delivery.key or delivery.text,
+        )
+        failure, answer = self._openapi("/v1.0/card/instances/createAndDeliver", payload)
+        if failure:
+            return failure
+        result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+        refused = [r for r in result.get("deliverResults") or [] if isinstance(r, dict) and not r.get("success")]
+        if answer.get("success") is False or refused:
+            reason = (refused[0].get("errorMsg") if refused else None) or answer.get("message") or "not delivered"
+            return SendResult("failed", f"card {reason}")
+        return SendResult("sent", f"card {payload['outTrackId'][:24]}")
 
 
 def _body(resp: requests.Response) -> dict[str, Any]:

@@ -20,11 +20,13 @@ from dingtalk_stream.frames import CallbackMessage
 from dingtalk_stream.version import VERSION_STRING
 
 from bot.delivery import Delivery
+from bot.messages import Incoming
 from bot.pipeline import APOLOGY
 from bot.platforms import json_body
 from bot.platforms.answering import handle_stored
 from bot.platforms.dingtalk import FAMILY
-from bot.platforms.dingtalk.inbound import BadMessage, RobotFiles, parse_robot_message
+from bot.platforms.dingtalk.cards import CALLBACK_TOPIC, Click, card_update, click_of
+from bot.platforms.dingtalk.inbound import CHANNEL, BadMessage, RobotFiles, parse_robot_message
 from bot.platforms.dingtalk.push import DingtalkPushClient
 
 __all__ = ["StreamClient"]
@@ -70,6 +72,32 @@ class _RobotMessages(CallbackHandler):
         return AckMessage.STATUS_OK, "OK"
 
 
+class _CardClicks(CallbackHandler):
+    """Topic /v1.0/card/instances/callback: a click on a leader's card, decided within the ACK
+    deadline and answered in the ACK itself (the card's status updated for everyone)."""
+
+    def __init__(self, client: StreamClient) -> None:
+        super().__init__()
+        self.logger = log
+        self._client = client
+
+    async def process(self, message: CallbackMessage) -> tuple[int, Any]:
+        click = click_of(message.data)
+        if click is None:
+            log.info("dingtalk card callback %s is not a click on our buttons", message.headers.message_id)
+            return AckMessage.STATUS_OK, {}
+        work = asyncio.ensure_future(
+            asyncio.to_thread(self._client.handle_click, click, message.headers.message_id or "")
+        )
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(work), self._client.ack_deadline)
+        except TimeoutError:
+            # Not decided in time: a non-200 ACK, the card unchanged, so the leader may click again.
+            work.add_done_callback(_log_failure)
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "retry later"
+        return AckMessage.STATUS_OK, card_update(answer) if answer else {}
+
+
 def _log_failure(future: asyncio.Future) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.error("dingtalk stream frame failed after the ACK deadline", exc_info=future.exception())
@@ -111,6 +139,7 @@ class StreamClient(DingTalkStreamClient):
         self._was_connected = False
         self.started = threading.Event()  # set once the loop runs (stop() works from then on)
         self.register_callback_handler(ChatbotMessage.TOPIC, _RobotMessages(self))
+        self.register_callback_handler(CALLBACK_TOPIC, _CardClicks(self))
         self._files = RobotFiles(runtime)  # files and pictures, fetched before the message is stored
 
     # -- one message ------------------------------------------------------------------------
@@ -139,6 +168,24 @@ class StreamClient(DingTalkStreamClient):
             log.warning("dingtalk %s not recorded; member told: %s", incoming.msg_id, told.status)
         elif outcome.reply is not None:
             self.runtime.answer_late(incoming, outcome.reply)
+
+    def handle_click(self, click: Click, frame_id: str) -> str | None:
+        """A card's button read as the clicker typing its words (runs in a worker thread): the
+        answer, for the card's status. The frame's id keys it, so a redelivered frame is one."""
+        now = self.runtime.now()
+        incoming = Incoming(
+            platform=CHANNEL,
+            chat_id=None,
+            sender_id=click.user_id[:128],
+            sender_name=None,
+            text=click.words[:200],
+            msg_id=f"card:{frame_id}"[:128],
+            sent_at=now,
+            is_group=False,
+            reply_handle={"userid": click.user_id},
+        )
+        outcome = self.runtime.pipeline.handle(incoming, now)
+        return outcome.reply.text if outcome.reply is not None else None
 
     # -- connection -------------------------------------------------------------------------
 
