@@ -108,7 +108,13 @@ def gateway():
 
 @pytest.fixture
 def stream(runtime, roster, gateway):
-    ding = {"app_key": KEY, "app_secret": SECRET, "robot_code": "ding-robot", "api_base": gateway.url}
+    ding = {
+        "app_key": KEY,
+        "app_secret": SECRET,
+        "robot_code": "ding-robot",
+        "api_base": gateway.url,
+        "card_template_id": "tpl.schema",
+    }
     settings = runtime.settings.model_copy(update={"dingtalk": runtime.settings.dingtalk.model_copy(update=ding)})
     bot = build_runtime(settings, app_module.ROUTERS, platforms=app_module.PLATFORMS, engine=runtime.engine)
     bot.now = lambda: NOW
@@ -141,6 +147,8 @@ def test_the_leaders_click_decides_as_typing_and_the_ack_updates_the_card(
     stream, gateway, leave_card, runtime, roster
 ):
     number, track = leave_card
+    gateway.wait_connected(1)
+    assert {"type": "CALLBACK", "topic": CALLBACK_TOPIC} in gateway.opens[0]["subscriptions"]
     frame = gateway.push(_click("dt_wang", track), topic=CALLBACK_TOPIC)
     assert _status(gateway.wait_ack(frame)).startswith(f"已同意张三的请假#{number}")
     with runtime.sessions() as s:

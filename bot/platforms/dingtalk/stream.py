@@ -139,7 +139,8 @@ class StreamClient(DingTalkStreamClient):
         self._was_connected = False
         self.started = threading.Event()  # set once the loop runs (stop() works from then on)
         self.register_callback_handler(ChatbotMessage.TOPIC, _RobotMessages(self))
-        self.register_callback_handler(CALLBACK_TOPIC, _CardClicks(self))
+        if ding.card_template_id:  # the leaders' cards are sent: their clicks come on this topic
+            self.register_callback_handler(CALLBACK_TOPIC, _CardClicks(self))
         self._files = RobotFiles(runtime)  # files and pictures, fetched before the message is stored
 
     # -- one message ------------------------------------------------------------------------
