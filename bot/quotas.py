@@ -40,6 +40,7 @@ __all__ = [
     "MemberRecord",
     "group_standings",
     "judged_in",
+    "read_gave_nothing",
     "member_standings",
     "period_bounds",
 ]
@@ -272,6 +273,19 @@ class _Judged:
             stmt = _holders(self.scope.wanted).add_columns(literal(0)).where(self.member_count() == 0)
             self._gave_nothing = _by_group(self.scope.session.execute(stmt))
         return self._gave_nothing.get(group_id, ())
+
+
+def read_gave_nothing(standings: Sequence[RuleStanding]) -> None:
+    """Read `behind_members` of every rule these standings judge in one query (each rule's first
+    use would otherwise cost one): each quota holder's count on each rule, side by side."""
+    judged = list({id(s._judged): s._judged for s in standings if s._judged._gave_nothing is None}.values())
+    if not judged:
+        return
+    scope = judged[0].scope
+    counts = [j.member_count().label(f"n{i}") for i, j in enumerate(judged)]
+    rows = scope.session.execute(_holders(scope.wanted).add_columns(*counts)).all()
+    for i, j in enumerate(judged):
+        j._gave_nothing = _by_group((gid, mid, name, 0) for gid, mid, name, *ns in rows if ns[i] == 0)
 
 
 def _holders(wanted: list[int] | None) -> Select:

@@ -20,7 +20,7 @@ from bot.config import QuotaRule
 from bot.funnel import Funnel, note_funnel
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Person, Reply
 from bot.periods import Period, parse_period_word, period_of, spoken
-from bot.quotas import MemberCount, RuleStanding, group_standings, judged_in
+from bot.quotas import MemberCount, RuleStanding, group_standings, judged_in, read_gave_nothing
 from bot.roster import group_key
 from bot.router import Context, Router, UserError
 from handlers.phrasing import (
@@ -225,6 +225,7 @@ def _group_owes(counted: Sequence[RuleStanding]) -> list[str]:
         return []
     items = "、".join(f"{s.rule.name}{s.required - s.done}{_unit(s.rule)}" for s in owed)
     lines = [f"本组还差：{items}（任一位委员交了即算）"]
+    read_gave_nothing(counted)  # one query for every rule's members who sent nothing
     silent = [c for c in counted[0].behind_members if all(_gave_none(s, c.member_id) for s in counted[1:])]
     if silent:
         lines.append(f"本期还没交过任何材料的：{names([c.name for c in silent], total=True)}")
