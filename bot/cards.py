@@ -14,7 +14,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.messages import Button
+from bot.messages import Button, CardView, Tap
 from models import Card
 
 APPROVE, REJECT = "approve", "reject"  # the buttons' keys (Tap.key)
@@ -23,6 +23,40 @@ DECISIONS = {APPROVE: "approved", REJECT: "rejected"}
 # A card still open after a week is left to the typed command (同意 #3): by then the activity is
 # usually over, and an old card far up the chat is more likely tapped by mistake.
 OPEN_DAYS = 7
+
+
+# 这是一篇社情民意吗？: a card whose buttons say the answer for the one who taps (no row: a tap is
+# read as the tapper typing the button's words, so the open question answers itself or nothing).
+SAY_PREFIX = "say-"
+NOTE_KINDS = (
+    Button("opinion", "社情民意"),
+    Button("suggestion", "意见建议"),
+    Button("report", "调研报告"),
+    Button("project", "为民办实事"),
+    Button("proposal", "提案"),
+    Button("no", "不记录"),
+)
+_SAID = {"opinion": "是", "no": "不是", **{b.key: b.text for b in NOTE_KINDS[1:5]}}
+NOTE_KIND_TITLE = "这是一篇社情民意吗？"
+NOTE_KIND_HINT = "点类别即记录（只有发这条消息的委员能点）"
+
+
+def note_kind_view(text: str) -> CardView:
+    """The question about a message that reads like a note without its keyword, with a button per
+    kind; its task id is new each time (WeCom refuses one used before)."""
+    first = " ".join(text.split())
+    return CardView(
+        task_id=f"{SAY_PREFIX}{secrets.token_hex(8)}",
+        title=NOTE_KIND_TITLE,
+        desc=first[:40] + ("…" if len(first) > 40 else ""),
+        text=NOTE_KIND_HINT,
+        buttons=NOTE_KINDS,
+    )
+
+
+def said_by(tap: Tap) -> str | None:
+    """The words a tap on a 「这是一篇社情民意吗？」 card says (是 / 意见建议 / … / 不是), else None."""
+    return _SAID.get(tap.key) if tap.task_id.startswith(SAY_PREFIX) else None
 
 
 def can_show(ctx) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import Select, bindparam, insert, null, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot import conversation, files, outbox
+from bot import cards, conversation, files, outbox
 from bot.config import Settings
 from bot.conversation import Question, Resumed, Retry
 from bot.dates import DateError
@@ -522,8 +522,9 @@ class Pipeline:
         if member is None:
             return Reply(UNKNOWN_SENDER), "unknown_sender"
         if looks_like_note(text):
+            card = cards.note_kind_view(text) if cards.can_show(ctx) else None  # a tap answers it
             return Reply(
-                IS_IT_A_NOTE, question=Question("note_kind", Command("opinion", content=text))
+                IS_IT_A_NOTE, question=Question("note_kind", Command("opinion", content=text)), card=card
             ), "asked"
         return Reply(NOT_UNDERSTOOD), "unplaced"
 

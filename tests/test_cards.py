@@ -23,7 +23,17 @@ from bot.config import DingtalkSettings
 from bot.delivery import Delivery
 from bot.platforms.dingtalk import DingtalkPushClient
 from bot.platforms.wecom.crypto import CallbackCrypto
-from models import Activity, Card, CheckIn, InboundMessage, LateEntry, LeaveRequest, Member, OutboxMessage
+from models import (
+    Activity,
+    Card,
+    CheckIn,
+    InboundMessage,
+    LateEntry,
+    LeaveRequest,
+    Member,
+    OutboxMessage,
+    Submission,
+)
 from tests.conftest import NOW, TZ
 from tests.fakes import wecom_client as wc
 
@@ -542,3 +552,63 @@ def test_a_tap_after_a_typed_rejection_with_a_reason_shows_the_reason(client, ru
         "horizontal_content_list"
     ]
     assert leave_row(runtime, number).status == "rejected"
+
+
+# -- 这是一篇社情民意吗？ as a card: a tap says the kind for the one who sent the message ------------------
+
+NOTE_WITHOUT_KEYWORD = "我们村到镇上的公交一天只有两班，老人看病很不方便，建议增加班次或者开通预约公交。"
+
+
+def ask_kind(client) -> dict:
+    answer = say(client, NOTE_WITHOUT_KEYWORD)
+    assert answer["msgtype"] == "template_card", answer
+    return answer["template_card"]
+
+
+def notes(runtime) -> list[Submission]:
+    with runtime.sessions() as s:
+        rows = list(s.scalars(select(Submission)))
+        s.expunge_all()
+        return rows
+
+
+def test_a_note_without_its_keyword_is_asked_about_with_a_button_per_kind(client, runtime):
+    card = ask_kind(client)
+    assert card["card_type"] == "button_interaction"
+    assert card["main_title"]["title"] == "这是一篇社情民意吗？"
+    assert [b["key"] for b in card["button_list"]] == ["opinion", "suggestion", "report", "project", "proposal", "no"]
+    assert card["task_id"].startswith("say-") and notes(runtime) == []
+
+
+def test_the_senders_tap_records_the_note_of_that_kind_and_the_card_says_so(client, runtime):
+    card = ask_kind(client)
+    answer = tap(client, card["task_id"], "suggestion", "zhangsan")
+    assert answer["response_type"] == "update_template_card" and "userids" not in answer
+    shown = answer["template_card"]
+    assert shown["card_type"] == "text_notice" and "意见建议" in shown["sub_title_text"]
+    [note] = notes(runtime)
+    assert (note.kind, note.content) == ("suggestion", NOTE_WITHOUT_KEYWORD)
+    again = tap(client, card["task_id"], "opinion", "zhangsan")  # the question is answered already
+    assert again["userids"] == ["zhangsan"] and len(notes(runtime)) == 1
+
+
+def test_someone_elses_tap_records_nothing_and_is_told_to_them_alone(client, runtime):
+    card = ask_kind(client)
+    answer = tap(client, card["task_id"], "opinion", "lisi")
+    assert answer["userids"] == ["lisi"] and "不是问您的" in answer["template_card"]["sub_title_text"]
+    assert notes(runtime) == []
+    recorded = tap(client, card["task_id"], "opinion", "zhangsan")  # the question is still open
+    assert "社情民意" in recorded["template_card"]["sub_title_text"]
+    assert [n.kind for n in notes(runtime)] == ["opinion"]
+
+
+def test_not_a_note_records_nothing(client, runtime):
+    card = ask_kind(client)
+    answer = tap(client, card["task_id"], "no", "zhangsan")
+    assert "没有记录" in answer["template_card"]["sub_title_text"]
+    assert notes(runtime) == []
+
+
+def test_one_to_one_the_question_stays_text(client, runtime):
+    answer = say(client, NOTE_WITHOUT_KEYWORD, chat=None)
+    assert answer["msgtype"] == "stream" and "这是一篇社情民意吗" in answer["stream"]["content"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from flask import Blueprint, Response, request
 
+from bot.cards import NOTE_KIND_TITLE, said_by
 from bot.config import WecomSettings
 from bot.files import refused
 from bot.messages import CardView, FieldTooLong, FileRefused, Incoming, Reply, Tap
@@ -48,6 +49,7 @@ SMART_BOT_CHANNEL = "wecom_bot"  # 智能机器人: group @-messages and one-to-
 APP_CHANNEL = "wecom_app"  # 自建应用: one-to-one messages
 STREAM_LIMIT = 20480  # bytes of a smart-bot stream reply (path/101031)
 TAP_FAILED = "抱歉，系统出了点问题，这次点击没有记下，请再点一次。"
+NOT_YOURS = "这个问题已失效或不是问您的，没有记录。要交社情民意请发「社情民意：……」。"
 _LEADING_AT = re.compile(r"^\s*@\S+\s*")  # "@机器人名 签到"; WeCom puts U+2005 after the name
 
 
@@ -221,6 +223,9 @@ class _SmartBot(_Callback):
         """A tap on a card's button (path/101027 模板卡片事件), answered with update_template_card.
         WeCom sends it once and never again, so a failure is answered too (to the tapper alone:
         nothing changed, tap again) rather than with a 5xx nobody would act on."""
+        said = said_by(tap)
+        if said is not None:
+            return self._said_by_tap(payload, tap, said)
         incoming = replace(self._incoming(payload, f"[按钮] {tap.key}"), tap=tap)
         tapper = incoming.sender_id  # as WeCom named them: `userids` of the update takes that id
         try:
@@ -233,6 +238,23 @@ class _SmartBot(_Callback):
             return Response(b"", status=200)
         view = reply.card or CardView(tap.task_id, "履职助手", text=reply.text, tapper_only=True)
         return self._encrypted(card_update(view, tapper))
+
+    def _said_by_tap(self, payload: dict[str, Any], tap: Tap, said: str) -> Response:
+        """A tap on 「这是一篇社情民意吗？」: the tapper saying the button's words in that chat, which
+        answers their own open question. The answer replaces the card for everyone; a tap that
+        answers nothing (someone else's question, one already answered) is told to the tapper."""
+        incoming = self._incoming(payload, said)
+        try:
+            reply = self.run(incoming)
+        except CallbackError as err:
+            if err.status < 500:
+                raise
+            reply = Reply(TAP_FAILED)
+        if reply is None:
+            view = CardView(tap.task_id, NOTE_KIND_TITLE, text=NOT_YOURS, tapper_only=True)
+        else:
+            view = CardView(tap.task_id, NOTE_KIND_TITLE, text=reply.text, tapper_only=reply.text == TAP_FAILED)
+        return self._encrypted(card_update(view, incoming.sender_id))
 
     @staticmethod
     def _payload(plaintext: str) -> dict[str, Any]:
