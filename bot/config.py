@@ -454,6 +454,9 @@ class SubmissionSettings(_Strict):
     max_chars: int = Field(default=1500, ge=100)  # the usual length of a 社情民意
     similar_days: int = Field(default=90, ge=1)  # compared with the group's notes of this many days
     similar_ratio: float = Field(default=85, gt=0, le=100)  # rapidfuzz ratio at which two notes are near-copies
+    # Each new 社情民意 told to every admin one-to-one, with one-tap 采用（县级）/ 退回 (a card where the
+    # platform shows one): one query and one outbox row per admin more per note, so off by default.
+    tell_office: bool = False
 
 
 class ExportSettings(_Strict):

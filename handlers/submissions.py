@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from bot import advice, files
 from bot.conversation import Question
-from bot.messages import SUBMISSION_KINDS, Command, FileRef, Reply
+from bot.messages import SUBMISSION_KINDS, Command, FileRef, Notice, Reply
 from bot.periods import Period, period_of, spoken
 from bot.quotas import period_bounds
 from bot.router import Context, Router, prefetched
 from handlers.phrasing import month_day
-from models import Attachment, InboundMessage, Member, Submission, next_id
+from models import Attachment, InboundMessage, LiaisonGroup, Member, Submission, next_id
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -185,6 +185,27 @@ def _submit(session: Session, member: Member, command: Command, ctx: Context) ->
         f"这是{spoken(period, ctx.now.date())}{whose}第{count + 1}{_UNITS.get(kind, '篇')}，编号#{new_id}。"
         + _advice(kind, title, content, recent, ctx.settings),
         then=partial(_record, values, command.attachments, ctx.now),
+        notices=_tell_office(session, member, kind, new_id, title, content, ctx),
+    )
+
+
+def _tell_office(
+    session: Session, member: Member, kind: str, number: int, title: str, content: str, ctx: Context
+) -> tuple[Notice, ...]:
+    """With submissions.tell_office: each admin told of a new 社情民意 one-to-one, with one-tap
+    采用（县级）and 退回 — the typed commands' words, so a tap records what typing them would."""
+    if kind != "opinion" or not ctx.settings.submissions.tell_office:
+        return ()
+    admins = session.scalars(
+        select(Member.id).where(Member.role == "admin", Member.active.is_(True)).order_by(Member.id)
+    ).all()
+    group = session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == member.group_id)) or ""
+    text = f"{group}{member.name}的社情民意#{number}：《{_shown(title)}》{' '.join(content.split())[:120]}"
+    actions = (("县级采用", f"采用 #{number} 县级"), ("退回", f"退回 #{number}"))
+    return tuple(
+        Notice(key=f"note:{number}:office:{admin}", to_member_id=admin, text=text, actions=actions)
+        for admin in admins
+        if admin != member.id
     )
 
 

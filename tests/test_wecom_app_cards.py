@@ -16,7 +16,7 @@ from sqlalchemy.orm import SessionTransaction
 from app import create_app
 from bot.platforms.wecom.cards import app_task_id, button_label
 from bot.platforms.wecom.crypto import parse_xml
-from models import InboundMessage, LeaveRequest, OutboxMessage
+from models import InboundMessage, LeaveRequest, OutboxMessage, Submission
 from tests.conftest import NOW
 from tests.fakes.wecom_server import CORP_ID, SECRET, FakeWecom
 from tests.test_wecom_crypto import DOC_KEY, DOC_TOKEN, ind_decrypt, ind_encrypt, ind_signature
@@ -165,3 +165,49 @@ def test_a_database_failure_during_a_tap_leaves_the_button_and_a_second_tap_deci
     assert second["ReplaceName"].startswith("已同意")
     with runtime.sessions() as s:
         assert s.scalars(select(LeaveRequest)).one().status == "approved"
+
+
+# -- the office told of each new 社情民意, with 采用（县级）/ 退回 (submissions.tell_office) -------------------
+
+
+@pytest.fixture
+def office_told(config_dict):
+    config_dict["submissions"] = {**config_dict["submissions"], "tell_office": True}
+
+
+@pytest.fixture
+def note_card(office_told, app, fake, say, runtime):  # office_told first: before the settings are built
+    """李四's 社情民意; the office's card as WeCom received it, and the note's number."""
+    answer = say("李四", "社情民意：关于老旧小区加装电梯的建议\n建议简化审批流程。")
+    number = int(re.search(r"编号#(\d+)", answer)[1])
+    app.extensions["bot"].deliverer.deliver(NOW)
+    cards = [c.body for c in fake.calls_to("/cgi-bin/message/send") if c.body.get("msgtype") == "template_card"]
+    assert [c["touser"] for c in cards] == ["chen"]  # the one admin; nobody else
+    return cards[0]["template_card"], number
+
+
+def test_each_new_note_reaches_the_office_with_adopt_and_return(note_card):
+    card, number = note_card
+    assert card["main_title"]["title"] == f"第一联络组李四的社情民意#{number}"
+    assert "加装电梯" in card["sub_title_text"]
+    assert [(b["text"], b["key"]) for b in card["button_list"]] == [
+        ("县级采用", f"采用 #{number} 县级"),
+        ("退回", f"退回 #{number}"),
+    ]
+
+
+def test_the_offices_tap_adopts_the_note_and_tells_its_author(note_card, app, runtime, roster):
+    card, number = note_card
+    reply = answer(tap(app.test_client(), "chen", card["button_list"][0]["key"], card["task_id"]))
+    assert reply["ReplaceName"] == f"已标记李四的社情民意#{number}"
+    with runtime.sessions() as s:
+        note = s.get(Submission, number)
+        assert (note.status, note.adopted_level) == ("adopted", "县级")
+        told = s.scalars(select(OutboxMessage).where(OutboxMessage.member_id == roster["李四"])).all()
+    assert any("采用" in t.text for t in told)
+
+
+def test_without_the_setting_the_office_is_not_told(say, runtime, roster):
+    say("李四", "社情民意：关于老旧小区加装电梯的建议\n建议简化审批流程。")
+    with runtime.sessions() as s:
+        assert s.scalars(select(OutboxMessage).where(OutboxMessage.member_id == roster["陈主任"])).all() == []

@@ -82,7 +82,7 @@ _TASK_ID = re.compile(r"[^A-Za-z0-9_\-@]")
 _TITLE_CHARS = 26  # main_title.title: 建议不超过26个字
 _TEXT_CHARS = 160  # sub_title_text: 建议不超过160个字
 LABEL_CHARS = 16  # the relabelled button: short, as the buttons' own ≤10-character words
-_LABEL_END = re.compile(r"[（(，,。：:；;\n]")
+_LABEL_END = re.compile(r"[（(《，,。：:；;\n]")
 
 
 def app_task_id(key: str) -> str:
