@@ -10,6 +10,8 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import SessionTransaction
 
 import app as app_module
 from bot.config import DingtalkSettings
@@ -171,3 +173,47 @@ def test_a_members_click_changes_nothing_and_the_card_says_why(stream, gateway, 
     assert "组长" in _status(gateway.wait_ack(frame))
     with runtime.sessions() as s:
         assert s.get(LeaveRequest, number).status == "pending"
+
+
+def test_a_click_after_the_request_was_withdrawn_changes_nothing(stream, gateway, leave_card, runtime, say):
+    number, track = leave_card
+    assert "已撤回" in say("张三", "撤回请假")
+    frame = gateway.push(_click("dt_wang", track), topic=CALLBACK_TOPIC)
+    assert "撤回" in _status(gateway.wait_ack(frame))
+    with runtime.sessions() as s:
+        assert s.get(LeaveRequest, number).status == "withdrawn"
+
+
+def test_two_deciders_clicking_at_once_decide_once(stream, gateway, leave_card, runtime, roster):
+    number, track = leave_card
+    frames = [gateway.push(_click(user, track), topic=CALLBACK_TOPIC) for user in ("dt_wang", "dt_chen")]
+    statuses = [_status(gateway.wait_ack(f)) for f in frames]
+    assert sum(s.startswith("已同意") for s in statuses) == 1, statuses
+    with runtime.sessions() as s:
+        assert s.get(LeaveRequest, number).status == "approved"
+        notices = s.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.member_id == roster["张三"])
+        )
+    assert notices == 1
+
+
+def test_a_database_failure_during_a_click_leaves_the_card_and_a_second_click_decides(
+    stream, gateway, leave_card, runtime, monkeypatch
+):
+    number, track = leave_card
+    real_commit = SessionTransaction.commit
+    failures = []
+
+    def commit_failing_once(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return real_commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionTransaction, "commit", commit_failing_once)
+    frame = gateway.push(_click("dt_wang", track), topic=CALLBACK_TOPIC)
+    assert gateway.wait_ack(frame)["code"] != 200 and failures == [1]  # no update: the card stays
+    with runtime.sessions() as s:
+        assert s.get(LeaveRequest, number).status == "pending"
+    again = gateway.push(_click("dt_wang", track), topic=CALLBACK_TOPIC)
+    assert _status(gateway.wait_ack(again)).startswith(f"已同意张三的请假#{number}")

@@ -135,8 +135,9 @@ def test_a_members_tap_changes_nothing_and_says_why(app, card, runtime):
 
 def test_the_relabelled_button_is_the_answers_first_phrase():
     assert button_label("已同意张三的请假#3（11月27日（周五） 15:00 座谈会）。") == "已同意张三的请假#3"
-    assert button_label("请假#3已撤回，无需审批。") == "请假#3已撤回"
-    assert len(button_label("一" * 40)) == 16
+    assert button_label("请假#3（11月27日（周五） 15:00 座谈会）已撤回，无需审批。") == "请假#3已撤回"
+    assert button_label("已标记李四的社情民意#1《关于加装电梯的建议》为县级采用，已告知本人。") == "已标记李四的社情民意#1为县级采用"
+    assert len(button_label("一" * 40)) == 20
     assert app_task_id("leave:3:1") == app_task_id("leave:3:1") != app_task_id("leave:3:2")
 
 
@@ -199,7 +200,7 @@ def test_each_new_note_reaches_the_office_with_adopt_and_return(note_card):
 def test_the_offices_tap_adopts_the_note_and_tells_its_author(note_card, app, runtime, roster):
     card, number = note_card
     reply = answer(tap(app.test_client(), "chen", card["button_list"][0]["key"], card["task_id"]))
-    assert reply["ReplaceName"] == f"已标记李四的社情民意#{number}"
+    assert reply["ReplaceName"] == f"已标记李四的社情民意#{number}为县级采用"
     with runtime.sessions() as s:
         note = s.get(Submission, number)
         assert (note.status, note.adopted_level) == ("adopted", "县级")
@@ -211,3 +212,30 @@ def test_without_the_setting_the_office_is_not_told(say, runtime, roster):
     say("李四", "社情民意：关于老旧小区加装电梯的建议\n建议简化审批流程。")
     with runtime.sessions() as s:
         assert s.scalars(select(OutboxMessage).where(OutboxMessage.member_id == roster["陈主任"])).all() == []
+
+
+def test_a_tap_after_the_request_was_withdrawn_or_decided_changes_nothing(app, card, runtime, say, roster):
+    t = card["template_card"]
+    key = t["button_list"][0]["key"]
+    assert "已撤回" in say("张三", "撤回请假")
+    withdrawn = answer(tap(app.test_client(), "wang", key, t["task_id"]))
+    assert "撤回" in withdrawn["ReplaceName"]
+    admin = answer(tap(app.test_client(), "chen", key, t["task_id"], created=str(int(TS) + 5)))
+    assert "撤回" in admin["ReplaceName"]
+    with runtime.sessions() as s:
+        assert s.scalars(select(LeaveRequest)).one().status == "withdrawn"
+        assert s.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.member_id == roster["张三"])
+        ) == 0
+
+
+def test_a_second_decider_after_the_first_is_told_what_was_decided(app, card, runtime, roster):
+    t = card["template_card"]
+    key = t["button_list"][0]["key"]
+    client = app.test_client()
+    answer(tap(client, "wang", key, t["task_id"]))
+    second = answer(tap(client, "chen", t["button_list"][1]["key"], t["task_id"], created=str(int(TS) + 5)))
+    assert "已" in second["ReplaceName"]
+    with runtime.sessions() as s:
+        leave = s.scalars(select(LeaveRequest)).one()
+        assert (leave.status, leave.decided_by_id) == ("approved", roster["王组长"])

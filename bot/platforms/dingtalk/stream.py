@@ -95,6 +95,9 @@ class _CardClicks(CallbackHandler):
             # Not decided in time: a non-200 ACK, the card unchanged, so the leader may click again.
             work.add_done_callback(_log_failure)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "retry later"
+        except Exception:  # a database down: the card stays as it was, to be clicked again
+            log.exception("dingtalk card click %s failed", message.headers.message_id)
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "retry later"
         return AckMessage.STATUS_OK, card_update(answer) if answer else {}
 
 

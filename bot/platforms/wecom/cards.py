@@ -81,8 +81,9 @@ def tap_of(payload: dict[str, Any]) -> Tap | None:
 _TASK_ID = re.compile(r"[^A-Za-z0-9_\-@]")
 _TITLE_CHARS = 26  # main_title.title: 建议不超过26个字
 _TEXT_CHARS = 160  # sub_title_text: 建议不超过160个字
-LABEL_CHARS = 16  # the relabelled button: short, as the buttons' own ≤10-character words
-_LABEL_END = re.compile(r"[（(《，,。：:；;\n]")
+LABEL_CHARS = 20  # the relabelled button: short, as the buttons' own ≤10-character words
+_ASIDE = re.compile(r"（[^（）]*）|\([^()]*\)|《[^《》]*》")  # what a date or a title adds, innermost first
+_LABEL_END = re.compile(r"[，,。；;\n]")
 
 
 def app_task_id(key: str) -> str:
@@ -109,9 +110,13 @@ def app_card(text: str, actions: tuple[tuple[str, str], ...], task_id: str) -> d
 
 
 def button_label(answer: str) -> str:
-    """What the tapped button says afterwards: the answer's first phrase (已同意张三的请假#3)."""
-    first = _LABEL_END.split(answer.strip(), maxsplit=1)[0].strip()
-    return (first or answer.strip())[:LABEL_CHARS] or "已处理"
+    """What the tapped button says afterwards: the answer's first phrase without its asides
+    (请假#3（11月27日…）已撤回，… → 请假#3已撤回)."""
+    said = answer.strip()
+    while _ASIDE.search(said):
+        said = _ASIDE.sub("", said)
+    first = _LABEL_END.split(said, maxsplit=1)[0].strip()
+    return (first or said)[:LABEL_CHARS] or "已处理"
 
 
 def app_tap_words(inner: dict[str, str]) -> str | None:
