@@ -200,8 +200,16 @@ def is_chatter(text: str) -> bool:
     return len(re.sub(r"[^\u4e00-\u9fff\w]", "", bare)) <= 3
 
 
+# What a note without its keyword says: a problem reported and what should be done about it.
+_NOTE_HINT = re.compile(r"建议|希望|呼吁|请求|恳请|反映|困难|隐患|不方便|不安全|危险|坏了|没人管|群众")
+_NOTE_HINT_CHARS = 24  # 咱村的路灯坏了半个月了，晚上老人出门很危险，希望尽快修好
+
+
 def looks_like_note(text: str) -> bool:
-    """Long text, or a title-like first line with more below: probably a note sent without a keyword."""
+    """Long text, a title-like first line with more below, or a sentence reporting a problem and
+    asking for something: probably a note sent without a keyword (asked about, never recorded as is)."""
     core = prepare(text if isinstance(text, str) else str(text), dt.datetime.min, False).core
     first, _, rest = core.partition("\n")
-    return len(core) >= 40 or (bool(rest.strip()) and len(first) <= 40 and len(core) >= 20)
+    if len(core) >= 40 or (bool(rest.strip()) and len(first) <= 40 and len(core) >= 20):
+        return True
+    return len(core) >= _NOTE_HINT_CHARS and len(_NOTE_HINT.findall(core)) >= 2

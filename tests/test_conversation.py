@@ -144,3 +144,22 @@ def test_a_group_message_that_is_not_chatter_always_gets_an_answer(runtime, say,
 )
 def test_plain_chatter_in_a_group_stays_unanswered(runtime, say, text):
     assert group_say(say, "张三", text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "咱村的路灯坏了半个月了，晚上老人出门很危险，希望尽快修好，最好能定期巡查。",
+        "我们小区门口的路太窄了，上下学时间很危险，建议设置临时停车点",
+    ],
+)
+def test_a_short_note_reporting_a_problem_and_asking_for_something_is_asked_about(runtime, say, text):
+    assert group_say(say, "张三", text) == IS_IT_A_NOTE
+    reply = group_say(say, "张三", "是", NOW + dt.timedelta(minutes=1))
+    assert reply.startswith("已收到社情民意")
+    assert [kind for kind, _, _ in submissions(runtime)] == ["opinion"]
+
+
+def test_a_short_question_is_not_taken_for_a_note(runtime, say):
+    assert group_say(say, "张三", "请问下周的视察几点集合？我想提前安排一下工作") == NOT_UNDERSTOOD
+    assert open_questions(runtime) == 0
