@@ -97,7 +97,8 @@ def _asks_about_notes(rest: str) -> bool:
     if _QUERY_TAIL_RE.match(rest):
         return True
     head = re.split(rf"[{SEP}\n《]", rest, maxsplit=1)[0][:10]
-    return bool(re.search(r"几篇|几条|几份|几件|几个|多少|吗$|没有$|了没", head))
+    # 我交了社情民意没 / …了吗: a question about having sent one, not a note whose text is 没.
+    return bool(re.search(r"几篇|几条|几份|几件|几个|多少|吗$|没有$|了没|^了?[没么嘛吗]$|^了?没交$", head))
 
 
 def _preamble_ok(preamble: str, word: str, rest: str = "") -> bool:
