@@ -201,8 +201,10 @@ def is_chatter(text: str) -> bool:
 
 
 # What a note without its keyword says: a problem reported and what should be done about it.
-_NOTE_HINT = re.compile(r"建议|希望|呼吁|请求|恳请|反映|困难|隐患|不方便|不安全|危险|坏了|没人管|群众")
-_NOTE_HINT_CHARS = 24  # 咱村的路灯坏了半个月了，晚上老人出门很危险，希望尽快修好
+_NOTE_HINT = re.compile(
+    r"建议|希望|呼吁|请求|恳请|反映|困难|隐患|不方便|不安全|危险|坏了|没人(?:管|清理|修|处理)|群众|意见很?大|投诉|脏乱|积水|漏水"
+)
+_NOTE_HINT_CHARS = 18  # 镇里的垃圾站一直没人清理，群众意见很大
 
 
 def looks_like_note(text: str) -> bool:

@@ -151,6 +151,7 @@ def test_plain_chatter_in_a_group_stays_unanswered(runtime, say, text):
     [
         "咱村的路灯坏了半个月了，晚上老人出门很危险，希望尽快修好，最好能定期巡查。",
         "我们小区门口的路太窄了，上下学时间很危险，建议设置临时停车点",
+        "镇里的垃圾站一直没人清理，臭得很，群众意见很大",
     ],
 )
 def test_a_short_note_reporting_a_problem_and_asking_for_something_is_asked_about(runtime, say, text):
@@ -163,3 +164,9 @@ def test_a_short_note_reporting_a_problem_and_asking_for_something_is_asked_abou
 def test_a_short_question_is_not_taken_for_a_note(runtime, say):
     assert group_say(say, "张三", "请问下周的视察几点集合？我想提前安排一下工作") == NOT_UNDERSTOOD
     assert open_questions(runtime) == 0
+
+
+def test_a_note_announced_is_asked_for_and_the_next_message_is_its_text(runtime, say):
+    assert "请发来社情民意的内容" in group_say(say, "张三", "我有个情况想反映一下")
+    reply = group_say(say, "张三", "镇里的垃圾站一直没人清理，群众意见很大", NOW + dt.timedelta(minutes=1))
+    assert reply.startswith("已收到社情民意《镇里的垃圾站一直没人清理》")

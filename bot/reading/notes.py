@@ -152,8 +152,17 @@ def _keyword_note(t: Text) -> Command | None:
     return Command(intent, title=title, content=content)
 
 
+# 我有个情况想反映一下: a note announced, its text to follow (the handler asks for it).
+_WILL_REPORT_RE = re.compile(
+    r"^(?:我|本人)?(?:这里|这边)?(?:有|有个|有一个|有件|有一件|有点|有些)(?:情况|问题|事情|事儿|事)(?:想|要|需要)?(?:跟您|给您|向您)?"
+    r"(?:反映|反馈)(?:一下|下)?$"
+)
+
+
 def note(t: Text) -> Command | None:
     """A note opens with its keyword (after "我要交一篇" and the like) and then its text."""
+    if _WILL_REPORT_RE.match(t.bare):
+        return Command("opinion")
     found = _keyword_note(t)
     if found is not None or keyword_at(t.core):
         return found
