@@ -64,6 +64,8 @@ def _slots(session: Session, member: Member, command: Command, ctx: Context) -> 
 @router.route("checkin", prefetch=_prefetch_today)
 def checkin(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     today = ctx.now.date()
+    if command.date is not None and command.date > today:
+        raise UserError(f"{describe_day(command.date)}的活动还没到，没有签到；请当天到场后再发「签到」。")
     if command.date is not None and command.date != today:
         raise UserError(f"签到只能在活动当天进行；{describe_day(command.date)}的活动请联系组长补报。")
     if member.group_id is None:

@@ -77,6 +77,13 @@ def test_checkin_for_another_day_points_to_leader_for_late_entry(ask, runtime, r
     assert _checkins(runtime) == []
 
 
+def test_checkin_for_a_day_still_ahead_says_to_check_in_on_the_day(ask, runtime, roster):
+    _activity(runtime, roster, day=dt.date(2026, 11, 26))
+    reply = ask("张三", Command("checkin", date=dt.date(2026, 11, 26)))
+    assert reply == "11月26日（周四）的活动还没到，没有签到；请当天到场后再发「签到」。"
+    assert _checkins(runtime) == []
+
+
 def test_other_groups_activity_is_not_checked_into(say, runtime, roster):
     _activity(runtime, roster, group="孙组长")
     assert "本组没有活动安排" in say("张三", "签到")
