@@ -21,6 +21,7 @@ Field mapping per intent:
   title = the period word as written, content = a group named ("第二联络组情况"); status target
   "journey" is the notes' funnel (社情民意流转情况); my content "notes" lists the notes (我的社情民意).
 - office_link (后台, 登录后台, 后台链接): a login link to the office's web page, one-to-one.
+- will_attend (8号的座谈我准时到, 明天的视察我一定参加): date and kind of the activity, nothing recorded.
 - score (积分): target None for one's own, "group" (content = a group named), "county".
 - return_note/bulletin/report_up/feedback: target = the note's number; reason = 退回's reason,
   content = 编报's issue, 报送's destination, 反馈's text; adopt's title = the outlet as written.
@@ -112,6 +113,7 @@ RULES: tuple[Rule, ...] = (
     Rule("my", queries.my, "我的履职 / 我交了几篇: the sender's own, before the group's"),
     Rule("status", queries.status, "谁没交, 本组情况: short questions, before notices and leave"),
     Rule("announce", activities.announce, "a notice may say 如不能参加请提前请假: before leave"),
+    Rule("will_attend", activities.will_attend, "周五的学习我准时参加: coming, not there already; before 补报 and check-in"),
     Rule("was_there", activities.was_there, "4号视察我去了忘记签到了: 补报, before leave and check-in"),
     Rule("leave", leave.leave, "请假 or 去不了 anywhere, once nothing above claimed it"),
     Rule("checkin", activities.checkin, "签到/到了: last of the members' because so much contains 到"),

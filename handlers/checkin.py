@@ -161,3 +161,30 @@ def _slot_now(
     soon = soon_at.time() if soon_at.date() == today else dt.time.max
     started = [s for s in slots if s.activity.time is None or s.activity.time <= soon]
     return started[-1] if started else slots[0]
+
+
+@router.route("will_attend")
+def will_attend(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """8号的座谈我准时到: nothing to record — attendance is the 签到 on the day; the member learns
+    which activity the bot understood and what to do then (a pending leave for it stays pending)."""
+    if member.group_id is None:
+        raise UserError("您不在任何联络组，活动签到请联系政协办公室。")
+    today = ctx.now.date()
+    stmt = select(Activity).where(Activity.group_id == member.group_id, Activity.cancelled.is_(False))
+    if command.kind is not None:
+        stmt = stmt.where(Activity.kind == command.kind)
+    if command.date is not None:
+        stmt = stmt.where(Activity.date == command.date)
+    else:
+        stmt = stmt.where(Activity.date >= today, Activity.date <= today + dt.timedelta(days=14))
+    coming = sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))[:3]
+    what = kind_word(command.kind) if command.kind else "活动"
+    if not coming:
+        when = describe_day(command.date) if command.date else "近两周"
+        return Reply(f"{when}本组没有{what}安排，不用报名；有活动时当天到场后@我「签到」即可。")
+    past = [a for a in coming if a.date < today]
+    if past:
+        day = f"{past[0].date.month}月{past[0].date.day}日"
+        return Reply(f"{describe_activity(past[0])}已经过去了；如当时到场，请@我「补报 {day} 签到」。")
+    listed = "；".join(describe_activity(a) for a in coming)
+    return Reply(f"好的，不用报名：{listed}。当天到场后@我「签到」即可。")

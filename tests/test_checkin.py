@@ -116,3 +116,13 @@ def test_checkin_despite_approved_leave_counts_as_present(say, runtime, roster):
     assert _checkins(runtime) == [(aid, roster["张三"])]
     with runtime.sessions() as s:
         assert s.scalar(select(func.count(LeaveRequest.id))) == 1
+
+
+def test_saying_one_will_come_records_nothing_and_says_to_check_in_on_the_day(say, runtime, roster):
+    _activity(runtime, roster, day=dt.date(2026, 11, 26), kind="inspection", title="视察 县医院")
+    reply = say("张三", "26号的视察我准时到")
+    assert reply.startswith("好的，不用报名：11月26日（周四）") and "当天到场后@我「签到」" in reply
+    assert _checkins(runtime) == []
+    assert say("张三", "27号的视察我一定参加") == (
+        "11月27日（周五）本组没有视察安排，不用报名；有活动时当天到场后@我「签到」即可。"
+    )

@@ -276,6 +276,26 @@ _WAS_THERE_RE = re.compile(
 )
 
 
+# 8号的座谈我准时到 / 明天的视察我一定参加: saying one will come, which needs no record (签到 on the day).
+_WILL_ATTEND_RE = re.compile(
+    r"(?:我|本人)?(?:一定|肯定|准时|按时|会|能|可以|保证|届时)+(?:会|能)?(?:到|到场|参加|出席|去|过去|赶到)(?:的)?(?:哈|啊|呀)?$"
+    r"|^(?:我|本人)?(?:报名|报个名)(?:参加)?$"
+)
+# Not one's own coming: a refusal, a leader's 请大家准时参加, or a check-in already (本人准时出席 after 签到).
+_WONT_RE = re.compile(r"不|没法|无法|去不了|来不了|请假|有事|大家|各位|全体|签到|到了|已到")
+
+
+def will_attend(t: Text) -> Command | None:
+    """8号的座谈我准时到 / 明天的视察我一定参加 / 报名: one will come (answered: 签到 on the day)."""
+    bare = t.bare
+    if len(bare) > 30 or _WONT_RE.search(bare) or not _WILL_ATTEND_RE.search(bare):
+        return None
+    found, _span = when(t, bare)
+    if found is None and not kind_named(bare) and not bare.startswith(("报名", "我报名")):
+        return None  # "我一定到", "收到 会准时参加的": to what, the bot cannot tell; no rule of its own
+    return Command("will_attend", date=found.date if found else None, kind=kind_named(bare))
+
+
 def _today_or_stated(t: Text, text: str) -> Command:
     found, span = when(t, text)
     date = found.date if found else (None if span else t.now.date())
