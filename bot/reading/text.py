@@ -323,6 +323,9 @@ def period_word(t: Text) -> str | None:
     return m[0] if m else None
 
 
+_WEEK_ONLY_RE = re.compile(r"(?:这|本|下|上|下下|这个|下个|上个)(?:周|星期|礼拜)")
+
+
 def when(t: Text, text: str) -> tuple[When | None, tuple[int, int] | None]:
     """The stated date/time and its span; an impossible date raises only when strict."""
     try:
@@ -331,6 +334,9 @@ def when(t: Text, text: str) -> tuple[When | None, tuple[int, int] | None]:
         if t.strict:
             raise
         return None, (err.start, err.end)
+    if found is not None and _WEEK_ONLY_RE.fullmatch(found.text.strip()):
+        # "这周的学习", "下周的视察": a week named, no day in it (the week's Monday is not the day).
+        return None, (found.start, found.end)
     return found, ((found.start, found.end) if found else None)
 
 
