@@ -280,6 +280,7 @@ _WAS_THERE_RE = re.compile(
 _WILL_ATTEND_RE = re.compile(
     r"(?:我|本人)?(?:一定|肯定|准时|按时|会|能|可以|保证|届时)+(?:会|能)?(?:到|到场|参加|出席|去|过去|赶到)(?:的)?(?:哈|啊|呀)?$"
     r"|^(?:我|本人)?(?:报名|报个名)(?:参加)?$"
+    r"|(?:我|本人)(?:也|都)?(?:参加|出席|去)(?:的)?$"
 )
 # Not one's own coming: a refusal, a leader's 请大家准时参加, or a check-in already (本人准时出席 after 签到).
 _WONT_RE = re.compile(r"不|没法|无法|去不了|来不了|请假|有事|大家|各位|全体|签到|到了|已到")
