@@ -16,9 +16,9 @@ from bot.periods import period_of, spoken
 from bot.quotas import MemberRecord, PeriodRecord, member_standings
 from bot.router import Context, Router, UserError
 from handlers.people import one_named, where
-from handlers.phrasing import MAX_ROWS, due_note, kind_word, month_day
+from handlers.phrasing import MAX_ROWS, describe_activity, due_note, kind_word, month_day
 from handlers.status import asked_period
-from models import Member, Submission, SubmissionEvent
+from models import Activity, LeaveRequest, Member, Submission, SubmissionEvent
 
 router = Router()
 
@@ -33,6 +33,8 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     today = ctx.now.date()
     asked = asked_period(command.period_word, today)
     member = record_subject(session, member, command, ctx)  # 张三的履职: a leader's look at one member
+    if command.target == "leave":
+        return _leave_requests(session, member, ctx)
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
     if command.target in SUBMISSION_KINDS:
@@ -53,6 +55,34 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     if len(lines) + len(personal) > 8:
         personal = ["个人任务：" + "；".join(personal)]
     return Reply("\n".join(lines + personal))
+
+
+_LEAVE_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejected": "已驳回", "withdrawn": "已撤回"}
+
+
+def _leave_requests(session: Session, member: Member, ctx: Context) -> Reply:
+    """我请的假批了没: the member's leave requests for activities of the last 30 days and to come,
+    latest activity first, each with what became of it (one query)."""
+    since = ctx.now.date() - dt.timedelta(days=30)
+    rows = session.execute(
+        select(LeaveRequest, Activity, Member.name)
+        .join(Activity, Activity.id == LeaveRequest.activity_id)
+        .outerjoin(Member, Member.id == LeaveRequest.decided_by_id)
+        .where(LeaveRequest.member_id == member.id, Activity.date >= since)
+        .order_by(Activity.date.desc(), LeaveRequest.id.desc())
+        .limit(MAX_ROWS)
+    ).all()
+    if not rows:
+        return Reply("您近30天和今后没有请假记录。请假请发：请假 活动日期 事由，例如「请假 明天的视察 家里有事」。")
+    lines = ["您的请假："]
+    for leave, activity, decider in rows:
+        state = _LEAVE_WORDS.get(leave.status, leave.status)
+        if leave.status in ("approved", "rejected") and decider:
+            state += f"（{decider}）"
+        if leave.status == "rejected" and leave.decision_reason:
+            state += f"：{leave.decision_reason}"
+        lines.append(f"#{leave.id} {describe_activity(activity)} {state}")
+    return Reply("\n".join(lines))
 
 
 def _adopted(p: PeriodRecord, kind: str | None = None, unit: str = "件") -> str:

@@ -185,3 +185,16 @@ def test_approve_without_target_takes_the_only_pending_request(ask, runtime, ros
     _activity(runtime, roster)
     ask("张三", Command("leave", date=WED))
     assert ask("王组长", Command("approve")).startswith("已同意张三")
+
+
+def test_a_member_asks_what_became_of_their_leave_and_reads_each_requests_state(say, runtime, roster):
+    _activity(runtime, roster)
+    assert say("李四", "我请的假批了没").startswith("您近30天和今后没有请假记录")
+    say("李四", "请假 下周三的座谈会 出差")
+    (leave,) = _leaves(runtime)
+    assert say("李四", "我请的假批了没") == (
+        f"您的请假：\n#{leave.id} 12月2日（周三） 14:30 会议/座谈 座谈会 待组长审批"
+    )
+    say("王组长", f"驳回 #{leave.id} 需要本人参加")
+    assert say("李四", "我的请假批了吗").endswith("已驳回（王组长）：需要本人参加")
+    assert say("张三", "我的请假").startswith("您近30天和今后没有请假记录")  # only one's own

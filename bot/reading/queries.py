@@ -221,8 +221,18 @@ def my_notes(t: Text) -> Command | None:
     return Command("my", title=period_word(t), target=kind, content="notes")
 
 
+# 我请的假批了没 / 我的请假批了吗 / 我的请假记录: one's own leave requests and what became of them.
+_LEAVE_ASKED = r"(?:批了|批没|批准了|批下来了|通过了|同意了|怎么样了?|咋样了?|有结果了|审批了)"
+_MY_LEAVE_RE = re.compile(
+    rf"^(?:我|本人)(?:的|请的|请了的)(?:请假|假|假条)(?:申请|记录|情况)?{_LEAVE_ASKED}?(?:吗|没|没有|么|嘛)?$"
+    rf"|^(?:我|本人)请假(?:申请)?{_LEAVE_ASKED}(?:吗|没|没有|么|嘛)?$"  # 我请假 alone asks for leave
+)
+
+
 def my(t: Text) -> Command | None:
-    """我的履职 / 我这个月交了几篇 / 我本季度积分多少."""
+    """我的履职 / 我这个月交了几篇 / 我本季度积分多少 / 我请的假批了没."""
+    if _MY_LEAVE_RE.match(_QUERY_SUFFIX_RE.sub("", t.bare).strip(STRIP)):
+        return Command("my", target="leave")
     q = query_core(t)
     if _MY_RE.match(q) or _MY_RE.match(_QUERY_PREFIX_RE.sub("", t.bare, count=1)):
         # Whose record: the sender's own (a leader's 张三的履职 is read by `status`); the target is
