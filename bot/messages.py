@@ -41,7 +41,8 @@ INTENTS: dict[str, str] = {
     "feedback": "反馈",
     "score": "积分",
     "office_link": "后台",
-    "will_attend": "会参加",  # 8号的座谈我准时到: answered with the activity and 签到 on the day  # a login link to the office's web page (handlers/backstage.py)
+    "will_attend": "会参加",
+    "schedule": "活动安排",  # 下次活动是什么时候: the group's coming activities  # 8号的座谈我准时到: answered with the activity and 签到 on the day  # a login link to the office's web page (handlers/backstage.py)
     "deactivate": "停用",
     "reactivate": "启用",
     "export": "导出",

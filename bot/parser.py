@@ -21,6 +21,7 @@ Field mapping per intent:
   title = the period word as written, content = a group named ("第二联络组情况"); status target
   "journey" is the notes' funnel (社情民意流转情况); my content "notes" lists the notes (我的社情民意).
 - office_link (后台, 登录后台, 后台链接): a login link to the office's web page, one-to-one.
+- schedule (下次活动是什么时候, 这周有什么活动, 明天有视察吗): date, kind and the period word asked about.
 - will_attend (8号的座谈我准时到, 明天的视察我一定参加): date and kind of the activity, nothing recorded.
 - score (积分): target None for one's own, "group" (content = a group named), "county".
 - return_note/bulletin/report_up/feedback: target = the note's number; reason = 退回's reason,
@@ -111,6 +112,7 @@ RULES: tuple[Rule, ...] = (
     Rule("change_activity", activities.change_activity, "#2 改到…: carries a date, before notices"),
     Rule("score", queries.score, "我的积分 / 本组积分 / 全县积分排名: before 我的履职, which 我的积分 matches"),
     Rule("my", queries.my, "我的履职 / 我交了几篇: the sender's own, before the group's"),
+    Rule("schedule", activities.schedule, "下次活动是什么时候: a question, before notices that lead with 活动安排"),
     Rule("status", queries.status, "谁没交, 本组情况: short questions, before notices and leave"),
     Rule("announce", activities.announce, "a notice may say 如不能参加请提前请假: before leave"),
     Rule("will_attend", activities.will_attend, "周五的学习我准时参加: coming, not there already; before 补报 and check-in"),

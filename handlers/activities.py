@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.messages import Command, Notice, Reply
+from bot.periods import parse_period_word
 from bot.router import Ask, Context, Router, UserError
 from handlers.phrasing import describe_activity, describe_day, kind_word, numbered_choice
-from models import Activity, Member
+from models import Activity, LeaveRequest, Member
 from models.records import ChangedBy, audit
 
 router = Router()
@@ -180,3 +181,64 @@ def change_activity(session: Session, member: Member, command: Command, ctx: Con
         activity, f"changed:r{activity.revision}", f"【活动变更】原定{before}，改为{after}。"
     )
     return Reply(f"已将活动#{activity.id}改为：{after}（原定{before}），已通知本组委员。", notices=(notice,))
+
+
+_WEEK_OFFSET = {"这周": 0, "本周": 0, "这个星期": 0, "这礼拜": 0, "下周": 1, "下个星期": 1, "下礼拜": 1}
+_COMING_DAYS = 14
+_SHOWN = 5
+
+
+def _asked_span(command: Command, today: dt.date) -> tuple[dt.date, dt.date, str]:
+    """The days a schedule question is about, from today on, and how to name them."""
+    if command.date is not None:
+        return command.date, command.date, describe_day(command.date)
+    word = command.title or ""
+    if word in _WEEK_OFFSET:
+        monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=_WEEK_OFFSET[word])
+        return max(monday, today), monday + dt.timedelta(days=6), word
+    period = parse_period_word(word, today) if word else None
+    if period is not None and period.end >= today:
+        return max(period.start, today), period.end, word
+    return today, today + dt.timedelta(days=_COMING_DAYS), "近两周"
+
+
+@router.route("schedule")
+def schedule(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗: the group's coming activities (not
+    cancelled), each with the asker's own leave if any, and how to take part (签到 on the day)."""
+    if member.group_id is None and ctx.chat_group_id is None:
+        raise UserError("您不在任何联络组；活动安排请问所在联络组的组长。")
+    group_id = ctx.chat_group_id or member.group_id
+    today = ctx.now.date()
+    first, last, named = _asked_span(command, today)
+    stmt = (
+        select(Activity, LeaveRequest.status)
+        .outerjoin(
+            LeaveRequest,
+            (LeaveRequest.activity_id == Activity.id)
+            & (LeaveRequest.member_id == member.id)
+            & LeaveRequest.status.in_(("pending", "approved")),
+        )
+        .where(
+            Activity.group_id == group_id,
+            Activity.cancelled.is_(False),
+            Activity.date >= first,
+            Activity.date <= last,
+        )
+        .order_by(Activity.date, Activity.time, Activity.id)
+    )
+    if command.kind is not None:
+        stmt = stmt.where(Activity.kind == command.kind)
+    rows = [(a, leave) for a, leave in session.execute(stmt) if a.date > today or a.time is None or a.time >= ctx.now.time()]
+    what = kind_word(command.kind) if command.kind else "活动"
+    if not rows:
+        return Reply(f"{named}本组没有{what}安排。")
+    lines = [f"{named}本组的{what}："]
+    for a, leave in rows[:_SHOWN]:
+        place = f"，地点：{a.place}" if a.place and a.place not in (a.title or "") else ""
+        mine = {"pending": "（您已请假，待审批）", "approved": "（您已请假）"}.get(leave or "", "")
+        lines.append(f"#{a.id} {describe_activity(a)}{place}{mine}")
+    if len(rows) > _SHOWN:
+        lines.append(f"…另有{len(rows) - _SHOWN}项")
+    lines.append("当天到场后@我「签到」；去不了请发「请假 日期 事由」。")
+    return Reply("\n".join(lines))

@@ -116,3 +116,20 @@ def test_announcement_in_words_is_understood_end_to_end(say, runtime):
     assert _count(runtime) == 1
     assert say("张三", "发布活动 12月4日 学习") == "只有组长（联络员）可以这样操作。"
     assert _count(runtime) == 1
+
+
+def test_a_member_asks_whats_coming_and_reads_the_groups_activities_with_their_own_leave(say, runtime):
+    assert say("王组长", "发布活动 11月25日上午9点 视察 城区污水处理厂").startswith("已发布活动")
+    assert say("王组长", "发布活动 12月1日下午3点 座谈会 民营经济 地点：政协三楼").startswith("已发布活动")
+    assert say("孙组长", "发布活动 11月26日上午9点 学习 条例").startswith("已发布活动")  # another group's
+    assert "等待组长审批" in say("张三", "请假 11月25日的视察 出差")
+    reply = say("张三", "下次活动是什么时候")
+    lines = reply.splitlines()
+    assert lines[0] == "近两周本组的活动："
+    assert "11月25日（周三） 09:00 视察 城区污水处理厂（您已请假，待审批）" in lines[1]
+    assert "12月1日（周二） 15:00 会议/座谈" in lines[2] and "地点：政协三楼" in lines[2]
+    assert len(lines) == 4 and "签到" in lines[3]  # 第二联络组's study is not listed
+    assert say("张三", "明天有视察吗") == "11月24日（周二）本组没有视察安排。"
+    assert say("张三", "这周有什么活动").splitlines()[1].endswith("（您已请假，待审批）")
+    assert say("李四", "下周有什么活动").splitlines()[0] == "下周本组的活动："
+    assert (runtime.sessions().scalar(select(func.count()).select_from(Activity))) == 3  # nothing recorded

@@ -18,6 +18,8 @@ ROWS = {
     "请假": "leave",
     "漏签补报": "late",
     "看自己的履职": "my",
+    "看活动安排": "schedule",
+    "说会参加": "will_attend",
     "绑定": "bind",
     "发布活动": "announce",
     "审批请假": None,

@@ -20,6 +20,7 @@ from bot.reading.text import (
     is_name,
     kind_named,
     past_leaning,
+    period_word,
     when,
     when_and_time,
 )
@@ -110,6 +111,27 @@ def _fields(t: Text, body: str) -> Command:
 
 _LAID_OUT_RE = re.compile(r"时间[:：]")
 _POINT_RE = re.compile(r"(?:地点|内容|主题|地址|集合地点)[:：]")
+
+
+# 下次活动是什么时候 / 这周有什么活动 / 明天有视察吗 / 最近的活动安排: asking what is coming.
+_SCHEDULE_RE = re.compile(
+    r"^(?:请问|问一下|问下)?(?:本组|我们组|咱们组|我们|咱们)?(?:下次|下一次|下回|最近|近期|接下来|今天|明天|后天|这周|本周|下周|这个月|本月|下个月|这几天|月底前)?"
+    rf"(?:的)?(?:有|有没有|还有|都有|有什么|有啥|有哪些|都有哪些|是什么)?(?:什么|啥|哪些)?(?:{ACTIVITY_WORD}|活动)(?:安排|计划)?"
+    r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在什么地方)(?:开始|集合|出发|举行|召开|见)?)?[?？]?$"
+)
+_WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这礼拜|下礼拜")
+_ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|几号|安排|计划|下次|下一次|最近|近期|接下来")
+
+
+def schedule(t: Text) -> Command | None:
+    """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗: the group's coming activities."""
+    bare = t.bare
+    if len(bare) > 24 or not _SCHEDULE_RE.match(bare) or not _ASKING_WORDS_RE.search(bare):
+        return None
+    found, _span = when(t, bare)
+    week = _WEEK_WORD_RE.search(bare)
+    asked = week[0] if week else period_word(t)
+    return Command("schedule", date=found.date if found else None, kind=kind_named(bare), title=asked)
 
 
 def announce(t: Text) -> Command | None:
