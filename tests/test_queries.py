@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.messages import Command, Incoming
 from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
@@ -316,3 +316,10 @@ def test_status_handler_called_directly_with_a_command(ask, add):
 
 def test_asking_who_is_on_leave_with_nothing_pending_says_so(ask):
     assert ask("王组长", Command("status", target="leave")) == "本组没有待审批的请假或补报。"
+
+
+def test_a_leaders_ask_to_remind_the_group_names_who_owes_it_and_records_no_note(runtime, say, add):
+    add("submission", name="张三")
+    assert say("王组长", "提醒一下大家交社情民意") == "本月还没交社情民意的：李四、赵六（共2人）"
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Submission)) == 1  # 张三's only

@@ -97,6 +97,20 @@ _BACKSTAGE_WORD_RE = re.compile(r"后台|网页版|网页端|电脑版")
 _BACKSTAGE_SHORT = 14  # 请给我后台链接, 后台打不开咋办: a short message about it asks for the link
 
 
+# 提醒一下大家交社情民意: a leader asks the bot to remind the group — answered as 谁还没交 (which @s them).
+_REMIND_RE = re.compile(
+    r"^(?:请|麻烦)?(?:帮我|帮忙)?(?:提醒|催|催促|催一催|督促)(?:一下|下)?(?:大家|各位|全体|委员们?|组员们?|没交的|还没交的)?(?:委员)?"
+    r"(?:抓紧|尽快|及时|按时)?(?:交|提交|报送|上报|写|报)(?:一下)?"
+    rf"(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
+)
+
+
+def remind_to_submit(t: Text) -> Command | None:
+    """提醒一下大家交社情民意 / 催一下没交的交调研报告: who still owes that kind (their names @-ed)."""
+    m = _REMIND_RE.match(t.bare)
+    return Command("status", target=vocab.SUBMISSION_KINDS[m["kw"]]) if m else None
+
+
 def backstage(t: Text) -> Command | None:
     """后台 / 登录后台 / 后台链接 / 网页版: a login link for the office's web page."""
     bare = _QUERY_SUFFIX_RE.sub("", t.bare).strip(STRIP)
