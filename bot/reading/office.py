@@ -67,6 +67,11 @@ _ASK_BACK_RE = re.compile(
 )
 
 
+_BA_WITHDRAW_RE = re.compile(
+    r"^(?:麻烦|请)?(?:帮我|帮忙|你)?把(?P<what>[^，,。；;]{0,16}?)(?:撤回|撤销|删掉|删除|作废|撤了|撤掉|撤下来)(?:吧|一下|了|掉)?$"
+)
+
+
 def withdraw(t: Text) -> Command | None:
     """撤回 #12 / 撤回刚才的社情民意 / 刚才那条建议发错了，撤回 / 不请假了 (target "leave")."""
     if m := _WITHDRAW_LEAVE_RE.match(t.core):
@@ -82,6 +87,10 @@ def withdraw(t: Text) -> Command | None:
             return Command("withdraw", target=target)
         kw = target_word(rest)
         return Command("withdraw", target=kw if kw != "checkin" else None)
+    if m := _BA_WITHDRAW_RE.match(t.bare):  # 麻烦帮我把昨天那篇社情民意撤回
+        target, rest = number(m["what"])
+        kw = target_word(rest)
+        return Command("withdraw", target=target or (kw if kw != "checkin" else None))
     asked = _ASK_BACK_RE.search(t.core)
     if asked and len(t.core) <= 60 and _SENT_BEFORE_RE.search(t.core[: asked.start()]):
         kw = target_word(t.core[: asked.start()])
