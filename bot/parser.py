@@ -113,6 +113,7 @@ RULES: tuple[Rule, ...] = (
     Rule("change_activity", activities.change_activity, "#2 改到…: carries a date, before notices"),
     Rule("score", queries.score, "我的积分 / 本组积分 / 全县积分排名: before 我的履职, which 我的积分 matches"),
     Rule("my", queries.my, "我的履职 / 我交了几篇: the sender's own, before the group's"),
+    Rule("who_was_absent", queries.who_was_absent, "这个月谁缺席了: a question, before leave, which 缺席 would claim"),
     Rule("schedule", activities.schedule, "下次活动是什么时候: a question, before notices that lead with 活动安排"),
     Rule("status", queries.status, "谁没交, 本组情况: short questions, before notices and leave"),
     Rule("announce", activities.announce, "a notice may say 如不能参加请提前请假: before leave"),

@@ -26,6 +26,7 @@ from bot.router import Context, Router, UserError
 from handlers.phrasing import (
     MAX_ROWS,
     describe_activity,
+    describe_day,
     due_note,
     how_to_decide,
     kind_word,
@@ -62,6 +63,12 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
     if command.target in ACTIVITY_KINDS:
         period = asked or _default_period(ctx.settings.quotas, command.target, today)
         return _attendance(session, group_id, command.target, period, today)
+    if command.target == "attendance":  # 12月8日的座谈会谁没来 / 这个月谁缺席了
+        if command.date is not None:
+            period = Period("month", command.date, command.date, describe_day(command.date))
+        else:
+            period = asked or period_of("month", today)
+        return _attendance(session, group_id, command.kind, period, today)
     if group_id is None:
         if member.role != "admin":
             raise UserError(NO_GROUP)
@@ -312,19 +319,25 @@ def _not_checked_in(session: Session, group_id: int, today: dt.date) -> Reply:
     return Reply("\n".join(lines), mentions=_persons(session, mentioned))
 
 
-def _attendance(session: Session, group_id: int | None, kind: str, period: Period, today: dt.date) -> Reply:
-    """Each activity of `kind` in `period`: who was there, on leave, absent (activities before today)."""
+def _attendance(
+    session: Session, group_id: int | None, kind: str | None, period: Period, today: dt.date
+) -> Reply:
+    """Each activity of `kind` (None: any) in `period`: who was there, on leave, absent (activities
+    before today). A single day's period is said as that day."""
     activities = _activities_of_kind(session, group_id, kind, period)
-    label = kind_word(kind)
-    when = spoken(period, today)
+    label = kind_word(kind) if kind else ""
+    when = period.label if period.start == period.end else spoken(period, today)
     if not activities:
         return Reply(f"{when}{'本组' if group_id else '各组'}没有{label}活动。")
+    if not label:
+        label = "活动"
     ids = [a.id for a in activities]
     present, excused = _checked_in(session, ids), _excused(session, ids)
     groups = {a.group_id for a in activities}
     members = _members_of(session, groups)
     group_names = _group_names(session, groups) if group_id is None else {}
-    lines = [f"{when}{label}{len(activities)}次（{period.label}）："]
+    span = "" if period.start == period.end else f"（{period.label}）"
+    lines = [f"{when}{label}{len(activities)}次{span}："]
     for a in activities[:MAX_ROWS]:
         prefix = f"{group_names[a.group_id]} " if group_names else ""
         lines.append(prefix + _attendance_line(a, present[a.id], excused[a.id], members[a.group_id], today))
@@ -333,10 +346,12 @@ def _attendance(session: Session, group_id: int | None, kind: str, period: Perio
     return Reply("\n".join(lines))
 
 
-def _activities_of_kind(session: Session, group_id: int | None, kind: str, period: Period) -> list[Activity]:
-    """The activities of `kind` held in `period` (in one group, or in all), in date order."""
+def _activities_of_kind(
+    session: Session, group_id: int | None, kind: str | None, period: Period
+) -> list[Activity]:
+    """The activities of `kind` (None: any) held in `period` (in one group, or in all), in date order."""
     stmt = select(Activity).where(
-        Activity.kind == kind,
+        Activity.kind == kind if kind else Activity.id.is_not(None),
         Activity.cancelled.is_(False),
         Activity.date >= period.start,
         Activity.date <= period.end,

@@ -323,3 +323,18 @@ def test_a_leaders_ask_to_remind_the_group_names_who_owes_it_and_records_no_note
     assert say("王组长", "提醒一下大家交社情民意") == "本月还没交社情民意的：李四、赵六（共2人）"
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Submission)) == 1  # 张三's only
+
+
+def test_a_leader_asks_who_did_not_come_to_a_days_activity_or_this_month(runtime, say, add):
+    with runtime.sessions.begin() as s:
+        group = s.scalar(select(Member.group_id).where(Member.name == "王组长"))
+        a = Activity(group_id=group, kind="meeting", title="座谈会", date=NOW.date() - dt.timedelta(days=3),
+                     time=dt.time(14, 30), created_at=NOW)
+        s.add(a)
+        s.flush()
+        s.add(CheckIn(activity_id=a.id, member_id=s.scalar(select(Member.id).where(Member.name == "张三")),
+                      checked_in_at=NOW - dt.timedelta(days=3)))
+    day = NOW.date() - dt.timedelta(days=3)
+    reply = say("王组长", f"{day.month}月{day.day}日的座谈会谁没来")
+    assert reply.splitlines()[1].endswith("出席1人，缺席2人（李四、赵六）")
+    assert say("王组长", "这个月谁缺席了").splitlines()[0].startswith("本月活动1次")

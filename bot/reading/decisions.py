@@ -123,8 +123,20 @@ _CONFIRM_LATE_RE = re.compile(r"^(?:确认|同意|批准)(?:他的|她的)?补�
 _REJECT_LATE_RE = re.compile(r"^(?:驳回|不同意|不批准|拒绝)(?:他的|她的)?补报")
 
 
+# 驳回张三的补报 需要证明 / 确认李四的补报: the member named before 的补报.
+_NAMED_LATE_RE = re.compile(
+    r"^(?P<verb>确认|同意|批准|驳回|不同意|不批准|拒绝)(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?的补报(?:申请)?"
+)
+
+
 def late_decision(t: Text) -> Command | None:
-    """确认补报 #3 / 驳回补报 #3 理由: before 同意/驳回, which would read them as leave decisions."""
+    """确认补报 #3 / 驳回补报 #3 理由 / 驳回张三的补报: before 同意/驳回, which would read them as
+    leave decisions."""
+    if m := _NAMED_LATE_RE.match(t.core):
+        reject = m["verb"] in ("驳回", "不同意", "不批准", "拒绝")
+        decided = _decide("reject" if reject else "approve", False, f"{m['name']} {t.core[m.end():]}")
+        if decided is not None:
+            return replace(decided, intent="reject_late" if reject else "confirm_late")
     for pattern, intent, as_ in (
         (_REJECT_LATE_RE, "reject", "reject_late"),
         (_CONFIRM_LATE_RE, "approve", "confirm_late"),

@@ -14,6 +14,7 @@ from bot.reading.text import (
     Text,
     is_name,
     kind_named,
+    past_leaning,
     period_word,
     target_word,
     when,
@@ -208,6 +209,7 @@ _MY_NOTES_RE = re.compile(
 _JOURNEY_RE = re.compile(
     r"^(?:全县|县里|各组|本组|我组|全组|我们组|咱们组)?的?(?:社情民意|社情民意信息|材料)?(?:的)?(?:流转|采用|编报|办理|采纳)(?:和反馈)?"
     r"(?:情况|统计|汇总|进度|进展)(?:怎么样|咋样|如何)?$"
+    r"|^(?:全县|县里|各组|本组|我组|全组|我们组|咱们组)?的?(?:社情民意|社情民意信息)(?:被)?(?:采用|编报|采纳|批示)(?:了)?(?:几篇|多少篇|几条|多少)(?:了)?$"
 )
 
 
@@ -358,6 +360,26 @@ def _asked_about(t: Text, q: str, group: str | None) -> str | None:
     if _OWES_RE.match(q) or _OVERALL_RE.match(q):
         return ""
     return None
+
+
+# 12月8日的座谈会谁没来 / 这个月谁缺席了 / 上周视察的出勤情况: who came to the group's activities.
+_ABSENT_RE = re.compile(
+    r"(?:谁|哪些人|哪几位|哪几个人?|有谁|哪个|哪些委员|几个人)(?:没来|没去|没参加|没出席|未出席|未参加|缺席|缺勤)(?:了)?(?:的)?(?:吗|呢)?$"
+    r"|(?:缺席|缺勤)(?:的|的人|人员|名单|情况)(?:有谁|有哪些|是谁|都有谁)?$|(?:出勤|到会|出席|参加)(?:情况|名单|率)(?:怎么样|如何)?$"
+)
+
+
+def who_was_absent(t: Text) -> Command | None:
+    """12月8日的座谈会谁没来 / 这个月谁缺席了: each activity's attendance (of a day, a kind, a period)."""
+    bare = t.bare
+    if len(bare) > 30 or not _ABSENT_RE.search(bare):
+        return None
+    found, _span = when(t, bare)
+    day = past_leaning(found, t.now.date()) if found is not None and found.dated else None  # it was held
+    kind = kind_named(bare)
+    if kind and day is None:
+        return None  # 本季度座谈会出勤情况: the kind's attendance over its period (status, target = the kind)
+    return Command("status", target="attendance", date=day, kind=kind, title=period_word(t))
 
 
 def status(t: Text) -> Command | None:
