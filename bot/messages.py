@@ -42,7 +42,8 @@ INTENTS: dict[str, str] = {
     "score": "积分",
     "office_link": "后台",
     "will_attend": "会参加",
-    "schedule": "活动安排",  # 下次活动是什么时候: the group's coming activities  # 8号的座谈我准时到: answered with the activity and 签到 on the day  # a login link to the office's web page (handlers/backstage.py)
+    "schedule": "活动安排",
+    "note_journey": "材料流转",  # #12 到哪一步了: one note's steps  # 下次活动是什么时候: the group's coming activities  # 8号的座谈我准时到: answered with the activity and 签到 on the day  # a login link to the office's web page (handlers/backstage.py)
     "deactivate": "停用",
     "reactivate": "启用",
     "export": "导出",
@@ -73,6 +74,17 @@ SUBMISSION_STATUS_WORDS: dict[str, str] = {
     "reported": "已报送",
     "adopted": "已采用",
     "withdrawn": "已撤回",
+}
+
+# A step of a note's journey as answers and the web page name it (models.records.SUBMISSION_EVENTS).
+SUBMISSION_EVENT_WORDS: dict[str, str] = {
+    "returned": "退回修改",
+    "resubmitted": "更正后重新提交",
+    "bulletin": "编报",
+    "reported": "报送",
+    "adopted": "采用",
+    "instructed": "批示",
+    "feedback": "反馈",
 }
 
 ACTIVITY_KINDS: dict[str, str] = {

@@ -101,6 +101,7 @@ RULES: tuple[Rule, ...] = (
     Rule("late", office.late, "补报/补签 …: before check-in and leave, whose words it carries"),
     Rule("returned", office.returned, "退回 #12 理由: a note sent back, before 驳回's words take 退回"),
     Rule("decision", decisions.decision, "同意/驳回 …: a leader's 同意 is never their own leave"),
+    Rule("note_journey", queries.note_journey, "#12采用了吗: a question on one note, before the office's 采用 #12"),
     Rule("journey_query", queries.journey_query, "社情民意流转情况: a question, before a note it starts like"),
     Rule("my_notes", queries.my_notes, "我的社情民意 lists one's notes: before a note, whose keyword it holds"),
     Rule("remind_to_submit", queries.remind_to_submit, "提醒大家交社情民意: a leader's ask, before the note its keyword opens"),

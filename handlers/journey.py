@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import Command, Notice, Reply
+from bot.messages import SUBMISSION_EVENT_WORDS, SUBMISSION_STATUS_WORDS, Command, Notice, Reply
 from bot.quotas import ADOPTION_ORDER
 from bot.router import Context, Router, UserError
 from handlers import leave
-from handlers.phrasing import kind_word
+from handlers.phrasing import kind_word, month_day
 from models import Member, Submission, SubmissionEvent
 from models.records import ChangedBy, audit
 
@@ -231,3 +232,35 @@ def instruction_words(text: str) -> str:
         return f"{text}批示" if len(text) <= _LEADER_MAX else f"批示：{text}"
     leader, comment = m["leader"].strip().removesuffix("批示"), m["comment"].strip()
     return f"{leader}批示：{comment}" if comment else f"{leader}批示"
+
+
+@router.route("note_journey")
+def note_journey(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """#12 到哪一步了: the note's state and each step, dated, by whom — for its author, the leader of
+    the group it was filed in, and the office."""
+    number = command.number
+    row = session.get(Submission, number) if number is not None else None
+    if row is None:
+        raise UserError(f"没有找到材料#{number}，请核对编号。")
+    allowed = (
+        member.role == "admin"
+        or row.member_id == member.id
+        or (member.role == "leader" and row.group_id is not None and row.group_id == member.group_id)
+    )
+    if not allowed:
+        raise UserError("只能查看本人（组长：本组）的材料。")
+    tz = ctx.now.tzinfo
+    level = f"（{row.adopted_level}）" if row.adopted_level else ""
+    lines = [f"{_label(row)}：{SUBMISSION_STATUS_WORDS.get(row.status, row.status)}{level}"]
+    lines.append(f"{month_day(row.submitted_at.astimezone(tz).date())} 提交")
+    steps = session.execute(
+        select(SubmissionEvent, Member.name)
+        .outerjoin(Member, Member.id == SubmissionEvent.by_id)
+        .where(SubmissionEvent.submission_id == row.id)
+        .order_by(SubmissionEvent.at, SubmissionEvent.id)
+    ).all()
+    for event, by in steps:
+        what = SUBMISSION_EVENT_WORDS.get(event.kind, event.kind)
+        detail = " ".join(x for x in (event.level, event.detail) if x)
+        lines.append(f"{month_day(event.at.astimezone(tz).date())} {what}{' ' + detail if detail else ''}{f'（{by}）' if by else ''}")
+    return Reply("\n".join(lines))

@@ -57,7 +57,9 @@ def export_record(session: Session, member: Member, command: Command, ctx: Conte
     period = parse_period_word(word, today) if word else period_of("year", today)
     if period is None:
         raise UserError(f"没看懂「{word}」是哪个时期，可以说：导出本季度、导出今年、导出2026年第三季度。")
-    group_id = group_asked(session, member, command, ctx)
+    if command.target == "county" and member.role != "admin":
+        raise UserError("只有县政协办公室的管理员可以导出全县的履职档案。")
+    group_id = None if command.target == "county" else group_asked(session, member, command, ctx)
     group_name = (
         session.scalar(select(LiaisonGroup.name).where(LiaisonGroup.id == group_id)) if group_id else None
     )

@@ -5,6 +5,7 @@ recorded once — through the real parser and pipeline."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -230,3 +231,15 @@ def test_the_funnel_in_chat_and_in_the_export_count_alike(say, db, runtime, tmp_
     assert [by_group["第一联络组"][i] for i in cols] == [3, 1, 1, 1, 2, 1, 1]
     assert by_group["第一联络组"][head.index("社情民意采用级别")] == "市级1、县级1"
     assert [by_group["第二联络组"][i] for i in cols] == [1, 0, 0, 0, 1, 0, 0]
+
+
+def test_one_notes_journey_by_its_number_for_its_author_and_the_office_only(say, runtime, roster):
+    number = int(re.search(r"编号#(\d+)", say("张三", "社情民意：关于路灯的建议\n建议尽快修复。"))[1])
+    say("陈主任", f"编报 #{number} 第5期")
+    say("陈主任", f"采用 #{number} 市级")
+    lines = say("张三", f"#{number}到哪一步了").splitlines()
+    assert lines[0] == f"张三的社情民意#{number}《关于路灯的建议》：已采用（市级）"
+    assert lines[2].endswith("编报 第5期（陈主任）") and lines[3].endswith("采用 市级（陈主任）")
+    assert say("王组长", f"查一下#{number}").splitlines()[0].endswith("已采用（市级）")  # the group's leader
+    assert say("李四", f"#{number}到哪一步了") == "只能查看本人（组长：本组）的材料。"
+    assert say("孙组长", f"#{number}到哪一步了") == "只能查看本人（组长：本组）的材料。"

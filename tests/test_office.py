@@ -343,6 +343,13 @@ def test_the_office_admin_exporting_in_chat_is_told_where_the_file_is_not_to_ask
     assert "索取" not in answer
 
 
+def test_the_county_is_exported_when_named_even_from_a_groups_chat_and_only_by_the_office(say, tmp_path):
+    answer = say("陈主任", "导出全县今年", chat_id="chat-g1", is_group=True, platform="wecom_bot", sender_id="chen")
+    [path] = (tmp_path / "exports").glob("*.xlsx")
+    assert path.name.startswith("履职档案_全县_2026年_") and "全县2026年" in answer
+    assert say("王组长", "导出全县") == "只有县政协办公室的管理员可以导出全县的履职档案。"
+
+
 @pytest.mark.parametrize(
     ("written", "notice"),
     [

@@ -233,9 +233,16 @@ def export(t: Text) -> Command | None:
     else:
         return None
     core = _EXPORT_WORDS_RE.sub("", rest.lower())
+    county = re.search(r"全县|县里|各组|各联络组|所有联络组|全部联络组", core)
+    core = re.sub(r"全县|县里|各组|各联络组|所有联络组|全部联络组", "", core)
     group = GROUP_RE.search(core)
     period = PERIOD_RE.search(core)
     leftover = PERIOD_RE.sub("", GROUP_RE.sub("", core))
     if leftover.strip(STRIP):
         return None  # 导出 followed by something else is not a request for the file
-    return Command("export", title=period[0] if period else None, content=group[0] if group else None)
+    return Command(
+        "export",
+        title=period[0] if period else None,
+        content=group[0] if group else None,
+        target="county" if county and not group else None,
+    )

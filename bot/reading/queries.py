@@ -213,6 +213,21 @@ _JOURNEY_RE = re.compile(
 )
 
 
+# #12 到哪一步了 / 查一下#12 / #12 的流转 / #12采用了吗: one note's journey.
+_NOTE_JOURNEY_RE = re.compile(
+    r"^(?:请问|查一下|查查|查|看看|看一下)?(?:社情民意|材料|稿子|那篇)?#\s*(?P<n>\d{1,9})\s*(?:号)?(?:的)?"
+    r"(?:流转|进度|进展|情况|状态|去向|到哪一步了|到哪了|到哪一步|怎么样了|咋样了|采用了吗|采用了没|有结果了吗|有反馈吗)?[?？]?$"
+)
+
+
+def note_journey(t: Text) -> Command | None:
+    """#12 到哪一步了 / 查一下#12: that note's steps (never a bare "#12", which other rules read)."""
+    m = _NOTE_JOURNEY_RE.match(t.bare)
+    if not m or t.bare.lstrip("#").strip().isdigit():
+        return None
+    return Command("note_journey", target=m["n"])
+
+
 def journey_query(t: Text) -> Command | None:
     """社情民意流转情况 / 第二联络组社情民意采用情况: the funnel (status, target "journey"); before a
     note, whose keyword it starts with."""

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot import dashboard
-from bot.messages import SUBMISSION_KINDS, SUBMISSION_STATUS_WORDS, Incoming
+from bot.messages import SUBMISSION_EVENT_WORDS, SUBMISSION_KINDS, SUBMISSION_STATUS_WORDS, Incoming
 from bot.office_login import LinkError, read_token, secret_key
 from bot.parser import parse
 from bot.periods import Period, period_of, previous
@@ -312,7 +312,9 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
                 return _page(404, "没有这篇材料。")
             if not _may_see_note(me, data.submission):
                 return _page(403, NO_RIGHT)
-            return render("note.html", me, data=data, levels=LEVELS, is_admin=me.role == "admin")
+            return render(
+                "note.html", me, data=data, levels=LEVELS, is_admin=me.role == "admin", event_words=SUBMISSION_EVENT_WORDS
+            )
 
     @bp.get("/files/<int:attachment_id>")
     def attachment(attachment_id: int):
