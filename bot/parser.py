@@ -93,6 +93,7 @@ RULES: tuple[Rule, ...] = (
     Rule("help", queries.help_, "帮助, ?, 怎么请假: whole-message words and questions about the bot"),
     Rule("backstage", queries.backstage, "后台 / 登录后台: a whole message asking for the web page's link"),
     Rule("tag", _tag, "【社情民意】… states the kind outright, over every word in the text"),
+    Rule("roster_change", office.roster_change, "我换组了 / 改手机号: the roster is the office's, before 绑定 reads a number"),
     Rule("bind", office.bind, "绑定 / 我是张三 1380…: read before anything looks at a name"),
     Rule("late_decision", decisions.late_decision, "确认补报/驳回补报 start like 同意/驳回"),
     Rule("cancel_activity", activities.cancel_activity, "取消活动 #2: before 撤回 and leave words"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 APOLOGY = "抱歉，系统出了点问题，这条消息没有记下，请稍后再发一次。"
 NOT_UNDERSTOOD = "没看懂这条消息，没有记录。发送「帮助」查看可以怎么说。"
+GREETING = "您好，我是履职助手。发送「帮助」查看可以怎么说，例如「签到」「社情民意：……」「请假 明天的视察 家里有事」。"
+_GREETING_RE = re.compile(r"^(?:你好|您好|在吗|在不在|在么|哈喽|嗨|hi|hello|早上好|上午好|下午好|晚上好|老师好|助手好)[呀啊哈吗呢!！。.~～?？]*$", re.I)
 IS_IT_A_NOTE = "这是一篇社情民意吗？回复「是」记为社情民意，或回复类别：建议 / 调研报告 / 为民办实事 / 提案"
 DECLINED = "好的，这条消息没有记录。"
 TOO_LONG = "这条消息有{length}字，超过了{limit}字的上限，没有记录。请精简后再发。"
@@ -518,7 +521,9 @@ class Pipeline:
         note is asked about, so that a note sent without its keyword is not lost."""
         text = ctx.incoming.text
         if is_chatter(text):  # one-to-one, the bot is the only one who can answer: a hint
-            return (None, "ignored") if ctx.incoming.is_group else (Reply(NOT_UNDERSTOOD), "ignored")
+            if ctx.incoming.is_group:
+                return None, "ignored"
+            return Reply(GREETING if _GREETING_RE.match(text.strip()) else NOT_UNDERSTOOD), "ignored"
         if member is None:
             return Reply(UNKNOWN_SENDER), "unknown_sender"
         if looks_like_note(text):

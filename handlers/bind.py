@@ -27,6 +27,17 @@ def _mobile(text: str | None) -> str:
 _NO_MATCH = f"姓名和手机号与花名册对不上，或已绑定其他账号，没有绑定。请核对后重发，{_OFFICE}"
 
 
+ROSTER_BY_OFFICE = (
+    "花名册（姓名、手机号、所在联络组）由县政协办公室维护，机器人这里改不了：请联系办公室更新；"
+    "换了手机号的，更新后请重新发「绑定 姓名 新手机号」。"
+)
+
+
+@router.route("roster_change", allow_unknown=True)
+def roster_change(session: Session, member: Member | None, command: Command, ctx: Context) -> Reply:
+    return Reply(ROSTER_BY_OFFICE)
+
+
 def _attempts(session: Session, ctx: Context) -> int:
     """This sender's 绑定 messages in the last hour, this one included (the log row is written)."""
     return session.scalar(

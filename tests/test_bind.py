@@ -111,3 +111,20 @@ def test_console_needs_no_binding(say, runtime):
 def test_unbound_sender_is_told_how_to_bind(say):
     reply = say("路人", "签到", platform="wecom_bot", sender_id="stranger")
     assert "绑定 姓名 手机号" in reply
+
+
+def test_asking_to_change_the_roster_says_the_office_keeps_it_and_changes_nothing(say, runtime, roster):
+    from handlers.bind import ROSTER_BY_OFFICE
+
+    assert say("张三", "我想改一下我的手机号") == ROSTER_BY_OFFICE
+    assert say("陌生人", "我换组了，现在是第二联络组") == ROSTER_BY_OFFICE  # no roster entry needed to ask
+    with runtime.sessions() as s:
+        assert s.get(Member, roster["张三"]).mobile == "13800000001"
+
+
+def test_a_greeting_one_to_one_is_greeted_and_pointed_to_help(say):
+    from bot.pipeline import GREETING
+
+    assert say("张三", "你好") == GREETING
+    assert say("张三", "在吗？") == GREETING
+    assert say("张三", "好的") != GREETING

@@ -33,6 +33,19 @@ _I_AM_RE = re.compile(r"^我是(?=[\u4e00-\u9fff·]{2,5}[\s,，:：]*(?:手机�
 _PHONE_RE = re.compile(r"(?:\+?86[\s-]*)?(1[\s-]*(?:\d[\s-]*){9}\d)")
 
 
+# 我想改一下我的手机号 / 我换组了，现在是第二联络组: the roster, which the office keeps.
+_ROSTER_CHANGE_RE = re.compile(
+    r"(?:改|换|修改|更改|变更|更新)(?:一下)?(?:我的)?(?:手机号码?|电话(?:号码)?|联系方式|名字|姓名)"
+    r"|(?:我|本人)(?:已经)?(?:换|调|转|分)(?:到|去|进)?(?:了)?(?:第[一二三四五六七八九十\d]{1,3}联络组|别的组|其他组|组了|新组)"
+    r"|(?:手机号码?|电话)(?:换了|改了|变了)"
+)
+
+
+def roster_change(t: Text) -> Command | None:
+    """我想改一下我的手机号 / 我换组了: answered with who keeps the roster (nothing changed)."""
+    return Command("roster_change") if len(t.bare) <= 40 and _ROSTER_CHANGE_RE.search(t.bare) else None
+
+
 def bind(t: Text) -> Command | None:
     """绑定 张三 13800001234 / 我是张三 13800001234: target the name, content the mobile's digits."""
     m = _BIND_RE.match(t.core) or _I_AM_RE.match(t.core)
