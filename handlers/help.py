@@ -10,6 +10,11 @@ from models import Member
 
 router = Router()
 
+FILES_HOW = (
+    "直接把文件或图片发给我即可（Word .docx、PDF、照片，每个不超过{mb}MB）：文件名或同一条消息里写明类别"
+    "（如「调研报告」）就按那一类记下；交完材料{minutes}分钟内发来的图片附在那篇材料后；说不清类别的我会问。"
+)
+
 _MEMBER = (
     "签到（活动开始前一小时起）：签到　或　我到了",
     "交社情民意：社情民意：关于加强老旧小区加装电梯的建议……　或　反映个情况：……",
@@ -35,6 +40,9 @@ _UNKNOWN = (
 def show_help(session: Session, member: Member | None, command: Command, ctx: Context) -> Reply:
     if member is None:
         return Reply("\n".join(_UNKNOWN))
+    if command.target == "files":
+        files = ctx.settings.files
+        return Reply(FILES_HOW.format(mb=files.max_mb, minutes=files.attach_minutes))
     lines = list(_MEMBER)
     if member.role in ("leader", "admin"):
         lines += _LEADER

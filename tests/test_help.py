@@ -41,3 +41,8 @@ def test_every_example_in_the_admin_help_is_understood(say):
     assert len(examples) >= 14
     not_understood = [e for e in examples if parse(e, NOW).intent == "unknown"]
     assert not_understood == []
+
+
+def test_asking_how_to_send_a_file_is_told_with_the_configured_limits(say):
+    reply = say("张三", "我上传个附件")
+    assert reply.startswith("直接把文件或图片发给我即可") and "20MB" in reply and "10分钟" in reply

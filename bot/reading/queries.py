@@ -79,8 +79,10 @@ _HOW_TO_USE_RE = re.compile(
 
 
 def help_(t: Text) -> Command | None:
-    """帮助 / ? / 怎么请假 / 这个助手怎么用."""
+    """帮助 / ? / 怎么请假 / 这个助手怎么用 / 我上传个附件 (target "files")."""
     bare = t.bare.lower()
+    if len(bare) <= 16 and _FILES_HOW_RE.match(bare):
+        return Command("help", target="files")
     asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
     if bare in _HELP_WORDS or asked in _HELP_WORDS or t.core.strip() in _HELP_WORDS or _HOW_RE.match(t.core):
         return Command("help")
@@ -123,6 +125,13 @@ def backstage_mention(t: Text) -> Command | None:
     bare = t.bare
     short = len(bare) <= _BACKSTAGE_SHORT and not any(w in bare for w in vocab.SUBMISSION_KINDS)
     return Command("office_link") if short and _BACKSTAGE_WORD_RE.search(bare) else None
+
+
+# 我上传个附件 / 怎么发文件 / 照片怎么交: how files reach the bot (help, target "files").
+_FILES_HOW_RE = re.compile(
+    r"^(?:我|我想|我要|怎么|如何|能不能|可以)?(?:上传|发|传|交|提交|附)(?:个|一个|一下|下)?(?:附件|文件|图片|照片|word|pdf|文档)"
+    r"(?:吗|呢|怎么发|怎么弄|怎么上传)?$|^(?:附件|文件|图片|照片)(?:怎么|如何)(?:发|传|上传|交|提交)"
+)
 
 
 def help_question(t: Text) -> Command | None:
