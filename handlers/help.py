@@ -11,7 +11,7 @@ from models import Member
 router = Router()
 
 FILES_HOW = (
-    "直接把文件或图片发给我即可（Word .docx、PDF、照片，每个不超过{mb}MB）：文件名或同一条消息里写明类别"
+    "直接把文件或图片发给我即可（Word .docx、PDF、照片，每个不超过{mb:g}MB）：文件名或同一条消息里写明类别"
     "（如「调研报告」）就按那一类记下；交完材料{minutes}分钟内发来的图片附在那篇材料后；说不清类别的我会问。"
 )
 
