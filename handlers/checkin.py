@@ -187,4 +187,6 @@ def will_attend(session: Session, member: Member, command: Command, ctx: Context
         day = f"{past[0].date.month}月{past[0].date.day}日"
         return Reply(f"{describe_activity(past[0])}已经过去了；如当时到场，请@我「补报 {day} 签到」。")
     listed = "；".join(describe_activity(a) for a in coming)
+    if command.content == "late":  # coming late: the check-in stays open until the day ends
+        return Reply(f"好的：{listed}。到场后@我「签到」即可，当天都能签到。")
     return Reply(f"好的，不用报名：{listed}。当天到场后@我「签到」即可。")

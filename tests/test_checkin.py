@@ -126,3 +126,10 @@ def test_saying_one_will_come_records_nothing_and_says_to_check_in_on_the_day(sa
     assert say("张三", "27号的视察我一定参加") == (
         "11月27日（周五）本组没有视察安排，不用报名；有活动时当天到场后@我「签到」即可。"
     )
+
+
+def test_saying_one_will_be_late_is_told_the_check_in_stays_open_all_day(say, runtime, roster):
+    _activity(runtime, roster, time=dt.time(14, 30), kind="meeting", title="座谈会")
+    reply = say("张三", "下午的座谈我可能晚到一会")
+    assert reply.startswith("好的：11月23日（周一） 14:30 会议/座谈") and reply.endswith("到场后@我「签到」即可，当天都能签到。")
+    assert _checkins(runtime) == []

@@ -307,18 +307,28 @@ _WILL_ATTEND_RE = re.compile(
     r"|(?:我|本人)(?:也|都)?(?:参加|出席|去)(?:的)?$"
 )
 # Not one's own coming: a refusal, a leader's 请大家准时参加, or a check-in already (本人准时出席 after 签到).
+# 下午的座谈我可能晚到一会: coming late — still a check-in on arrival.
+_LATE_ARRIVAL_RE = re.compile(
+    r"(?:可能|会|要|得|估计)?(?:晚到|迟到|晚点到|晚一点到|晚些到|晚一会儿?到?|晚点儿?过去|晚一点过去)"
+    r"(?:一会儿?|一点|一些|几分钟|十几分钟|半小时|半个小时|一下)?(?:哈|啊|呀)?$"
+)
 _WONT_RE = re.compile(r"不|没法|无法|去不了|来不了|请假|有事|大家|各位|全体|签到|到了|已到")
 
 
 def will_attend(t: Text) -> Command | None:
     """8号的座谈我准时到 / 明天的视察我一定参加 / 报名: one will come (answered: 签到 on the day)."""
     bare = t.bare
-    if len(bare) > 30 or _WONT_RE.search(bare) or not _WILL_ATTEND_RE.search(bare):
+    late = bool(_LATE_ARRIVAL_RE.search(bare))
+    if len(bare) > 30 or _WONT_RE.search(bare) or not (late or _WILL_ATTEND_RE.search(bare)):
         return None
     found, _span = when(t, bare)
     if found is None and not kind_named(bare) and not bare.startswith(("报名", "我报名")):
         return None  # "我一定到", "收到 会准时参加的": to what, the bot cannot tell; no rule of its own
-    return Command("will_attend", date=found.date if found else None, kind=kind_named(bare))
+    if found is None and late and re.search(r"(?<![明后])(?:上午|下午|中午|晚上|今晚)的", bare):
+        return Command("will_attend", date=t.now.date(), kind=kind_named(bare), content="late")  # today's
+    return Command(
+        "will_attend", date=found.date if found else None, kind=kind_named(bare), content="late" if late else None
+    )
 
 
 def _today_or_stated(t: Text, text: str) -> Command:
