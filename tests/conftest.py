@@ -106,6 +106,7 @@ def sqlite_config(tmp_path) -> Path:
     data = shipped_config()
     data["database_url"] = f"sqlite:///{tmp_path / 'bot.db'}"
     data["backup"] = {**data["backup"], "dir": str(tmp_path / "backups")}
+    data["web"] = {**data["web"], "secret_file": str(tmp_path / "web_secret.key")}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
