@@ -12,7 +12,7 @@ from bot.messages import Command, Notice, Reply
 from bot.periods import parse_period_word
 from bot.router import Ask, Context, Router, UserError
 from handlers.phrasing import describe_activity, describe_day, kind_word, numbered_choice
-from models import Activity, LeaveRequest, Member
+from models import Activity, LeaveRequest, Member, RecordChange
 from models.records import ChangedBy, audit
 
 router = Router()
@@ -242,3 +242,24 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
         lines.append(f"…另有{len(rows) - _SHOWN}项")
     lines.append("当天到场后@我「签到」；去不了请发「请假 日期 事由」。")
     return Reply("\n".join(lines))
+
+
+def moved_from(session: Session, group_id: int, day: dt.date, kind: str | None = None) -> Activity | None:
+    """The group's activity (of `kind`) that was on `day` and has been moved (改期), if any: a
+    member asking about the old day is told where it went (one query, the audit trail's old date)."""
+    stmt = (
+        select(Activity)
+        .join(RecordChange, (RecordChange.table_name == "activity") & (RecordChange.row_id == Activity.id))
+        .where(
+            Activity.group_id == group_id,
+            Activity.cancelled.is_(False),
+            Activity.date != day,
+            RecordChange.field == "date",
+            RecordChange.old_value == day.isoformat(),
+        )
+        .order_by(RecordChange.id.desc())
+        .limit(1)
+    )
+    if kind is not None:
+        stmt = stmt.where(Activity.kind == kind)
+    return session.scalar(stmt)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot import cards
 from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
 from bot.router import Context, Router, UserError
+from handlers.activities import moved_from
 from handlers.people import named, shown_as, where
 from handlers.phrasing import (
     describe_activity,
@@ -195,6 +196,14 @@ def _activity_for(session: Session, group_id: int, command: Command, ctx: Contex
             f"本组近期没有{label or '活动'}安排，无需请假。如是其他日期，请写明，例如：请假 12月3日 单位开会"
         )
     candidates = sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))
+    if not candidates and command.date is not None:
+        moved = moved_from(session, group_id, command.date, command.kind)
+        if moved is not None:  # 改期: the member still has the old day in mind
+            day = moved.date
+            missing = (
+                f"原定{describe_day(command.date)}的活动已改到{describe_activity(moved)}；"
+                f"如那天也去不了，请发「请假 {day.month}月{day.day}日 事由」。"
+            )
     if not candidates:
         raise UserError(missing)
     if len(candidates) == 1:

@@ -147,6 +147,17 @@ def test_a_change_moves_the_date_keeps_the_leave_and_reminds_for_the_new_day(say
     assert "12月18日" in say("王组长", "待审批")
 
 
+def test_leave_for_the_old_day_of_a_moved_activity_says_where_it_went(say, runtime, roster):
+    aid = announce(say)
+    say("王组长", f"#{aid} 改到12月18日下午3点")
+    assert say("李四", "请假 12月3日的视察 出差") == (
+        "原定12月3日（周四）的活动已改到12月18日（周五） 15:00 视察 城区污水处理厂；"
+        "如那天也去不了，请发「请假 12月18日 事由」。"
+    )
+    with runtime.sessions() as s:
+        assert s.scalars(select(LeaveRequest)).all() == []
+
+
 def test_a_change_by_reference_and_of_the_place(say, runtime, roster):
     aid = announce(say, "发布活动 明天上午9点 视察 县医院")
     assert say("王组长", "明天的视察改到周五上午十点").startswith(
