@@ -505,6 +505,7 @@ class NoteRow:
 
 @dataclass(frozen=True)
 class NotesPage:
+    period: Period  # the filter's, or this year
     funnel: Funnel  # the notes (社情民意) of the filter's groups and period
     rows: tuple[NoteRow, ...]
     total: int  # rows matching, over every page
@@ -557,7 +558,7 @@ def notes_page(
         )
     )
     funnel = sum(note_funnel(session, period, tz, group_ids=groups).values(), Funnel())
-    return NotesPage(funnel, rows, total, page, pages)
+    return NotesPage(period, funnel, rows, total, page, pages)
 
 
 @dataclass(frozen=True)
