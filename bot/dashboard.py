@@ -611,3 +611,35 @@ def member_score(
     if group_id is None:
         return None
     return next((s for s in scores(session, settings, year, now, group_id) if s.member_id == member_id), None)
+
+
+# -- who the page's user is, and what they may read -------------------------------------------------------
+
+
+def roster_member(session: Session, member_id: int, *, active: bool = False) -> Member | None:
+    """The roster entry behind a page's member id (only while active, with `active`)."""
+    member = session.get(Member, member_id)
+    return None if member is None or (active and not member.active) else member
+
+
+def may_read_note(reader: Member, note: Submission) -> bool:
+    """A note (its text, journey, files) is read by its author, the leader of the group it was filed
+    in, and the office: on the web page and in chat (#12到哪一步了) alike."""
+    if reader.role == "admin" or note.member_id == reader.id:
+        return True
+    return reader.role == "leader" and note.group_id is not None and note.group_id == reader.group_id
+
+
+def attachment_of(session: Session, attachment_id: int) -> tuple[Attachment, Submission] | None:
+    """A file and the note it belongs to (one query)."""
+    found = session.execute(
+        select(Attachment, Submission)
+        .join(Submission, Submission.id == Attachment.submission_id)
+        .where(Attachment.id == attachment_id)
+    ).first()
+    return (found[0], found[1]) if found is not None else None
+
+
+def group_names(session: Session, group_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """{id: name} of every group (or of `group_ids`), in id order."""
+    return _group_names(session, group_ids)

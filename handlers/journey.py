@@ -15,6 +15,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.dashboard import may_read_note
 from bot.messages import SUBMISSION_EVENT_WORDS, SUBMISSION_STATUS_WORDS, Command, Notice, Reply
 from bot.quotas import ADOPTION_ORDER
 from bot.router import Context, Router, UserError
@@ -242,12 +243,7 @@ def note_journey(session: Session, member: Member, command: Command, ctx: Contex
     row = session.get(Submission, number) if number is not None else None
     if row is None:
         raise UserError(f"没有找到材料#{number}，请核对编号。")
-    allowed = (
-        member.role == "admin"
-        or row.member_id == member.id
-        or (member.role == "leader" and row.group_id is not None and row.group_id == member.group_id)
-    )
-    if not allowed:
+    if not may_read_note(member, row):
         raise UserError("只能查看本人（组长：本组）的材料。")
     tz = ctx.now.tzinfo
     level = f"（{row.adopted_level}）" if row.adopted_level else ""

@@ -34,7 +34,8 @@ router = Router()
 
 Decided = TypeVar("Decided", LeaveRequest, LateEntry)  # a request a leader decides
 
-_STATUS_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejected": "已驳回", "withdrawn": "已撤回"}
+# A leave request's state as every answer names it (handlers/record.py lists one's own with it).
+STATUS_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejected": "已驳回", "withdrawn": "已撤回"}
 
 
 @router.route("leave")
@@ -65,7 +66,7 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
     ).first()
     if existing is not None:
         return Reply(
-            f"您已请过假了：#{existing.id} {describe_activity(activity)}，{_STATUS_WORDS[existing.status]}。"
+            f"您已请过假了：#{existing.id} {describe_activity(activity)}，{STATUS_WORDS[existing.status]}。"
         )
 
     reason = (command.reason or "").strip()[:500] or None
@@ -118,7 +119,7 @@ def leave_card(leave: LeaveRequest, task_id: str, text: str, buttons: tuple[Butt
 
 def state_line(leave: LeaveRequest, tz: dt.tzinfo | None) -> str:
     """已同意 · 王建国 10:05: a decided request's state as its card shows it (the time in `tz`)."""
-    words = _STATUS_WORDS[leave.status]
+    words = STATUS_WORDS[leave.status]
     if leave.decided_by is None or leave.decided_at is None:
         return words
     return f"{words} · {leave.decided_by.name} {leave.decided_at.astimezone(tz):%H:%M}"
@@ -329,7 +330,7 @@ def _decide_one(
         by = f"由{leave.decided_by.name}" if leave.decided_by else ""
         return Reply(
             f"请假#{leave.id}（{leave.member.name}，{describe_day(activity.date)}）"
-            f"已{by}处理过：{_STATUS_WORDS[leave.status]}，无需重复操作。"
+            f"已{by}处理过：{STATUS_WORDS[leave.status]}，无需重复操作。"
         )
 
     reason = (command.reason or "").strip()

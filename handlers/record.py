@@ -15,6 +15,7 @@ from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, SUBMISSION_STATUS_WOR
 from bot.periods import period_of, spoken
 from bot.quotas import MemberRecord, PeriodRecord, member_standings
 from bot.router import Context, Router, UserError
+from handlers.leave import STATUS_WORDS as LEAVE_STATUS_WORDS
 from handlers.people import one_named, where
 from handlers.phrasing import MAX_ROWS, describe_activity, due_note, kind_word, month_day
 from handlers.status import asked_period
@@ -57,9 +58,6 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     return Reply("\n".join(lines + personal))
 
 
-_LEAVE_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejected": "已驳回", "withdrawn": "已撤回"}
-
-
 def _leave_requests(session: Session, member: Member, ctx: Context) -> Reply:
     """我请的假批了没: the member's leave requests for activities of the last 30 days and to come,
     latest activity first, each with what became of it (one query)."""
@@ -76,7 +74,7 @@ def _leave_requests(session: Session, member: Member, ctx: Context) -> Reply:
         return Reply("您近30天和今后没有请假记录。请假请发：请假 活动日期 事由，例如「请假 明天的视察 家里有事」。")
     lines = ["您的请假："]
     for leave, activity, decider in rows:
-        state = _LEAVE_WORDS.get(leave.status, leave.status)
+        state = LEAVE_STATUS_WORDS.get(leave.status, leave.status)
         if leave.status in ("approved", "rejected") and decider:
             state += f"（{decider}）"
         if leave.status == "rejected" and leave.decision_reason:

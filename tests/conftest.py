@@ -203,3 +203,27 @@ def ask(runtime, roster):
         return outcome.reply.text if outcome.reply else None
 
     return _ask
+
+
+@pytest.fixture
+def commit_fails_once(monkeypatch):
+    """commit_fails_once() -> failures: from the call on, the next database COMMIT fails as a
+    dropped connection would (once; `failures` records it), the ones after go through."""
+
+    def install() -> list[int]:
+        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.orm import SessionTransaction
+
+        real_commit = SessionTransaction.commit
+        failures: list[int] = []
+
+        def commit_failing_once(self, *args, **kwargs):
+            if not failures:
+                failures.append(1)
+                raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+            return real_commit(self, *args, **kwargs)
+
+        monkeypatch.setattr(SessionTransaction, "commit", commit_failing_once)
+        return failures
+
+    return install

@@ -15,8 +15,6 @@ from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import SessionTransaction
 
 from app import create_app
 from bot.config import DingtalkSettings
@@ -283,19 +281,10 @@ def test_an_expired_card_says_so_and_changes_nothing(client, runtime, activity):
 
 
 def test_a_database_failure_during_the_tap_leaves_the_card_as_it_was_and_a_second_tap_works(
-    client, runtime, activity, monkeypatch
+    client, runtime, activity, commit_fails_once
 ):
     card, number = ask_leave(client, activity)
-    real_commit = SessionTransaction.commit
-    failures = []
-
-    def commit_failing_once(self, *args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
-        return real_commit(self, *args, **kwargs)
-
-    monkeypatch.setattr(SessionTransaction, "commit", commit_failing_once)
+    failures = commit_fails_once()
     answer = tap(client, card["task_id"], "approve", "wang")
     assert failures == [1]
     assert answer["userids"] == ["wang"] and "请再点一次" in answer["template_card"]["sub_title_text"]

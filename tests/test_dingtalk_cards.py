@@ -10,8 +10,6 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import SessionTransaction
 
 import app as app_module
 from bot.config import DingtalkSettings
@@ -198,19 +196,10 @@ def test_two_deciders_clicking_at_once_decide_once(stream, gateway, leave_card, 
 
 
 def test_a_database_failure_during_a_click_leaves_the_card_and_a_second_click_decides(
-    stream, gateway, leave_card, runtime, monkeypatch
+    stream, gateway, leave_card, runtime, commit_fails_once
 ):
     number, track = leave_card
-    real_commit = SessionTransaction.commit
-    failures = []
-
-    def commit_failing_once(self, *args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
-        return real_commit(self, *args, **kwargs)
-
-    monkeypatch.setattr(SessionTransaction, "commit", commit_failing_once)
+    failures = commit_fails_once()
     frame = gateway.push(_click("dt_wang", track), topic=CALLBACK_TOPIC)
     assert gateway.wait_ack(frame)["code"] != 200 and failures == [1]  # no update: the card stays
     with runtime.sessions() as s:

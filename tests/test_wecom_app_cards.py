@@ -10,8 +10,6 @@ import re
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import SessionTransaction
 
 from app import create_app
 from bot.platforms.wecom.cards import app_task_id, button_label
@@ -142,20 +140,11 @@ def test_the_relabelled_button_is_the_answers_first_phrase():
 
 
 def test_a_database_failure_during_a_tap_leaves_the_button_and_a_second_tap_decides(
-    app, card, runtime, monkeypatch
+    app, card, runtime, commit_fails_once
 ):
     t = card["template_card"]
     key = t["button_list"][0]["key"]
-    real_commit = SessionTransaction.commit
-    failures = []
-
-    def commit_failing_once(self, *args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
-        return real_commit(self, *args, **kwargs)
-
-    monkeypatch.setattr(SessionTransaction, "commit", commit_failing_once)
+    failures = commit_fails_once()
     client = app.test_client()
     first = tap(client, "wang", key, t["task_id"])
     assert failures == [1]

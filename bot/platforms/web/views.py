@@ -30,7 +30,6 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot import dashboard
@@ -39,7 +38,7 @@ from bot.office_login import LinkError, read_token, secret_key
 from bot.parser import parse
 from bot.periods import Period, period_of, previous
 from bot.runtime import Runtime
-from models import Attachment, LiaisonGroup, Member, Submission
+from models import Member
 from models.roster import ROLE_NAMES
 
 from . import CHANNEL
@@ -79,10 +78,9 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
         if not isinstance(mid, int):
             return None
         with runtime.sessions() as s:
-            m = s.get(Member, mid)
-            if m is None or not m.active:
-                return None
-            s.expunge(m)
+            m = dashboard.roster_member(s, mid, active=True)
+            if m is not None:
+                s.expunge(m)
             return m
 
     def need_viewer() -> Member:
@@ -176,8 +174,7 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
         except LinkError as err:
             return _page(403, str(err))
         with runtime.sessions() as s:
-            m = s.get(Member, mid)
-            if m is None or not m.active:
+            if dashboard.roster_member(s, mid, active=True) is None:
                 return _page(403, "这个登录链接的委员已不在花名册（或已停用），请联系政协办公室。")
         session.clear()
         session.permanent = True
@@ -244,7 +241,7 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
         year = year_arg()
         now = runtime.now()
         with runtime.sessions() as s:
-            someone = s.get(Member, member_id)
+            someone = dashboard.roster_member(s, member_id)
             if someone is None:
                 return _page(404, "花名册里没有这位委员。")
             if not may_see_member(me, someone):
@@ -260,7 +257,7 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
         me = need_viewer()
         year = year_arg()
         with runtime.sessions() as s:
-            someone = s.get(Member, member_id)
+            someone = dashboard.roster_member(s, member_id)
             if someone is None or not may_see_member(me, someone):
                 return _page(403, NO_RIGHT)
             try:
@@ -291,7 +288,7 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
         page = _int_arg("page") or 1
         with runtime.sessions() as s:
             data = dashboard.notes_page(s, settings, runtime.now(), wanted, scope(me) if me.role != "member" else None, page)
-            groups = _visible_groups(s, me)
+            groups = list(dashboard.group_names(s, scope(me)).items())
             return render(
                 "notes.html",
                 me,
@@ -310,7 +307,7 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
             data = dashboard.note_detail(s, note_id)
             if data is None:
                 return _page(404, "没有这篇材料。")
-            if not _may_see_note(me, data.submission):
+            if not dashboard.may_read_note(me, data.submission):
                 return _page(403, NO_RIGHT)
             return render(
                 "note.html", me, data=data, levels=LEVELS, is_admin=me.role == "admin", event_words=SUBMISSION_EVENT_WORDS
@@ -320,15 +317,11 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
     def attachment(attachment_id: int):
         me = need_viewer()
         with runtime.sessions() as s:
-            found = s.execute(
-                select(Attachment, Submission)
-                .join(Submission, Submission.id == Attachment.submission_id)
-                .where(Attachment.id == attachment_id)
-            ).first()
+            found = dashboard.attachment_of(s, attachment_id)
             if found is None:
                 return _page(404, "没有这个附件。")
             file, note = found
-            if not _may_see_note(me, note):
+            if not dashboard.may_read_note(me, note):
                 return _page(403, NO_RIGHT)
             path = Path(settings.files.dir) / file.storage_path
             name, mime = file.name, file.mime_type
@@ -416,18 +409,6 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
 
     def _may_decide(me: Member, group_id: int) -> bool:
         return me.role == "admin" or (me.role == "leader" and me.group_id == group_id)
-
-    def _may_see_note(me: Member, note: Submission) -> bool:
-        if me.role == "admin" or note.member_id == me.id:
-            return True
-        return me.role == "leader" and note.group_id is not None and note.group_id == me.group_id
-
-    def _visible_groups(s, me: Member) -> list[tuple[int, str]]:
-        stmt = select(LiaisonGroup.id, LiaisonGroup.name).order_by(LiaisonGroup.id)
-        allowed = scope(me)
-        if allowed is not None:
-            stmt = stmt.where(LiaisonGroup.id.in_(allowed))
-        return list(s.execute(stmt).tuples())
 
     def _int_arg(name: str) -> int | None:
         raw = request.args.get(name, "")

@@ -426,12 +426,15 @@ class _App(_Callback):
         reply = self.run(incoming, self.files.handler(self.handle_message, fetchers) if fetchers else None)
         if reply is None:
             return Response(b"", status=200)
+        return self._passive(msg.source, "text", f"<Content>{cdata(trim(reply.text, TEXT_LIMIT))}</Content>")
+
+    def _passive(self, user: str, msgtype: str, body: str) -> Response:
+        """An encrypted passive reply to `user` (path/90241): the envelope, then `body`'s elements."""
         now = str(int(self.runtime.now().timestamp()))
         plain = (
-            f"<xml><ToUserName>{cdata(msg.source)}</ToUserName>"
+            f"<xml><ToUserName>{cdata(user)}</ToUserName>"
             f"<FromUserName>{cdata(self.settings.corp_id)}</FromUserName>"
-            f"<CreateTime>{now}</CreateTime><MsgType>{cdata('text')}</MsgType>"
-            f"<Content>{cdata(trim(reply.text, TEXT_LIMIT))}</Content></xml>"
+            f"<CreateTime>{now}</CreateTime><MsgType>{cdata(msgtype)}</MsgType>{body}</xml>"
         )
         return Response(self.crypto.encrypt_xml(plain, now), mimetype="application/xml")
 
@@ -457,14 +460,8 @@ class _App(_Callback):
         if reply is None:  # answered late: the text goes by message/send, the button stays
             return Response(b"", status=200)
         self.runtime.answer_late(incoming, reply)
-        now = str(int(self.runtime.now().timestamp()))
-        plain = (
-            f"<xml><ToUserName>{cdata(user)}</ToUserName>"
-            f"<FromUserName>{cdata(self.settings.corp_id)}</FromUserName>"
-            f"<CreateTime>{now}</CreateTime><MsgType>{cdata('update_button')}</MsgType>"
-            f"<Button><ReplaceName>{cdata(button_label(reply.text))}</ReplaceName></Button></xml>"
-        )
-        return Response(self.crypto.encrypt_xml(plain, now), mimetype="application/xml")
+        label = cdata(button_label(reply.text))
+        return self._passive(user, "update_button", f"<Button><ReplaceName>{label}</ReplaceName></Button>")
 
 
 def app_msg_key(msg: Any) -> str:
