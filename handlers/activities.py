@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.messages import Command, Notice, Reply
@@ -188,8 +188,25 @@ _COMING_DAYS = 14
 _SHOWN = 5
 
 
-def _asked_span(command: Command, today: dt.date) -> tuple[dt.date, dt.date, str]:
-    """The days a schedule question is about, from today on, and how to name them."""
+def in_span(group_id: int, kind: str | None, first: dt.date, last: dt.date) -> Select[tuple[Activity]]:
+    """The group's activities (of `kind`) not cancelled, dated `first`..`last`, in time order: what
+    活动安排 questions and 会参加 (handlers/checkin.py) look up."""
+    stmt = (
+        select(Activity)
+        .where(
+            Activity.group_id == group_id,
+            Activity.cancelled.is_(False),
+            Activity.date >= first,
+            Activity.date <= last,
+        )
+        .order_by(Activity.date, Activity.time, Activity.id)
+    )
+    return stmt.where(Activity.kind == kind) if kind else stmt
+
+
+def asked_span(command: Command, today: dt.date) -> tuple[dt.date, dt.date, str]:
+    """The days a question about activities names (a day, this or next week, a period; else the
+    next two weeks), and how to say them."""
     if command.date is not None:
         return command.date, command.date, describe_day(command.date)
     word = command.title or ""
@@ -210,26 +227,19 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
         raise UserError("您不在任何联络组；活动安排请问所在联络组的组长。")
     group_id = ctx.chat_group_id or member.group_id
     today = ctx.now.date()
-    first, last, named = _asked_span(command, today)
+    first, last, named = asked_span(command, today)
     stmt = (
-        select(Activity, LeaveRequest.status)
+        in_span(group_id, command.kind, first, last)
+        .add_columns(LeaveRequest.status)
         .outerjoin(
             LeaveRequest,
             (LeaveRequest.activity_id == Activity.id)
             & (LeaveRequest.member_id == member.id)
             & LeaveRequest.status.in_(("pending", "approved")),
         )
-        .where(
-            Activity.group_id == group_id,
-            Activity.cancelled.is_(False),
-            Activity.date >= first,
-            Activity.date <= last,
-        )
-        .order_by(Activity.date, Activity.time, Activity.id)
     )
-    if command.kind is not None:
-        stmt = stmt.where(Activity.kind == command.kind)
-    rows = [(a, leave) for a, leave in session.execute(stmt) if a.date > today or a.time is None or a.time >= ctx.now.time()]
+    started = ctx.now.time()
+    rows = [(a, leave) for a, leave in session.execute(stmt) if a.date > today or a.time is None or a.time >= started]
     what = kind_word(command.kind) if command.kind else "活动"
     if not rows:
         return Reply(f"{named}本组没有{what}安排。")

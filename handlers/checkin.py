@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import Command, Reply
 from bot.router import Context, Router, UserError, prefetched
+from handlers.activities import asked_span, in_span
 from handlers.phrasing import describe_activity, describe_day, kind_word
 from models import Activity, CheckIn, LeaveRequest, Member, insert_or_skip
 
@@ -170,17 +171,10 @@ def will_attend(session: Session, member: Member, command: Command, ctx: Context
     if member.group_id is None:
         raise UserError("您不在任何联络组，活动签到请联系政协办公室。")
     today = ctx.now.date()
-    stmt = select(Activity).where(Activity.group_id == member.group_id, Activity.cancelled.is_(False))
-    if command.kind is not None:
-        stmt = stmt.where(Activity.kind == command.kind)
-    if command.date is not None:
-        stmt = stmt.where(Activity.date == command.date)
-    else:
-        stmt = stmt.where(Activity.date >= today, Activity.date <= today + dt.timedelta(days=14))
-    coming = sorted(session.scalars(stmt), key=lambda a: (a.date, a.time or dt.time.min, a.id))[:3]
+    first, last, when = asked_span(command, today)
+    coming = session.scalars(in_span(member.group_id, command.kind, first, last).limit(3)).all()
     what = kind_word(command.kind) if command.kind else "活动"
     if not coming:
-        when = describe_day(command.date) if command.date else "近两周"
         return Reply(f"{when}本组没有{what}安排，不用报名；有活动时当天到场后@我「签到」即可。")
     past = [a for a in coming if a.date < today]
     if past:
