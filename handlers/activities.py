@@ -9,7 +9,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.messages import Command, Notice, Reply
-from bot.periods import parse_period_word
+from bot.periods import next as next_period
+from bot.periods import parse_period_word, period_of
 from bot.router import Ask, Context, Router, UserError
 from handlers.phrasing import describe_activity, describe_day, kind_word, numbered_choice
 from models import Activity, LeaveRequest, Member, RecordChange
@@ -213,6 +214,9 @@ def asked_span(command: Command, today: dt.date) -> tuple[dt.date, dt.date, str]
     if word in _WEEK_OFFSET:
         monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=_WEEK_OFFSET[word])
         return max(monday, today), monday + dt.timedelta(days=6), word
+    if word in ("下个月", "下月"):
+        ahead = next_period(period_of("month", today))
+        return ahead.start, ahead.end, "下个月"
     period = parse_period_word(word, today) if word else None
     if period is not None and period.end >= today:
         return max(period.start, today), period.end, word

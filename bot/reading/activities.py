@@ -118,19 +118,21 @@ _POINT_RE = re.compile(r"(?:地点|内容|主题|地址|集合地点)[:：]")
 # 下次活动是什么时候 / 这周有什么活动 / 明天有视察吗 / 最近的活动安排: asking what is coming.
 _SCHEDULE_RE = re.compile(
     r"^(?:请问|问一下|问下)?(?:本组|我们组|咱们组|我们|咱们)?(?:下次|下一次|下回|最近|近期|接下来|今天|明天|后天|这周|本周|下周|这个月|本月|下个月|这几天|月底前)?"
-    rf"(?:的)?(?:有|有没有|还有|都有|有什么|有啥|有哪些|都有哪些|是什么)?(?:什么|啥|哪些)?(?:{ACTIVITY_WORD}|活动)(?:安排|计划)?"
+    rf"(?:的)?(?:有|有没有|还有|都有|有什么|有啥|有哪些|都有哪些|是什么)?(?:什么|啥|哪些)?(?:(?:{ACTIVITY_WORD}|活动)(?:安排|计划)?|安排|计划)"
     r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在什么地方)(?:开始|集合|出发|举行|召开|见)?)?[?？]?$"
 )
-_WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这礼拜|下礼拜")
+_WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这礼拜|下礼拜|下个月|下月")  # ahead: no quota period
 _ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|几号|安排|计划|下次|下一次|最近|近期|接下来")
 
 
 def schedule(t: Text) -> Command | None:
     """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗: the group's coming activities."""
     bare = t.bare
-    if len(bare) > 24 or not _SCHEDULE_RE.match(bare) or not _ASKING_WORDS_RE.search(bare):
+    found, span = when(t, bare)
+    # 请问周五的活动在哪里集合: the day, wherever it is written, read apart from the question.
+    asking = re.sub(r"^(?:请问|问一下|问下)?\s*(?:的)?", "", cut(bare, span).strip(STRIP)) if span else bare
+    if len(bare) > 24 or not _SCHEDULE_RE.match(asking) or not _ASKING_WORDS_RE.search(bare):
         return None
-    found, _span = when(t, bare)
     week = _WEEK_WORD_RE.search(bare)
     asked = week[0] if week else period_word(t)
     return Command("schedule", date=found.date if found else None, kind=kind_named(bare), title=asked)
@@ -303,7 +305,7 @@ _WAS_THERE_RE = re.compile(
 # 8号的座谈我准时到 / 明天的视察我一定参加: saying one will come, which needs no record (签到 on the day).
 _WILL_ATTEND_RE = re.compile(
     r"(?:我|本人)?(?:一定|肯定|准时|按时|会|能|可以|保证|届时)+(?:会|能)?(?:到|到场|参加|出席|去|过去|赶到)(?:的)?(?:哈|啊|呀)?$"
-    r"|^(?:我|本人)?(?:报名|报个名)(?:参加)?$"
+    r"|^(?:我|本人)?(?:报名|报个名)(?:参加)?$|^(?:我|本人)?(?:要|想)?(?:报名|报个名)(?:参加|参与)"
     r"|(?:我|本人)(?:也|都)?(?:参加|出席|去)(?:的)?$"
 )
 # Not one's own coming: a refusal, a leader's 请大家准时参加, or a check-in already (本人准时出席 after 签到).
