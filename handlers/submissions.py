@@ -82,14 +82,7 @@ def _prefetch_note(
         return stmt
     title, content = fields
     kind = command.intent
-    same = select(Submission.id).where(
-        Submission.member_id == Member.id,
-        Submission.kind == kind,
-        Submission.title == title,
-        Submission.content == content,
-        Submission.status != "withdrawn",
-        Submission.submitted_at > now - _RESENT_WITHIN,
-    )
+    same = _same_note(Member.id, kind, title, content, now)
     scope = or_(
         and_(
             Member.group_id.is_not(None),
@@ -209,11 +202,38 @@ def _tell_office(
     )
 
 
+def _same_note(member_id, kind: str, title: str, content: str, now: dt.datetime) -> Select:
+    """The member's note of this kind and text sent within minutes (not withdrawn): the same note."""
+    return select(Submission.id).where(
+        Submission.member_id == member_id,
+        Submission.kind == kind,
+        Submission.title == title,
+        Submission.content == content,
+        Submission.status != "withdrawn",
+        Submission.submitted_at > now - _RESENT_WITHIN,
+    )
+
+
 def _record(
     values: dict, refs: tuple[FileRef, ...], now: dt.datetime, session: Session, inbound_id: int
-) -> None:
-    """The note and its files, once the message is logged (Reply.then): each names the message."""
-    session.execute(insert(Submission.__table__).values(**values, source_message_id=inbound_id))
+) -> Reply | None:
+    """The note and its files, once the message is logged (Reply.then): each names the message.
+
+    Written only if the same note is still not there. The sender's query read "not there" with one
+    statement that also took the member's row lock; on PostgreSQL its snapshot may predate a copy of
+    the note that committed while that statement ran (the lock was free by the time it was reached,
+    so nothing waited and nothing was re-read). This INSERT … SELECT … WHERE NOT EXISTS is a new
+    statement, under the lock, and sees that copy: then nothing is written and the answer is the
+    repeat's (tests/test_races.py)."""
+    table = Submission.__table__
+    row = {**values, "source_message_id": inbound_id}
+    same = _same_note(values["member_id"], values["kind"], values["title"], values["content"], now)
+    chosen = select(*(literal(v, type_=table.c[k].type) for k, v in row.items())).where(~same.exists())
+    # RETURNING says whether it wrote: psycopg reports an INSERT … SELECT's rowcount as -1.
+    if session.execute(insert(table).from_select(list(row), chosen).returning(table.c.id)).first() is None:
+        number = session.scalar(same.order_by(Submission.id).limit(1))
+        label = SUBMISSION_KINDS[values["kind"]]
+        return Reply(f"已收到过这篇{label}《{_shown(values['title'])}》（编号#{number}），没有重复记录。")
     if refs:
         session.execute(
             insert(Attachment.__table__),
