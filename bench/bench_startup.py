@@ -114,7 +114,7 @@ def workers_after_burst(tmp: Path, bot_root: Path, burst: int, workers: int) -> 
         leaders = [p for p in people if p[1] == "leader"]
         requests_ = wb.build_requests(leaders, burst, "burst", port, 7, texts=lambda role, rng: next(kinds))
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            codes = list(pool.map(lambda raw: wb._one(port, raw), requests_))
+            codes = list(pool.map(lambda req: wb._one(port, req.raw()), requests_))
         if codes.count(200) != len(codes):
             raise RuntimeError(f"burst answered {sorted(set(codes))}")
         kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ import psycopg  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.platforms.wecom.crypto import CallbackCrypto  # noqa: E402
+from bot.platforms.wecom.crypto import CallbackCrypto, signature  # noqa: E402
 
 TOKEN = "benchToken"
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
@@ -75,7 +76,7 @@ def conn():
         if not roster:
             rows = c.execute(
                 "SELECT m.wecom_userid, m.id, m.group_id, a.id FROM member m "
-                "LEFT JOIN activity a ON a.group_id = m.group_id AND a.date = current_date"
+                "LEFT JOIN activity a ON a.group_id = m.group_id AND a.date = %s", (os.environ["FLOOR_DAY"],)
             ).fetchall()
             roster.update({u: (m, g, a) for u, m, g, a in rows})
             c.commit()
@@ -104,17 +105,21 @@ def bot():
     now = dt.datetime.now(dt.timezone.utc)
     intent = "checkin" if text == "签到" else "opinion" if text.startswith("社情民意") else "my"
     reply = "已记下：" + text[:20]
-    row = c.execute(LOG, (p["msgid"], p["chatid"], p["from"]["userid"], text, now, now, member, intent, reply)).fetchone()
-    if row and intent == "checkin":
-        c.execute(
-            "INSERT INTO checkin (activity_id, member_id, checked_in_at, late_entry, source_message_id)"
-            " VALUES (%s, %s, %s, false, %s) ON CONFLICT DO NOTHING", (activity, member, now, row[0]))
-    elif row and intent == "opinion":
-        c.execute(
-            "INSERT INTO submission (member_id, group_id, kind, title, content, submitted_at, status,"
-            " source_message_id) VALUES (%s, %s, 'opinion', %s, %s, %s, 'submitted', %s)",
-            (member, group, text[5:30], text, now, row[0]))
-    c.commit()
+    try:
+        row = c.execute(LOG, (p["msgid"], p["chatid"], p["from"]["userid"], text, now, now, member, intent, reply)).fetchone()
+        if row and intent == "checkin":
+            c.execute(
+                "INSERT INTO checkin (activity_id, member_id, checked_in_at, late_entry, source_message_id)"
+                " VALUES (%s, %s, %s, false, %s) ON CONFLICT DO NOTHING", (activity, member, now, row[0]))
+        elif row and intent == "opinion":
+            c.execute(
+                "INSERT INTO submission (member_id, group_id, kind, title, content, submitted_at, status,"
+                " source_message_id) VALUES (%s, %s, 'opinion', %s, %s, %s, 'submitted', %s)",
+                (member, group, text[5:30], text, now, row[0]))
+        c.commit()
+    except Exception:
+        c.rollback()
+        raise
     stream = {"msgtype": "stream", "stream": {"id": p["msgid"], "finish": True, "content": reply}}
     return crypto.encrypt_json(json.dumps(stream, ensure_ascii=False), q["timestamp"], q["nonce"])
 """
@@ -228,12 +233,29 @@ def texts_for(role: str, rng: random.Random) -> str:
     return "本组情况"
 
 
-def build_requests(people, n: int, prefix: str, port: int, seed_: int, texts=texts_for) -> list[bytes]:
-    """`n` distinct signed and encrypted smart-bot callbacks as raw HTTP/1.1 requests; `texts(role,
-    rng)` picks each one's text."""
+class Prepared(NamedTuple):
+    """A callback encrypted beforehand; `raw()` signs it with the time it is sent, as WeCom does
+    (the signature covers the timestamp, the encrypted body does not). Signed once beforehand,
+    requests grow older as the run goes on and the bot takes them for queued ones (answered by
+    the late path after 3 s, refused after 10: bot/platforms/arrival.py)."""
+
+    encrypt: str
+    nonce: str
+    head: str  # the request line and headers, `{signature}` and `{timestamp}` to fill
+    body: bytes
+
+    def raw(self, ts: int | None = None) -> bytes:
+        stamp = str(int(time.time()) if ts is None else ts)
+        sig = signature(TOKEN, stamp, self.nonce, self.encrypt)
+        return self.head.format(signature=sig, timestamp=stamp).encode() + self.body
+
+
+def build_requests(people, n: int, prefix: str, port: int, seed_: int, texts=texts_for) -> list[Prepared]:
+    """`n` distinct encrypted smart-bot callbacks as raw HTTP/1.1 requests, each signed when it is
+    sent (`Prepared.raw`); `texts(role, rng)` picks each one's text."""
     crypto = CallbackCrypto(TOKEN, AES_KEY, "")
     rng = random.Random(seed_)
-    ts = str(int(time.time()))
+    ts = str(int(time.time()))  # for the encryption only: `raw()` signs with the time of sending
     out = []
     for i in range(n):
         userid, role, chat = rng.choice(people)
@@ -251,11 +273,11 @@ def build_requests(people, n: int, prefix: str, port: int, seed_: int, texts=tex
         env = crypto.encrypt_json(json.dumps(payload, ensure_ascii=False), ts, nonce)
         body = json.dumps({"encrypt": env["encrypt"]}).encode()
         head = (
-            f"POST /wecom/bot?msg_signature={env['msgsignature']}&timestamp={ts}&nonce={nonce} HTTP/1.1\r\n"
+            f"POST /wecom/bot?msg_signature={{signature}}&timestamp={{timestamp}}&nonce={nonce} HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
-        out.append(head.encode() + body)
+        out.append(Prepared(env["encrypt"], nonce, head, body))
     return out
 
 
@@ -269,7 +291,7 @@ def _one(port: int, raw: bytes) -> int:
     return int(data[9:12]) if data.startswith(b"HTTP/") else 0
 
 
-def _client(port: int, requests_: list[bytes], start: float, stop: float, queue) -> None:
+def _client(port: int, requests_: list[Prepared], start: float, stop: float, queue) -> None:
     """One of the concurrent clients: send requests back to back until `stop`."""
     latencies, codes = [], {}
     while time.time() < start:
@@ -278,7 +300,7 @@ def _client(port: int, requests_: list[bytes], start: float, stop: float, queue)
     while time.time() < stop and i < len(requests_):
         t0 = time.perf_counter()
         try:
-            code = _one(port, requests_[i])
+            code = _one(port, requests_[i].raw())
         except OSError:
             code = 0
         latencies.append(time.perf_counter() - t0)
@@ -287,7 +309,7 @@ def _client(port: int, requests_: list[bytes], start: float, stop: float, queue)
     queue.put((latencies, codes, i >= len(requests_)))
 
 
-def load(port: int, per_client: list[list[bytes]], duration: float) -> dict:
+def load(port: int, per_client: list[list[Prepared]], duration: float) -> dict:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     start = time.time() + 0.5
@@ -362,7 +384,10 @@ def servers(tmp: Path, bot_root: Path, config: Path, args) -> list[tuple[str, st
     (tmp / "ceiling.py").write_text(CEILING_APP, encoding="utf-8")
     (tmp / "floor.py").write_text(FLOOR_APP, encoding="utf-8")
     dsn = load_settings_url(config).replace("postgresql+psycopg://", "postgresql://")
-    floor_env = {"FLOOR_TOKEN": TOKEN, "FLOOR_AES_KEY": AES_KEY, "FLOOR_DSN": dsn}
+    from bot.config import load_settings
+
+    today = dt.datetime.now(load_settings(config).tz).date()  # the bot's day, as seed() dates the activity
+    floor_env = {"FLOOR_TOKEN": TOKEN, "FLOOR_AES_KEY": AES_KEY, "FLOOR_DSN": dsn, "FLOOR_DAY": today.isoformat()}
     out = [
         ("ceiling", "ceiling:app", tmp, {**base, "PYTHONPATH": str(ROOT)}),
         ("floor", "floor:app", tmp, {**base, **floor_env, "PYTHONPATH": str(ROOT)}),
@@ -383,7 +408,6 @@ def load_settings_url(config: Path) -> str:
 def run_one(name, spec, chdir, env, people, args, rnd, config) -> dict:
     port = free_port()
     before = inbound_count(config)
-    # Built just before the run: the timestamps must be inside WeCom's 300 s window.
     per_client = [
         build_requests(people, args.per_client, f"r{rnd}{name}c{c}", port, rnd * 1000 + c)
         for c in range(args.clients)

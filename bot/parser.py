@@ -182,14 +182,35 @@ def _read(text: str, now: dt.datetime, strict: bool) -> Command:
     return command
 
 
+# Readings of the day: the most frequent messages are the same few words (签到, 我的履职, 本组情况),
+# read again and again. The rules read `now` for its day only (签到 is today's); a time of day in a
+# reading (下午3点, 两小时后) may come from the clock too, so only readings without one are kept,
+# by text and day.
+_OF_THE_DAY: dict[tuple[str, bool, dt.date], Command] = {}
+_OF_THE_DAY_MAX = 512
+_OF_THE_DAY_LEN = 40  # notes are long and never the same twice: not kept
+
+
+def _remembered(text: str, now: dt.datetime, strict: bool) -> Command:
+    key = (text, strict, now.date())
+    if (known := _OF_THE_DAY.get(key)) is not None:
+        return known
+    command = _read(text, now, strict)
+    if len(text) <= _OF_THE_DAY_LEN and command.time is None:
+        if len(_OF_THE_DAY) >= _OF_THE_DAY_MAX:
+            _OF_THE_DAY.clear()  # a bound, not a policy: the few frequent texts come back at once
+        _OF_THE_DAY[key] = command
+    return command
+
+
 def parse(text: str, now: dt.datetime) -> Command:
     """The reading of `text` at `now` (aware, local); a stated date that does not exist gives date=None."""
-    return _read(text, now, strict=False)
+    return _remembered(text, now, strict=False)
 
 
 def parse_strict(text: str, now: dt.datetime) -> Command:
     """Like `parse`, but a stated date that does not exist raises DateError ("没有11月31日这一天")."""
-    return _read(text, now, strict=True)
+    return _remembered(text, now, strict=True)
 
 
 # -- what the pipeline asks of a message it could not place ----------------------------------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, null, or_, select, update
@@ -27,7 +27,7 @@ from bot.dates import DateError
 from bot.descriptor import PlatformDescriptor, Platforms
 from bot.messages import TAP_INTENT, Command, FileRefused, Incoming, Reply
 from bot.parser import is_chatter, looks_like_note
-from bot.router import Ask, Context, Route, Router, UserError
+from bot.router import Ask, Context, Prefetch, Route, Router, UserError
 from models import WRITES_AFTER_READING, ChatBinding, InboundMessage, LiaisonGroup, Member, PendingQuestion
 
 log = logging.getLogger(__name__)
@@ -146,12 +146,32 @@ def _lock_query(columns: tuple[str, ...]) -> Select:
     return _lock_sender(select(Member.id).where(Member.id == _chosen(columns)))
 
 
+@dataclass(frozen=True)
+class _Prefetching:
+    """A route's prefetch for one message: the form of its addition and this message's values."""
+
+    prefetch: Prefetch
+    shape: Hashable
+    values: dict[str, Any]
+
+
+# A route's prefetch with nothing to add for this command: the sender's query as it is.
+_NOTHING = Prefetch(build=lambda dialect, stmt, shape: stmt, values=lambda command, now, settings: {})
+
+
+@lru_cache(maxsize=256)
+def _with_prefetch(base: Select, dialect: str, prefetch: Prefetch, shape: Hashable) -> Select:
+    """The sender's query with a route's prefetch, built once per form (base queries are kept by
+    `_sender_query`, so they are the same objects for the same form)."""
+    return prefetch.build(dialect, base, shape)
+
+
 def _sender(
     session: Session,
     platform: PlatformDescriptor | None,
     incoming: Incoming,
     key: str,
-    prefetch: Callable[[Select], Select] | None,
+    prefetch: _Prefetching | None,
     wait: bool,
 ) -> _Sender:
     """The sender, the chat's group, the open question and the prefetch, in one query.
@@ -168,7 +188,9 @@ def _sender(
     in_group = incoming.is_group and bool(incoming.chat_id)
     stmt = _sender_query(platform.family, _columns(platform), in_group, not wait)
     if prefetch is not None:
-        stmt = prefetch(stmt)
+        dialect = session.get_bind().dialect.name
+        stmt = _with_prefetch(stmt, dialect, prefetch.prefetch, prefetch.shape)
+        params.update(prefetch.values)
     rows = session.execute(stmt, params).all()
     if not rows:
         return _Sender()
@@ -197,20 +219,25 @@ def _log_row(incoming: Incoming, now: dt.datetime, **fields) -> InboundMessage:
     return InboundMessage(**_log_values(incoming, now, **fields))
 
 
+_INSERT_LOG = insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id)
+
+
 def _insert_log(session: Session, incoming: Incoming, now: dt.datetime, **fields) -> int:
-    """The log row as one Core INSERT; its unique (platform, msg_id) is claimed here."""
-    table = InboundMessage.__table__
-    stmt = insert(table).values(**_log_values(incoming, now, **fields)).returning(table.c.id)
-    return session.execute(stmt).scalar_one()
+    """The log row as one Core INSERT, its values as parameters of a statement built once; its
+    unique (platform, msg_id) is claimed here."""
+    return session.execute(_INSERT_LOG, _log_values(incoming, now, **fields)).scalar_one()
+
+
+_UPDATE_LOG = (
+    update(InboundMessage.__table__)
+    .where(InboundMessage.__table__.c.id == bindparam("log_id"))
+    .values(outcome=bindparam("new_outcome"), reply_text=bindparam("new_reply"))
+)
 
 
 def _update_log(session: Session, inbound_id: int, outcome: str, reply: Reply | None) -> None:
-    table = InboundMessage.__table__
-    session.execute(
-        update(table)
-        .where(table.c.id == inbound_id)
-        .values(outcome=outcome, reply_text=reply.text if reply else None)
-    )
+    values = {"log_id": inbound_id, "new_outcome": outcome, "new_reply": reply.text if reply else None}
+    session.execute(_UPDATE_LOG, values)
 
 
 def _without_nul(incoming: Incoming) -> Incoming:
@@ -267,11 +294,14 @@ def _outcome_of(reply: Reply | None, outcome: str, member: Member | None) -> str
 
 
 def _prefetch_of(
-    session: Session, route: Route | None, command: Command | None, now: dt.datetime, settings: Settings
-) -> Callable[[Select], Select] | None:
+    route: Route | None, command: Command | None, now: dt.datetime, settings: Settings
+) -> _Prefetching | None:
     if route is None or route.prefetch is None or command is None:
         return None
-    return partial(route.prefetch, session, command=command, now=now, settings=settings)
+    shape = route.prefetch.shape(command, settings)
+    if shape is None:  # nothing to read for this command: the handler asks (a note without its text)
+        return _Prefetching(_NOTHING, (), {})
+    return _Prefetching(route.prefetch, shape, route.prefetch.values(command, now, settings))
 
 
 class _Refused(Exception):
@@ -366,7 +396,7 @@ class Pipeline:
         command, refusal = (read, None) if isinstance(read, Command) else (None, read)
         route = self._router.get(command.intent) if command else None
         key = conversation.chat_key(incoming)
-        prefetch = _prefetch_of(session, route, command, now, self._settings)
+        prefetch = _prefetch_of(route, command, now, self._settings)
         sender = _sender(session, platform, incoming, key, prefetch, wait)
         if incoming.tap is not None:  # a tap answers no question of the tapper's (it leaves it open)
             sender = replace(sender, question=None)
@@ -379,15 +409,16 @@ class Pipeline:
             chat_group_id=sender.chat_group,
             prefetched=sender.prefetched,
         )
-        if sender.question is None and (route is None or route.prefetch is not None):
+        if sender.question is None and (route is None or route.answers_first):
             return self._answer_then_log(session, ctx, command, refusal, sender.member)
         return self._log_then_answer(session, ctx, command, refusal, sender)
 
     def _answer_then_log(
         self, session: Session, ctx: Context, command: Command | None, refusal: Reply | None, member
     ) -> Outcome:
-        """The hot path (no open question, a route that prefetches): the answer is decided from the
-        first query, so the log row is written once, with it, and the records after it."""
+        """The hot path (no open question, a route that prefetches or only reads): the answer is
+        decided before anything is written, so the log row is written once, with it, and the
+        records after it."""
         if command is None:
             reply, outcome = refusal, "refused"
         else:

@@ -23,7 +23,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, and_, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from bot.config import ADOPTION_LEVEL_NAMES, PERIOD_MONTHS, QuotaRule
@@ -376,13 +387,15 @@ def member_standings(
     session: Session,
     rules: Sequence[QuotaRule],
     member_id: int,
+    group_id: int | None,
     periods: Sequence[Period],
     now: dt.datetime,
 ) -> MemberRecord:
     """A member's own record (for 我的履职): counts per submission kind and attendance in each of
     `periods`, and their standing on every member-scope rule in the period containing `now`.
+    `group_id`: the member's group (None: outside groups).
 
-    Three queries over the span of all periods involved; a member's year is a few dozen rows.
+    Two queries over the span of all periods involved; a member's year is a few dozen rows.
     """
     today = now.date()
     mine = [r for r in rules if r.scope == "member"]
@@ -393,7 +406,6 @@ def member_standings(
     first = min(p.start for p in span)
     last = max(p.end for p in span)
     sent = _sent(session, member_id, first, last, now.tzinfo)
-    group_id = session.scalar(select(Member.group_id).where(Member.id == member_id))
     activities = _activities_seen(session, member_id, group_id, first, min(last, today))
     order = _kind_order(rules)
     records = tuple(_period_record(p, sent, activities, group_id, today, order) for p in periods)
@@ -426,43 +438,53 @@ class _Sent:
 ADOPTION_ORDER = ADOPTION_LEVEL_NAMES[::-1]  # highest first, as a record lists them
 
 
+# 我的履职's two queries, built once with bind parameters (making them anew for each message cost
+# more than running them).
+_SENT = select(Submission.kind, Submission.submitted_at, Submission.status, Submission.adopted_level).where(
+    Submission.member_id == bindparam("member_id"),
+    Submission.status != "withdrawn",
+    Submission.submitted_at >= bindparam("since", type_=Submission.submitted_at.type),
+    Submission.submitted_at < bindparam("before", type_=Submission.submitted_at.type),
+)
+
+
 def _sent(session: Session, member_id: int, first: dt.date, last: dt.date, tz: dt.tzinfo) -> list[_Sent]:
     """The member's submissions, not withdrawn, from `first` to `last`."""
+    since, before = _midnight(first, tz), _midnight(last + dt.timedelta(days=1), tz)
     return [
         _Sent(kind, at.astimezone(tz).date(), level if status == "adopted" else None)
         for kind, at, status, level in session.execute(
-            select(
-                Submission.kind, Submission.submitted_at, Submission.status, Submission.adopted_level
-            ).where(
-                Submission.member_id == member_id,
-                Submission.status != "withdrawn",
-                Submission.submitted_at >= _midnight(first, tz),
-                Submission.submitted_at < _midnight(last + dt.timedelta(days=1), tz),
-            )
+            _SENT, {"member_id": member_id, "since": since, "before": before}
         )
     ]
 
 
-def _activities_seen(
-    session: Session, member_id: int, group_id: int | None, first: dt.date, last: dt.date
-) -> list[_Seen]:
-    """The activities, not cancelled, from `first` to `last`, of the member's group or checked in at."""
+def _seen_query(in_group: bool) -> Select:
+    member_id = bindparam("member_id")
     checked = select(CheckIn.id).where(CheckIn.activity_id == Activity.id, CheckIn.member_id == member_id)
     excused = select(LeaveRequest.id).where(
         LeaveRequest.activity_id == Activity.id,
         LeaveRequest.member_id == member_id,
         LeaveRequest.status == "approved",
     )
-    own_group = Activity.group_id == group_id if group_id is not None else Activity.id.is_(None)
-    rows = session.execute(
-        select(Activity.kind, Activity.date, Activity.group_id, checked.exists(), excused.exists()).where(
-            Activity.cancelled.is_(False),
-            Activity.date >= first,
-            Activity.date <= last,
-            or_(own_group, checked.exists()),
-        )
+    own_group = Activity.group_id == bindparam("group_id") if in_group else Activity.id.is_(None)
+    return select(Activity.kind, Activity.date, Activity.group_id, checked.exists(), excused.exists()).where(
+        Activity.cancelled.is_(False),
+        Activity.date >= bindparam("first", type_=Activity.date.type),
+        Activity.date <= bindparam("last", type_=Activity.date.type),
+        or_(own_group, checked.exists()),
     )
-    return [_Seen(*row) for row in rows]
+
+
+_SEEN = {in_group: _seen_query(in_group) for in_group in (True, False)}
+
+
+def _activities_seen(
+    session: Session, member_id: int, group_id: int | None, first: dt.date, last: dt.date
+) -> list[_Seen]:
+    """The activities, not cancelled, from `first` to `last`, of the member's group or checked in at."""
+    values = {"member_id": member_id, "group_id": group_id, "first": first, "last": last}
+    return [_Seen(*row) for row in session.execute(_SEEN[group_id is not None], values)]
 
 
 def _period_record(

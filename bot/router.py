@@ -7,7 +7,7 @@ pipeline's router explicitly (no import-time registry).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +57,27 @@ class Context:
 
 
 Handler = Callable[["Session", Any, Command, Context], Reply]
-# Adds to the sender's query (a Select of the Member row) what the handler will read, as outer joins
-# or scalar subqueries correlated to Member: (session, query, command, now, settings) -> query. It
-# saves the handler's own round trip on the hot path (issue 17).
-Prefetch = Callable[["Session", "Select", Command, dt.datetime, "Settings"], "Select"]
+
+
+def _no_shape(command: Command, settings: Settings) -> Hashable:
+    return ()
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """What a route's handler will read, added to the sender's query (a Select of the Member row) as
+    outer joins or scalar subqueries correlated to Member: it saves the handler's own round trip on
+    the hot path (issue 17).
+
+    The addition is made of bind parameters only, so that it is built once per form and kept: making
+    the expression anew for each message cost more than sending it. `shape(command, settings)` is
+    what the form depends on (None: nothing to add for this command); `build(dialect, query, shape)`
+    returns the query with the addition (`dialect`: the database's name); `values(command, now,
+    settings)` gives this message's parameters, named `pf_…`."""
+
+    build: Callable[[str, Select, Hashable], Select]
+    values: Callable[[Command, dt.datetime, Settings], dict[str, Any]]
+    shape: Callable[[Command, Settings], Hashable] = _no_shape
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,13 @@ class Route:
     # A route with a prefetch decides its answer before the message is logged: its handler writes
     # nothing itself and never reads ctx.inbound_id; its records are written by Reply.then.
     prefetch: Prefetch | None = None
+    # A route that only reads (我的履职, 本组情况) decides its answer before the message is logged
+    # too: the log row is written once, with the answer, rather than inserted and then updated.
+    read_only: bool = False
+
+    @property
+    def answers_first(self) -> bool:
+        return self.prefetch is not None or self.read_only
 
 
 def prefetched(session: Session, ctx: Context, member: Any, command: Command, prefetch: Prefetch) -> tuple:
@@ -79,12 +103,17 @@ def prefetched(session: Session, ctx: Context, member: Any, command: Command, pr
     their own (a command resumed from a question, a message met by an open question)."""
     if ctx.prefetched is not None:
         return ctx.prefetched
-    from sqlalchemy import select
+    from sqlalchemy import bindparam, select
 
     from models import Member
 
-    stmt = prefetch(session, select(Member.id).where(Member.id == member.id), command, ctx.now, ctx.settings)
-    return tuple(tuple(row[1:]) for row in session.execute(stmt))
+    shape = prefetch.shape(command, ctx.settings)
+    if shape is None:
+        return ()
+    base = select(Member.id).where(Member.id == bindparam("pf_member"))
+    stmt = prefetch.build(session.get_bind().dialect.name, base, shape)
+    values = {**prefetch.values(command, ctx.now, ctx.settings), "pf_member": member.id}
+    return tuple(tuple(row[1:]) for row in session.execute(stmt, values))
 
 
 class Router:
@@ -98,9 +127,10 @@ class Router:
         roles: tuple[str, ...] = ROLES,
         allow_unknown: bool = False,
         prefetch: Prefetch | None = None,
+        read_only: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            self._add(Route(intent, fn, roles, allow_unknown, prefetch))
+            self._add(Route(intent, fn, roles, allow_unknown, prefetch, read_only))
             return fn
 
         return register

@@ -7,27 +7,27 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, select
+from sqlalchemy import Date, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.messages import Command, Reply
-from bot.router import Context, Router, UserError, prefetched
+from bot.router import Context, Prefetch, Router, UserError, prefetched
 from handlers.activities import asked_span, in_span
 from handlers.phrasing import describe_activity, describe_day, kind_word
 from models import Activity, CheckIn, LeaveRequest, Member, insert_or_skip
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from bot.config import Settings
 
 router = Router()
 
 
-def _prefetch_today(
-    session: Session, stmt: Select, command: Command, now: dt.datetime, settings: Settings
-) -> Select:
+def _today_joined(dialect: str, stmt: Select, shape: Hashable) -> Select:
     """Today's activities of the member's group, each with their check-in time and leave, if any:
     read with the sender, a check-in needs nothing else before it is written."""
-    group_id, member_id, today = Member.group_id, Member.id, now.date()
+    group_id, member_id, today = Member.group_id, Member.id, bindparam("pf_today", type_=Date)
     return (
         stmt.add_columns(Activity, CheckIn.checked_in_at, LeaveRequest.id)
         .outerjoin(
@@ -42,6 +42,13 @@ def _prefetch_today(
             & LeaveRequest.status.in_(("approved", "pending")),
         )
     )
+
+
+def _today(command: Command, now: dt.datetime, settings: Settings) -> dict:
+    return {"pf_today": now.date()}
+
+
+_prefetch_today = Prefetch(build=_today_joined, values=_today)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ router = Router()
 _CODES = {*SUBMISSION_KINDS, *ACTIVITY_KINDS, "checkin", "leave", "county"}
 
 
-@router.route("my")
+@router.route("my", read_only=True)
 def my(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """The member's own record this month, quarter and year, and their member-scope quotas; asked
     about one kind (我今年交了几篇社情民意), that kind's count."""
@@ -37,7 +37,7 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     if command.target == "leave":
         return _leave_requests(session, member, ctx)
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
-    record = member_standings(session, ctx.settings.quotas, member.id, periods, ctx.now)
+    record = member_standings(session, ctx.settings.quotas, member.id, member.group_id, periods, ctx.now)
     if command.target in SUBMISSION_KINDS:
         listed = _notes(session, member, command.target, ctx) if command.content == "notes" else []
         return Reply("\n".join([_kind_count(record, command.target, today), *listed]))

@@ -46,7 +46,7 @@ UNKNOWN_PERIOD = "没看懂「{word}」是哪个时期，可以说：本月、�
 PeriodPicker = Callable[[QuotaRule], Period | None]
 
 
-@router.route("status", roles=("leader", "admin"))
+@router.route("status", roles=("leader", "admin"), read_only=True)
 def status(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """The group's standing on each quota rule, or on one (target), or today's check-ins."""
     today = ctx.now.date()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, String, and_, cast, func, insert, literal, or_, select
+from sqlalchemy import Select, String, and_, bindparam, cast, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bot import advice, files
@@ -16,7 +16,7 @@ from bot.conversation import Question
 from bot.messages import SUBMISSION_KINDS, Command, FileRef, Notice, Reply
 from bot.periods import Period, period_of, spoken
 from bot.quotas import period_bounds
-from bot.router import Context, Router, prefetched
+from bot.router import Context, Prefetch, Router, prefetched
 from handlers.phrasing import month_day
 from models import Attachment, InboundMessage, LiaisonGroup, Member, Submission, next_id
 
@@ -65,35 +65,31 @@ def _title_and_content(command: Command) -> tuple[str, str] | None:
     return title[:200], content
 
 
-def _in_period(settings: Settings, kind: str, scope: str, now: dt.datetime):
-    """Submitted within the period `kind` is counted in for a member of `scope` (group, member)."""
-    start, end = period_bounds(_counting_period(settings.quotas, kind, scope, now.date()), now.tzinfo)
+def _in_period(scope: str):
+    """Submitted within the period the note's kind is counted in for a member of `scope` (group,
+    member): the bounds are the parameters pf_{scope}_start and pf_{scope}_end (`_note_values`)."""
+    start = bindparam(f"pf_{scope}_start", type_=Submission.submitted_at.type)
+    end = bindparam(f"pf_{scope}_end", type_=Submission.submitted_at.type)
     return and_(Submission.submitted_at >= start, Submission.submitted_at < end)
 
 
-def _prefetch_note(
-    session: Session, stmt: Select, command: Command, now: dt.datetime, settings: Settings
-) -> Select:
+def _note_shape(command: Command, settings: Settings) -> tuple[bool] | None:
+    """None for a command without a note's text; else whether the group's recent notes are read."""
+    if _title_and_content(command) is None:
+        return None
+    return (command.intent == "opinion" and settings.submissions.advice,)
+
+
+def _note_joined(dialect: str, stmt: Select, shape: tuple[bool]) -> Select:
     """Read with the sender: the same note sent within minutes, the count so far in the period its
     quota rule counts it in (of the group, or of a member outside groups), and the id the note will
     take, so that the answer, which names it, is known before anything is written."""
-    fields = _title_and_content(command)
-    if fields is None:
-        return stmt
-    title, content = fields
-    kind = command.intent
-    same = _same_note(Member.id, kind, title, content, now)
+    (with_recent,) = shape
+    kind = bindparam("pf_kind", type_=Submission.kind.type)
+    same = _same_note(Member.id, kind, bindparam("pf_title"), bindparam("pf_content"), bindparam("pf_since"))
     scope = or_(
-        and_(
-            Member.group_id.is_not(None),
-            Submission.group_id == Member.group_id,
-            _in_period(settings, kind, "group", now),
-        ),
-        and_(
-            Member.group_id.is_(None),
-            Submission.member_id == Member.id,
-            _in_period(settings, kind, "member", now),
-        ),
+        and_(Member.group_id.is_not(None), Submission.group_id == Member.group_id, _in_period("group")),
+        and_(Member.group_id.is_(None), Submission.member_id == Member.id, _in_period("member")),
     )
     count = select(func.count(Submission.id)).where(
         scope, Submission.kind == kind, Submission.status != "withdrawn"
@@ -101,17 +97,28 @@ def _prefetch_note(
     return stmt.add_columns(
         same.limit(1).scalar_subquery(),
         count.scalar_subquery(),
-        next_id(session, Submission.__table__),
-        _recent_of_group(kind, now, settings),
+        next_id(dialect, Submission.__table__),
+        _recent_of_group(kind) if with_recent else literal(None, String),
     )
 
 
-def _recent_of_group(kind: str, now: dt.datetime, settings: Settings):
+def _note_values(command: Command, now: dt.datetime, settings: Settings) -> dict:
+    title, content = _title_and_content(command)
+    kind = command.intent
+    values = {"pf_kind": kind, "pf_title": title, "pf_content": content, "pf_since": now - _RESENT_WITHIN}
+    for scope in ("group", "member"):
+        period = _counting_period(settings.quotas, kind, scope, now.date())
+        values[f"pf_{scope}_start"], values[f"pf_{scope}_end"] = period_bounds(period, now.tzinfo)
+    values["pf_recent_since"] = now - dt.timedelta(days=settings.submissions.similar_days)
+    return values
+
+
+_prefetch_note = Prefetch(build=_note_joined, values=_note_values, shape=_note_shape)
+
+
+def _recent_of_group(kind):
     """The group's recent 社情民意 (id, title, start of content) in one string, for the intake advice
     to compare with (bot/advice.py), read with the sender: no round trip of its own."""
-    rules = settings.submissions
-    if kind != "opinion" or not rules.advice:
-        return literal(None, String)
     row = (
         cast(Submission.id, String)
         + literal(advice.FIELD)
@@ -125,7 +132,7 @@ def _recent_of_group(kind: str, now: dt.datetime, settings: Settings):
             Submission.group_id == Member.group_id,
             Submission.kind == kind,
             Submission.status != "withdrawn",
-            Submission.submitted_at > now - dt.timedelta(days=rules.similar_days),
+            Submission.submitted_at > bindparam("pf_recent_since", type_=Submission.submitted_at.type),
         )
         .scalar_subquery()
     )
@@ -202,16 +209,31 @@ def _tell_office(
     )
 
 
-def _same_note(member_id, kind: str, title: str, content: str, now: dt.datetime) -> Select:
-    """The member's note of this kind and text sent within minutes (not withdrawn): the same note."""
+def _same_note(member_id, kind, title, content, since) -> Select:
+    """The member's note of this kind and text sent since `since` (not withdrawn): the same note.
+    Each argument a value or an expression (a bind parameter, a column)."""
     return select(Submission.id).where(
         Submission.member_id == member_id,
         Submission.kind == kind,
         Submission.title == title,
         Submission.content == content,
         Submission.status != "withdrawn",
-        Submission.submitted_at > now - _RESENT_WITHIN,
+        Submission.submitted_at > since,
     )
+
+
+_NOTE_COLUMNS = ("id", "member_id", "group_id", "kind", "title", "content", "submitted_at", "source_message_id")
+
+
+@lru_cache(maxsize=1)
+def _insert_note():
+    """INSERT … SELECT the note's values WHERE NOT EXISTS the same note, built once (`_record`)."""
+    table = Submission.__table__
+    values = [bindparam(f"v_{c}", type_=table.c[c].type) for c in _NOTE_COLUMNS]
+    same = _same_note(values[1], values[3], values[4], values[5], bindparam("since", type_=table.c.submitted_at.type))
+    chosen = select(*values).where(~same.exists())
+    # RETURNING says whether it wrote: psycopg reports an INSERT … SELECT's rowcount as -1.
+    return insert(table).from_select(list(_NOTE_COLUMNS), chosen).returning(table.c.id)
 
 
 def _record(
@@ -225,12 +247,11 @@ def _record(
     so nothing waited and nothing was re-read). This INSERT … SELECT … WHERE NOT EXISTS is a new
     statement, under the lock, and sees that copy: then nothing is written and the answer is the
     repeat's (tests/test_races.py)."""
-    table = Submission.__table__
     row = {**values, "source_message_id": inbound_id}
-    same = _same_note(values["member_id"], values["kind"], values["title"], values["content"], now)
-    chosen = select(*(literal(v, type_=table.c[k].type) for k, v in row.items())).where(~same.exists())
-    # RETURNING says whether it wrote: psycopg reports an INSERT … SELECT's rowcount as -1.
-    if session.execute(insert(table).from_select(list(row), chosen).returning(table.c.id)).first() is None:
+    since = now - _RESENT_WITHIN
+    params = {f"v_{c}": row[c] for c in _NOTE_COLUMNS}
+    if session.execute(_insert_note(), {**params, "since": since}).first() is None:
+        same = _same_note(values["member_id"], values["kind"], values["title"], values["content"], since)
         number = session.scalar(same.order_by(Submission.id).limit(1))
         label = SUBMISSION_KINDS[values["kind"]]
         return Reply(f"已收到过这篇{label}《{_shown(values['title'])}》（编号#{number}），没有重复记录。")

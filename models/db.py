@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +64,24 @@ def insert_or_skip(
 ) -> int | None:
     """INSERT … ON CONFLICT (unique) DO NOTHING, one statement: the new row's id, or None when a row
     with the same unique key exists (the database decides, not a read before the write)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(unique))
-    return session.execute(stmt.returning(table.c.id)).scalar()
+    stmt = _insert_or_skip(session.get_bind().dialect.name, table, unique)
+    return session.execute(stmt, values).scalar()
 
 
-def next_id(session: Session, table: Table) -> ColumnElement[int]:
-    """The id the next row of `table` will take, as an expression to select with another query (so
-    a reply can name a record before it is written). PostgreSQL draws it from the sequence; SQLite
-    takes max + 1, safe because a transaction that writes after reading holds the write lock."""
-    if session.get_bind().dialect.name == "postgresql":
+@lru_cache(maxsize=32)
+def _insert_or_skip(dialect_name: str, table: Table, unique: tuple[str, ...]):
+    # Built once, the values as parameters: building the statement with them took longer than
+    # sending it (its cache key is made from every value, issue 17).
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    return stmt.returning(table.c.id)
+
+
+def next_id(dialect: str, table: Table) -> ColumnElement[int]:
+    """The id the next row of `table` will take on the database `dialect` (its name), as an
+    expression to select with another query (so a reply can name a record before it is written).
+    PostgreSQL draws it from the sequence; SQLite takes max + 1, safe because a transaction that
+    writes after reading holds the write lock."""
+    if dialect == "postgresql":
         return func.nextval(func.pg_get_serial_sequence(table.name, "id"))
     return select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()

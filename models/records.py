@@ -101,6 +101,13 @@ class Submission(Base):
     """A note or other work: 社情民意, 意见建议, 调研报告, 为民办实事, 提案."""
 
     __tablename__ = "submission"
+    # Each note counts the group's notes of its kind in the period and looks for the member's same
+    # note sent minutes ago, both read with the sender (handlers/submissions.py): by kind and time
+    # within the group or the member, not among every note of the county's month.
+    __table_args__ = (
+        Index("ix_submission_group_kind_at", "group_id", "kind", "submitted_at"),
+        Index("ix_submission_member_kind_at", "member_id", "kind", "submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)

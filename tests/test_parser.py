@@ -184,3 +184,18 @@ def test_naive_clock_is_never_read() -> None:
     a = parse("明天的视察请假", dt.datetime(2030, 5, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))))
     b = parse("明天的视察请假", NOW)
     assert (a.date, b.date) == (dt.date(2030, 5, 2), dt.date(2026, 11, 24))
+
+
+def test_a_reading_is_kept_for_its_day_only() -> None:
+    # The parser keeps the day's readings of short texts (签到 is read once a day); the next day,
+    # or a time of day, is read again.
+    monday, later, tuesday = NOW, NOW + dt.timedelta(hours=3), NOW + dt.timedelta(days=1)
+    assert parse_strict("签到", monday) is parse_strict("签到", later)
+    assert (parse_strict("签到", monday).date, parse_strict("签到", tuesday).date) == (monday.date(), tuesday.date())
+    first, second = parse_strict("明天的视察我请假", monday), parse_strict("明天的视察我请假", tuesday)
+    assert (first.intent, second.intent) == ("leave", "leave")
+    assert second.date - first.date == dt.timedelta(days=1)
+    with pytest.raises(DateError):
+        parse_strict("11月31日请假", monday)
+    with pytest.raises(DateError):  # a refusal is never kept as a reading either
+        parse_strict("11月31日请假", tuesday)

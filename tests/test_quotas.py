@@ -272,7 +272,7 @@ def test_a_members_own_record_counts_kinds_attendance_and_personal_quotas(runtim
     ]
     periods = [period_of(k, NOW.date()) for k in ("month", "quarter", "year")]
     with runtime.sessions() as s:
-        record = member_standings(s, rules, me, periods, NOW)
+        record = member_standings(s, rules, me, g1, periods, NOW)
     month, quarter, year = record.periods
     assert (month.submissions, month.attended, month.on_leave, month.missed) == ((("opinion", 1),), 1, 0, 0)
     assert (quarter.submissions, quarter.attended, quarter.on_leave, quarter.missed) == (

@@ -82,6 +82,11 @@ def _count(runtime, model) -> int:
         return s.scalar(select(func.count()).select_from(model))
 
 
+def _last_logged(runtime) -> InboundMessage:
+    with runtime.sessions() as s:
+        return s.scalars(select(InboundMessage).order_by(InboundMessage.id.desc()).limit(1)).one()
+
+
 def test_a_first_check_in_costs_five_statements_and_is_recorded_once(runtime, activity_today):
     with counted(runtime.engine) as sent:
         out = _group_message(runtime, "zhangsan", "签到")
@@ -172,7 +177,22 @@ def test_group_status_for_a_leader_takes_four_queries_besides_the_messages_own(r
     with counted(runtime.engine) as sent:
         out = _group_message(runtime, "wang", "本组情况")
     assert "本组还差" in out.reply.text and "本期还没交过任何材料的" in out.reply.text
-    # The message's own: BEGIN, the sender, its log row and the answer onto it, COMMIT. The answer's:
-    # the leaders, every rule's counts, the group's name, who sent nothing toward any rule (was one
-    # query per rule: 12 statements in all).
-    assert sent == ["BEGIN", "SELECT", "INSERT", "SELECT", "SELECT", "SELECT", "SELECT", "UPDATE", "COMMIT"]
+    # The message's own: BEGIN, the sender, its log row written once with the answer (a route that
+    # only reads answers first), COMMIT. The answer's: the leaders, every rule's counts, the group's
+    # name, who sent nothing toward any rule (was one query per rule: 12 statements in all; the log
+    # row inserted, then updated: 9).
+    assert sent == ["BEGIN", "SELECT", "SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "COMMIT"]
+    logged = _last_logged(runtime)
+    assert (logged.intent, logged.outcome, logged.reply_text) == ("status", "answered", out.reply.text)
+
+
+def test_my_record_takes_two_queries_and_writes_its_log_row_once(runtime, roster, activity_today):
+    _group_message(runtime, "zhangsan", "签到")
+    with counted(runtime.engine) as sent:
+        out = _group_message(runtime, "zhangsan", "我的履职")
+    assert "活动出席1次" in out.reply.text
+    # BEGIN, the sender (with the member's group), the notes and the activities of the year, the log
+    # row with the answer, COMMIT (was 8: the group read again, the log row inserted then updated).
+    assert sent == ["BEGIN", "SELECT", "SELECT", "SELECT", "INSERT", "COMMIT"]
+    logged = _last_logged(runtime)
+    assert (logged.intent, logged.member_id, logged.reply_text) == ("my", roster["张三"], out.reply.text)
