@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import ADOPTION_LEVEL_NAMES, PERIOD_MONTHS, QuotaRule
 from bot.periods import Period, deadline, period_of
-from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission
+from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission, read
 
 __all__ = [
     "ADOPTION_ORDER",
@@ -50,6 +50,7 @@ __all__ = [
     "PeriodRecord",
     "MemberRecord",
     "group_standings",
+    "leaders_by_group",
     "judged_in",
     "read_gave_nothing",
     "member_standings",
@@ -194,11 +195,13 @@ def group_standings(
     now: dt.datetime,
     group_ids: Iterable[int] | None = None,
     period_for: PeriodFor | None = None,
+    leaders: Mapping[int, tuple[int, ...]] | None = None,
 ) -> dict[int, list[RuleStanding]]:
     """Each group's standing on each rule, in rule order: {group_id: [RuleStanding, …]}.
 
     `group_ids` None means every group. `period_for(rule)` picks the period to judge a rule in
-    (default: the rule's period containing `now`); returning None leaves the rule out.
+    (default: the rule's period containing `now`); returning None leaves the rule out. `leaders`:
+    every group's, as `leaders_by_group` read them, if the caller has them already.
 
     Two queries for any number of groups and rules (every group's counts on every rule, the
     leaders), one more per member-scope rule (its members below the minimum); `behind_members`
@@ -209,9 +212,10 @@ def group_standings(
     wanted = sorted(set(group_ids)) if group_ids is not None else None
     chosen = [(rule, period) for rule in rules if (period := pick(rule)) is not None]
     scope = _Scope(session, now.tzinfo, today, wanted)
-    leaders = _leaders(session, wanted)
+    if leaders is None:
+        leaders = leaders_by_group(session, wanted)
     judged = [_Judged(scope, rule, period, leaders) for rule, period in chosen]
-    rows = session.execute(_counts_statement(judged, scope)).all()
+    rows = read(session, _counts_statement(judged, scope)).all()
     behind = [_below_minimum(j) if j.rule.scope == "member" else None for j in judged]
     result: dict[int, list[RuleStanding]] = {}
     for gid, holders, *counts in rows:
@@ -282,7 +286,7 @@ class _Judged:
         """The group's quota holders with nothing toward the rule: one query for all groups, on first use."""
         if self._gave_nothing is None:
             stmt = _holders(self.scope.wanted).add_columns(literal(0)).where(self.member_count() == 0)
-            self._gave_nothing = _by_group(self.scope.session.execute(stmt))
+            self._gave_nothing = _by_group(read(self.scope.session, stmt))
         return self._gave_nothing.get(group_id, ())
 
 
@@ -294,7 +298,7 @@ def read_gave_nothing(standings: Sequence[RuleStanding]) -> None:
         return
     scope = judged[0].scope
     counts = [j.member_count().label(f"n{i}") for i, j in enumerate(judged)]
-    rows = scope.session.execute(_holders(scope.wanted).add_columns(*counts)).all()
+    rows = read(scope.session, _holders(scope.wanted).add_columns(*counts)).all()
     for i, j in enumerate(judged):
         j._gave_nothing = _by_group((gid, mid, name, 0) for gid, mid, name, *ns in rows if ns[i] == 0)
 
@@ -320,10 +324,10 @@ def _below_minimum(judged: _Judged) -> dict[int, tuple[MemberCount, ...]]:
     """A member-scope rule's quota holders below its minimum, per group (one query)."""
     n = judged.member_count()
     stmt = _holders(judged.scope.wanted).add_columns(n).where(n < judged.rule.minimum)
-    return _by_group(judged.scope.session.execute(stmt))
+    return _by_group(read(judged.scope.session, stmt))
 
 
-def _leaders(session: Session, wanted: list[int] | None) -> dict[int, tuple[int, ...]]:
+def leaders_by_group(session: Session, wanted: list[int] | None = None) -> dict[int, tuple[int, ...]]:
     """Each group's active leaders' member ids, in member order (one query)."""
     stmt = select(Member.group_id, Member.id).where(
         Member.active.is_(True), Member.group_id.is_not(None), Member.role == "leader"
@@ -331,7 +335,7 @@ def _leaders(session: Session, wanted: list[int] | None) -> dict[int, tuple[int,
     if wanted is not None:
         stmt = stmt.where(Member.group_id.in_(wanted))
     out: dict[int, list[int]] = defaultdict(list)
-    for gid, mid in session.execute(stmt.order_by(Member.id)):
+    for gid, mid in read(session, stmt.order_by(Member.id)):
         out[gid].append(mid)
     return {gid: tuple(ids) for gid, ids in out.items()}
 
@@ -453,8 +457,8 @@ def _sent(session: Session, member_id: int, first: dt.date, last: dt.date, tz: d
     since, before = _midnight(first, tz), _midnight(last + dt.timedelta(days=1), tz)
     return [
         _Sent(kind, at.astimezone(tz).date(), level if status == "adopted" else None)
-        for kind, at, status, level in session.execute(
-            _SENT, {"member_id": member_id, "since": since, "before": before}
+        for kind, at, status, level in read(
+            session, _SENT, {"member_id": member_id, "since": since, "before": before}
         )
     ]
 
@@ -484,7 +488,7 @@ def _activities_seen(
 ) -> list[_Seen]:
     """The activities, not cancelled, from `first` to `last`, of the member's group or checked in at."""
     values = {"member_id": member_id, "group_id": group_id, "first": first, "last": last}
-    return [_Seen(*row) for row in session.execute(_SEEN[group_id is not None], values)]
+    return [_Seen(*row) for row in read(session, _SEEN[group_id is not None], values)]
 
 
 def _period_record(

@@ -24,8 +24,8 @@ from bot.config import QuotaRule, ReminderWording, Settings
 from bot.holidays import WorkCalendar
 from bot.messages import ACTIVITY_KINDS, Person
 from bot.periods import Period, period_of
-from bot.quotas import RuleStanding, group_standings
-from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member
+from bot.quotas import RuleStanding, group_standings, leaders_by_group
+from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, among, read
 
 __all__ = ["STAGES", "Message", "due", "due_in_stage"]
 
@@ -121,16 +121,17 @@ class _People:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._cache: dict[int, Person] = {}
-        self._leaders: dict[int, list[int]] | None = None
+        self._leaders: dict[int, tuple[int, ...]] | None = None
 
     def preload(self, ids: Iterable[int]) -> None:
         """Fetch everyone a batch of messages will mention at once, not a query per message."""
         missing = sorted({i for i in ids if i not in self._cache})
         for i in range(0, len(missing), 2000):
-            rows = self._session.execute(
+            rows = read(
+                self._session,
                 select(
                     Member.id, Member.name, Member.mobile, Member.wecom_userid, Member.dingtalk_userid
-                ).where(Member.id.in_(missing[i : i + 2000]))
+                ).where(among(self._session, Member.id, missing[i : i + 2000])),
             )
             for row in rows:
                 self._cache[row.id] = Person.of(row)
@@ -139,16 +140,14 @@ class _People:
         self.preload(ids)
         return tuple(self._cache[i] for i in ids if i in self._cache)
 
-    def leaders(self, group_id: int) -> list[int]:
+    def every_leader(self) -> dict[int, tuple[int, ...]]:
+        """Each group's active leaders, read once for every stage (and the quota standings)."""
         if self._leaders is None:
-            self._leaders = defaultdict(list)
-            for mid, gid in self._session.execute(
-                select(Member.id, Member.group_id)
-                .where(Member.role == "leader", Member.active.is_(True), Member.group_id.is_not(None))
-                .order_by(Member.id)
-            ):
-                self._leaders[gid].append(mid)
-        return self._leaders.get(group_id, [])
+            self._leaders = leaders_by_group(self._session)
+        return self._leaders
+
+    def leaders(self, group_id: int) -> tuple[int, ...]:
+        return self.every_leader().get(group_id, ())
 
 
 def recipients(session: Session, messages: Sequence[Message]) -> list[str]:
@@ -227,7 +226,9 @@ def _quota_reminders(
     if not active:
         return []
     rules = [r for r in settings.quotas if r.key in active]
-    standings = group_standings(session, rules, now, period_for=lambda r: active[r.key][0])
+    standings = group_standings(
+        session, rules, now, period_for=lambda r: active[r.key][0], leaders=people.every_leader()
+    )
     # Only the groups that owe something get a message (unless all_done_message): the rule's
     # wording of its period is worked out once, not once per group.
     when = {r.key: periods.spoken(active[r.key][0], now.date()) for r in rules}
@@ -465,10 +466,12 @@ def _activities_due(
     today = now.date()
     first = today - dt.timedelta(days=int((late + after).total_seconds() // 86400) + 1)
     last = today + dt.timedelta(days=cfg.days_before + 1)
-    activities = session.scalars(
-        select(Activity)
+    # Rows, not ORM objects: a province has hundreds of activities in the window, read only.
+    activities = read(
+        session,
+        select(*Activity.__table__.c)
         .where(Activity.cancelled.is_(False), Activity.date >= first, Activity.date <= last)
-        .order_by(Activity.date, Activity.id)
+        .order_by(Activity.date, Activity.id),
     )
     eve, report = [], []
     for a in activities:
@@ -581,24 +584,30 @@ def _absence_warnings(
 def _roll_call(session: Session, activity_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
     """Per activity, each expected member (active, role member of its group) with a state:
     present, leave (approved), asked (leave pending) or none. Three queries for any number."""
-    rows = session.execute(
+    rows = read(
+        session,
         select(Activity.id, Activity.date, Member.id)
         .join(Member, Member.group_id == Activity.group_id)
-        .where(Activity.id.in_(activity_ids), Member.active.is_(True), Member.role == "member")
-        .order_by(Activity.id, Member.id)
+        .where(among(session, Activity.id, activity_ids), Member.active.is_(True), Member.role == "member")
+        .order_by(Activity.id, Member.id),
     ).all()
     checked = set(
-        session.execute(
-            select(CheckIn.activity_id, CheckIn.member_id).where(CheckIn.activity_id.in_(activity_ids))
+        read(
+            session,
+            select(CheckIn.activity_id, CheckIn.member_id).where(
+                among(session, CheckIn.activity_id, activity_ids)
+            ),
         )
         .tuples()
         .all()
     )
     leave: dict[tuple[int, int], str] = {}
-    for aid, mid, status in session.execute(
+    for aid, mid, status in read(
+        session,
         select(LeaveRequest.activity_id, LeaveRequest.member_id, LeaveRequest.status).where(
-            LeaveRequest.activity_id.in_(activity_ids), LeaveRequest.status.in_(("pending", "approved"))
-        )
+            among(session, LeaveRequest.activity_id, activity_ids),
+            LeaveRequest.status.in_(("pending", "approved")),
+        ),
     ):
         if leave.get((aid, mid)) != "approved":
             leave[(aid, mid)] = status
@@ -638,8 +647,8 @@ def _unexcused_counts(
     )
     present = exists().where(CheckIn.activity_id == Activity.id, CheckIn.member_id == Member.id)
     conditions = [
-        reported.id.in_(sorted({aid for aid, _m in wanted})),
-        Member.id.in_(sorted({mid for _a, mid in wanted})),
+        among(session, reported.id, sorted({aid for aid, _m in wanted})),
+        among(session, Member.id, sorted({mid for _a, mid in wanted})),
         Activity.cancelled.is_(False),
         or_(Activity.date < reported.date, and_(Activity.date == reported.date, Activity.id <= reported.id)),
         ~excused,
@@ -656,4 +665,4 @@ def _unexcused_counts(
         .where(*conditions)
         .group_by(reported.id, Member.id)
     )
-    return {(aid, mid): n for aid, mid, n in session.execute(stmt) if (aid, mid) in wanted}
+    return {(aid, mid): n for aid, mid, n in read(session, stmt) if (aid, mid) in wanted}

@@ -6,7 +6,15 @@ Models know nothing of HTTP, platforms or the clock: every time is passed in.
 from models.backup import BACKUP_KINDS, BACKUP_STATUSES, BackupRun
 from models.base import AwareDateTime, Base
 from models.cards import CARD_KINDS, CARD_STATES, Card
-from models.db import WRITES_AFTER_READING, insert_or_skip, make_engine, make_session_factory, next_id
+from models.db import (
+    WRITES_AFTER_READING,
+    among,
+    insert_or_skip,
+    make_engine,
+    make_session_factory,
+    next_id,
+    read,
+)
 from models.messages import (
     INBOUND_OUTCOMES,
     OUTBOX_STATUSES,
@@ -43,6 +51,8 @@ __all__ = [
     "BackupRun",
     "Base",
     "insert_or_skip",
+    "among",
+    "read",
     "make_engine",
     "next_id",
     "make_session_factory",

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Executable,
+    Integer,
+    Result,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,6 +89,23 @@ def _insert_or_skip(dialect_name: str, table: Table, unique: tuple[str, ...]):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
     return stmt.returning(table.c.id)
+
+
+def read(session: Session, stmt: Executable, params: dict[str, Any] | None = None) -> Result:
+    """A Core SELECT run on the session's connection, in its transaction: the ORM's result handling
+    doubles the cost of reading thousands of rows (30,000 members: 93 ms against 50). What the
+    session holds unwritten is flushed first, as `session.execute` would."""
+    session.flush()
+    return session.connection().execute(stmt, params)
+
+
+def among(session: Session, column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column IN ids` as one array parameter on PostgreSQL (`= ANY(:ids)`): an IN list of a
+    thousand ids is a statement text of its own for every length, rendered and parsed anew each
+    time; SQLite gets the IN list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def next_id(dialect: str, table: Table) -> ColumnElement[int]:

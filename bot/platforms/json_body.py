@@ -27,7 +27,8 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise Unreadable("body is not UTF-8") from None
-    if depth(text) > max_depth:
+    # No deeper than its opening brackets, wherever they are: most bodies are not even counted.
+    if text.count("[") + text.count("{") > max_depth and depth(text) > max_depth:
         raise Unreadable(f"JSON nested deeper than {max_depth}")
     try:
         return json.loads(text)
