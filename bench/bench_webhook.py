@@ -201,6 +201,8 @@ def seed(config: Path) -> list[tuple[str, str, str]]:
                     created_at=now,
                 )
             )
+    with runtime.engine.begin() as conn:  # a database in use has its statistics: so does this one
+        conn.exec_driver_sql("ANALYZE")
     runtime.engine.dispose()
     return people
 
