@@ -291,3 +291,14 @@ def test_a_members_own_record_counts_kinds_attendance_and_personal_quotas(runtim
     assert (opinion.rule.key, opinion.count, opinion.required, opinion.met) == ("member_opinion", 2, 3, False)
     assert opinion.deadline == D(2026, 12, 31)
     assert (study.period.label, study.count, study.met) == ("2026年下半年", 1, True)
+
+
+def test_standings_count_what_the_same_session_holds_unwritten(runtime, roster, groups):
+    # The counts are read on the session's connection, past the ORM (models.read): what the
+    # session holds but has not flushed yet must be written first, as session.execute would.
+    g1, me = groups["第一联络组"], roster["张三"]
+    with runtime.sessions() as s:
+        s.add(Submission(member_id=me, group_id=g1, kind="opinion", title="t", content="c", submitted_at=_at(11, 20)))
+        (standing,) = group_standings(s, [OPINION], NOW, group_ids=[g1])[g1]
+        s.rollback()
+    assert (standing.done, standing.met) == (1, True)
