@@ -229,9 +229,10 @@ _NOTE_COLUMNS = ("id", "member_id", "group_id", "kind", "title", "content", "sub
 def _insert_note():
     """INSERT … SELECT the note's values WHERE NOT EXISTS the same note, built once (`_record`)."""
     table = Submission.__table__
-    values = [bindparam(f"v_{c}", type_=table.c[c].type) for c in _NOTE_COLUMNS]
-    same = _same_note(values[1], values[3], values[4], values[5], bindparam("since", type_=table.c.submitted_at.type))
-    chosen = select(*values).where(~same.exists())
+    v = {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in _NOTE_COLUMNS}
+    since = bindparam("since", type_=table.c.submitted_at.type)
+    same = _same_note(v["member_id"], v["kind"], v["title"], v["content"], since)
+    chosen = select(*v.values()).where(~same.exists())
     # RETURNING says whether it wrote: psycopg reports an INSERT … SELECT's rowcount as -1.
     return insert(table).from_select(list(_NOTE_COLUMNS), chosen).returning(table.c.id)
 
