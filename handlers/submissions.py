@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import lru_cache, partial
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, String, and_, bindparam, cast, func, insert, literal, or_, select
@@ -225,9 +225,8 @@ def _same_note(member_id, kind, title, content, since) -> Select:
 _NOTE_COLUMNS = ("id", "member_id", "group_id", "kind", "title", "content", "submitted_at", "source_message_id")
 
 
-@lru_cache(maxsize=1)
-def _insert_note():
-    """INSERT … SELECT the note's values WHERE NOT EXISTS the same note, built once (`_record`)."""
+def _insert_note_statement():
+    """INSERT … SELECT the note's values WHERE NOT EXISTS the same note (`_record`)."""
     table = Submission.__table__
     v = {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in _NOTE_COLUMNS}
     since = bindparam("since", type_=table.c.submitted_at.type)
@@ -235,6 +234,9 @@ def _insert_note():
     chosen = select(*v.values()).where(~same.exists())
     # RETURNING says whether it wrote: psycopg reports an INSERT … SELECT's rowcount as -1.
     return insert(table).from_select(list(_NOTE_COLUMNS), chosen).returning(table.c.id)
+
+
+_INSERT_NOTE = _insert_note_statement()  # built once, like the pipeline's own statements
 
 
 def _record(
@@ -251,7 +253,7 @@ def _record(
     row = {**values, "source_message_id": inbound_id}
     since = now - _RESENT_WITHIN
     params = {f"v_{c}": row[c] for c in _NOTE_COLUMNS}
-    if session.execute(_insert_note(), {**params, "since": since}).first() is None:
+    if session.execute(_INSERT_NOTE, {**params, "since": since}).first() is None:
         same = _same_note(values["member_id"], values["kind"], values["title"], values["content"], since)
         number = session.scalar(same.order_by(Submission.id).limit(1))
         label = SUBMISSION_KINDS[values["kind"]]
