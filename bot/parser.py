@@ -106,6 +106,7 @@ RULES: tuple[Rule, ...] = (
     Rule("journey_query", queries.journey_query, "社情民意流转情况: a question, before a note it starts like"),
     Rule("my_notes", queries.my_notes, "我的社情民意 lists one's notes: before a note, whose keyword it holds"),
     Rule("remind_to_submit", queries.remind_to_submit, "提醒大家交社情民意: a leader's ask, before the note its keyword opens"),
+    Rule("note_fault", notes.note_fault, "我刚才交的调研报告有误: how to mend a note, never a new one of that text"),
     Rule("note", notes.note, "a note opens with its keyword: what it mentions later is its text"),
     Rule("suggestion", notes.suggestion, "提个建议：… is a note too, before the questions"),
     Rule("help_question", queries.help_question, "…能干什么 anywhere in a short message: after notes, whose text may ask it"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import Command, Reply
+from bot.messages import SUBMISSION_KINDS, Command, Reply
 from bot.router import Context, Router
-from models import Member
+from handlers.phrasing import month_day
+from models import Member, Submission
 
 router = Router()
 
@@ -29,6 +31,28 @@ _LEADER = (
     "取消或改期：取消活动 #2　或　#2 改到12月18日下午3点",
     "本组情况：本组情况　或　谁没交社情民意　或　待审批",
 )
+COUNTS_HOW = (
+    "我记的是：本组活动的签到、请假，以及社情民意、意见建议、调研报告、为民办实事、提案。走访了解到的情况可写成"
+    "「社情民意：……」发给我，为群众办的事发「为民办实事：……」；能否计入履职积分以县政协的考核办法为准。"
+)
+FIX_HOW = "改刚交的材料：发「更正 新的全文」，指定哪一篇：更正 #编号 新的全文；交错或交重了：撤回 #编号。"
+
+
+def _how_to_fix(session: Session, member: Member, ctx: Context) -> Reply:
+    """How to mend a note already sent, and which one was sent last (its number is what 更正 takes)."""
+    last = session.scalar(
+        select(Submission)
+        .where(Submission.member_id == member.id, Submission.status != "withdrawn")
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        return Reply("您还没有交过材料，没有可改的。")
+    kind = SUBMISSION_KINDS.get(last.kind, "材料")
+    when = month_day(last.submitted_at.astimezone(ctx.settings.tz).date())
+    return Reply(f"{FIX_HOW}您最近交的是{kind}#{last.id}《{last.title}》（{when}）。")
+
+
 _UNKNOWN = (
     "您好，我是履职助手。第一次使用请先绑定身份（姓名、手机号与花名册一致）：",
     "绑定 张三 13800001234",
@@ -40,6 +64,10 @@ _UNKNOWN = (
 def show_help(session: Session, member: Member | None, command: Command, ctx: Context) -> Reply:
     if member is None:
         return Reply("\n".join(_UNKNOWN))
+    if command.target == "counts":
+        return Reply(COUNTS_HOW)
+    if command.target == "fix":
+        return _how_to_fix(session, member, ctx)
     if command.target == "files":
         files = ctx.settings.files
         return Reply(FILES_HOW.format(mb=files.max_mb, minutes=files.attach_minutes))

@@ -46,3 +46,35 @@ def test_every_example_in_the_admin_help_is_understood(say):
 def test_asking_how_to_send_a_file_is_told_with_the_configured_limits(say):
     reply = say("张三", "我上传个附件")
     assert reply.startswith("直接把文件或图片发给我即可") and "20MB" in reply and "10分钟" in reply
+
+
+def test_a_member_saying_a_note_was_wrong_is_told_how_to_mend_it_and_nothing_is_recorded(runtime, say):
+    from sqlalchemy import func, select
+
+    from models import Submission
+
+    assert say("张三", "我刚才提交的调研报告有误") == "您还没有交过材料，没有可改的。"
+    first = say("张三", "社情民意：关于村口路灯损坏的情况。晚上群众出行不便，建议尽快修复")
+    number = first.split("编号#")[1].split("。")[0].split("，")[0]
+    reply = say("张三", "组长，我上周交的那篇社情民意有个错字，怎么改")
+    assert "更正 #编号 新的全文" in reply and "撤回 #编号" in reply
+    assert f"社情民意#{number}《关于村口路灯损坏的情况》（11月23日）" in reply
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Submission)) == 1
+        assert s.scalar(select(Submission.content)).startswith("晚上群众出行不便")
+
+
+def test_asking_to_correct_a_note_without_its_new_text_changes_nothing(runtime, say):
+    from sqlalchemy import select
+
+    from models import Submission
+
+    say("张三", "社情民意：关于村口路灯损坏的情况。晚上群众出行不便，建议尽快修复")
+    assert say("张三", "我想修改一下刚交的社情民意").startswith("请把更正后的内容一起发来")
+    with runtime.sessions() as s:
+        assert s.scalar(select(Submission.title)) == "关于村口路灯损坏的情况"
+
+
+def test_asking_whether_a_visit_counts_is_told_what_the_bot_records(say):
+    reply = say("张三", "我今天去了村里走访群众，算不算履职")
+    assert "社情民意：" in reply and "为民办实事：" in reply and "考核办法" in reply

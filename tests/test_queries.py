@@ -270,6 +270,21 @@ def test_how_many_notes_of_a_kind_is_answered_with_that_count(say, add):
     assert say("张三", "我今年交了几篇建议") == "您交的意见建议：今年1篇。"
 
 
+def test_saying_a_note_was_sent_answers_what_the_bot_has_and_records_nothing(runtime, say, add):
+    add("submission", name="张三", at=dt.datetime(2026, 10, 8, 9, 0, tzinfo=TZ))
+    assert say("李四", "社情民意我交了") == "您交的社情民意：本月0篇；本季度0篇；今年0篇。"
+    assert say("张三", "这个月的社情民意我交过没有") == "您本月还没有交社情民意。"
+    assert say("张三", "提案我今年交了几件") == "您今年还没有交提案。"
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Submission)) == 1  # 张三's October note only
+
+
+def test_a_leader_asking_about_materials_hears_the_whole_standing(say, add):
+    add("submission", name="张三")
+    answer = say("王组长", "这个月大家交材料情况怎么样")
+    assert answer.startswith("第一联络组履职情况") and "社情民意" in answer, answer
+
+
 def test_my_record_shows_personal_quotas_when_rules_are_per_member(config_dict, engine, roster, runtime, add):
     from app import PLATFORMS, ROUTERS
     from bot.config import settings_from_dict

@@ -33,6 +33,7 @@ _BODY_START_RE = re.compile(
 _COUNTED_BODY_RE = re.compile(
     r"^(?:一[则篇条份件个]|[两几][篇条份件个])?[:：]|^(?:一[则篇条份件个])[,，\s]*(?:关于|《)"
 )
+SENT_ALREADY_RE = re.compile(r"^(?:我|本人)(?:已经|已|都|早就|早|刚|刚刚|上周|昨天)?(?:交|报|提交|报送|上报|发)(?:过)?了?[!！。]?$")
 _LEADING_PERIOD_RE = re.compile(rf"^(?:的)?(?:{PERIOD_WORDS})")
 _REPORT_RE = re.compile(
     rf"(?:{vocab.alternation(vocab.REPORT_PHRASES)})(?:一下|一个|个|一些|些|点|一件|件)?"
@@ -97,8 +98,12 @@ def _asks_about_notes(rest: str) -> bool:
     if _QUERY_TAIL_RE.match(rest):
         return True
     head = re.split(rf"[{SEP}\n《]", rest, maxsplit=1)[0][:10]
-    # 我交了社情民意没 / …了吗: a question about having sent one, not a note whose text is 没.
-    return bool(re.search(r"几篇|几条|几份|几件|几个|多少|吗$|没有$|了没|^了?[没么嘛吗]$|^了?没交$", head))
+    # 我交了社情民意没 / …了吗: a question about having sent one, not a note whose text is 没; 社情民意我交了
+    # says one was sent (the sender's record answers whether the bot has it), not a note whose text is 我交了.
+    return bool(
+        re.search(r"几篇|几条|几份|几件|几个|多少|吗$|没有$|了没|^了?[没么嘛吗]$|^了?没交$", head)
+        or SENT_ALREADY_RE.match(head)
+    )
 
 
 def _preamble_ok(preamble: str, word: str, rest: str = "") -> bool:
@@ -199,6 +204,34 @@ def suggestion(t: Text) -> Command | None:
 
 
 _CORRECT_RE = re.compile(r"^(?:我要|我想|请|帮我)?(?:更正|改正|更改|修改)(?:一下)?")
+# 我想修改一下刚交的社情民意: the words after 修改 point at the note; they are not its new text.
+_NOTE_REF = rf"(?:{vocab.alternation(vocab.SUBMISSION_KINDS)}|材料|稿子|那篇|那条|那份)"
+_ONLY_A_REFERENCE_RE = re.compile(
+    r"^(?:我|本人)?(?:刚才|刚刚|刚|上周|昨天|前天|之前|前面|上次|今天|上午|下午)?(?:交|提交|报|报送|发|写)?(?:过)?(?:的)?"
+    rf"(?:那|这|上)?(?:一)?(?:篇|条|份|个)?(?:{vocab.alternation(vocab.SUBMISSION_KINDS)}|材料|稿子)?(?:信息)?(?:吧|啊|呢)?$"
+)
+# 我上周交的那篇社情民意有个错字，怎么改 / 我刚才提交的调研报告有误 / 社情民意发重了: a note already sent is
+# wrong — how to mend it is answered, never a new note whose text is 有误.
+_FAULT_RE = re.compile(
+    r"有误|有错|错了|写错|打错|错字|错别字|有问题|不对|不准确|漏了|漏写|少写|要改|想改|怎么改|如何改|咋改|能改|"
+    r"能不能改|可以改|改不了|修改|改一下|改正|更正|重新交|重交|重新发|发错|交错|交重|发重|重复了|重复交|多交了|多发了"
+)
+_NOTE_REF_RE = re.compile(_NOTE_REF)
+_NOTE_TEXT_START = "\n:：《“\"" + " ,，;；。!！"
+
+
+def note_fault(t: Text) -> Command | None:
+    """A short message saying a note already sent is wrong or asking how to change it: help "fix"."""
+    bare = t.bare
+    m = _NOTE_REF_RE.search(bare)
+    if len(bare) > 32 or m is None:
+        return None
+    before, rest = bare[: m.start()], bare[m.end() :]
+    if rest[:1] and rest[0] in _NOTE_TEXT_START and not _FAULT_RE.match(rest.lstrip(STRIP)):
+        return None  # 社情民意：村口路标有误…: a note whose text says so
+    if len(m[0]) <= 2 and _FAULT_RE.match(rest):
+        return None  # 建议修改村口的限速标志: a suggestion to amend something
+    return Command("help", target="fix") if _FAULT_RE.search(rest[:10]) or _FAULT_RE.search(before) else None
 
 
 def correct(t: Text) -> Command | None:
@@ -211,5 +244,7 @@ def correct(t: Text) -> Command | None:
     found = keyword_at(rest)
     if found and found[1] == 0:
         rest = rest[found[2] :]
+    if _ONLY_A_REFERENCE_RE.match(rest.strip(STRIP)):
+        return Command("correct", target=target)  # the new text is asked for
     title, content = split_note(rest)
     return Command("correct", target=target, title=title, content=content)

@@ -7,6 +7,7 @@ import re
 
 from bot import vocabulary as vocab
 from bot.messages import Command
+from bot.reading.notes import SENT_ALREADY_RE
 from bot.reading.text import (
     GROUP_RE,
     PERIOD_RE,
@@ -78,11 +79,17 @@ _HOW_TO_USE_RE = re.compile(
 )
 
 
+# 我今天去村里走访群众，算不算履职: what the bot records (help, target "counts").
+_COUNTS_RE = re.compile(r"(?:算不算|能不能算|可不可以算|能算|可以算|算)(?:是|作|做)?(?:我的)?(?:履职|积分|加分|工作量|数)(?:吗|呢|不)?$|能加分吗$|算不算数?$")
+
+
 def help_(t: Text) -> Command | None:
-    """帮助 / ? / 怎么请假 / 这个助手怎么用 / 我上传个附件 (target "files")."""
+    """帮助 / ? / 怎么请假 / 这个助手怎么用 / 我上传个附件 (target "files") / …算不算履职 ("counts")."""
     bare = t.bare.lower()
     if len(bare) <= 16 and _FILES_HOW_RE.match(bare):
         return Command("help", target="files")
+    if len(bare) <= 40 and ":" not in bare and "：" not in bare and _COUNTS_RE.search(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP)):
+        return Command("help", target="counts")
     asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
     if bare in _HELP_WORDS or asked in _HELP_WORDS or t.core.strip() in _HELP_WORDS or _HOW_RE.match(t.core):
         return Command("help")
@@ -156,6 +163,10 @@ _MY_RE = re.compile(
     r"|^我(?!们)\S{0,4}?(?:还有|还)(?:哪些|什么|啥|几项|几个|哪几项)(?:没|未)(?:完成|交|做|达标)"
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)(?:了|过)\S{0,8}?(?:吗|没|没有|么|嘛|没交)$"
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)\S{0,8}?(?:了吗|了没|了没有|过吗|过没有)$"
+)
+# 这个月的社情民意我交过没有 / 今年的任务我还差啥: what is asked about first, then the sender's question.
+_KIND_FIRST_RE = re.compile(
+    rf"^(?:(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?|(?:履职)?任务|指标)(?:的)?(?:呢)?[，,]?(?=我(?!们))"
 )
 _RECORD_OF_RE = re.compile(
     r"^(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?(?:的?(?:履职|情况|记录|档案)(?:情况|记录|档案|统计)?(?:怎么样|咋样|如何)?"
@@ -277,10 +288,13 @@ def my(t: Text) -> Command | None:
     if _MY_LEAVE_RE.match(_QUERY_SUFFIX_RE.sub("", t.bare).strip(STRIP)):
         return Command("my", target="leave")
     q = query_core(t)
-    if _MY_RE.match(q) or _MY_RE.match(_QUERY_PREFIX_RE.sub("", t.bare, count=1)):
+    named = None
+    if m := _KIND_FIRST_RE.match(q):
+        q, named = q[m.end() :], vocab.SUBMISSION_KINDS.get(m["kw"] or "")
+    if _MY_RE.match(q) or _MY_RE.match(_QUERY_PREFIX_RE.sub("", t.bare, count=1)) or (named and SENT_ALREADY_RE.match(q)):
         # Whose record: the sender's own (a leader's 张三的履职 is read by `status`); the target is
         # the submission kind asked about (我今年交了几篇社情民意), if any.
-        kind = target_word(q)
+        kind = named or target_word(q)
         return Command(
             "my", title=period_word(t), kind=kind_named(q), target=kind if kind in _NOTE_INTENTS else None
         )
@@ -346,6 +360,11 @@ _SUBMISSION_QUERY_RE = re.compile(
     r"|(?:有)?(?:几|多少)(?:篇|条|份|件|个)(?:了)?|完成(?:了)?(?:吗|没有?|情况|得怎么样|得咋样|得如何|几|多少)"
     r"|(?:搞|办|做)了(?:吗|没有?|几件|几个)|还(?:差|欠|缺)(?:几|多少))"
 )
+# 这个月大家交材料情况怎么样 / 材料交齐了吗: "材料" names every submission, so the whole standing.
+_MATERIALS_RE = re.compile(
+    rf"^{_GROUP_WORDS}?的?(?:交|报|提交|报送|上报)?(?:的)?(?:履职)?材料(?:的)?(?:都)?(?:交|报|提交|报送|上报)?(?:得)?"
+    rf"(?:情况|进度|统计|汇总|{_HOW_WELL}|(?:交|报)?齐了(?:吗|没有?)|完成(?:了)?(?:吗|没有?|情况)|(?:交|报)了(?:吗|没有?|几|多少))"
+)
 _OVERALL_RE = re.compile(
     rf"^{_GROUP_WORDS}?的?(?:那个|这个)?(?:履职)?(?:任务)?(?:都|全部|全都)?(?:情况|进度|统计|完成情况|汇总|欠交情况|完成得?{_HOW_WELL}|{_HOW_WELL}|"
     r"完成了(?:吗|没有?)|达标了(?:吗|没有?)|还差(?:什么|哪些|啥|多少)|还欠(?:什么|哪些|啥|多少)|差(?:什么|哪些|啥)|欠(?:什么|哪些|啥)|"
@@ -384,7 +403,7 @@ def _asked_about(t: Text, q: str, group: str | None) -> str | None:
         return vocab.SUBMISSION_KINDS.get(m["kw"]) or vocab.ACTIVITY_KINDS.get(m["kw"])
     if m := _SUBMISSION_QUERY_RE.match(q):
         return vocab.SUBMISSION_KINDS[m["kw"]]
-    if _OWES_RE.match(q) or _OVERALL_RE.match(q):
+    if _OWES_RE.match(q) or _OVERALL_RE.match(q) or _MATERIALS_RE.match(q):
         return ""
     return None
 
