@@ -395,10 +395,11 @@ def servers(tmp: Path, bot_root: Path, config: Path, args) -> list[tuple[str, st
         ("floor", "floor:app", tmp, {**base, **floor_env, "PYTHONPATH": str(ROOT)}),
         ("bot", "wsgi:app", bot_root, {**base, "BOT_CONFIG": str(config), "PYTHONPATH": str(bot_root)}),
     ]
-    if args.compare is not None:  # another checkout of the bot (the code before a change), same run
-        other = args.compare.resolve()
+    if args.compare is not None or args.compare_env:  # the code before a change, or other settings
+        other = (args.compare or bot_root).resolve()
+        extra = dict(kv.split("=", 1) for kv in args.compare_env)
         out.append(
-            ("bot-cmp", "wsgi:app", other, {**base, "BOT_CONFIG": str(config), "PYTHONPATH": str(other)})
+            ("bot-cmp", "wsgi:app", other, {**base, "BOT_CONFIG": str(config), "PYTHONPATH": str(other), **extra})
         )
     return out
 
@@ -442,6 +443,10 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL server")
     ap.add_argument("--bot-root", type=Path, default=ROOT, help="the checkout whose wsgi:app is measured")
     ap.add_argument("--compare", type=Path, help="another checkout of the bot to run beside it (as bot-cmp)")
+    ap.add_argument(
+        "--compare-env", action="append", default=[], metavar="KEY=VALUE",
+        help="environment for bot-cmp only (without --compare: this checkout, e.g. BOT_PRELOAD=0)",
+    )  # fmt: skip
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_webhook_"))
@@ -469,7 +474,7 @@ def main() -> None:
     print(f"floor/ceiling = {rps['floor'] / rps['ceiling']:.2f}")
     print(f"bot/ceiling = {rps['bot'] / rps['ceiling']:.2f}")
     if "bot-cmp" in rps:
-        print(f"bot-cmp ({args.compare}): bot-cmp/floor = {rps['bot-cmp'] / rps['floor']:.2f}, "
+        print(f"bot-cmp ({args.compare or args.bot_root} {' '.join(args.compare_env)}): bot-cmp/floor = {rps['bot-cmp'] / rps['floor']:.2f}, "
               f"bot/bot-cmp = {rps['bot'] / rps['bot-cmp']:.2f}")  # fmt: skip
 
 
