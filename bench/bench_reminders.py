@@ -216,12 +216,17 @@ def single_query(settings: Settings, now: dt.datetime) -> tuple[str, dict]:
     return sql, {**params, "y": year_start, "yd": year_start.date()}
 
 
+CPU: dict[str, float] = {}  # this process's CPU time of each timed function (median), by its name
+
+
 def timed(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
+    times, cpu, result = [], [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    CPU[fn.__name__] = statistics.median(cpu)
     return statistics.median(times), result
 
 
@@ -274,8 +279,18 @@ def main() -> None:
         with engine.connect() as conn:
             return conn.execute(text(sql), params).all()
 
+    def quota_stage():  # the stage that counts what the single query counts
+        with sessions() as s:
+            return reminders.due_in_stage(s, settings, NOW, "quota")
+
+    def activity_stage():  # the eve reminders, attendance reports and absence warnings
+        with sessions() as s:
+            return reminders.due_in_stage(s, settings, NOW, "activity")
+
     run_due(), run_status(), run_sql()  # warm the caches and the connection pool
     t_due, msgs = timed(run_due, args.repeat)
+    t_quota, quota_msgs = timed(quota_stage, args.repeat)
+    t_activity, activity_msgs = timed(activity_stage, args.repeat)
     t_status, standings = timed(run_status, args.repeat)
     t_sql, rows = timed(run_sql, args.repeat)
     # The single query must agree with group_standings on the group-scope rules.
@@ -283,12 +298,19 @@ def main() -> None:
     mismatches = sum(
         1 for gid, *counts in rows if [standings[gid][i].done for i in group_rules] != list(counts)
     )
-    print(f"{'reminders.due()':40s} {t_due * 1000:9.1f} ms   ({len(msgs):,} messages)")
+    print(f"{'reminders.due()':40s} {t_due * 1000:9.1f} ms   ({len(msgs):,} messages, "
+          f"{CPU['run_due'] * 1000:.0f} ms of this process's CPU)")  # fmt: skip
+    print(f"{'  its quota stage':40s} {t_quota * 1000:9.1f} ms   ({len(quota_msgs):,} messages, "
+          f"{CPU['quota_stage'] * 1000:.0f} ms CPU)")  # fmt: skip
+    print(f"{'  its activity stage':40s} {t_activity * 1000:9.1f} ms   ({len(activity_msgs):,} messages, "
+          f"{CPU['activity_stage'] * 1000:.0f} ms CPU)")  # fmt: skip
     print(f"{'group_standings(), every group':40s} {t_status * 1000:9.1f} ms   ({len(standings):,} groups)")
     print(
         f"{'single aggregate SQL, every group':40s} {t_sql * 1000:9.1f} ms   ({len(rows):,} rows, "
         f"{mismatches} disagreeing with group_standings)"
     )
+    print(f"due() / SQL = {t_due / t_sql:.1f}, its quota stage / SQL = {t_quota / t_sql:.1f}, "
+          f"group_standings() / SQL = {t_status / t_sql:.1f} (goal <= 2)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ def group_standings(
     if leaders is None:
         leaders = leaders_by_group(session, wanted)
     judged = [_Judged(scope, rule, period, leaders) for rule, period in chosen]
-    rows = read(session, _counts_statement(judged, scope)).all()
+    rows = read(session, _counts_statement(judged, scope))
     behind = [_below_minimum(j) if j.rule.scope == "member" else None for j in judged]
     result: dict[int, list[RuleStanding]] = {}
     for gid, holders, *counts in rows:
@@ -298,7 +298,7 @@ def read_gave_nothing(standings: Sequence[RuleStanding]) -> None:
         return
     scope = judged[0].scope
     counts = [j.member_count().label(f"n{i}") for i, j in enumerate(judged)]
-    rows = read(scope.session, _holders(scope.wanted).add_columns(*counts)).all()
+    rows = read(scope.session, _holders(scope.wanted).add_columns(*counts))
     for i, j in enumerate(judged):
         j._gave_nothing = _by_group((gid, mid, name, 0) for gid, mid, name, *ns in rows if ns[i] == 0)
 

@@ -89,7 +89,8 @@ class _Window:
 
 def due(session: Session, settings: Settings, now: dt.datetime) -> list[Message]:
     """Everything due at `now` and not yet stale, in a stable order (the outbox skips known keys)."""
-    return [m for stage in STAGES for m in due_in_stage(session, settings, now, stage)]
+    people = _People(session)  # the groups' leaders and the mentioned members, read once for all stages
+    return [m for stage in STAGES for m in due_in_stage(session, settings, now, stage, people)]
 
 
 # The kinds of reminder, each computed on its own: the scheduler's tick works through them one
@@ -97,10 +98,12 @@ def due(session: Session, settings: Settings, now: dt.datetime) -> list[Message]
 STAGES = ("quota", "deadline", "summary", "score", "activity")
 
 
-def due_in_stage(session: Session, settings: Settings, now: dt.datetime, stage: str) -> list[Message]:
+def due_in_stage(
+    session: Session, settings: Settings, now: dt.datetime, stage: str, people: _People | None = None
+) -> list[Message]:
     """What `due` returns for one of its STAGES."""
     now = now.astimezone(settings.tz)
-    people = _People(session)
+    people = people or _People(session)
     if stage == "activity":
         return _activity_messages(session, settings, people, now)
     compute = {
@@ -121,11 +124,13 @@ class _People:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._cache: dict[int, Person] = {}
+        self._asked: set[int] = set()  # every id looked up, found or not: looked up once
         self._leaders: dict[int, tuple[int, ...]] | None = None
 
     def preload(self, ids: Iterable[int]) -> None:
         """Fetch everyone a batch of messages will mention at once, not a query per message."""
-        missing = sorted({i for i in ids if i not in self._cache})
+        missing = sorted({i for i in ids if i not in self._asked})
+        self._asked.update(missing)
         for i in range(0, len(missing), 2000):
             rows = read(
                 self._session,
@@ -137,8 +142,10 @@ class _People:
                 self._cache[row.id] = Person.of(row)
 
     def persons(self, ids: Sequence[int]) -> tuple[Person, ...]:
-        self.preload(ids)
-        return tuple(self._cache[i] for i in ids if i in self._cache)
+        if not self._asked.issuperset(ids):
+            self.preload(ids)
+        cache = self._cache
+        return tuple(cache[i] for i in ids if i in cache)
 
     def every_leader(self) -> dict[int, tuple[int, ...]]:
         """Each group's active leaders, read once for every stage (and the quota standings)."""
@@ -590,17 +597,16 @@ def _roll_call(session: Session, activity_ids: list[int]) -> dict[int, list[tupl
         .join(Member, Member.group_id == Activity.group_id)
         .where(among(session, Activity.id, activity_ids), Member.active.is_(True), Member.role == "member")
         .order_by(Activity.id, Member.id),
-    ).all()
-    checked = set(
-        read(
+    )
+    checked = {
+        tuple(row)
+        for row in read(
             session,
             select(CheckIn.activity_id, CheckIn.member_id).where(
                 among(session, CheckIn.activity_id, activity_ids)
             ),
         )
-        .tuples()
-        .all()
-    )
+    }
     leave: dict[tuple[int, int], str] = {}
     for aid, mid, status in read(
         session,

@@ -12,7 +12,7 @@ from sqlalchemy import (
     Engine,
     Executable,
     Integer,
-    Result,
+    Row,
     Table,
     any_,
     bindparam,
@@ -91,12 +91,13 @@ def _insert_or_skip(dialect_name: str, table: Table, unique: tuple[str, ...]):
     return stmt.returning(table.c.id)
 
 
-def read(session: Session, stmt: Executable, params: dict[str, Any] | None = None) -> Result:
-    """A Core SELECT run on the session's connection, in its transaction: the ORM's result handling
-    doubles the cost of reading thousands of rows (30,000 members: 93 ms against 50). What the
-    session holds unwritten is flushed first, as `session.execute` would."""
+def read(session: Session, stmt: Executable, params: dict[str, Any] | None = None) -> Sequence[Row]:
+    """The rows of a Core SELECT run on the session's connection, in its transaction, fetched at
+    once: the ORM's result handling doubles the cost of reading thousands of rows (30,000 members:
+    93 ms against 50), and iterating a result fetches row by row (psycopg's fetchone, ~6 µs a row).
+    What the session holds unwritten is flushed first, as `session.execute` would."""
     session.flush()
-    return session.connection().execute(stmt, params)
+    return session.connection().execute(stmt, params).all()
 
 
 def among(session: Session, column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
