@@ -48,7 +48,8 @@ class Member(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(32), index=True)
     mobile: Mapped[str] = mapped_column(String(20), unique=True)
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_group.id"))
+    # Indexed: a group's members are read by the roll call, the reminders and the group's questions.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("liaison_group.id"), index=True)
     role: Mapped[str] = mapped_column(String(8), default="member")  # ROLES
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The id the WeCom smart bot knows this member by, when it is not the userid above: a smart bot
