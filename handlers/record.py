@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, SUBMISSION_STATUS_WORDS, Command, Reply
 from bot.periods import period_of, spoken
-from bot.quotas import MemberRecord, PeriodRecord, member_standings
+from bot.quotas import MemberRecord, PeriodRecord, group_standings, member_standings
 from bot.router import Context, Router, UserError
 from handlers.leave import STATUS_WORDS as LEAVE_STATUS_WORDS
 from handlers.people import one_named, where
@@ -39,6 +39,8 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     periods = [asked] if asked else [period_of(k, today) for k in ("month", "quarter", "year")]
     record = member_standings(session, ctx.settings.quotas, member.id, member.group_id, periods, ctx.now)
     if command.target in SUBMISSION_KINDS:
+        if command.content == "owed":  # 这个月还要交几篇社情民意: the count and what is required of it
+            return Reply(_kind_count(record, command.target, today) + _required(session, member, record, command.target, ctx))
         listed = _notes(session, member, command.target, ctx) if command.content == "notes" else []
         return Reply("\n".join([_kind_count(record, command.target, today), *listed]))
     lines = [f"{member.name}的履职记录（截至{month_day(today)}）："]
@@ -104,6 +106,32 @@ def _kind_count(record: MemberRecord, kind: str, today: dt.date) -> str:
     if len(record.periods) == 1 and not dict(record.periods[0].submissions).get(kind):
         return f"您{spoken(record.periods[0].period, today)}还没有交{kind_word(kind)}。"
     return f"您交的{kind_word(kind)}：{'；'.join(parts)}。"
+
+
+def _required(session: Session, member: Member, record: MemberRecord, kind: str, ctx: Context) -> str:
+    """What the quotas ask of `kind`, each in its own period: the member's own (member-scope rules)
+    and the group's (group scope: anyone's note counts), with what is done and what is missing."""
+    today, unit = ctx.now.date(), "件" if kind == "project" else "篇"
+    rules = [r for r in ctx.settings.quotas if r.source == "submission" and kind in r.kinds]
+    if not rules:
+        return f"县里对{kind_word(kind)}没有数量要求。"
+    own = {s.rule.key: s for s in record.standings}
+    group = [r for r in rules if r.scope == "group"]
+    standings = (
+        group_standings(session, group, ctx.now, group_ids=[member.group_id], leaders={})
+        if group and member.group_id is not None
+        else {}
+    ).get(member.group_id, [])
+    parts = []
+    for s in standings:
+        left = s.required - s.done
+        state = "已完成" if s.met else f"还差{left}{unit}{due_note(s.deadline, today)}，任一位委员交了即算"
+        parts.append(f"本组{spoken(s.period, today)}要求至少{s.required}{unit}，已交{s.done}{unit}，{state}")
+    for r in rules:
+        if (s := own.get(r.key)) is not None:
+            state = "已完成" if s.met else f"还差{s.required - s.count}{unit}{due_note(s.deadline, today)}"
+            parts.append(f"每人{spoken(s.period, today)}至少{s.required}{unit}，您已交{s.count}{unit}，{state}")
+    return "；".join(parts) + "。" if parts else ""
 
 
 def _notes(session: Session, member: Member, kind: str, ctx: Context) -> list[str]:

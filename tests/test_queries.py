@@ -279,6 +279,37 @@ def test_saying_a_note_was_sent_answers_what_the_bot_has_and_records_nothing(run
         assert s.scalar(select(func.count()).select_from(Submission)) == 1  # 张三's October note only
 
 
+def test_how_many_more_is_answered_with_the_count_and_what_the_group_and_each_member_owe(
+    config_dict, engine, roster, runtime, add
+):
+    from app import PLATFORMS, ROUTERS
+    from bot.config import settings_from_dict
+    from bot.runtime import build_runtime
+
+    add("submission", name="张三")
+    say = _sayer(runtime)
+    assert say("李四", "请问这个月还要交几篇社情民意") == (
+        "您本月还没有交社情民意。本组本月要求至少1篇，已交1篇，已完成。"
+    )
+    config_dict["quotas"] = [
+        {"key": "op", "name": "社情民意", "source": "submission", "kinds": ["opinion"], "period": "month",
+         "minimum": 2, "scope": "member"},
+        {"key": "gp", "name": "社情民意（组）", "source": "submission", "kinds": ["opinion"], "period": "quarter",
+         "minimum": 3},
+    ]  # fmt: skip
+    per_member = build_runtime(settings_from_dict(config_dict), ROUTERS, platforms=PLATFORMS, engine=engine)
+    assert _sayer(per_member)("张三", "还要交几篇社情民意") == (
+        "您交的社情民意：本月1篇；本季度1篇；今年1篇。"
+        "本组本季度要求至少3篇，已交1篇，还差2篇（截止12月31日），任一位委员交了即算；"
+        "每人本月至少2篇，您已交1篇，还差1篇（截止11月30日）。"
+    )
+    assert _sayer(runtime)("张三", "还要交几篇提案") == "您交的提案：本月0篇；本季度0篇；今年0篇。县里对提案没有数量要求。"
+
+
+def _sayer(runtime):
+    return lambda name, text: _reply(runtime, name, text).text
+
+
 def test_a_leader_asking_about_materials_hears_the_whole_standing(say, add):
     add("submission", name="张三")
     answer = say("王组长", "这个月大家交材料情况怎么样")

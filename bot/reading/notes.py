@@ -70,6 +70,12 @@ _SUGGEST_RE = re.compile(
 )
 
 
+_SPACED_TITLE_RE = re.compile(
+    r"(?P<t>关于[^\s，,。；;：:！？!?]{2,38}?(?:的)?(?:问题|建议|情况|反映|意见|报告|提案|思考|调研|呼吁))[ \t\u3000]+(?P<c>\S.*)$",
+    re.S,
+)
+
+
 def split_note(body: str) -> tuple[str | None, str | None]:
     """(title, content) of a note's text: 《title》, "标题：…内容：…", a short first sentence, or its start."""
     body = body.lstrip(STRIP).rstrip()  # the note's own closing 。 is part of its content
@@ -86,6 +92,10 @@ def split_note(body: str) -> tuple[str | None, str | None]:
         return m["t"].strip(), (m["c"].strip() or body)
     m = re.match(r"(?P<t>[^。！？!?\n]+)[。！？!?\n]+(?P<c>.+)$", body, re.S)
     if m and len(m["t"].strip()) <= 40 and m["c"].strip(STRIP):
+        return clean(m["t"]), m["c"].strip()
+    # "关于农村留守老人就医难的问题 我村有不少独居老人，…": a title that ends as titles do, then a space.
+    m = _SPACED_TITLE_RE.match(body)
+    if m and m["c"].strip(STRIP):
         return clean(m["t"]), m["c"].strip()
     first = re.split(r"[，,；;：:。！？!?\n]", body, maxsplit=1)[0].strip()
     title = first if 0 < len(first) <= 30 else body[:30]

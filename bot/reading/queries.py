@@ -164,6 +164,11 @@ _MY_RE = re.compile(
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)(?:了|过)\S{0,8}?(?:吗|没|没有|么|嘛|没交)$"
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)\S{0,8}?(?:了吗|了没|了没有|过吗|过没有)$"
 )
+# 这个月还要交几篇社情民意 / 我还差几篇社情民意 / 社情民意还要交几篇: the count and the quota asked of it.
+_OWED_RE = re.compile(
+    r"^(?:我|本人)?(?:(?:还|还要|还需要|还需|还得|需要|要|应该|应|得)(?:再)?(?:交|报|提交|报送|写)|还(?:差|欠|缺|少))"
+    rf"(?:几|多少)(?:篇|条|份|件|个)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:才(?:够|行|达标|完成|算完成))?$"
+)
 # 这个月的社情民意我交过没有 / 今年的任务我还差啥: what is asked about first, then the sender's question.
 _KIND_FIRST_RE = re.compile(
     rf"^(?:(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?|(?:履职)?任务|指标)(?:的)?(?:呢)?[，,]?(?=我(?!们))"
@@ -263,6 +268,15 @@ def journey_query(t: Text) -> Command | None:
     if not _JOURNEY_RE.match(q):
         return None
     return _query("status", t, target="journey", group=group_m[0] if group_m else None)
+
+
+def owed(t: Text) -> Command | None:
+    """这个月还要交几篇社情民意 / 还要交几篇提案: the sender's count of that kind and what the quotas
+    ask of it (my, content "owed"); before a note, whose preamble 还要交几篇 would pass."""
+    m = _OWED_RE.match(query_core(t))
+    if m is None:
+        return None
+    return Command("my", title=period_word(t), target=vocab.SUBMISSION_KINDS[m["kw"]], content="owed")
 
 
 def my_notes(t: Text) -> Command | None:
@@ -410,7 +424,7 @@ def _asked_about(t: Text, q: str, group: str | None) -> str | None:
 
 # 12月8日的座谈会谁没来 / 这个月谁缺席了 / 上周视察的出勤情况: who came to the group's activities.
 _ABSENT_RE = re.compile(
-    r"(?:谁|哪些人|哪几位|哪几个人?|有谁|哪个|哪些委员|几个人)(?:没来|没去|没参加|没出席|未出席|未参加|缺席|缺勤)(?:了)?(?:的)?(?:吗|呢)?$"
+    r"(?:谁|哪些人|哪几位|哪几个人?|有谁|哪个|哪些委员|几个人)(?:没来|没去|没参加|没出席|未出席|未参加|缺席|缺勤)(?:过)?(?:任何)?(?:活动)?(?:了)?(?:的)?(?:吗|呢)?$"
     r"|(?:缺席|缺勤)(?:的|的人|人员|名单|情况)(?:有谁|有哪些|是谁|都有谁)?$|(?:出勤|到会|出席|参加)(?:情况|名单|率)(?:怎么样|如何)?$"
 )
 
