@@ -53,7 +53,8 @@ def _sockets_to(port: int) -> set[str]:
 
 
 def _database_handles(pid: int, url) -> set[str]:
-    """What process `pid` holds open of the database: its TCP sockets to the server, or the file."""
+    """What process `pid` holds open of the database: its TCP sockets to the server (by inode), or
+    the SQLite file (by fd number, which only says the process has it open)."""
     server = _sockets_to(url.port or 5432) if url.get_backend_name() == "postgresql" else set()
     held = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -94,7 +95,8 @@ def test_preloaded_workers_answer_record_once_and_share_no_database_connection(
         workers = [_database_handles(int(k), url) for k in kids]
         assert master == set(), f"the master forks while holding {master}"
         assert all(workers), "each worker has its own connection after serving"
-        assert not workers[0] & workers[1], f"two workers hold the same connection: {workers[0] & workers[1]}"
+        if url.get_backend_name() == "postgresql":  # a socket's inode names it machine-wide
+            assert not workers[0] & workers[1], f"two workers hold the same connection: {workers[0] & workers[1]}"
     finally:
         _kill(proc)
 
