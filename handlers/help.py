@@ -31,6 +31,11 @@ _LEADER = (
     "取消或改期：取消活动 #2　或　#2 改到12月18日下午3点",
     "本组情况：本组情况　或　谁没交社情民意　或　待审批",
 )
+NOTE_HOWTO = (
+    "{kind}一事一报：标题写明「关于……的问题」或「关于……的建议」，正文讲清情况、原因和具体建议，"
+    "一般不超过{chars}字（以县政协办公室的要求为准）。写好直接发「{kind}：标题。正文」给我，"
+    "也可以发Word或PDF文件。"
+)
 COUNTS_HOW = (
     "我记的是：本组活动的签到、请假，以及社情民意、意见建议、调研报告、为民办实事、提案。走访了解到的情况可写成"
     "「社情民意：……」发给我，为群众办的事发「为民办实事：……」；能否计入履职积分以县政协的考核办法为准。"
@@ -64,6 +69,9 @@ _UNKNOWN = (
 def show_help(session: Session, member: Member | None, command: Command, ctx: Context) -> Reply:
     if member is None:
         return Reply("\n".join(_UNKNOWN))
+    if command.target == "note_howto":
+        kind = SUBMISSION_KINDS.get(command.content or "", "社情民意")
+        return Reply(NOTE_HOWTO.format(kind=kind, chars=ctx.settings.submissions.max_chars))
     if command.target == "counts":
         return Reply(COUNTS_HOW)
     if command.target == "fix":

@@ -18,7 +18,7 @@ from bot import cards
 from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
 from bot.router import Context, Router, UserError
 from handlers.activities import moved_from
-from handlers.people import named, shown_as, where
+from handlers.people import named, one_named, shown_as, where
 from handlers.phrasing import (
     describe_activity,
     describe_day,
@@ -40,6 +40,9 @@ STATUS_WORDS = {"pending": "待组长审批", "approved": "已同意", "rejected
 
 @router.route("leave")
 def request_leave(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    asker = member
+    if command.target:  # 帮周七请个假: for another member, whose own request it becomes
+        member = _for_whom(session, asker, command, ctx)
     if member.group_id is None:
         raise UserError("您不属于任何联络组，无需请假。")
     activity = _activity_for(session, member.group_id, command, ctx)
@@ -50,7 +53,7 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
             select(CheckIn.id).where(CheckIn.activity_id == activity.id, CheckIn.member_id == member.id)
         )
         if done is not None:
-            raise UserError(f"您已签到参加了{describe_activity(activity)}，无需请假。")
+            raise UserError(f"{_you(member, asker)}已签到参加了{describe_activity(activity)}，无需请假。")
 
     # Once per member and activity: the pipeline holds the member's row for the message (SQLite: the
     # write lock), so a second 请假 sent at the same moment waits and finds this one.
@@ -66,8 +69,11 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
     ).first()
     if existing is not None:
         return Reply(
-            f"您已请过假了：#{existing.id} {describe_activity(activity)}，{STATUS_WORDS[existing.status]}。"
+            f"{_you(member, asker)}已请过假了：#{existing.id} {describe_activity(activity)}，"
+            f"{STATUS_WORDS[existing.status]}。"
         )
+    if asker is not member:
+        return _leave_for(session, asker, member, activity, command, ctx)
 
     reason = (command.reason or "").strip()[:500] or None
     leave = LeaveRequest(
@@ -102,6 +108,67 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
             (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}")),
         ),
         card=card,
+    )
+
+
+def _you(member: Member, asker: Member) -> str:
+    return "您" if member is asker else member.name
+
+
+def _for_whom(session: Session, asker: Member, command: Command, ctx: Context) -> Member:
+    """The member a 帮X请假 is for: in the asker's group (the county, for the office), their row held
+    like a sender's, so that two such requests at one moment make one leave."""
+    found = one_named(session, command.target, asker, command, ctx)
+    if found is None or (asker.role != "admin" and found.group_id != asker.group_id):
+        raise UserError(f"{where(asker)}没有叫{command.target}的委员，请核对姓名。")
+    session.execute(select(Member.id).where(Member.id == found.id).with_for_update())
+    return found
+
+
+def _leave_for(
+    session: Session, asker: Member, member: Member, activity: Activity, command: Command, ctx: Context
+) -> Reply:
+    """A leave asked by someone else: the leader's (or the office's) is approved as asked, the member
+    told; a fellow member's waits for the leader like the member's own, the member told too."""
+    said = (command.reason or "").strip()
+    reason = (f"{said}（{asker.name}代请）" if said else f"{asker.name}代请")[:500]
+    decides = asker.role == "admin" or (asker.role == "leader" and asker.group_id == member.group_id)
+    leave = LeaveRequest(
+        activity_id=activity.id,
+        member_id=member.id,
+        reason=reason,
+        status="approved" if decides else "pending",
+        requested_at=ctx.now,
+        decided_by_id=asker.id if decides else None,
+        decided_at=ctx.now if decides else None,
+        source_message_id=ctx.inbound_id,
+        decision_message_id=ctx.inbound_id if decides else None,
+    )
+    session.add(leave)
+    session.flush()
+    what = describe_activity(activity)
+    if decides:
+        told = Notice(
+            key=f"leave:{leave.id}:by-leader",
+            to_member_id=member.id,
+            text=f"{asker.name}已为您请假#{leave.id}：{what}，已批准。如能参加，请发「不请假了」。",
+        )
+        return Reply(f"已为{member.name}请假#{leave.id}：{what}，已批准，并已告诉{member.name}。", notices=(told,))
+    told = Notice(
+        key=f"leave:{leave.id}:by-member",
+        to_member_id=member.id,
+        text=f"{asker.name}为您请了假#{leave.id}：{what}，等待组长审批。如不需要，请发「不请假了」。",
+    )
+    asked = tell_deciders(
+        session,
+        member,
+        f"leave:{leave.id}:requested",
+        f"{member.name}请假#{leave.id}（{asker.name}代请）：{what}。{how_to_decide(leave.id)}。",
+        (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}")),
+    )
+    return Reply(
+        f"已为{member.name}提交请假#{leave.id}：{what}，等待组长审批，并已告诉{member.name}。",
+        notices=(told, *asked),
     )
 
 

@@ -54,7 +54,12 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
     if command.target == "county":  # 全县情况: the office's ranking of every group
         if member.role != "admin":
             raise UserError("只有县政协办公室的管理员可以查看全县情况。")
-        return _county(session, ctx.settings.quotas, ctx.now, judged_in(asked, today))
+        rules = ctx.settings.quotas
+        if command.kind:  # 全县这个月社情民意交了多少篇: the rules that count that kind
+            rules = [r for r in rules if command.kind in r.kinds]
+            if not rules:
+                raise UserError(f"县里对{kind_word(command.kind)}没有数量要求，各组情况可发「全县情况」。")
+        return _county(session, rules, ctx.now, judged_in(asked, today), kind=command.kind)
     group_id = group_asked(session, member, command, ctx)  # an admin may name any group
     if command.target == "journey":
         return _journey(session, group_id, ctx, asked)
@@ -452,8 +457,10 @@ def _county(
     rules: Sequence[QuotaRule],
     now: dt.datetime,
     picker: PeriodPicker | None,
+    kind: str | None = None,
 ) -> Reply:
-    """Every group on the quota rules, groups behind first (most rules missed, then least done)."""
+    """Every group on the quota rules, groups behind first (most rules missed, then least done);
+    asked about one kind, the county's total of it first."""
     if not rules:
         raise UserError(NO_RULES)
     standings = group_standings(session, rules, now, None, picker)
@@ -470,8 +477,16 @@ def _county(
     done = [gid for gid in standings if gid not in behind]  # roster order
     today = now.date()
     lines = [f"全县{len(standings)}个联络组履职情况（截至{month_day(today)}）：{len(behind)}个组有未完成任务"]
+    counted = [s for rows in standings.values() for s in rows if s.rule is rules[0] and s.rule.scope == "group"]
+    unit = "件" if kind == "project" or rules[0].source == "activity" else "篇"
+    if kind and counted:
+        what = f"{kind_word(kind)}{spoken(counted[0].period, today)}共{sum(s.done for s in counted)}{unit}"
+        lines[0] = f"全县{what}（截至{month_day(today)}，{rules[0].name}）：{len(behind)}个组未完成"
     for rank, gid in enumerate(behind[:MAX_GROUPS], 1):
         rows = standings[gid]
+        if kind and counted and len(rows) == 1:  # one kind asked about: the group's count of it
+            lines.append(f"{rank}. ❌ {group_names[gid]} {rows[0].done}/{rows[0].required}{unit}")
+            continue
         missing = "、".join(s.rule.name for s in rows if not s.met)
         lines.append(
             f"{rank}. ❌ {group_names[gid]} {len(rows) - sum(not s.met for s in rows)}/{len(rows)}项（欠：{missing}）"

@@ -198,3 +198,43 @@ def test_a_member_asks_what_became_of_their_leave_and_reads_each_requests_state(
     say("王组长", f"驳回 #{leave.id} 需要本人参加")
     assert say("李四", "我的请假批了吗").endswith("已驳回（王组长）：需要本人参加")
     assert say("张三", "我的请假").startswith("您近30天和今后没有请假记录")  # only one's own
+
+
+def test_a_leader_asks_leave_for_a_member_which_is_approved_and_the_member_told_once(say, runtime, roster):
+    aid = _activity(runtime, roster)
+    reply = say("王组长", "帮张三请个假，下周三的座谈会他要去医院", msg_id="p1")
+    assert say("王组长", "帮张三请个假，下周三的座谈会他要去医院", msg_id="p1") == reply  # redelivered
+    (leave,) = _leaves(runtime)
+    assert reply == f"已为张三请假#{leave.id}：12月2日（周三） 14:30 会议/座谈 座谈会，已批准，并已告诉张三。"
+    assert (leave.activity_id, leave.member_id, leave.status, leave.decided_by_id) == (
+        aid, roster["张三"], "approved", roster["王组长"],
+    )  # fmt: skip
+    assert leave.reason == "去医院（王组长代请）" and leave.decided_at == NOW
+    (notice,) = _outbox(runtime)
+    assert notice.member_id == roster["张三"] and "王组长已为您请假" in notice.text
+    # a second message meaning the same: the leave exists, nothing more recorded or sent
+    assert say("王组长", "替张三请假 下周三的座谈会") == (
+        f"张三已请过假了：#{leave.id} 12月2日（周三） 14:30 会议/座谈 座谈会，已同意。"
+    )
+    assert _counts(runtime) == (1, 1)
+
+
+def test_a_member_asking_leave_for_another_leaves_it_to_the_leader_and_tells_both(say, runtime, roster):
+    _activity(runtime, roster)
+    reply = say("李四", "帮张三请个假，他下周三单位开会")
+    (leave,) = _leaves(runtime)
+    assert reply.startswith(f"已为张三提交请假#{leave.id}：") and "等待组长审批" in reply
+    assert (leave.member_id, leave.status, leave.decided_by_id, leave.reason) == (
+        roster["张三"], "pending", None, "单位开会（李四代请）",
+    )  # fmt: skip
+    told = {n.member_id: n.text for n in _outbox(runtime)}
+    assert set(told) == {roster["张三"], roster["王组长"]}
+    assert "李四为您请了假" in told[roster["张三"]] and f"同意 #{leave.id}" in told[roster["王组长"]]
+    assert say("王组长", f"同意 #{leave.id}").startswith("已同意张三的请假")
+
+
+def test_leave_for_someone_outside_the_group_or_not_on_the_roster_records_nothing(say, runtime, roster):
+    _activity(runtime, roster)
+    assert say("李四", "帮周七请个假 下周三的座谈会") == "本组没有叫周七的委员，请核对姓名。"
+    assert say("李四", "帮钱多多请个假 下周三的座谈会") == "本组没有叫钱多多的委员，请核对姓名。"
+    assert _counts(runtime) == (0, 0)

@@ -310,6 +310,16 @@ def _sayer(runtime):
     return lambda name, text: _reply(runtime, name, text).text
 
 
+def test_the_office_asks_the_countys_count_of_one_kind_and_sees_each_group_behind(say, add):
+    add("submission", name="张三")
+    add("submission", name="张三")
+    assert say("陈主任", "全县这个月社情民意交了多少篇") == (
+        "全县社情民意本月共2篇（截至11月23日，社情民意信息）：1个组未完成\n1. ❌ 第二联络组 0/1篇\n✅ 全部完成：第一联络组"
+    )
+    assert say("陈主任", "全县提案交了多少") == "县里对提案没有数量要求，各组情况可发「全县情况」。"
+    assert say("王组长", "全县社情民意情况") == "只有县政协办公室的管理员可以查看全县情况。"
+
+
 def test_a_leader_asking_about_materials_hears_the_whole_standing(say, add):
     add("submission", name="张三")
     answer = say("王组长", "这个月大家交材料情况怎么样")

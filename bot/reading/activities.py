@@ -58,6 +58,11 @@ _KIND_HEAD_RE = re.compile(rf"^(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?=\
 
 _PLACE_RES = (
     re.compile(r"地点[:：为是在\s]*([^\s,，。;；）)]+)"),
+    # 在县政协三楼会议室集体学习…: the place ends with a place's word, what happens there follows
+    re.compile(
+        r"在([^\s,，。;；]{2,30}?(?:会议室|会议厅|报告厅|会场|室|厅|楼|馆|中心|政府|社区|学校|医院|公司|厂|基地|大厦))"
+        rf"(?=(?!会议[室厅楼中])(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|开展|举行|召开|进行|组织|举办|集合|集中))"
+    ),
     re.compile(r"在([^\s,，。;；]{2,30}?)(?:开展|举行|召开|进行|组织|举办|集合|参加|集中|开)"),
     re.compile(r"(?<![\u4e00-\u9fff])在([^\s,，。;；]{2,30})"),
 )
@@ -74,6 +79,8 @@ def _place(rest: str) -> tuple[str | None, str]:
 def _title(rest: str) -> str | None:
     """The clause that says what happens, without the courtesy ("请大家准时参加") and the verbs."""
     clauses = [c.strip() for c in re.split(r"[,，。;；!！\n]", rest)]
+    # "…集体学习二十届四中全会精神请准时参加": what happens, then the invitation in the same clause
+    clauses = [c[: m.start()].strip(STRIP) if (m := INVITE_RE.search(c)) and m.start() > 0 else c for c in clauses]
     clauses = [
         c
         for c in clauses
@@ -314,7 +321,7 @@ _LATE_ARRIVAL_RE = re.compile(
     r"(?:可能|会|要|得|估计)?(?:晚到|迟到|晚点到|晚一点到|晚些到|晚一会儿?到?|晚点儿?过去|晚一点过去)"
     r"(?:一会儿?|一点|一些|[几\d一二三四五六七八九十两]{1,3}分钟|半小时|半个小时|一下)?(?:哈|啊|呀)?$"
 )
-_WONT_RE = re.compile(r"不|没法|无法|去不了|来不了|请假|有事|大家|各位|全体|签到|到了|已到")
+_WONT_RE = re.compile(r"不|没法|无法|去不了|来不了|请假|有事|大家|各位|全体|签到|到了|已到|请(?:准时|按时|务必|届时)")
 
 
 def will_attend(t: Text) -> Command | None:
@@ -378,6 +385,8 @@ def was_there(t: Text) -> Command | None:
         return None
     if _ASKED_RE.search(core) or (leave_signal(core) and not _FORGOT_RE.search(core)):
         return None
+    if INVITE_RE.search(core) and not _FORGOT_RE.search(core):
+        return None  # …请准时参加: a leader's invitation, not one's own presence
     found, _span = when(t, core)
     date = past_leaning(found, t.now.date())
     if date is not None and date < t.now.date():

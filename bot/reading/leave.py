@@ -4,10 +4,11 @@ the activity's date and kind, and the reason alone, as written."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bot import vocabulary as vocab
 from bot.messages import Command
-from bot.reading.text import ACTIVITY_REF_RE, STRIP, Text, cut, kind, kind_named, past_leaning, when
+from bot.reading.text import ACTIVITY_REF_RE, STRIP, Text, cut, is_name, kind, kind_named, past_leaning, when
 
 LEAVE_RE = re.compile(
     rf"(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?:一下)?(?:了)?"
@@ -90,8 +91,27 @@ def reason(text: str, span: tuple[int, int] | None) -> str | None:
     return "，".join(reasons) or None
 
 
+# 帮周七请个假，他下周四去市里开会 / 替张三请假 明天的视察: a leave for someone else (target: the name).
+_FOR_SOMEONE_RE = re.compile(
+    r"^(?:请|麻烦)?(?:帮|替|给|代)(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员|同志|老师)?(?=请(?:个|一下|一天)?假|请一下假)"
+)
+_THIRD_PERSON_RE = re.compile(r"(?<!其)(?:他|她)(?:们)?(?!人)")
+_FOR_ME_RE = re.compile(r"^(?:请|麻烦)?(?:帮|替|给)(?:我|本人)(?=请)")  # 帮我请个假: one's own
+
+
 def leave(t: Text) -> Command | None:
-    """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事."""
+    """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事 / 帮周七请个假."""
+    if m := _FOR_ME_RE.match(t.core):
+        return _own_leave(t.with_core(t.core[m.end() :]))
+    m = _FOR_SOMEONE_RE.match(t.core)
+    if m and is_name(m["name"]):
+        rest = _THIRD_PERSON_RE.sub("", t.core[m.end() :])
+        command = _own_leave(t.with_core(rest))
+        return replace(command, target=m["name"]) if command is not None else None
+    return _own_leave(t)
+
+
+def _own_leave(t: Text) -> Command | None:
     own = "，".join(own_clauses(t.core))
     said = LEAVE_RE.search(own)
     past = PAST_LEAVE_RE.search(own) or _LATE_EXCUSE_RE.search(own)

@@ -112,6 +112,7 @@ def _asks_about_notes(rest: str) -> bool:
     # says one was sent (the sender's record answers whether the bot has it), not a note whose text is 我交了.
     return bool(
         re.search(r"几篇|几条|几份|几件|几个|多少|吗$|没有$|了没|^了?[没么嘛吗]$|^了?没交$", head)
+        or re.search(r"^(?:有|是)?(?:什么|啥)(?:格式|要求|模板)|怎么写|怎样写|如何写|写多少|多少字|字数|模板|范文", head)
         or SENT_ALREADY_RE.match(head)
     )
 

@@ -4,6 +4,7 @@ and the leaders' questions about the group (本组情况, 谁还没交社情民�
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bot import vocabulary as vocab
 from bot.messages import Command
@@ -83,11 +84,21 @@ _HOW_TO_USE_RE = re.compile(
 _COUNTS_RE = re.compile(r"(?:算不算|能不能算|可不可以算|能算|可以算|算)(?:是|作|做)?(?:我的)?(?:履职|积分|加分|工作量|数)(?:吗|呢|不)?$|能加分吗$|算不算数?$")
 
 
+# 社情民意一般写多少字 / 社情民意怎么写 / 有模板吗: how a note is written (help, target "note_howto").
+_NOTE_HOWTO_RE = re.compile(
+    rf"^(?:我想问一下|想问一下|想问下|问一下|问下)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:一般|大概|最好|应该|要|该|需要)?"
+    r"(?:怎么写|怎样写|如何写|咋写|写多少字?|多少字|写几个字|几个字|字数(?:有)?(?:要求|限制)?|有(?:什么|啥)(?:格式|要求|模板|讲究)(?:要求)?"
+    r"|(?:的)?(?:格式|模板|范文|写法|要求)(?:是什么|是啥|有吗)?|有模板吗|有范文吗|写什么内容?|写什么)[吗呢啊]?$"
+)
+
+
 def help_(t: Text) -> Command | None:
     """帮助 / ? / 怎么请假 / 这个助手怎么用 / 我上传个附件 (target "files") / …算不算履职 ("counts")."""
     bare = t.bare.lower()
     if len(bare) <= 16 and _FILES_HOW_RE.match(bare):
         return Command("help", target="files")
+    if len(bare) <= 30 and (m := _NOTE_HOWTO_RE.match(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP))):
+        return Command("help", target="note_howto", content=vocab.SUBMISSION_KINDS[m["kw"]])
     if len(bare) <= 40 and ":" not in bare and "：" not in bare and _COUNTS_RE.search(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP)):
         return Command("help", target="counts")
     asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
@@ -379,6 +390,7 @@ _MATERIALS_RE = re.compile(
     rf"^{_GROUP_WORDS}?的?(?:交|报|提交|报送|上报)?(?:的)?(?:履职)?材料(?:的)?(?:都)?(?:交|报|提交|报送|上报)?(?:得)?"
     rf"(?:情况|进度|统计|汇总|{_HOW_WELL}|(?:交|报)?齐了(?:吗|没有?)|完成(?:了)?(?:吗|没有?|情况)|(?:交|报)了(?:吗|没有?|几|多少))"
 )
+_COUNTY_LEAD_RE = re.compile(r"^(?:县里|全县|各组|各联络组|所有联络组|各个联络组|各个组|所有组|全部组)(?:的|一共|总共|共)?")
 _OVERALL_RE = re.compile(
     rf"^{_GROUP_WORDS}?的?(?:那个|这个)?(?:履职)?(?:任务)?(?:都|全部|全都)?(?:情况|进度|统计|完成情况|汇总|欠交情况|完成得?{_HOW_WELL}|{_HOW_WELL}|"
     r"完成了(?:吗|没有?)|达标了(?:吗|没有?)|还差(?:什么|哪些|啥|多少)|还欠(?:什么|哪些|啥|多少)|差(?:什么|哪些|啥)|欠(?:什么|哪些|啥)|"
@@ -452,6 +464,9 @@ def status(t: Text) -> Command | None:
     if group:
         q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP)
         q = re.sub(r"^的", "", q) or "情况"
+    if (m := _COUNTY_LEAD_RE.match(q)) and (s := _SUBMISSION_QUERY_RE.match(q[m.end() :])):
+        # 全县这个月社情民意交了多少篇: every group, on the rules that count that kind
+        return replace(_query("status", t, target="county"), kind=vocab.SUBMISSION_KINDS[s["kw"]])
     for target, pattern in _STATUS_PATTERNS:
         if pattern.match(q):
             return _query("status", t, target=target, group=None if target == "county" else group)

@@ -177,7 +177,9 @@ _GREETING_RE = re.compile(
     r"(?(all)|(?:[\u4e00-\u9fff]{0,3}(?:组长|副组长|主任|主席|秘书长|老师|联络员|书记|部长|委员|县长|局长|领导)|"
     r"您好|你好|在吗|哈喽|嗨|hello|hi))"
     r"(?:们)?(?:好|您好|你好|大家好|早|早上好|上午好|下午好|晚上好|注意|请注意|看一下)?(?P<particle>[啊呀哈])?"
-    r"(?:[,，:：!！。、~\s]+|$|(?=我|本人)|(?(particle)|(?!)))",
+    r"(?:[,，:：!！。、~\s]+|$|(?=我|本人)|(?(particle)|(?!))"
+    # 各位委员下周四上午…: the group addressed, then straight away when (a notice written without a pause)
+    r"|(?(all)(?=(?:兹|现)?(?:定于|拟于|订于|将于)|明天|后天|今天|下周|本周|这周|下星期|下个?月|\d{1,2}月|\d{1,2}[日号])|(?!)))",
     re.I,
 )
 _VOCATIVE_END_RE = re.compile(
@@ -296,8 +298,9 @@ def kind(text: str) -> str | None:
 
 def kind_named(text: str) -> str | None:
     """The activity kind a text names outright (not "的会"), or a meeting it says is held."""
-    m = KIND_NAME_RE.search(text)
-    if m:
+    for m in KIND_NAME_RE.finditer(text):
+        if m[0] == "会议" and text[m.end() : m.end() + 1] in ("室", "厅", "楼", "中"):
+            continue  # 在县政协三楼会议室集体学习: 会议室 is where, not what
         return vocab.ACTIVITY_KINDS[m[0]]
     return "meeting" if _HELD_MEETING_RE.search(text) else None
 
@@ -380,8 +383,8 @@ def past_leaning(found: When | None, today: dt.date) -> dt.date | None:
             return first.replace(day=day.day)
         except ValueError:
             return None
-    if re.search(r"明|后天|后儿", found.text):
-        return day  # 明天/后天 mean what they say, even in a past-tense sentence
+    if re.search(r"明|后天|后儿|下周|下个?星期|下个?礼拜|下个?月", found.text):
+        return day  # 明天/后天/下周四 mean what they say, even in a past-tense sentence
     return day - dt.timedelta(days=7 * ((day - today).days // 7 + 1))
 
 
