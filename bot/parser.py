@@ -220,13 +220,21 @@ def parse_strict(text: str, now: dt.datetime) -> Command:
 _CHATTER = frozenset(vocab.CHATTER)
 
 
+# 这周大家辛苦了 / 谢谢大家 / 感谢各位的支持: thanks and good wishes to the group, no request in them.
+_THANKS_RE = re.compile(
+    r"(?:这周|本周|今天|这段时间|最近|近期|这次|今年|一年来)?(?:大家|各位|各位委员|组长|同志们|委员们)?(?:都)?"
+    r"(?:辛苦了|辛苦啦|受累了)(?:啊|呀)?"
+    r"|(?:谢谢|感谢|多谢)(?:大家|各位|各位委员|组长|委员们)(?:的)?(?:支持|配合|参与|付出|辛苦)?(?:啊|呀)?"
+)
+
+
 def is_chatter(text: str) -> bool:
     """Group chatter that @s the bot and wants no answer: 收到, 好的👍, 谢谢, one or two words."""
     bare = EMOJI_RE.sub("", normalise(text if isinstance(text, str) else str(text))).lower()
     pieces = [p for p in SEP_RE.split(bare) if p]
     if not pieces:
         return True
-    if all(p in _CHATTER or re.fullmatch(r"(?:哈|嗯|好|谢|收到|好的|ok)+", p) for p in pieces):
+    if all(p in _CHATTER or re.fullmatch(r"(?:哈|嗯|好|谢|收到|好的|ok)+", p) or _THANKS_RE.fullmatch(p) for p in pieces):
         return True
     return len(re.sub(r"[^\u4e00-\u9fff\w]", "", bare)) <= 3
 

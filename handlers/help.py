@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import SUBMISSION_KINDS, Command, Reply
+from bot.config import ScoreCategory, ScoringSettings
+from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
 from bot.router import Context, Router
 from handlers.phrasing import month_day
 from models import Member, Submission
@@ -43,6 +44,44 @@ COUNTS_HOW = (
 FIX_HOW = "改刚交的材料：发「更正 新的全文」，指定哪一篇：更正 #编号 新的全文；交错或交重了：撤回 #编号。"
 
 
+def _points(value: float) -> str:
+    return f"{'+' if value > 0 else '−'}{abs(value):g}分"
+
+
+def _category(c: ScoreCategory) -> str:
+    """会议（集体活动、会议/座谈）：出席+10分、请假+6分，最多50分."""
+    names = ACTIVITY_KINDS if c.source == "activity" else SUBMISSION_KINDS
+    parts = [
+        f"{word}{_points(v)}"
+        for word, v in (
+            ("出席", c.attended), ("请假", c.on_leave), ("无故缺席", c.absent), ("每篇", c.each),
+            ("批示每次", c.instructed),
+        )
+        if v
+    ]  # fmt: skip
+    levels = set(c.adopted.values())
+    if len(levels) == 1:
+        parts.append(f"被采用{_points(levels.pop())}")
+    elif levels:
+        parts.append("被采用" + "、".join(f"{lv}{_points(v)}" for lv, v in c.adopted.items()))
+    cap = f"，最多{c.cap:g}分" if c.cap is not None else ""
+    return f"{c.name}（{'、'.join(names.get(k, k) for k in c.kinds)}）：{'、'.join(parts)}{cap}"
+
+
+def how_scored(scoring: ScoringSettings) -> str:
+    """积分怎么算: the yearly score as configured, one line per category, then the grades."""
+    if not scoring.categories:
+        return "县里还没有配置履职积分办法，请联系县政协办公室。"
+    head = f"履职积分按年度计算，基础分{scoring.base:g}分：" if scoring.base else "履职积分按年度计算："
+    lines = [head, *(f"· {_category(c)}" for c in scoring.categories)]
+    if scoring.max_total is not None:
+        lines.append(f"总分最多{scoring.max_total:g}分。")
+    if scoring.grades:
+        bands = "、".join(f"{g.name}≥{g.min:g}" for g in scoring.grades)
+        lines.append(f"等次：{bands}，其余{scoring.lowest_grade}。发「我的积分」看本人得分。")
+    return "\n".join(lines)
+
+
 def _how_to_fix(session: Session, member: Member, ctx: Context) -> Reply:
     """How to mend a note already sent, and which one was sent last (its number is what 更正 takes)."""
     last = session.scalar(
@@ -72,6 +111,8 @@ def show_help(session: Session, member: Member | None, command: Command, ctx: Co
     if command.target == "note_howto":
         kind = SUBMISSION_KINDS.get(command.content or "", "社情民意")
         return Reply(NOTE_HOWTO.format(kind=kind, chars=ctx.settings.submissions.max_chars))
+    if command.target == "scoring":
+        return Reply(how_scored(ctx.settings.scoring))
     if command.target == "counts":
         return Reply(COUNTS_HOW)
     if command.target == "fix":

@@ -78,3 +78,15 @@ def test_asking_to_correct_a_note_without_its_new_text_changes_nothing(runtime, 
 def test_asking_whether_a_visit_counts_is_told_what_the_bot_records(say):
     reply = say("张三", "我今天去了村里走访群众，算不算履职")
     assert "社情民意：" in reply and "为民办实事：" in reply and "考核办法" in reply
+
+
+def test_asking_how_the_score_is_counted_reads_the_configured_categories_and_grades(say, runtime):
+    reply = say("李四", "积分怎么算的")
+    lines = reply.splitlines()
+    assert len(lines) == len(runtime.settings.scoring.categories) + 2
+    for category, line in zip(runtime.settings.scoring.categories, lines[1:], strict=False):
+        assert line.startswith(f"· {category.name}（")
+    first = runtime.settings.scoring.categories[0]
+    if first.attended:
+        assert f"出席+{first.attended:g}分" in lines[1]
+    assert lines[-1].startswith("等次：") and "我的积分" in lines[-1]

@@ -128,6 +128,12 @@ _SCHEDULE_RE = re.compile(
     rf"(?:的)?(?:有|有没有|还有|都有|有什么|有啥|有哪些|都有哪些|是什么)?(?:什么|啥|哪些)?(?:(?:{ACTIVITY_WORD}|活动)(?:安排|计划)?|安排|计划)"
     r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在什么地方)(?:开始|集合|出发|举行|召开|见)?)?[?？]?$"
 )
+# After a day (明天 / 周五): when and where, without naming the activity.
+_WHEN_WHERE = r"(?:是)?(?:几点|什么时候|啥时候|在哪里?|在哪儿|在什么地方|去哪里?|到哪里?|哪里|地点是哪|地点在哪)"
+_WHEN_WHERE_RE = re.compile(
+    rf"^(?:的)?(?:活动)?{_WHEN_WHERE}(?:集合|开始|出发|见|举行|开|碰头)?(?:啊|呀|呢)?"
+    rf"(?:[?？，,\s]*(?:{_WHEN_WHERE}|地点呢)(?:集合|开始|出发|见|举行|开)?(?:啊|呀|呢)?)?[?？]*$"
+)
 _WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这礼拜|下礼拜|下个月|下月")  # ahead: no quota period
 _ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|几号|安排|计划|下次|下一次|最近|近期|接下来")
 
@@ -138,7 +144,8 @@ def schedule(t: Text) -> Command | None:
     found, span = when(t, bare)
     # 请问周五的活动在哪里集合: the day, wherever it is written, read apart from the question.
     asking = re.sub(r"^(?:请问|问一下|问下)?\s*(?:的)?", "", cut(bare, span).strip(STRIP)) if span else bare
-    if len(bare) > 24 or not _SCHEDULE_RE.match(asking) or not _ASKING_WORDS_RE.search(bare):
+    when_where = span is not None and _WHEN_WHERE_RE.match(asking)  # 明天几点集合？在哪里
+    if len(bare) > 24 or not (when_where or _SCHEDULE_RE.match(asking)) or not _ASKING_WORDS_RE.search(bare):
         return None
     week = _WEEK_WORD_RE.search(bare)
     asked = week[0] if week else period_word(t)

@@ -80,6 +80,11 @@ _HOW_TO_USE_RE = re.compile(
 )
 
 
+# 积分怎么算的 / 履职积分的规则 / 怎么加分: the score as configured (help, target "scoring").
+_SCORING_HOW_RE = re.compile(
+    r"^(?:履职)?(?:积分|分数|得分|考核分)(?:是)?(?:怎么|如何|咋)(?:算|计算|计|评|定)(?:的)?(?:啊|呀)?$"
+    r"|^(?:履职)?(?:积分|考核)(?:的)?(?:规则|办法|标准|细则)(?:是什么|是啥)?$|^(?:怎么|如何|咋)(?:样)?(?:才能)?(?:加分|得分|拿分)$"
+)
 # 我今天去村里走访群众，算不算履职: what the bot records (help, target "counts").
 _COUNTS_RE = re.compile(r"(?:算不算|能不能算|可不可以算|能算|可以算|算)(?:是|作|做)?(?:我的)?(?:履职|积分|加分|工作量|数)(?:吗|呢|不)?$|能加分吗$|算不算数?$")
 
@@ -97,6 +102,8 @@ def help_(t: Text) -> Command | None:
     bare = t.bare.lower()
     if len(bare) <= 16 and _FILES_HOW_RE.match(bare):
         return Command("help", target="files")
+    if len(bare) <= 20 and _SCORING_HOW_RE.match(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP)):
+        return Command("help", target="scoring")
     if len(bare) <= 30 and (m := _NOTE_HOWTO_RE.match(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP))):
         return Command("help", target="note_howto", content=vocab.SUBMISSION_KINDS[m["kw"]])
     if len(bare) <= 40 and ":" not in bare and "：" not in bare and _COUNTS_RE.search(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP)):
