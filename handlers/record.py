@@ -57,7 +57,30 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     ]
     if len(lines) + len(personal) > 8:
         personal = ["个人任务：" + "；".join(personal)]
+    if command.content == "owed":  # 我这个月还有什么没完成: the group's open tasks too
+        personal.append(_group_open(session, member, ctx))
     return Reply("\n".join(lines + personal))
+
+
+def _unit(rule) -> str:
+    return "次" if rule.source == "activity" else "件" if rule.kinds == ["project"] else "篇"
+
+
+def _group_open(session: Session, member: Member, ctx: Context) -> str:
+    """本组还差：意见建议1篇（截止12月20日）、…: the group-scope tasks not yet met, each in its period."""
+    rules = [r for r in ctx.settings.quotas if r.scope == "group"]
+    if not rules or member.group_id is None:
+        return "本组没有按组统计的任务。"
+    today = ctx.now.date()
+    rows = group_standings(session, rules, ctx.now, group_ids=[member.group_id], leaders={}).get(member.group_id, [])
+    owed = [
+        f"{s.rule.name}{s.required - s.done}{_unit(s.rule)}{due_note(s.deadline, today)}"
+        for s in rows
+        if not s.met
+    ]
+    if not owed:
+        return "本组各项任务本期都已完成。"
+    return f"本组还差：{'、'.join(owed)}（按组统计，任一位委员完成即算）"
 
 
 def _leave_requests(session: Session, member: Member, ctx: Context) -> Reply:

@@ -306,6 +306,15 @@ def test_how_many_more_is_answered_with_the_count_and_what_the_group_and_each_me
     assert _sayer(runtime)("张三", "还要交几篇提案") == "您交的提案：本月0篇；本季度0篇；今年0篇。县里对提案没有数量要求。"
 
 
+def test_asking_what_is_still_open_adds_the_groups_open_tasks_to_ones_record(runtime, say, add):
+    reply = say("张三", "我这个月还有什么没完成")
+    lines = reply.splitlines()
+    assert lines[0] == "张三的履职记录（截至11月23日）：" and lines[1].startswith("本月：")
+    open_rules = [r for r in runtime.settings.quotas if r.scope == "group"]
+    assert lines[-1].startswith("本组还差：") and all(r.name in lines[-1] for r in open_rules)
+    assert "本组还差" not in say("张三", "我的履职")
+
+
 def _sayer(runtime):
     return lambda name, text: _reply(runtime, name, text).text
 

@@ -182,6 +182,9 @@ _MY_RE = re.compile(
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)(?:了|过)\S{0,8}?(?:吗|没|没有|么|嘛|没交)$"
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)\S{0,8}?(?:了吗|了没|了没有|过吗|过没有)$"
 )
+_STILL_OPEN_RE = re.compile(
+    r"还(?:有|差|欠|缺|剩)?(?:哪些|什么|啥|几项|哪几项|多少)|没完成|未完成|差什么|差啥|完成了(?:吗|没有?)|达标了(?:吗|没有?)"
+)
 # 这个月还要交几篇社情民意 / 我还差几篇社情民意 / 社情民意还要交几篇: the count and the quota asked of it.
 _OWED_RE = re.compile(
     r"^(?:我|本人)?(?:(?:还|还要|还需要|还需|还得|需要|要|应该|应|得)(?:再)?(?:交|报|提交|报送|写)|还(?:差|欠|缺|少))"
@@ -327,9 +330,10 @@ def my(t: Text) -> Command | None:
         # Whose record: the sender's own (a leader's 张三的履职 is read by `status`); the target is
         # the submission kind asked about (我今年交了几篇社情民意), if any.
         kind = named or target_word(q)
-        return Command(
-            "my", title=period_word(t), kind=kind_named(q), target=kind if kind in _NOTE_INTENTS else None
-        )
+        target = kind if kind in _NOTE_INTENTS else None
+        # 我这个月还有什么没完成 / 今年的任务我还差啥: what is still open, the group's tasks too
+        owed = "owed" if target is None and _STILL_OPEN_RE.search(q) else None
+        return Command("my", title=period_word(t), kind=kind_named(q), target=target, content=owed)
     return None
 
 
