@@ -119,6 +119,7 @@ RULES: tuple[Rule, ...] = (
     Rule("my", queries.my, "我的履职 / 我交了几篇: the sender's own, before the group's"),
     Rule("who_was_absent", queries.who_was_absent, "这个月谁缺席了: a question, before leave, which 缺席 would claim"),
     Rule("schedule", activities.schedule, "下次活动是什么时候: a question, before notices that lead with 活动安排"),
+    Rule("checked_in_asked", activities.checked_in_asked, "今天的调研我签过了吗: a question, before 签到 its words hold"),
     Rule("status", queries.status, "谁没交, 本组情况: short questions, before notices and leave"),
     Rule("announce", activities.announce, "a notice may say 如不能参加请提前请假: before leave"),
     Rule("will_attend", activities.will_attend, "周五的学习我准时参加: coming, not there already; before 补报 and check-in"),

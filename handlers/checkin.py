@@ -83,6 +83,11 @@ def checkin(session: Session, member: Member, command: Command, ctx: Context) ->
         session, member.group_id, _slots(session, member, command, ctx), command.kind, ctx.now, early
     )
     activity = slot.activity
+    if command.target == "asked":  # 今天的调研我签过了吗: answered, nothing recorded
+        if slot.checked_in_at is not None:
+            return _already(activity, slot.checked_in_at, ctx)
+        leave = f"您有请假#{slot.leave_id}；" if slot.leave_id is not None else ""
+        return Reply(f"您还没有签到{describe_activity(activity)}。{leave}到场后发「签到」即可。")
     if activity.time is not None:
         # A check-in means "I am there": it counts from shortly before the start to the end of the day.
         opens = dt.datetime.combine(today, activity.time, ctx.now.tzinfo) - early

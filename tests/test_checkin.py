@@ -133,3 +133,16 @@ def test_saying_one_will_be_late_is_told_the_check_in_stays_open_all_day(say, ru
     reply = say("张三", "下午的座谈我可能晚到一会")
     assert reply.startswith("好的：11月23日（周一） 14:30 会议/座谈") and reply.endswith("到场后@我「签到」即可，当天都能签到。")
     assert _checkins(runtime) == []
+
+
+def test_asking_whether_one_is_checked_in_answers_and_records_nothing(say, runtime, roster):
+    _activity(runtime, roster, time=dt.time(9, 30), kind="research", title="县医院")
+    assert say("张三", "今天的调研我签过了吗") == (
+        "您还没有签到11月23日（周一） 09:30 调研 县医院。到场后发「签到」即可。"
+    )
+    assert _checkins(runtime) == []
+    say("张三", "签到")
+    assert say("张三", "我签到了没", now=NOW + dt.timedelta(minutes=3)) == (
+        "您已签到过了：11月23日（周一） 09:30 调研 县医院（10:00签到）。"
+    )
+    assert len(_checkins(runtime)) == 1

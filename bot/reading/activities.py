@@ -347,6 +347,22 @@ def will_attend(t: Text) -> Command | None:
     )
 
 
+# 今天的调研我签过了吗 / 我签到了没 / 我有没有签到: whether one is checked in (nothing recorded).
+_CHECKED_IN_ASKED_RE = re.compile(
+    r"(?:我|本人)(?:今天)?(?:的)?(?:签(?:到)?(?:过|上|成功)?了(?:吗|没有?|么)|有没有签(?:到|上)|签没签(?:到|上)|签到(?:成功)?了没有?"
+    r"|签到(?:记录)?(?:有吗|在吗|记上了吗|记上没))[?？]?$"
+)
+
+
+def checked_in_asked(t: Text) -> Command | None:
+    """今天的调研我签过了吗: the day's activity and whether the sender is checked in to it (target "asked")."""
+    bare = t.bare
+    if len(bare) > 20 or not _CHECKED_IN_ASKED_RE.search(bare):
+        return None
+    command = _today_or_stated(t, bare)
+    return replace(command, target="asked")
+
+
 def _today_or_stated(t: Text, text: str) -> Command:
     found, span = when(t, text)
     date = found.date if found else (None if span else t.now.date())
