@@ -64,7 +64,7 @@ def _reason_piece(piece: str, local: tuple[int, int] | None) -> str | None:
     reason = without.strip() if touched else piece
     if touched:
         reason = re.sub(
-            rf"^(?:的|我|本人)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)?\s*", "", reason
+            rf"^(?:的|我|本人)?\s*(?:的)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)?\s*", "", reason
         )
     reason = _HEDGE_RE.sub("", reason.strip(STRIP)).strip(STRIP)
     reason = _REASON_FILLER_RE.sub("", reason).strip(STRIP)
