@@ -468,34 +468,45 @@ def _county(
     if not standings:
         return Reply("还没有联络组。")
 
-    def progress(gid: int) -> float:
-        rows = standings[gid]
-        return sum(min(s.done / s.required, 1) if s.required else 1 for s in rows) / max(len(rows), 1)
-
-    behind = [gid for gid, rows in standings.items() if any(not s.met for s in rows)]
-    behind.sort(key=lambda gid: (-sum(not s.met for s in standings[gid]), progress(gid), gid))
+    behind = _behind_first(standings)
     done = [gid for gid in standings if gid not in behind]  # roster order
     today = now.date()
-    lines = [f"全县{len(standings)}个联络组履职情况（截至{month_day(today)}）：{len(behind)}个组有未完成任务"]
     counted = [s for rows in standings.values() for s in rows if s.rule is rules[0] and s.rule.scope == "group"]
+    one_kind = bool(kind and counted)  # the group's count of the kind, and the county's total
     unit = "件" if kind == "project" or rules[0].source == "activity" else "篇"
-    if kind and counted:
+    if one_kind:
         what = f"{kind_word(kind)}{spoken(counted[0].period, today)}共{sum(s.done for s in counted)}{unit}"
-        lines[0] = f"全县{what}（截至{month_day(today)}，{rules[0].name}）：{len(behind)}个组未完成"
-    for rank, gid in enumerate(behind[:MAX_GROUPS], 1):
-        rows = standings[gid]
-        if kind and counted and len(rows) == 1:  # one kind asked about: the group's count of it
-            lines.append(f"{rank}. ❌ {group_names[gid]} {rows[0].done}/{rows[0].required}{unit}")
-            continue
-        missing = "、".join(s.rule.name for s in rows if not s.met)
-        lines.append(
-            f"{rank}. ❌ {group_names[gid]} {len(rows) - sum(not s.met for s in rows)}/{len(rows)}项（欠：{missing}）"
-        )
+        lines = [f"全县{what}（截至{month_day(today)}，{rules[0].name}）：{len(behind)}个组未完成"]
+    else:
+        lines = [f"全县{len(standings)}个联络组履职情况（截至{month_day(today)}）：{len(behind)}个组有未完成任务"]
+    lines += [
+        f"{rank}. ❌ {group_names[gid]} {_county_cell(standings[gid], unit if one_kind else None)}"
+        for rank, gid in enumerate(behind[:MAX_GROUPS], 1)
+    ]
     if len(behind) > MAX_GROUPS:
         lines.append(f"…另有{len(behind) - MAX_GROUPS}个组未完成")
     if done:
         lines.append(f"✅ 全部完成：{names([group_names[g] for g in done], unit='个组')}")
     return Reply("\n".join(lines))
+
+
+def _behind_first(standings: dict[int, list[RuleStanding]]) -> list[int]:
+    """The groups with a rule not met: most rules missed first, then the least done."""
+
+    def progress(gid: int) -> float:
+        rows = standings[gid]
+        return sum(min(s.done / s.required, 1) if s.required else 1 for s in rows) / max(len(rows), 1)
+
+    behind = [gid for gid, rows in standings.items() if any(not s.met for s in rows)]
+    return sorted(behind, key=lambda gid: (-sum(not s.met for s in standings[gid]), progress(gid), gid))
+
+
+def _county_cell(rows: Sequence[RuleStanding], unit: str | None) -> str:
+    """A group behind: its count of the one kind asked about (2/3篇), or the rules met and the missed."""
+    if unit is not None and len(rows) == 1:
+        return f"{rows[0].done}/{rows[0].required}{unit}"
+    missing = "、".join(s.rule.name for s in rows if not s.met)
+    return f"{len(rows) - sum(not s.met for s in rows)}/{len(rows)}项（欠：{missing}）"
 
 
 def _journey(session: Session, group_id: int | None, ctx: Context, asked: Period | None) -> Reply:
