@@ -191,3 +191,16 @@ def test_a_change_to_a_day_gone_by_or_to_nothing_is_refused(say, runtime, roster
     assert "已经过去" in say("王组长", f"#{aid} 改到2026年11月20日")
     assert "请说明活动" in say("王组长", f"#{aid} 改期")
     assert activity(runtime, aid).date == dt.date(2026, 12, 3) and changes(runtime, aid) == []
+
+
+def test_an_activity_of_yesterday_named_by_its_date_is_found_not_one_a_year_ahead(say, runtime, roster):
+    with runtime.sessions.begin() as s:  # held the day before NOW (11月23日)
+        lead = s.get(Member, roster["王组长"])
+        row = Activity(group_id=lead.group_id, kind="meeting", title="座谈会", date=dt.date(2026, 11, 22),
+                       time=dt.time(9, 0), created_at=NOW)  # fmt: skip
+        s.add(row)
+        s.flush()
+        aid = row.id
+    reply = say("王组长", "把11月22日的座谈会改成11月27日")
+    assert reply.startswith(f"已将活动#{aid}改为：11月27日（周五） 09:00"), reply
+    assert activity(runtime, aid).date == dt.date(2026, 11, 27)

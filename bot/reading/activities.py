@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 
 from bot import vocabulary as vocab
+from bot.dates import When
 from bot.messages import Command
 from bot.reading.leave import COURTESY_RE, leave_signal
 from bot.reading.text import (
@@ -217,7 +218,20 @@ def _ref(t: Text, ref: str) -> tuple[str | None, dt.date | None, str | None, boo
     )
     ok = (named or found is not None) and len(leftover.strip(STRIP)) <= 6
     n = next((g for g in numbered.groups() if g), None) if numbered else None
-    return n, (found.date if found else None), kind_named(ref), ok
+    return n, _nearest(found, t.now.date()), kind_named(ref), ok
+
+
+def _nearest(found: When | None, today: dt.date) -> dt.date | None:
+    """The day an existing activity is pointed at by: 12月9日 said on 12月10日 is yesterday's, not next
+    year's, as a date to come would be read (a year written out is kept)."""
+    if found is None or found.date is None or re.search(r"\d{4}\s*年", found.text):
+        return found.date if found else None
+    if (found.date - today).days > 180:
+        try:
+            return found.date.replace(year=found.date.year - 1)
+        except ValueError:
+            return found.date
+    return found.date
 
 
 def _undo_text(t: Text) -> str:

@@ -247,10 +247,10 @@ def score(t: Text) -> Command | None:
 
 
 _MY_NOTES_RE = re.compile(
-    rf"^(?:我的|本人的|我交的|我提交的|我报的|我报送的|我写的)(?:所有|全部)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
+    rf"^(?:我的|本人的|我交的|我提交的|我报的|我报送的|我写的|我那篇|我的那篇|我上次那篇|我交的那篇|我上次交的)(?:所有|全部)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
     r"(?:信息)?(?:都有哪些|有哪些|列表|清单|记录|情况|进展|进度|流转情况|到哪了|办得怎么样了)?$"
     # "我的社情民意都到哪一步了" / "我交的提案现在怎么样了": a short question after the kind, no colon
-    rf"|^(?:我的|本人的|我交的|我提交的|我报的|我写的)(?P<kw2>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
+    rf"|^(?:我的|本人的|我交的|我提交的|我报的|我写的|我那篇|我的那篇|我上次那篇|我交的那篇|我上次交的)(?P<kw2>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
     r"(?:信息)?(?=[^：:]{0,12}$)[^：:]*?(?:哪|怎么样|怎样|如何|进展|进度|状态|情况|了吗|没有)[^：:]*$"
 )
 
