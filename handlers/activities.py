@@ -12,7 +12,7 @@ from bot.messages import Command, Notice, Reply
 from bot.periods import next as next_period
 from bot.periods import parse_period_word, period_of
 from bot.router import Ask, Context, Router, UserError
-from handlers.phrasing import describe_activity, describe_day, kind_word, numbered_choice
+from handlers.phrasing import describe_activity, describe_day, kind_word, month_day, numbered_choice
 from models import Activity, LeaveRequest, Member, RecordChange
 from models.records import ChangedBy, audit
 
@@ -79,6 +79,8 @@ def announce(session: Session, member: Member, command: Command, ctx: Context) -
     session.add(activity)
     session.flush()
     note = "" if command.kind else "（未注明类型，按集体活动记录）"
+    if (activity.date - ctx.now.date()).days > 180:  # 11月22日 said on 11月23日: next year's, said so
+        note += f"。注意是{activity.date.year}年的{month_day(activity.date)}，如是今年的请写明年份"
     return Reply(f"已发布活动#{activity.id}：{describe_activity(activity)}{_place(activity)}{note}。")
 
 

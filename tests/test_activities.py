@@ -133,3 +133,10 @@ def test_a_member_asks_whats_coming_and_reads_the_groups_activities_with_their_o
     assert say("张三", "这周有什么活动").splitlines()[1].endswith("（您已请假，待审批）")
     assert say("李四", "下周有什么活动").splitlines()[0] == "下周本组的活动："
     assert (runtime.sessions().scalar(select(func.count()).select_from(Activity))) == 3  # nothing recorded
+
+
+def test_a_notice_for_a_day_just_gone_is_next_years_and_the_answer_says_which_year(say):
+    reply = say("王组长", "发布活动 11月22日上午9点 视察 城区污水处理厂")  # NOW is 11月23日
+    assert reply.startswith("已发布活动#") and "11月22日" in reply
+    assert "注意是2027年的11月22日" in reply
+    assert "注意是" not in say("王组长", "发布活动 12月3日上午9点 视察 城区污水处理厂")
