@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from bot.config import QuotaRule
 from bot.conversation import Option, Question
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, Command, Reply
 from models import Activity
@@ -18,6 +19,13 @@ MAX_NAMES = 8  # names shown in one list; the rest become "…另有N人" (a pho
 MAX_ROWS = 6  # activities or requests listed in one answer
 
 _WEEKDAYS = "一二三四五六日"
+
+
+def quota_unit(rule: QuotaRule) -> str:
+    """How a rule's count is said: 次 of activities, 件 of 为民办实事, 篇 of the other submissions."""
+    if rule.source == "activity":
+        return "次"
+    return "件" if set(rule.kinds) <= {"project"} else "篇"
 
 
 def month_day(day: dt.date) -> str:

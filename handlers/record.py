@@ -17,7 +17,7 @@ from bot.quotas import MemberRecord, PeriodRecord, group_standings, member_stand
 from bot.router import Context, Router, UserError
 from handlers.leave import STATUS_WORDS as LEAVE_STATUS_WORDS
 from handlers.people import one_named, where
-from handlers.phrasing import MAX_ROWS, describe_activity, due_note, kind_word, month_day
+from handlers.phrasing import MAX_ROWS, describe_activity, due_note, kind_word, month_day, quota_unit
 from handlers.status import asked_period
 from models import Activity, LeaveRequest, Member, Submission, SubmissionEvent
 
@@ -62,10 +62,6 @@ def my(session: Session, member: Member, command: Command, ctx: Context) -> Repl
     return Reply("\n".join(lines + personal))
 
 
-def _unit(rule) -> str:
-    return "次" if rule.source == "activity" else "件" if rule.kinds == ["project"] else "篇"
-
-
 def _group_open(session: Session, member: Member, ctx: Context) -> str:
     """本组还差：意见建议1篇（截止12月20日）、…: the group-scope tasks not yet met, each in its period."""
     rules = [r for r in ctx.settings.quotas if r.scope == "group"]
@@ -74,7 +70,7 @@ def _group_open(session: Session, member: Member, ctx: Context) -> str:
     today = ctx.now.date()
     rows = group_standings(session, rules, ctx.now, group_ids=[member.group_id], leaders={}).get(member.group_id, [])
     owed = [
-        f"{s.rule.name}{s.required - s.done}{_unit(s.rule)}{due_note(s.deadline, today)}"
+        f"{s.rule.name}{s.required - s.done}{quota_unit(s.rule)}{due_note(s.deadline, today)}"
         for s in rows
         if not s.met
     ]
@@ -134,7 +130,7 @@ def _kind_count(record: MemberRecord, kind: str, today: dt.date) -> str:
 def _required(session: Session, member: Member, record: MemberRecord, kind: str, ctx: Context) -> str:
     """What the quotas ask of `kind`, each in its own period: the member's own (member-scope rules)
     and the group's (group scope: anyone's note counts), with what is done and what is missing."""
-    today, unit = ctx.now.date(), "件" if kind == "project" else "篇"
+    today, unit = ctx.now.date(), "件" if kind == "project" else "篇"  # as the count before it says
     rules = [r for r in ctx.settings.quotas if r.source == "submission" and kind in r.kinds]
     if not rules:
         return f"县里对{kind_word(kind)}没有数量要求。"
@@ -147,8 +143,7 @@ def _required(session: Session, member: Member, record: MemberRecord, kind: str,
     ).get(member.group_id, [])
     parts = []
     for s in standings:
-        left = s.required - s.done
-        state = "已完成" if s.met else f"还差{left}{unit}{due_note(s.deadline, today)}，任一位委员交了即算"
+        state = "已完成" if s.met else f"还差{s.required - s.done}{unit}{due_note(s.deadline, today)}，任一位委员交了即算"
         parts.append(f"本组{spoken(s.period, today)}要求至少{s.required}{unit}，已交{s.done}{unit}，{state}")
     for r in rules:
         if (s := own.get(r.key)) is not None:

@@ -32,6 +32,7 @@ from handlers.phrasing import (
     kind_word,
     month_day,
     names,
+    quota_unit,
 )
 from models import Activity, CheckIn, LateEntry, LeaveRequest, LiaisonGroup, Member
 
@@ -235,7 +236,7 @@ def _group_owes(counted: Sequence[RuleStanding]) -> list[str]:
     owed = [s for s in counted if not s.met]
     if not owed:
         return []
-    items = "、".join(f"{s.rule.name}{s.required - s.done}{_unit(s.rule)}" for s in owed)
+    items = "、".join(f"{s.rule.name}{s.required - s.done}{quota_unit(s.rule)}" for s in owed)
     lines = [f"本组还差：{items}（任一位委员交了即算）"]
     read_gave_nothing(counted)  # one query for every rule's members who sent nothing
     silent = [c for c in counted[0].behind_members if all(_gave_none(s, c.member_id) for s in counted[1:])]
@@ -246,10 +247,6 @@ def _group_owes(counted: Sequence[RuleStanding]) -> list[str]:
 
 def _gave_none(standing: RuleStanding, member_id: int) -> bool:
     return any(c.member_id == member_id for c in standing.behind_members)
-
-
-def _unit(rule: QuotaRule) -> str:
-    return "件" if set(rule.kinds) <= {"project"} else "篇"
 
 
 def _persons(session: Session, member_ids: Sequence[int]) -> tuple[Person, ...]:
@@ -473,7 +470,7 @@ def _county(
     today = now.date()
     counted = [s for rows in standings.values() for s in rows if s.rule is rules[0] and s.rule.scope == "group"]
     one_kind = bool(kind and counted)  # the group's count of the kind, and the county's total
-    unit = "件" if kind == "project" or rules[0].source == "activity" else "篇"
+    unit = quota_unit(rules[0])
     if one_kind:
         what = f"{kind_word(kind)}{spoken(counted[0].period, today)}共{sum(s.done for s in counted)}{unit}"
         lines = [f"全县{what}（截至{month_day(today)}，{rules[0].name}）：{len(behind)}个组未完成"]

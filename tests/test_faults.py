@@ -60,10 +60,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_gunicorn(config: Path, port: int, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "2",
-           "-b", f"127.0.0.1:{port}", "--graceful-timeout", "2", "wsgi:app"]  # fmt: skip
-    env = {**os.environ, "BOT_CONFIG": str(config)}
+_TWO_THREADED = ("-w", "2", "-k", "gthread", "--threads", "2", "--graceful-timeout", "2")
+
+
+def _start_gunicorn(
+    config: Path, port: int, log: Path, options: tuple[str, ...] = _TWO_THREADED, env: dict | None = None
+) -> subprocess.Popen:
+    """gunicorn serving wsgi:app on 127.0.0.1:`port` with `options`, once it answers /healthz."""
+    cmd = [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    env = {**os.environ, "BOT_CONFIG": str(config), **(env or {})}
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + 60

@@ -7,8 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,28 +15,15 @@ from sqlalchemy import select
 
 from models import InboundMessage, Submission
 from tests.fakes import wecom_client as wc
-from tests.test_faults import _free_port, _kill, note
+from tests.test_faults import _free_port, _kill, _start_gunicorn, note
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _start(config: Path, port: int, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-           "-b", f"127.0.0.1:{port}", "wsgi:app"]  # fmt: skip
-    env = {**os.environ, "BOT_CONFIG": str(config), "BOT_WORKERS": "2", "BOT_THREADS": "2"}
-    env.pop("BOT_PRELOAD", None)  # the shipped setting
-    with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.1)
-    _kill(proc)
-    raise AssertionError("gunicorn did not answer /healthz within 60 s")
+    """gunicorn as shipped: deploy/gunicorn.conf.py (preload on), 2 workers × 2 threads."""
+    shipped = ("-c", str(ROOT / "deploy" / "gunicorn.conf.py"))
+    return _start_gunicorn(config, port, log, shipped, {"BOT_WORKERS": "2", "BOT_THREADS": "2", "BOT_PRELOAD": "1"})
 
 
 def _sockets_to(port: int) -> set[str]:

@@ -98,15 +98,17 @@ _NOTE_HOWTO_RE = re.compile(
 
 
 def help_(t: Text) -> Command | None:
-    """帮助 / ? / 怎么请假 / 这个助手怎么用 / 我上传个附件 (target "files") / …算不算履职 ("counts")."""
+    """帮助 / ? / 怎么请假 / 这个助手怎么用 / 我上传个附件 (target "files") / 积分怎么算的 ("scoring") /
+    社情民意怎么写 ("note_howto") / …算不算履职 ("counts")."""
     bare = t.bare.lower()
     if len(bare) <= 16 and _FILES_HOW_RE.match(bare):
         return Command("help", target="files")
-    if len(bare) <= 20 and _SCORING_HOW_RE.match(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP)):
+    said = _QUERY_SUFFIX_RE.sub("", bare).strip(STRIP)  # without the trailing 谢谢 / 呢
+    if len(bare) <= 20 and _SCORING_HOW_RE.match(said):
         return Command("help", target="scoring")
-    if len(bare) <= 30 and (m := _NOTE_HOWTO_RE.match(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP))):
+    if len(bare) <= 30 and (m := _NOTE_HOWTO_RE.match(said)):
         return Command("help", target="note_howto", content=vocab.SUBMISSION_KINDS[m["kw"]])
-    if len(bare) <= 40 and ":" not in bare and "：" not in bare and _COUNTS_RE.search(_QUERY_SUFFIX_RE.sub("", bare).strip(STRIP)):
+    if len(bare) <= 40 and ":" not in bare and "：" not in bare and _COUNTS_RE.search(said):
         return Command("help", target="counts")
     asked = _QUERY_SUFFIX_RE.sub("", _QUERY_PREFIX_RE.sub("", bare, count=1)).strip(STRIP)
     if bare in _HELP_WORDS or asked in _HELP_WORDS or t.core.strip() in _HELP_WORDS or _HOW_RE.match(t.core):
@@ -185,7 +187,7 @@ _MY_RE = re.compile(
 _STILL_OPEN_RE = re.compile(
     r"还(?:有|差|欠|缺|剩)?(?:哪些|什么|啥|几项|哪几项|多少)|没完成|未完成|差什么|差啥|完成了(?:吗|没有?)|达标了(?:吗|没有?)"
 )
-# 这个月还要交几篇社情民意 / 我还差几篇社情民意 / 社情民意还要交几篇: the count and the quota asked of it.
+# 这个月还要交几篇社情民意 / 我还差几篇社情民意 / 还要交几篇提案: the count and the quota asked of it.
 _OWED_RE = re.compile(
     r"^(?:我|本人)?(?:(?:还|还要|还需要|还需|还得|需要|要|应该|应|得)(?:再)?(?:交|报|提交|报送|写)|还(?:差|欠|缺|少))"
     rf"(?:几|多少)(?:篇|条|份|件|个)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:才(?:够|行|达标|完成|算完成))?$"
