@@ -79,8 +79,13 @@ def _member_query(platform: PlatformDescriptor, sender_id: str) -> Select[tuple[
 def _lock_sender(stmt: Select, *, nowait: bool = False) -> Select:
     """The sender's row locked for the message's transaction: two messages of one member (a double
     tap, 请假 twice at once) are handled one after the other by any number of workers, so every
-    handler's check-then-write sees what the other wrote. SQLite locks the whole database instead."""
-    return stmt.with_for_update(of=Member, nowait=nowait)
+    handler's check-then-write sees what the other wrote. SQLite locks the whole database instead.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the lock orders the member's own messages and nothing else. A
+    row written for someone else (a notice to the leader, a leave for 张三 asked by the leader) takes
+    a key-share lock on that member's row for its foreign key, which FOR UPDATE would make wait on
+    their message in flight — and on PostgreSQL two such messages crossed deadlock (tests/test_races.py)."""
+    return stmt.with_for_update(of=Member, nowait=nowait, key_share=True)
 
 
 class _Busy(Exception):

@@ -121,7 +121,7 @@ def _for_whom(session: Session, asker: Member, command: Command, ctx: Context) -
     found = one_named(session, command.target, asker, command, ctx)
     if found is None or (asker.role != "admin" and found.group_id != asker.group_id):
         raise UserError(f"{where(asker)}没有叫{command.target}的委员，请核对姓名。")
-    session.execute(select(Member.id).where(Member.id == found.id).with_for_update())
+    session.execute(select(Member.id).where(Member.id == found.id).with_for_update(key_share=True))
     return found
 
 

@@ -78,6 +78,18 @@ def test_sixteen_leave_requests_at_once_make_one_request_and_one_notice(runtime,
     assert sum(a.startswith("您已请过假了") for a in answers) == N - 1
 
 
+def test_a_member_own_leave_and_others_asking_it_for_them_at_once_make_one_leave(runtime, roster, tomorrow):
+    messages = [said("张三", "请假 明天的视察 家里有事") for _ in range(N // 2)]
+    messages += [said("王组长", "帮张三请个假，明天的视察他家里有事") for _ in range(N // 4)]
+    messages += [said("李四", "帮张三请个假，明天的视察他家里有事") for _ in range(N // 4)]
+    answers = race(runtime, messages)
+    assert count(runtime, LeaveRequest, LeaveRequest.member_id == roster["张三"]) == 1
+    assert count(runtime, LeaveRequest) == 1
+    made = [a for a in answers if a.startswith(("已提交请假#", "已为张三"))]
+    assert len(made) == 1, answers
+    assert sum(a.startswith(("您已请过假了", "张三已请过假了")) for a in answers) == N - 1
+
+
 def test_sixteen_copies_of_an_announcement_make_one_activity(runtime, roster):
     answers = race(runtime, [said("王组长", "发布活动 12月3日上午9点 视察 城区污水处理厂") for _ in range(N)])
     assert count(runtime, Activity) == 1
