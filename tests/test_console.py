@@ -81,7 +81,7 @@ def test_chat_with_an_unknown_group_says_so(runtime, roster, write_config):
 def test_thanks_to_the_group_are_chatter_but_thanks_with_a_request_are_answered(runtime, roster):
     from bot.parser import is_chatter
 
-    assert all(is_chatter(t) for t in ("这周大家辛苦了，谢谢", "谢谢大家的支持", "感谢各位"))
+    assert all(is_chatter(t) for t in ("这周大家辛苦了，谢谢", "谢谢大家的支持", "感谢各位", "组长 谢谢"))
     assert not any(is_chatter(t) for t in ("辛苦了，明天的视察我请假", "谢谢，我请个假"))
     out = play(runtime, "王组长", ["这周大家辛苦了，谢谢"], group="第一联络组")
     assert out == [console.SILENT]

@@ -132,8 +132,8 @@ _SCHEDULE_RE = re.compile(
 # After a day (明天 / 周五): when and where, without naming the activity.
 _WHEN_WHERE = r"(?:是)?(?:几点|什么时候|啥时候|在哪里?|在哪儿|在什么地方|去哪里?|到哪里?|哪里|地点是哪|地点在哪)"
 _WHEN_WHERE_RE = re.compile(
-    rf"^(?:的)?(?:活动)?{_WHEN_WHERE}(?:集合|开始|出发|见|举行|开|碰头)?(?:啊|呀|呢)?"
-    rf"(?:[?？，,\s]*(?:{_WHEN_WHERE}|地点呢)(?:集合|开始|出发|见|举行|开)?(?:啊|呀|呢)?)?[?？]*$"
+    rf"^(?:的)?(?:活动)?{_WHEN_WHERE}(?:集合|开始|出发|见|举行|开|碰头)?(?:来着|啊|呀|呢)?"
+    rf"(?:[?？，,\s]*(?:{_WHEN_WHERE}|地点呢)(?:集合|开始|出发|见|举行|开)?(?:来着|啊|呀|呢)?)?[?？]*$"
 )
 _WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这礼拜|下礼拜|下个月|下月")  # ahead: no quota period
 _ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|几号|安排|计划|下次|下一次|最近|近期|接下来")

@@ -93,7 +93,7 @@ def reason(text: str, span: tuple[int, int] | None) -> str | None:
 
 # 帮周七请个假，他下周四去市里开会 / 替张三请假 明天的视察: a leave for someone else (target: the name).
 _FOR_SOMEONE_RE = re.compile(
-    r"^(?:请|麻烦)?(?:帮|替|给|代)(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员|同志|老师)?(?=请(?:个|一下|一天)?假|请一下假)"
+    r"^(?:请|麻烦)?(?:帮|替|给|代)(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员|同志|老师)?(?:也|再|一起)?(?=请(?:个|一下|一天)?假|请一下假)"
 )
 _THIRD_PERSON_RE = re.compile(r"(?<!其)(?:他|她)(?:们)?(?!人)")
 _FOR_ME_RE = re.compile(r"^(?:请|麻烦)?(?:帮|替|给)(?:我|本人)(?=请)")  # 帮我请个假: one's own
