@@ -148,7 +148,7 @@ def scenarios(server: Server, engine) -> list[tuple[str, str, str]]:
         note = c.execute(select(func.max(Submission.id))).scalar_one()
     server.at_once([("chen", f"采用 #{note} 市级", None)] * 16)
     audits = count(engine, RecordChange, RecordChange.field == "adopted_level")
-    notices = count(engine, OutboxMessage, OutboxMessage.key.like("adopt:%"))
+    notices = count(engine, OutboxMessage, OutboxMessage.key.like("journey:%:adopted:%"))
     results.append(("16 × 采用 #N 市级", "1 audit, 1 notice", f"{audits} audit, {notices} notice"))
 
     twice = []
