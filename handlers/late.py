@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from bot import cards
 from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
+from bot.periods import parse_period_word
 from bot.router import Ask, Context, Router, UserError
+from handlers.activities import in_span
 from handlers.leave import claim, numbered_request, tell_deciders
 from handlers.people import named, one_named, shown_as, where
 from handlers.phrasing import describe_activity, describe_day, how_to_decide, kind_word, numbered_choice
@@ -39,7 +41,39 @@ def _subject(session: Session, member: Member, command: Command, ctx: Context) -
     return found
 
 
+_LOOKED_BACK = 14  # 上次的学习: the days looked back over for the last activity
+
+
+def _span(word: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The days before today a span word (bot/reading/text.past_span) names."""
+    monday = today - dt.timedelta(days=today.weekday())
+    if word == "上周":
+        return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
+    if word == "本周":
+        return monday, today - dt.timedelta(days=1)
+    period = parse_period_word(word, today)
+    if period is not None:
+        return period.start, min(period.end, today - dt.timedelta(days=1))
+    return today - dt.timedelta(days=_LOOKED_BACK), today - dt.timedelta(days=1)
+
+
+def _in_span(session: Session, group_id: int, command: Command, today: dt.date) -> Activity:
+    """上周的座谈会 / 上次的学习: the one past activity the span holds, else ask for its day."""
+    first, last = _span(command.title or "", today)
+    found = list(session.scalars(in_span(group_id, command.kind, first, last)))
+    what = ACTIVITY_KINDS.get(command.kind, "活动") if command.kind else "活动"
+    named = "近两周" if command.title == "上次" else command.title
+    if not found:
+        raise UserError(f"{named}本组没有{what}，请写明活动日期，例如：补报 11月5日 视察 签到")
+    if len(found) > 1 and command.title != "上次":
+        days = "、".join(f"{describe_day(a.date)}{kind_word(a.kind)}" for a in found[:5])
+        raise UserError(f"{named}本组有{len(found)}个{what}（{days}），请写明日期，例如：补报 {found[0].date.month}月{found[0].date.day}日 签到")
+    return found[-1]
+
+
 def _past_activity(session: Session, group_id: int | None, command: Command, today: dt.date) -> Activity:
+    if command.date is None and command.title and group_id is not None:
+        return _in_span(session, group_id, command, today)
     if command.date is None:
         raise UserError("请写明活动日期，例如：补报 11月5日 视察 签到")
     if command.date > today:

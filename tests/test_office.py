@@ -266,6 +266,24 @@ def test_leader_late_entry_for_a_member_is_recorded_at_once_and_rejection_keeps_
     assert say("李四", "补报 12月5日 签到") == "12月5日（周五）本组没有活动，请核对日期。"  # last year's
 
 
+def test_a_late_entry_named_by_its_week_finds_the_one_activity_or_asks_for_the_day(say, db, activity, roster):
+    # NOW is Monday 11月23日: 上周 is 11月16日–22日.
+    aid = activity(D(2026, 11, 18), kind="meeting", title="座谈会")
+    answer = say("李四", "上周的座谈会我去了但是忘记签到了")
+    entry = db(lambda s: s.scalars(select(LateEntry)).one())
+    assert (entry.activity_id, entry.member_id, entry.status) == (aid, roster["李四"], "pending")
+    assert answer == f"已提交补报#{entry.id}：11月18日（周三） 会议/座谈 座谈会，等待组长确认。"
+    assert say("赵六", "上周的视察我去了忘记签到了") == "上周本组没有视察，请写明活动日期，例如：补报 11月5日 视察 签到"
+    activity(D(2026, 11, 20))
+    assert say("赵六", "上周的活动我去了忘记签到了") == (
+        "上周本组有2个活动（11月18日（周三）会议/座谈、11月20日（周五）视察），请写明日期，例如：补报 11月18日 签到"
+    )
+    assert db(lambda s: len(s.scalars(select(LateEntry)).all())) == 1
+    # 上次: the latest of that kind within two weeks; 上次 is not a name to report for.
+    assert say("赵六", "补报上次的视察").startswith("已提交补报#")
+    assert db(lambda s: s.scalars(select(LateEntry).where(LateEntry.member_id == roster["赵六"])).one().activity_id) != aid
+
+
 # -- the office's commands -------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from bot.reading.text import (
     is_name,
     kind_named,
     past_leaning,
+    past_span,
     period_word,
     when,
     when_and_time,
@@ -107,6 +108,8 @@ def _fields(t: Text, body: str) -> Command:
         visited = vocab.ACTIVITY_KINDS.get(m[0]) in ("inspection", "research", "collective") if m else False
         if what and (visited or _PLACE_WORD_RE.search(what)):
             place = what
+            if not visited:  # "座谈会 县政协三楼": the meeting's title is the meeting, the floor its place
+                title = m[0]
     # The kind is what happens (the title), not where: "在…会议室开展集体学习" is study, not a meeting.
     kind = kind_named(title or "") or kind_named(rest) or kind_named(body)
     return Command(
@@ -172,7 +175,25 @@ def announce(t: Text) -> Command | None:
     placed = _HOLD_RE.search(core) and re.search(r"地点|地址", core)  # "…召开座谈会 地点县政协二楼"
     if (formal or held or addressed or laid_out or placed) and when(t, core)[0] is not None:
         return _fields(t, core)
-    return None
+    return _fields(t, core) if _terse(t, core) else None
+
+
+def _terse(t: Text, core: str) -> bool:
+    """12月10日下午3点 座谈会 县政协三楼: a day with its hour, a kind and perhaps a place, nothing else."""
+    found, span, clock = when_and_time(t, core)
+    if found is None or found.date is None or found.time is None or re.search(r"[?？吗呢]", core):
+        return False
+    rest = cut(cut(core, clock), span) if clock else cut(core, span)
+    pieces = [p for p in re.split(r"[\s,，。;；]+", rest) if p]
+    named = [p for p in pieces if kind_named(p) and _KIND_ONLY_RE.match(p)]
+    placed = [p for p in pieces if p not in named and _PLACE_WORD_RE.search(p) and len(p) <= 16]
+    return len(named) == 1 and len(named) + len(placed) == len(pieces) and len(placed) <= 1
+
+
+# 座谈会 / 集体视察 / 学习会: a piece that is only the activity's kind.
+_KIND_ONLY_RE = re.compile(
+    rf"^(?:集体|专题|集中|小组)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?:会|活动)?$"
+)
 
 
 def invited(t: Text) -> Command | None:
@@ -430,6 +451,9 @@ def was_there(t: Text) -> Command | None:
     date = past_leaning(found, t.now.date())
     if date is not None and date < t.now.date():
         return Command("late", date=date, kind=kind_named(core))
+    spanned = past_span(core) if date is None else None
+    if spanned in ("上周", "上个月", "上次"):  # 上周的座谈会我去了忘记签到了: this week's may be today's
+        return Command("late", kind=kind_named(core), title=spanned)
     if _FORGOT_RE.search(core) or date == t.now.date():
         return _today_or_stated(t, core)
     return None

@@ -22,6 +22,7 @@ from bot.reading.text import (
     kind_named,
     number,
     past_leaning,
+    past_span,
     target_word,
     when,
 )
@@ -135,11 +136,13 @@ def _late_body(t: Text, rest: str) -> Command:
     if (
         re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", first)
         and not NOT_A_NAME_RE.search(first)
+        and not past_span(first)
         and rest.startswith(first)
     ):
         target, words = first, words[1:]
     reason = clean(_FILLER_RE.sub("", " ".join(words))) if words else None
-    return Command("late", date=date, kind=kind(rest), target=target, reason=reason)
+    spanned = past_span(rest) if date is None else None
+    return Command("late", date=date, kind=kind(rest), target=target, reason=reason, title=spanned)
 
 
 def late(t: Text) -> Command | None:
@@ -150,7 +153,8 @@ def late(t: Text) -> Command | None:
         return _late_body(t, t.core[m.end() :])
     if (m := _LATE_TAIL_RE.search(t.core)) and ACTIVITY_REF_RE.search(t.core[: m.start()]):
         found, _span = when(t, t.core)
-        return Command("late", date=past_leaning(found, t.now.date()), kind=kind_named(t.core))
+        date = past_leaning(found, t.now.date())
+        return Command("late", date=date, kind=kind_named(t.core), title=past_span(t.core) if date is None else None)
     return None
 
 

@@ -363,6 +363,21 @@ def when_and_time(t: Text, text: str) -> tuple[When | None, tuple[int, int] | No
     return replace(found, time=clock), span, (found.end + later.start, found.end + later.end)
 
 
+# 上周的座谈会 / 上个月的调研 / 上次的学习: a past activity named by its span, not its day (补报).
+_PAST_SPANS = (
+    (re.compile(r"上个?(?:周|星期|礼拜)"), "上周"),
+    (re.compile(r"这个?(?:周|星期|礼拜)|本周"), "本周"),
+    (re.compile(r"上个?月"), "上个月"),
+    (re.compile(r"这个?月|本月"), "本月"),
+    (re.compile(r"上次|上回|前几天|前两天|那天"), "上次"),
+)
+
+
+def past_span(text: str) -> str | None:
+    """The span a past activity is named by when no day is (上周, 本周, 上个月, 本月, 上次)."""
+    return next((word for pattern, word in _PAST_SPANS if pattern.search(text)), None)
+
+
 def cut(text: str, span: tuple[int, int] | None) -> str:
     return text if span is None else text[: span[0]] + " " + text[span[1] :]
 
