@@ -104,6 +104,7 @@ RULES: tuple[Rule, ...] = (
     Rule("decision", decisions.decision, "同意/驳回 …: a leader's 同意 is never their own leave"),
     Rule("note_journey", queries.note_journey, "#12采用了吗: a question on one note, before the office's 采用 #12"),
     Rule("journey_query", queries.journey_query, "社情民意流转情况: a question, before a note it starts like"),
+    Rule("who_gave", queries.who_gave, "本月谁交了社情民意: who did, before a note that 交了社情民意 would open"),
     Rule("owed", queries.owed, "还要交几篇提案: a question on the quota, before a note its preamble would open"),
     Rule("my_notes", queries.my_notes, "我的社情民意 lists one's notes: before a note, whose keyword it holds"),
     Rule("remind_to_submit", queries.remind_to_submit, "提醒大家交社情民意: a leader's ask, before the note its keyword opens"),

@@ -129,6 +129,10 @@ class RuleStanding:
         """The names to list for "who has not …": members below their share, or who gave nothing."""
         return self.behind if self.rule.scope == "member" else self.behind_members
 
+    def holders(self) -> tuple[MemberCount, ...]:
+        """Every quota holder of the group with their own count on the rule (谁交了…), one query."""
+        return self._judged.holders(self.group_id)
+
 
 @dataclass(frozen=True)
 class MemberStanding:
@@ -281,6 +285,11 @@ class _Judged:
                 .where(CheckIn.member_id == Member.id, Activity.cancelled.is_(False), self.counted())
             )
         return stmt.scalar_subquery()
+
+    def holders(self, group_id: int) -> tuple[MemberCount, ...]:
+        """The group's quota holders, each with their count on the rule, in member order."""
+        stmt = _holders([group_id]).add_columns(self.member_count())
+        return _by_group(read(self.scope.session, stmt)).get(group_id, ())
 
     def gave_nothing(self, group_id: int) -> tuple[MemberCount, ...]:
         """The group's quota holders with nothing toward the rule: one query for all groups, on first use."""

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.dashboard import may_read_note
 from bot.messages import SUBMISSION_EVENT_WORDS, SUBMISSION_STATUS_WORDS, Command, Notice, Reply
 from bot.quotas import ADOPTION_ORDER
-from bot.router import Context, Router, UserError
+from bot.router import Ask, Context, Router, UserError
 from handlers import leave
-from handlers.phrasing import kind_word, month_day
+from handlers.people import one_named
+from handlers.phrasing import kind_word, month_day, numbered_choice
 from models import Member, Submission, SubmissionEvent
 from models.records import ChangedBy, audit
 
@@ -53,8 +55,13 @@ def level_named(words: str | None) -> str | None:
     return None
 
 
-def _note(session: Session, command: Command, example: str) -> Submission:
+def _note(
+    session: Session, command: Command, example: str, ctx: Context | None = None, by: Member | None = None
+) -> Submission:
+    """The note a command names: by number, or (with ctx and the office member) by author and topic."""
     number = command.number
+    if number is None and command.name and ctx is not None and by is not None:
+        number = _by_author(session, command, ctx, by, example)
     if number is None:
         raise UserError(f"请写明材料编号，例如：{example}")
     row = session.get(Submission, number, with_for_update=True)
@@ -63,6 +70,35 @@ def _note(session: Session, command: Command, example: str) -> Submission:
     if row.status == "withdrawn":
         raise UserError(f"材料#{number}已被撤回，不能标记。")
     return row
+
+
+_TOPIC_SIMILAR = 80  # rapidfuzz partial ratio at which 农村留守老人 names 关于留守老人照护的建议
+
+
+def _by_author(session: Session, command: Command, ctx: Context, by: Member, example: str) -> int:
+    """赵六那篇留守老人的社情民意: the number of the author's one note (of that kind) about the topic;
+    several: asked which, by number (the answer resumes the command with that number)."""
+    author = one_named(session, command.name or "", by, command, ctx)
+    if author is None:
+        raise UserError(f"没有找到委员「{command.name}」，请核对姓名，或写明编号，例如：{example}")
+    stmt = select(Submission).where(Submission.member_id == author.id, Submission.status != "withdrawn")
+    if command.kind:
+        stmt = stmt.where(Submission.kind == command.kind)
+    rows = session.scalars(stmt.order_by(Submission.id.desc()).limit(_LOOKED_AT)).all()
+    topic = command.reason or ""
+    if topic:
+        rows = [r for r in rows if topic in r.title or fuzz.partial_ratio(topic, r.title) >= _TOPIC_SIMILAR]
+    what = kind_word(command.kind) if command.kind else "材料"
+    if not rows:
+        about = f"关于「{topic}」的" if topic else ""
+        raise UserError(f"没有找到{author.name}{about}{what}，请写明编号，例如：{example}")
+    if len(rows) > 1:
+        options = [(f"#{r.id}《{r.title[:30]}》（{month_day(r.submitted_at.astimezone(ctx.settings.tz).date())}）", str(r.id)) for r in rows]
+        raise Ask(numbered_choice(f"{author.name}有{len(rows)}篇{what}，请问是哪一篇", options, command, "target"))
+    return rows[0].id
+
+
+_LOOKED_AT = 200  # an author's latest notes looked through for the topic
 
 
 def _label(row: Submission) -> str:
@@ -158,7 +194,7 @@ def report_up(session: Session, member: Member, command: Command, ctx: Context) 
 def adopt(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """采用 #12 市级 / 采用 #12 省政协《各界反映》: one adoption, with its level and outlet; a note may
     be adopted several times, and counts at its highest level."""
-    row = _note(session, command, "采用 #12 市级")
+    row = _note(session, command, "采用 #12 市级", ctx, member)
     written = (command.title or "").strip()[:200]
     level = level_named(written) or _LEVEL_WORDS.get(
         re.sub(r"(?:采用|政协|层面|的)", "", command.content or "").strip()

@@ -85,6 +85,8 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
         rule = _rule_for(ctx.settings.quotas, command.target)
         if rule is None:
             raise UserError(UNKNOWN_TARGET)
+        if command.reason == "given":  # 本月谁交了社情民意
+            return _who_gave(session, rule, group_id, ctx, asked)
         return _who_owes(session, rule, group_id, ctx, asked)
     return _standing(session, group_id, ctx, asked)
 
@@ -196,6 +198,26 @@ def _who_owes(session: Session, rule: QuotaRule, group_id: int, ctx: Context, as
         f"{when}还没{verb}{what}的：{names([c.name for c in owing], total=True)}",
         mentions=_persons(session, [c.member_id for c in owing]),
     )
+
+
+def _who_gave(session: Session, rule: QuotaRule, group_id: int, ctx: Context, asked: Period | None) -> Reply:
+    """本月谁交了社情民意: who sent toward the rule in its period, most first, each with their count,
+    then who sent nothing — named, not @-ed: a leader's question, not a reminder."""
+    standing = group_standings(
+        session, [rule], ctx.now, [group_id], (lambda _rule: asked) if asked else None
+    )[group_id][0]
+    when = spoken(standing.period, ctx.now.date())
+    verb, what = _verb_and_name(rule)
+    counts = standing.holders()
+    gave = sorted((c for c in counts if c.count), key=lambda c: -c.count)
+    if not gave:
+        return Reply(f"{when}本组还没有人{verb}{what}。")
+    unit = quota_unit(rule)
+    shown = names([f"{c.name}{c.count}{unit}" for c in gave])
+    lines = [f"{when}{verb}了{what}的：{shown}（共{len(gave)}人，{sum(c.count for c in gave)}{unit}）"]
+    if none := [c.name for c in counts if not c.count]:
+        lines.append(f"还没{verb}的：{names(none, total=True)}")
+    return Reply("\n".join(lines))
 
 
 def _verb_and_name(rule: QuotaRule) -> tuple[str, str]:

@@ -122,6 +122,32 @@ def test_each_step_is_recorded_once(say, db, roster):
     assert len(_told(db, roster["张三"])) == 4
 
 
+def test_the_office_adopts_a_note_named_by_its_author_and_topic_and_asks_which_when_several(say, db, roster):
+    say("张三", "社情民意：关于农村留守老人照护的建议。村里老人无人照看。")
+    elder = _latest(db)
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    lamp = _latest(db)
+    say("赵六", "社情民意：关于留守儿童的建议。")
+    assert say("陈主任", "张三那篇留守老人的社情民意被市政协采用了") == (
+        f"已标记张三的社情民意#{elder}《关于农村留守老人照护的建议》为市级采用。"
+    )
+    assert _events(db, elder) == [("adopted", "市级", None, roster["陈主任"], True)]
+    assert _told(db, roster["张三"])[-1] == "您的社情民意《关于农村留守老人照护的建议》已被市级采用。"
+    # Named by its author alone, among several: asked which, and the number answered adopts that one.
+    asked = say("陈主任", "张三交的社情民意被县政协采用了")
+    assert asked.splitlines()[0] == "张三有2篇社情民意，请问是哪一篇（回复数字）："
+    assert f"#{lamp}《关于路灯的建议》" in asked.splitlines()[1]
+    assert say("陈主任", "1") == f"已标记张三的社情民意#{lamp}《关于路灯的建议》为县级采用。"
+    assert _status(db, lamp) == "adopted"
+    assert say("陈主任", "赵六的留守老人社情民意被县政协采用了").startswith("没有找到赵六关于「留守老人」的社情民意")
+    assert say("陈主任", "钱七的社情民意被县政协采用了").startswith("没有找到委员「钱七」")
+    assert _events(db, _latest(db)) == []
+    # A note's text never comes from such a sentence, whoever says it.
+    before = _latest(db)
+    say("张三", "张三交的社情民意被市政协采用了")
+    assert _latest(db) == before
+
+
 def test_the_office_steps_are_refused_for_members_and_leaders(say, db):
     say("张三", "社情民意：关于路灯的建议。晚上太黑。")
     sid = _latest(db)

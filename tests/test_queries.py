@@ -92,6 +92,23 @@ def test_the_opinion_answer_mentions_the_members_who_owe_it(runtime, roster, add
     ]
 
 
+def test_who_has_sent_lists_the_senders_with_their_counts_and_names_the_rest_without_mentioning_them(
+    runtime, say, add
+):
+    assert say("王组长", "这个月本组谁交了社情民意") == "本月本组还没有人交社情民意。"
+    add("submission", name="赵六", at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=TZ))
+    add("submission", name="赵六", at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
+    add("submission", name="张三")
+    add("submission", name="张三", status="withdrawn")  # withdrawn: not counted
+    add("submission", name="李四", at=dt.datetime(2026, 10, 30, 9, 0, tzinfo=TZ))  # last month
+    add("submission", name="李四", kind="report")  # another kind
+    reply = _reply(runtime, "王组长", "交了社情民意的有谁")
+    assert reply.text == "本月交了社情民意的：赵六2篇、张三1篇（共2人，3篇）\n还没交的：李四（共1人）"
+    assert reply.mentions == ()
+    assert say("王组长", "上个月谁交了社情民意") == "上月交了社情民意的：李四1篇（共1人，1篇）\n还没交的：张三、赵六（共2人）"
+    assert say("张三", "谁交了社情民意") == "只有组长（联络员）可以这样操作。"
+
+
 def test_when_everyone_sent_one_the_leader_hears_so(say, add):
     for name in ("张三", "李四", "赵六"):
         add("submission", name=name)

@@ -25,6 +25,8 @@ _QUERY_TAIL_RE = re.compile(
     r"有没有|有哪些|还有|还没|还差|都交|没交|未交|没报|哪些人|哪几|采用|被采用|批示|录用|"
     r"是什么|写什么|格式|模板|要求|截止|什么时候|啥时候|在哪|要交|需要|还欠|任务)"
 )
+# 赵六交的社情民意被市政协采用了: a step of a note's journey told, not a note whose text is 被…采用了.
+_PASSIVE_STEP_RE = re.compile(r"^(?:信息)?\s*(?:已经?|已|也)?(?:被|获|由)\S{0,12}?(?:采用|采纳|批示|录用|刊发|编报|报送|退回)")
 # What may follow a short keyword (建议, 提案) before the note's text: a measure word, then a pause.
 _BODY_START_RE = re.compile(
     r"^(?:一[则篇条份件个]|[两几][篇条份件个])?(?:(?:交|发|报|递)一下|(?:发|交|报|呈)给[^，。:：]{0,6}|(?:想|要|准备)(?:交|提交|报))?"
@@ -105,7 +107,7 @@ def split_note(body: str) -> tuple[str | None, str | None]:
 def _asks_about_notes(rest: str) -> bool:
     """After a keyword: "情况", "这个季度交了几条", "采用了几篇" ask about notes; a note's text does not."""
     rest = _LEADING_PERIOD_RE.sub("", rest)
-    if _QUERY_TAIL_RE.match(rest):
+    if _QUERY_TAIL_RE.match(rest) or _PASSIVE_STEP_RE.match(rest):
         return True
     head = re.split(rf"[{SEP}\n《]", rest, maxsplit=1)[0][:10]
     # 我交了社情民意没 / …了吗: a question about having sent one, not a note whose text is 没; 社情民意我交了

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot import vocabulary as vocab
 from bot.messages import Command
 from bot.reading.text import (
     ACTIVITY_REF_RE,
@@ -181,6 +182,12 @@ _ADOPTED_RE = re.compile(
 _INSTRUCTED_RE = re.compile(
     r"^#?\s*(?P<n>\d{1,9})(?:号|篇)?\s*(?:已经?|已)?(?:被|获|得到|由)?(?P<by>.{1,20}?)(?:批示|肯定性批示)(?:了)?$"
 )
+# 赵六那篇留守老人的社情民意被市政协采用了: the note named by its author and what it is about.
+_ADOPTED_BY_AUTHOR_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?(?:那篇|这篇|那条|这条|那份|交的|写的|提交的|反映的|报的|的)+"
+    rf"(?P<topic>.{{0,30}}?)(?:的)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})?(?:信息)?\s*"
+    r"(?:已经?|已)?(?:被|获|由)(?P<by>.{1,12}?)(?:采用|采纳)(?:了)?[。!！]*$"
+)
 _NUMBERED_VERB_RE = re.compile(r"^#\s*(?P<n>\d{1,9})(?:号)?\s*(?P<verb>批示|采用)[\s:：]+(?P<rest>.+)$")
 _LEVELS = {"县": "县级", "区": "县级", "市": "市级", "省": "省级", "全国": "全国", "国家": "全国"}
 
@@ -224,6 +231,26 @@ def office(t: Text) -> Command | None:
         return Command("adopt", target=m["n"], content=_level(m["by"]))
     if m := _INSTRUCTED_RE.match(core):
         return Command("instruct", target=m["n"], content=clean(m["by"]))
+    return _adopted_by_author(core) or _active(core)
+
+
+def _adopted_by_author(core: str) -> Command | None:
+    """赵六那篇留守老人的社情民意被市政协采用了: target the author, reason the topic's words."""
+    m = _ADOPTED_BY_AUTHOR_RE.match(core)
+    if m is None or not is_name(m["name"]) or not (m["topic"] or m["kw"]):
+        return None
+    topic = re.sub(r"^关于|(?:的)?(?:建议|问题|意见|情况)$", "", m["topic"]).strip(STRIP)
+    return Command(
+        "adopt",
+        target=m["name"],
+        content=_level(m["by"]),
+        kind=vocab.SUBMISSION_KINDS[m["kw"]] if m["kw"] and len(m["kw"]) > 2 else None,  # 建议: any note's
+        reason=topic or None,
+    )
+
+
+def _active(core: str) -> Command | None:
+    """停用 何建军（已调离） / 启用 张三."""
     if m := re.match(r"^(?P<verb>停用|启用|恢复启用|重新启用)(?:委员)?", core):
         name = re.sub(r"[（(][^）)]*[）)]", "", core[m.end() :]).strip(STRIP)  # 停用 何建军（已调离）
         if re.fullmatch(r"[\u4e00-\u9fff·A-Za-z]{1,10}", name) and not NOT_A_NAME_RE.search(name):

@@ -302,6 +302,27 @@ def owed(t: Text) -> Command | None:
     return Command("my", title=period_word(t), target=vocab.SUBMISSION_KINDS[m["kw"]], content="owed")
 
 
+def who_gave(t: Text) -> Command | None:
+    """本月谁交了社情民意 / 交了社情民意的有谁: the group's members who sent that kind, with their
+    counts (status, reason "given"); before a note, which 交了社情民意 would open."""
+    if len(t.bare) > 40:
+        return None
+    q, group = _without_group(query_core(t))
+    m = _WHO_GAVE_RE.match(q)
+    if m is None:
+        return None
+    kind = vocab.SUBMISSION_KINDS[m["kw"] or m["kw2"] or m["kw3"]]
+    return replace(_query("status", t, target=kind, group=group), reason="given")
+
+
+def _without_group(q: str) -> tuple[str, str | None]:
+    """The question without the group it names (第二联络组的…), and that group."""
+    group_m = GROUP_RE.search(q)
+    if group_m is None:
+        return q, None
+    return re.sub(r"^的", "", (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP)) or "情况", group_m[0]
+
+
 def my_notes(t: Text) -> Command | None:
     """我的社情民意 / 我交的提案: the sender's notes of that kind, listed with their state (never a
     new, empty note)."""
@@ -404,6 +425,13 @@ _MATERIALS_RE = re.compile(
     rf"(?:情况|进度|统计|汇总|{_HOW_WELL}|(?:交|报)?齐了(?:吗|没有?)|完成(?:了)?(?:吗|没有?|情况)|(?:交|报)了(?:吗|没有?|几|多少))"
 )
 _COUNTY_LEAD_RE = re.compile(r"^(?:县里|全县|各组|各联络组|所有联络组|各个联络组|各个组|所有组|全部组)(?:的|一共|总共|共)?")
+# 谁交了社情民意 / 社情民意都谁交了 / 交了社情民意的有谁: who has sent that kind, not who has not.
+_WHO_GAVE = r"(?:都|已经)?(?:是)?(?:谁|哪些人|哪些委员|哪几位|哪位|有谁|有哪些人)(?:都|已经)?(?:交|报|提交|报送|上报|写)了"
+_WHO_GAVE_RE = re.compile(
+    rf"^{_GROUP_WORDS}?的?{_WHO_GAVE}(?:几篇)?(?P<kw>{_SUBMISSIONS})(?:吗|呢)?$"
+    rf"|^(?P<kw2>{_SUBMISSIONS}){_WHO_GAVE}(?:吗|呢)?$"
+    rf"|^(?:{_GROUP_WORDS}的?)?(?:已经)?(?:交|报|提交)了(?P<kw3>{_SUBMISSIONS})的(?:有谁|有哪些人?|是谁|都有谁|都是谁|名单|人|委员)(?:呢)?$"
+)
 _OVERALL_RE = re.compile(
     rf"^{_GROUP_WORDS}?的?(?:那个|这个)?(?:履职)?(?:任务)?(?:都|全部|全都)?(?:情况|进度|统计|完成情况|汇总|欠交情况|完成得?{_HOW_WELL}|{_HOW_WELL}|"
     r"完成了(?:吗|没有?)|达标了(?:吗|没有?)|还差(?:什么|哪些|啥|多少)|还欠(?:什么|哪些|啥|多少)|差(?:什么|哪些|啥)|欠(?:什么|哪些|啥)|"
@@ -471,12 +499,7 @@ def status(t: Text) -> Command | None:
     """本组情况 and the leaders' other keyword questions; None when this is not one of them."""
     if len(t.core) > 48:
         return None
-    q = query_core(t)
-    group_m = GROUP_RE.search(q)
-    group = group_m[0] if group_m else None
-    if group:
-        q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP)
-        q = re.sub(r"^的", "", q) or "情况"
+    q, group = _without_group(query_core(t))
     if (m := _COUNTY_LEAD_RE.match(q)) and (s := _SUBMISSION_QUERY_RE.match(q[m.end() :])):
         # 全县这个月社情民意交了多少篇: every group, on the rules that count that kind
         return replace(_query("status", t, target="county"), kind=vocab.SUBMISSION_KINDS[s["kw"]])
