@@ -195,6 +195,7 @@ class Command:
     target: str | None = None
     ref_date: dt.date | None = None  # change_activity: the date of the activity referred to
     attachments: tuple[FileRef, ...] = ()  # a note's files (never read by the parser)
+    items: tuple[Command, ...] = ()  # announce: a notice listing several activities, each its own reading
 
     def as_json(self) -> dict[str, Any]:
         out = {
@@ -211,6 +212,8 @@ class Command:
             out["ref_date"] = self.ref_date.isoformat()
         if self.attachments:
             out["attachments"] = [a.as_json() for a in self.attachments]
+        if self.items:  # an extra key, only for a notice of several activities
+            out["items"] = [i.as_json() for i in self.items]
         return out
 
     @classmethod
@@ -231,6 +234,7 @@ class Command:
             target=data.get("target"),
             ref_date=day(data.get("ref_date")),
             attachments=tuple(FileRef.from_json(a) for a in data.get("attachments") or ()),
+            items=tuple(cls.from_json(i) for i in data.get("items") or ()),
         )
 
     # Named views of the fields, so that handlers say what they read (the JSON keeps its keys).

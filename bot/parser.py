@@ -32,6 +32,8 @@ Field mapping per intent:
 - cancel_activity / change_activity: target = the activity number; date/time/content = the new date,
   time and place of a change (a cancel's date is the activity's); `ref_date` (an extra JSON key,
   only when set) = the date of the activity a change refers to ("明天的视察改到周五").
+- announce of several activities (本周活动安排：12月10日…座谈会，12月11日…视察): the first one's fields,
+  and `items` (an extra JSON key, only when set) = every activity's reading, the first included.
 """
 
 from __future__ import annotations

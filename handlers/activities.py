@@ -32,6 +32,31 @@ def _group_for(session: Session, member: Member, ctx: Context) -> int:
 
 @router.route("announce", roles=("leader", "admin"))
 def announce(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    if command.items:
+        return _announce_several(session, member, command.items, ctx)
+    return Reply(_announce_one(session, member, command, ctx))
+
+
+def _announce_several(session: Session, member: Member, items: tuple[Command, ...], ctx: Context) -> Reply:
+    """本周活动安排：…，…: each activity of the notice on its own line, recorded or why not."""
+    _group_for(session, member, ctx)  # a sender with no group is refused once, not once per activity
+    lines = []
+    for item in items:
+        try:
+            lines.append(_announce_one(session, member, item, ctx))
+        except UserError as err:
+            lines.append(f"未发布：{err}")
+    recorded = sum(line.startswith("已发布活动#") for line in lines)
+    if recorded:
+        head = f"这条通知有{len(items)}项活动，已发布{recorded}项："
+    elif all(line.startswith("活动#") for line in lines):
+        head = f"这条通知的{len(items)}项活动都已发布过："
+    else:
+        head = f"这条通知有{len(items)}项活动，都没有发布："
+    return Reply("\n".join([head, *lines]))
+
+
+def _announce_one(session: Session, member: Member, command: Command, ctx: Context) -> str:
     if command.date is None:
         raise UserError("请说明活动日期，例如：发布活动 12月3日上午9点 视察 城区污水处理厂 地点：…")
     today = ctx.now.date()
@@ -63,7 +88,7 @@ def announce(session: Session, member: Member, command: Command, ctx: Context) -
         .limit(1)
     ).first()
     if same is not None:
-        return Reply(f"活动#{same.id}已发布过：{describe_activity(same)}{_place(same)}。")
+        return f"活动#{same.id}已发布过：{describe_activity(same)}{_place(same)}。"
 
     activity = Activity(
         group_id=group_id,
@@ -81,7 +106,7 @@ def announce(session: Session, member: Member, command: Command, ctx: Context) -
     note = "" if command.kind else "（未注明类型，按集体活动记录）"
     if (activity.date - ctx.now.date()).days > 180:  # 11月22日 said on 11月23日: next year's, said so
         note += f"。注意是{activity.date.year}年的{month_day(activity.date)}，如是今年的请写明年份"
-    return Reply(f"已发布活动#{activity.id}：{describe_activity(activity)}{_place(activity)}{note}。")
+    return f"已发布活动#{activity.id}：{describe_activity(activity)}{_place(activity)}{note}。"
 
 
 def _place(activity: Activity) -> str:
@@ -247,6 +272,8 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
     started = ctx.now.time()
     rows = [(a, leave) for a, leave in session.execute(stmt) if a.date > today or a.time is None or a.time >= started]
     what = kind_word(command.kind) if command.kind else "活动"
+    if not rows and command.date is not None and (gone := _called_off(session, group_id, command)):
+        return Reply(gone)
     if not rows:
         return Reply(f"{named}本组没有{what}安排。")
     lines = [f"{named}本组的{what}："]
@@ -258,6 +285,21 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
         lines.append(f"…另有{len(rows) - _SHOWN}项")
     lines.append("当天到场后@我「签到」；去不了请发「请假 日期 事由」。")
     return Reply("\n".join(lines))
+
+
+def _called_off(session: Session, group_id: int, command: Command) -> str | None:
+    """周五的视察取消了吗: the day's activity that was cancelled, or moved to another day, said so."""
+    assert command.date is not None
+    stmt = select(Activity).where(
+        Activity.group_id == group_id, Activity.date == command.date, Activity.cancelled.is_(True)
+    )
+    if command.kind:
+        stmt = stmt.where(Activity.kind == command.kind)
+    if cancelled := session.scalars(stmt.order_by(Activity.id.desc()).limit(1)).first():
+        return f"{describe_activity(cancelled)}已取消。"
+    if moved := moved_from(session, group_id, command.date, command.kind):
+        return f"{describe_day(command.date)}的{kind_word(moved.kind)}已改到{describe_activity(moved)}{_place(moved)}。"
+    return None
 
 
 def moved_from(session: Session, group_id: int, day: dt.date, kind: str | None = None) -> Activity | None:

@@ -104,7 +104,8 @@ def correct(session: Session, member: Member, command: Command, ctx: Context) ->
     if row.status == "withdrawn":
         raise UserError(f"{_label(row)}已撤回，请重新提交。")
     title = (command.title or "").strip()[:200] or row.title
-    content = (command.content or "").strip() or title
+    # 标题应该是… (reason "title"): the new title, the text as it was.
+    content = row.content if command.reason == "title" else (command.content or "").strip() or title
     changed = [
         (f, old, new)
         for f, old, new in (("title", row.title, title), ("content", row.content, content))

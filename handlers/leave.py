@@ -9,6 +9,7 @@ stored in the same transaction as the record, so each is sent exactly once. Who 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TypeVar
 
 from sqlalchemy import and_, or_, select, update
@@ -75,7 +76,7 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
     if asker is not member:
         return _leave_for(session, asker, member, activity, command, ctx)
 
-    reason = (command.reason or "").strip()[:500] or None
+    reason = _without_own_name(command.reason or "", member.name)[:500] or None
     leave = LeaveRequest(
         activity_id=activity.id,
         member_id=member.id,
@@ -123,6 +124,12 @@ def _for_whom(session: Session, asker: Member, command: Command, ctx: Context) -
         raise UserError(f"{where(asker)}没有叫{command.target}的委员，请核对姓名。")
     session.execute(select(Member.id).where(Member.id == found.id).with_for_update(key_share=True))
     return found
+
+
+def _without_own_name(reason: str, name: str) -> str:
+    """12月10日座谈会 李四 请假 陪老人看病: the sender signing with their name is not the reason."""
+    pieces = [p for p in re.split(r"[，,\s]+", reason.strip()) if p and p not in (name, f"{name}委员")]
+    return "，".join(pieces) if len(pieces) < len(re.split(r"[，,\s]+", reason.strip())) else reason.strip()
 
 
 def _leave_for(

@@ -118,6 +118,31 @@ def test_announcement_in_words_is_understood_end_to_end(say, runtime):
     assert _count(runtime) == 1
 
 
+def test_a_notice_of_several_activities_records_each_once_and_says_so_line_by_line(say, runtime):
+    notice = "本周活动安排：11月25日下午3点县政协三楼召开民营经济座谈会，11月27日上午9点视察县人民医院"
+    reply = say("王组长", notice)
+    with runtime.sessions() as s:
+        rows = s.scalars(select(Activity).order_by(Activity.id)).all()
+        got = [(a.date, a.time, a.kind, a.title, a.place) for a in rows]
+    assert got == [
+        (dt.date(2026, 11, 25), dt.time(15, 0), "meeting", "民营经济座谈会", "县政协三楼"),
+        (dt.date(2026, 11, 27), dt.time(9, 0), "inspection", "县人民医院", "县人民医院"),
+    ]
+    assert reply.splitlines() == [
+        "这条通知有2项活动，已发布2项：",
+        f"已发布活动#{rows[0].id}：11月25日（周三） 15:00 会议/座谈 民营经济座谈会，地点：县政协三楼。",
+        f"已发布活动#{rows[1].id}：11月27日（周五） 09:00 视察 县人民医院，地点：县人民医院。",
+    ]
+    assert say("王组长", notice).splitlines()[0] == "这条通知的2项活动都已发布过："
+    # Numbered points with a day gone by among them: that one is not recorded, the line says why.
+    reply = say("王组长", "各位委员：1. 昨天上午9点视察城区水厂；2. 11月30日下午3点在县政协二楼开展集体学习，请准时参加。")
+    assert reply.splitlines()[0] == "这条通知有2项活动，已发布1项："
+    assert reply.splitlines()[1].startswith("未发布：11月22日（周日）已经过去")
+    assert _count(runtime) == 3
+    assert say("张三", notice) == "只有组长（联络员）可以这样操作。"
+    assert _count(runtime) == 3
+
+
 def test_a_member_asks_whats_coming_and_reads_the_groups_activities_with_their_own_leave(say, runtime):
     assert say("王组长", "发布活动 11月25日上午9点 视察 城区污水处理厂").startswith("已发布活动")
     assert say("王组长", "发布活动 12月1日下午3点 座谈会 民营经济 地点：政协三楼").startswith("已发布活动")

@@ -158,6 +158,21 @@ def test_leave_for_the_old_day_of_a_moved_activity_says_where_it_went(say, runti
         assert s.scalars(select(LeaveRequest)).all() == []
 
 
+def test_asking_whether_it_is_still_on_says_it_was_called_off_or_where_it_went(say, runtime, roster):
+    cancelled = announce(say)
+    say("王组长", f"取消活动 #{cancelled}")
+    assert say("张三", "12月3日的视察取消了吗") == "12月3日（周四） 09:00 视察 城区污水处理厂已取消。"
+    moved = announce(say, "发布活动 12月4日下午3点 座谈会 县政协三楼")
+    say("王组长", f"#{moved} 改到12月18日下午3点")
+    assert say("张三", "12月4日的座谈会还开吗") == (
+        "12月4日（周五）的会议/座谈已改到12月18日（周五） 15:00 会议/座谈 座谈会，地点：县政协三楼。"
+    )
+    assert say("张三", "12月18日的座谈会还开吗").splitlines()[1] == (
+        f"#{moved} 12月18日（周五） 15:00 会议/座谈 座谈会，地点：县政协三楼"
+    )
+    assert say("张三", "12月5日的调研取消了吗") == "12月5日（周六）本组没有调研安排。"
+
+
 def test_a_change_by_reference_and_of_the_place(say, runtime, roster):
     aid = announce(say, "发布活动 明天上午9点 视察 县医院")
     assert say("王组长", "明天的视察改到周五上午十点").startswith(

@@ -61,6 +61,18 @@ def test_leave_for_next_wednesday_is_pending_and_the_leader_is_told_once(say, ru
     assert f"同意 #{leave.id}" in notice.text and "张三" in notice.text
 
 
+def test_the_senders_own_name_is_not_the_reason_and_the_day_is_the_activitys(say, runtime, roster):
+    aid = _activity(runtime, roster)  # 12月2日（周三）
+    _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="inspection", title="视察")
+    assert say("李四", "12月2日座谈会 李四 请假 陪老人看病").endswith("事由：陪老人看病，等待组长审批。")
+    # Two days: the leave is for the one the activity is named after, the other is the reason's.
+    assert say("赵六", "我后天要去省里学习，12月2日的座谈会来不了").endswith("事由：后天要去省里学习，等待组长审批。")
+    assert [(x.activity_id, x.member_id, x.reason) for x in _leaves(runtime)] == [
+        (aid, roster["李四"], "陪老人看病"),
+        (aid, roster["赵六"], "后天要去省里学习"),
+    ]
+
+
 def test_leave_without_date_takes_the_one_coming_activity(ask, runtime, roster):
     only = _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
     reply = ask("张三", Command("leave", reason="出差"))

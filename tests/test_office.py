@@ -266,6 +266,19 @@ def test_leader_late_entry_for_a_member_is_recorded_at_once_and_rejection_keeps_
     assert say("李四", "补报 12月5日 签到") == "12月5日（周五）本组没有活动，请核对日期。"  # last year's
 
 
+def test_a_new_title_alone_changes_the_title_and_keeps_the_text(say, db, roster):
+    say("赵六", "社情民意：关于留守老人的建议。村里留守老人多，建议设日间照料中心。")
+    sid = _latest_submission(db)
+    assert say("赵六", "我刚才那篇写错了，标题应该是关于留守老人关爱的建议") == (
+        f"已更正社情民意#{sid}《关于留守老人关爱的建议》（原内容已留档）。"
+    )
+    row = db(lambda s: s.get(Submission, sid))
+    assert (row.title, row.content) == ("关于留守老人关爱的建议", "村里留守老人多，建议设日间照料中心。")
+    assert [c[:3] for c in _changes(db, "submission", sid)] == [
+        ("title", "关于留守老人的建议", "关于留守老人关爱的建议")
+    ]
+
+
 def test_a_late_entry_named_by_its_week_finds_the_one_activity_or_asks_for_the_day(say, db, activity, roster):
     # NOW is Monday 11月23日: 上周 is 11月16日–22日.
     aid = activity(D(2026, 11, 18), kind="meeting", title="座谈会")

@@ -109,6 +109,15 @@ def test_who_has_sent_lists_the_senders_with_their_counts_and_names_the_rest_wit
     assert say("张三", "谁交了社情民意") == "只有组长（联络员）可以这样操作。"
 
 
+def test_a_leader_urging_the_group_gets_who_owes_it_mentioned_and_no_note_is_recorded(runtime, add):
+    add("submission", name="赵六")
+    reply = _reply(runtime, "王组长", "大家抓紧时间交社情民意，月底前每人至少一篇")
+    assert reply.text == "本月还没交社情民意的：张三、李四（共2人）"
+    assert [p.name for p in reply.mentions] == ["张三", "李四"]
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count(Submission.id))) == 1
+
+
 def test_when_everyone_sent_one_the_leader_hears_so(say, add):
     for name in ("张三", "李四", "赵六"):
         add("submission", name=name)

@@ -66,6 +66,11 @@ _PLACE_RES = (
         rf"(?=(?!会议[室厅楼中])(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|开展|举行|召开|进行|组织|举办|集合|集中))"
     ),
     re.compile(r"在([^\s,，。;；]{2,30}?)(?:开展|举行|召开|进行|组织|举办|集合|参加|集中|开)"),
+    # 县政协三楼召开座谈会: a place's word right before what is held there, without 在
+    re.compile(
+        r"(?:^|\s)([^\s,，。;；]{2,30}?(?:会议室|会议厅|报告厅|会场|楼|馆|中心|政府|社区|学校|医院|大厦))"
+        r"(?=召开|举行|开展|进行|组织|举办|集合|集中)"
+    ),
     re.compile(r"(?<![\u4e00-\u9fff])在([^\s,，。;；]{2,30})"),
 )
 
@@ -130,7 +135,7 @@ _POINT_RE = re.compile(r"(?:地点|内容|主题|地址|集合地点)[:：]")
 _SCHEDULE_RE = re.compile(
     r"^(?:请问|问一下|问下)?(?:本组|我们组|咱们组|我们|咱们)?(?:下次|下一次|下回|最近|近期|接下来|今天|明天|后天|这周|本周|下周|这个月|本月|下个月|这几天|月底前)?"
     rf"(?:的)?(?:有|有没有|还有|都有|有什么|有啥|有哪些|都有哪些|是什么)?(?:什么|啥|哪些)?(?:(?:{ACTIVITY_WORD}|活动)(?:安排|计划)?|安排|计划)"
-    r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在什么地方)(?:开始|集合|出发|举行|召开|见)?)?[?？]?$"
+    r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在哪儿|在什么地方)(?:开始|集合|出发|举行|召开|见|开|碰头)?)?[?？]?$"
 )
 # After a day (明天 / 周五): when and where, without naming the activity.
 _WHEN_WHERE = r"(?:是)?(?:几点|什么时候|啥时候|在哪里?|在哪儿|在什么地方|去哪里?|到哪里?|哪里|地点是哪|地点在哪)"
@@ -142,9 +147,22 @@ _WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这�
 _ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|几号|安排|计划|下次|下一次|最近|近期|接下来")
 
 
+# 周五的视察取消了吗 / 明天的座谈会还开不开 / 还照常吗: whether it is still on (the schedule answers).
+_STILL_ON_RE = re.compile(
+    rf"^(?:请问|问一下|问下)?(?P<ref>.{{0,16}}?){ACTIVITY_WORD}?(?:是不是|是否)?(?:还)?"
+    r"(?:取消了?(?:吗|没有?|么)|不(?:搞|开|办|去|举行)了(?:吗|么)?|改期了(?:吗|没有?)|推迟了(?:吗|没有?)|"
+    r"还?(?:搞|开|办|去|举行|照常)(?:不(?:搞|开|办|去|举行)|吗|么)|(?:还)?照常(?:举行|进行|开)?(?:吗|么|不)|还有吗)[?？]*$"
+)
+
+
 def schedule(t: Text) -> Command | None:
-    """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗: the group's coming activities."""
+    """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗 / 周五的视察取消了吗: the group's coming
+    activities (and, for a day, those called off or moved)."""
     bare = t.bare
+    if (m := _STILL_ON_RE.match(bare)) and len(bare) <= 30:
+        found, _span = when(t, m["ref"])
+        if found is not None and found.date is not None or kind_named(m["ref"]) or re.search(ACTIVITY_WORD, bare):
+            return Command("schedule", date=found.date if found else None, kind=kind_named(bare))
     found, span = when(t, bare)
     # 请问周五的活动在哪里集合: the day, wherever it is written, read apart from the question.
     asking = re.sub(r"^(?:请问|问一下|问下)?\s*(?:的)?", "", cut(bare, span).strip(STRIP)) if span else bare
@@ -159,13 +177,20 @@ def schedule(t: Text) -> Command | None:
 def announce(t: Text) -> Command | None:
     """发布活动 …/通知：…, or a leader's notice: 各位委员：定于12月16日…召开座谈会，请准时参加."""
     core = _SIGNED_RE.sub("", t.core) if len(t.core) > 30 else t.core
-    if m := _LEAD_RE.match(core):
+    if m := _LEAD_RE.match(core) or _WEEK_LEAD_RE.match(core):
         body = core[m.end() :]
         if not leave_signal(body) or core.startswith(("发布", "通知")):
-            return _fields(t, body)
+            return _several(t, body) or _fields(t, body)
         return None
     if leave_signal(core):
         return None
+    if _noticed(t, core) and when(t, core)[0] is not None:
+        return _several(t, core) or _fields(t, core)
+    return _fields(t, core) if _terse(t, core) else None
+
+
+def _noticed(t: Text, core: str) -> bool:
+    """Worded as a notice: 定于…召开, …请准时参加, 各位委员：…视察, points laid out, a place given."""
     named = kind_named(core)
     formal = _FORMAL_RE.search(core) and (named or _HOLD_RE.search(core))
     held = _HOLD_RE.search(core) and (INVITE_RE.search(core) or t.to_everyone)
@@ -173,9 +198,33 @@ def announce(t: Text) -> Command | None:
     # 一、时间：… 二、地点：… 三、内容：…: a notice laid out in points, forwarded or written.
     laid_out = _LAID_OUT_RE.search(core) and _POINT_RE.search(core)
     placed = _HOLD_RE.search(core) and re.search(r"地点|地址", core)  # "…召开座谈会 地点县政协二楼"
-    if (formal or held or addressed or laid_out or placed) and when(t, core)[0] is not None:
-        return _fields(t, core)
-    return _fields(t, core) if _terse(t, core) else None
+    return bool(formal or held or addressed or laid_out or placed)
+
+
+# 本周活动安排：… / 下周安排：…: a schedule of the days to come, one activity or several.
+_WEEK_LEAD_RE = re.compile(
+    r"^(?:本周|这周|下周|近期|本月|这个月|下个月|下月|近两周|最近)(?:的)?(?:活动安排|活动计划|活动预告|安排)[\s:：,，]*"
+)
+_ITEM_RE = re.compile(r"[,，;；\n]+|[。](?!$)|\s+(?=[1-9一二三四五][.、)）])")
+
+
+def _several(t: Text, body: str) -> Command | None:
+    """12月10日下午3点…座谈会，12月11日上午9点视察县人民医院: each clause with its own day and kind
+    starts an activity, the clauses after it (地点…, 请准时参加) belong to it; None for fewer than two."""
+    pieces: list[str] = []
+    for clause in _ITEM_RE.split(body):
+        clause = re.sub(r"^[1-9一二三四五][.、)）]\s*", "", clause.strip(STRIP))
+        if not clause:
+            continue
+        found, _span = when(t, clause)
+        if found is not None and found.dated and found.date is not None and kind_named(clause):
+            pieces.append(clause)
+        elif pieces:
+            pieces[-1] += "，" + clause
+    if len(pieces) < 2:
+        return None
+    items = tuple(_fields(t, piece) for piece in pieces)
+    return replace(items[0], items=items)
 
 
 def _terse(t: Text, core: str) -> bool:

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from bot import vocabulary as vocab
+from bot.dates import When
 from bot.messages import Command
 from bot.reading.text import ACTIVITY_REF_RE, STRIP, Text, cut, is_name, kind, kind_named, past_leaning, when
 
@@ -122,7 +123,7 @@ def _own_leave(t: Text) -> Command | None:
         found, _span = when(t, own)
         if found is None and not ACTIVITY_REF_RE.search(own[: busy.start()]):
             return None  # "有事请联系我": busy, but about no activity
-    found, span = when(t, own)
+    found, span = _activity_day(t, own, *when(t, own))
     date = found.date if found else None
     if found is None and re.search(r"(?<![明后昨])(?:上午|下午|中午|晚上|今晚)的", own):
         date = t.now.date()  # "下午的视察我去不了了": today's
@@ -138,6 +139,25 @@ def _own_leave(t: Text) -> Command | None:
     return Command(
         "leave", date=date, time=found.time if found else None, kind=_kind_of(own, span, why), reason=why
     )
+
+
+def _activity_day(
+    t: Text, text: str, found: When | None, span: tuple[int, int] | None
+) -> tuple[When | None, tuple[int, int] | None]:
+    """我下周三要去省里学习，12月10号的座谈会来不了: of two days, the one the activity is named after
+    (the other belongs to the reason)."""
+    if found is None or span is None or _names_activity(text, span[1]):
+        return found, span
+    later, at = when(t, text[span[1] :])
+    if later is None or at is None or not _names_activity(text, span[1] + at[1]):
+        return found, span
+    shift = span[1]
+    return replace(later, start=later.start + shift, end=later.end + shift), (at[0] + shift, at[1] + shift)
+
+
+def _names_activity(text: str, end: int) -> bool:
+    m = _REFERENCED_RE.match(text, end)
+    return bool(m and m["what"])
 
 
 _REFERENCED_RE = re.compile(

@@ -242,13 +242,25 @@ def note_fault(t: Text) -> Command | None:
     before, rest = bare[: m.start()], bare[m.end() :]
     if rest[:1] and rest[0] in _NOTE_TEXT_START and not _FAULT_RE.match(rest.lstrip(STRIP)):
         return None  # 社情民意：村口路标有误…: a note whose text says so
-    if len(m[0]) <= 2 and _FAULT_RE.match(rest):
+    if m[0] in vocab.SUBMISSION_KINDS and len(m[0]) <= 2 and _FAULT_RE.match(rest):
         return None  # 建议修改村口的限速标志: a suggestion to amend something
     return Command("help", target="fix") if _FAULT_RE.search(rest[:10]) or _FAULT_RE.search(before) else None
 
 
+# 我刚才那篇写错了，标题应该是关于…的建议 / #12的标题改为…: a new title, the text kept (reason "title").
+_RETITLE_RE = re.compile(
+    r"^(?:我|本人)?(?:刚才|刚刚|刚|上一篇|上一条)?(?:交|提交|发|报)?(?:的)?(?:那篇|那条|这篇|那份|"
+    rf"{vocab.alternation(vocab.SUBMISSION_KINDS)})?\s*(?P<n>#\s*\d{{1,9}})?\s*(?:的)?"
+    r"(?:写错了|有误|错了|打错了|不对)?[，,\s]*(?:的)?(?:标题|题目)(?:写错了|错了|有误)?[，,\s]*"
+    r"(?:应该是|应该为|应为|改为|改成|换成|更正为|是)[:：\s]*(?P<title>\S.{1,100})$"
+)
+
+
 def correct(t: Text) -> Command | None:
-    """更正 #12 新标题。新内容: the corrected note follows the number."""
+    """更正 #12 新标题。新内容: the corrected note follows the number; a new title alone keeps the text."""
+    if r := _RETITLE_RE.match(t.core):
+        title = clean(re.sub(r"^[《「“\"]|[》」”\"。.]$", "", r["title"].strip(STRIP)))
+        return Command("correct", target=number(r["n"] or "")[0], title=title, reason="title")
     m = _CORRECT_RE.match(t.core)
     if not m:
         return None

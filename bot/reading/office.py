@@ -74,6 +74,7 @@ _WITHDRAW_LEAVE_RE = re.compile(
     r"(?:请假|假)?不请了|"
     r"[^，,。\s]{0,12}?(?:又能|还是能|又可以|还是可以)(?:去|参加|来|出席)了?)"  # 我18号又能去了: the leave no longer needed
 )
+_ASKED_DONE_RE = re.compile(r"(?:取消|撤回|撤销|删除|删掉|作废)(?:了|掉了|成功了)(?:吗|么|没有?|嘛)[?？]*$")
 _WITHDRAW_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:撤回|撤销|收回|删除|删掉|作废)")
 _LAST_RE = re.compile(r"^(?:上一条|上一篇|刚才|刚刚|最近|最新|前面)?(?:的|那条|那篇|一条|一篇|发的)?")
 # "刚发的建议有错别字 撤回一下" / "我刚才提交的调研报告有误，请予撤回": something sent, asked back.
@@ -90,6 +91,8 @@ _BA_WITHDRAW_RE = re.compile(
 
 def withdraw(t: Text) -> Command | None:
     """撤回 #12 / 撤回刚才的社情民意 / 刚才那条建议发错了，撤回 / 不请假了 (target "leave")."""
+    if _ASKED_DONE_RE.search(t.core):
+        return None  # 我的请假取消了吗: a question on one's leave (queries.my_leave), not a withdrawal
     if m := _WITHDRAW_LEAVE_RE.match(t.core):
         found, _span = when(t, t.core)  # "撤回我周四的请假" / "我的请假撤回，后天能去了": which one
         return Command("withdraw", target="leave", date=found.date if found and found.dated else None)
