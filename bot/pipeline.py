@@ -583,7 +583,10 @@ class Pipeline:
             if not member.active:
                 return Reply(INACTIVE), "refused"
             if member.role not in route.roles:
-                return Reply(ROLE_REFUSAL.get(route.roles, "您没有这项操作的权限。")), "refused"
+                theirs = self._as_theirs(route, command, member)
+                if theirs is None:
+                    return Reply(ROLE_REFUSAL.get(route.roles, "您没有这项操作的权限。")), "refused"
+                route, command = theirs
             # A group chat bound to another liaison group is not the place (admins excepted).
             chat_group = ctx.chat_group_id
             if chat_group is not None and chat_group != member.group_id and member.role != "admin":
@@ -595,6 +598,14 @@ class Pipeline:
         except UserError as err:
             raise _Refused(Reply(str(err)), command.intent, member.id if member else None) from None
         return reply, "answered"
+
+    def _as_theirs(self, route: Route, command: Command, member: Member) -> tuple[Route, Command] | None:
+        """The route and command a sender without the route's role is answered by, if any (Route.others)."""
+        own = route.others(command) if route.others is not None else None
+        other = self._router.get(own.intent) if own is not None else None
+        if other is None or own is None or member.role not in other.roles:
+            return None
+        return other, own
 
     def _record(
         self,

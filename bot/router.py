@@ -92,6 +92,9 @@ class Route:
     # A route that only reads (我的履职, 本组情况) decides its answer before the message is logged
     # too: the log row is written once, with the answer, rather than inserted and then updated.
     read_only: bool = False
+    # For a sender without the role: the command read as their own (a member's 本组情况: their own
+    # record, my), or None — refused.
+    others: Callable[[Command], Command | None] | None = None
 
     @property
     def answers_first(self) -> bool:
@@ -128,9 +131,10 @@ class Router:
         allow_unknown: bool = False,
         prefetch: Prefetch | None = None,
         read_only: bool = False,
+        others: Callable[[Command], Command | None] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            self._add(Route(intent, fn, roles, allow_unknown, prefetch, read_only))
+            self._add(Route(intent, fn, roles, allow_unknown, prefetch, read_only, others))
             return fn
 
         return register

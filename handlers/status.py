@@ -47,7 +47,15 @@ UNKNOWN_PERIOD = "没看懂「{word}」是哪个时期，可以说：本月、�
 PeriodPicker = Callable[[QuotaRule], Period | None]
 
 
-@router.route("status", roles=("leader", "admin"), read_only=True)
+def _members_own(command: Command) -> Command | None:
+    """本组情况 / 任务完成了吗 from a member: their own record and the group's open tasks (my, owed);
+    a question that names others (谁还没交, 第二联络组, 全县) stays the leaders'."""
+    if command.target is None and command.group_name is None and command.reason is None:
+        return Command("my", title=command.title, content="owed")
+    return None
+
+
+@router.route("status", roles=("leader", "admin"), read_only=True, others=_members_own)
 def status(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """The group's standing on each quota rule, or on one (target), or today's check-ins."""
     today = ctx.now.date()

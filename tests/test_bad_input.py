@@ -236,7 +236,7 @@ def test_a_member_writing_in_another_groups_chat_is_refused(client, runtime):
         ("发布活动 12月3日上午9点 视察 城区污水处理厂", ("leader", "admin")),
         ("同意 李四", ("leader", "admin")),
         ("驳回 #1 不符合规定", ("leader", "admin")),
-        ("本组情况", ("leader", "admin")),
+        ("谁还没交社情民意", ("leader", "admin")),  # 本组情况 from a member reads their own record
         ("采用 #1 市级", ("admin",)),
         ("停用 李四", ("admin",)),
     ],

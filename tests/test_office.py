@@ -135,8 +135,8 @@ def test_leader_reads_one_members_record_and_a_member_only_their_own(say):
     assert say("陈主任", "张三的履职").startswith("张三的履职记录")
 
 
-def test_member_asking_for_the_groups_status_is_refused(say):
-    assert say("张三", "本组情况") == "只有组长（联络员）可以这样操作。"
+def test_member_asking_for_the_groups_status_reads_their_own_and_lists_are_refused(say):
+    assert say("张三", "本组情况").startswith("张三的履职记录（截至11月23日）：")
     assert say("张三", "待审批") == "只有组长（联络员）可以这样操作。"
 
 

@@ -185,9 +185,17 @@ def test_a_leader_sees_only_their_own_group(say, add):
     assert say("王组长", "谁还没交社情民意") == "本月还没交社情民意的：张三、李四、赵六（共3人）"
 
 
-def test_a_member_asking_for_the_groups_status_is_refused(say):
-    assert say("张三", "本组情况") == "只有组长（联络员）可以这样操作。"
+def test_a_member_asking_for_the_groups_status_reads_their_own_record_and_the_groups_open_tasks(say, add):
+    add("submission", name="张三")
+    own = say("张三", "本组情况")
+    assert own.startswith("张三的履职记录（截至11月23日）：\n本月：社情民意1件")
+    assert own.splitlines()[-1].startswith("本组还差：意见建议1篇（截止12月20日）")  # no one's name in it
+    this_month = say("张三", "我们组这个月完成得怎么样")
+    assert this_month == say("张三", "我这个月还有什么没完成") and "本月：社情民意1件" in this_month
+    # Questions that name others stay the leaders'.
     assert say("张三", "谁还没交社情民意") == "只有组长（联络员）可以这样操作。"
+    assert say("张三", "第二联络组情况") == "只有组长（联络员）可以这样操作。"
+    assert say("张三", "全县情况") == "只有组长（联络员）可以这样操作。"
 
 
 def test_inactive_members_are_not_listed_as_owing(runtime, say):

@@ -308,13 +308,23 @@ def journey_query(t: Text) -> Command | None:
     return _query("status", t, target="journey", group=group_m[0] if group_m else None)
 
 
+# 12月份的社情民意我还没交，月底前补上 / 我还没交社情民意: saying so is no note; the count answers it.
+_NOT_YET_RE = re.compile(
+    rf"^(?:的)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:我|本人)(?:还|暂时|目前|到现在)?(?:都)?"
+    r"(?:没|没有|未|还没)(?:交|写|报|提交|报送|写好|写完)"
+    rf"|^(?:我|本人)(?:还|暂时|目前)?(?:没|没有|未)(?:交|写|报|提交)(?:过)?(?:的)?(?P<kw2>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
+)
+
+
 def owed(t: Text) -> Command | None:
-    """这个月还要交几篇社情民意 / 还要交几篇提案: the sender's count of that kind and what the quotas
-    ask of it (my, content "owed"); before a note, whose preamble 还要交几篇 would pass."""
-    m = _OWED_RE.match(query_core(t))
+    """这个月还要交几篇社情民意 / 还要交几篇提案 / 社情民意我还没交: the sender's count of that kind and
+    what the quotas ask of it (my, content "owed"); before a note, whose preamble 还要交几篇 would pass."""
+    q = query_core(t)
+    m = _OWED_RE.match(q) or _NOT_YET_RE.match(q)
     if m is None:
         return None
-    return Command("my", title=period_word(t), target=vocab.SUBMISSION_KINDS[m["kw"]], content="owed")
+    kind = vocab.SUBMISSION_KINDS[m["kw"] or m.groupdict().get("kw2")]
+    return Command("my", title=period_word(t), target=kind, content="owed")
 
 
 def who_gave(t: Text) -> Command | None:
