@@ -96,8 +96,24 @@ def _withdraw_leave(session: Session, member: Member, ctx: Context) -> Reply:
     return Reply(f"已撤回请假#{leave.id}（{describe_activity(leave.activity)}），请按时参加。")
 
 
+def _relabel(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """刚才那条是调研报告: the note counted as that kind from now on, the change audited."""
+    kind = command.content or ""
+    row = _submission_to_change(session, member, command, ctx)
+    if row.status == "withdrawn":
+        raise UserError(f"{_label(row)}已撤回，请重新提交。")
+    if row.kind == kind:
+        return Reply(f"{_label(row)}已按{kind_word(kind)}记录，无需更改。")
+    before = _label(row)
+    audit(session, row, "kind", row.kind, kind, ChangedBy(member.id, ctx.now, ctx.inbound_id))
+    row.kind = kind
+    return Reply(f"已把{before}改记为{kind_word(kind)}#{row.id}，按{kind_word(kind)}计入统计。")
+
+
 @router.route("correct")
 def correct(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    if command.reason == "kind" and command.content in SUBMISSION_KINDS:
+        return _relabel(session, member, command, ctx)
     if not (command.title or command.content):
         raise UserError("请把更正后的内容一起发来，例如：更正 关于……的建议。正文……")
     row = _submission_to_change(session, member, command, ctx)

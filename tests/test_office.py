@@ -279,6 +279,20 @@ def test_a_new_title_alone_changes_the_title_and_keeps_the_text(say, db, roster)
     ]
 
 
+def test_saying_what_kind_the_last_note_was_changes_its_kind_once_and_audits_it(say, db, roster):
+    say("张三", "社情民意：关于农村电商物流的调研。我县农村电商物流成本高。")
+    sid = _latest_submission(db)
+    assert say("张三", "刚才那篇是调研报告") == (
+        f"已把社情民意#{sid}《关于农村电商物流的调研》改记为调研报告#{sid}，按调研报告计入统计。"
+    )
+    assert say("张三", "刚才那篇是调研报告") == f"调研报告#{sid}《关于农村电商物流的调研》已按调研报告记录，无需更改。"
+    row = db(lambda s: s.get(Submission, sid))
+    assert (row.kind, row.title) == ("report", "关于农村电商物流的调研")
+    assert _changes(db, "submission", sid) == [("kind", "opinion", "report", roster["张三"], True)]
+    assert _latest_submission(db) == sid  # no new note
+    assert say("李四", f"#{sid}改为建议") == f"材料#{sid}不是您提交的，只能撤回或更正自己的材料。"
+
+
 def test_a_late_entry_named_by_its_week_finds_the_one_activity_or_asks_for_the_day(say, db, activity, roster):
     # NOW is Monday 11月23日: 上周 is 11月16日–22日.
     aid = activity(D(2026, 11, 18), kind="meeting", title="座谈会")

@@ -256,8 +256,21 @@ _RETITLE_RE = re.compile(
 )
 
 
+# 刚才那条是调研报告 / 上一篇应该算建议，不是社情民意 / #9改为调研报告: the note's kind, not a new note.
+_KINDS = vocab.alternation(vocab.SUBMISSION_KINDS)
+_RELABEL_RE = re.compile(
+    r"^(?:我|本人)?(?:(?:刚才|刚刚|刚|上一条|上一篇|前面|之前)(?:发|交|报|提交)?(?:的)?(?:那条|那篇|那个|那份|这条|这篇)?(?:材料|消息)?"
+    r"|(?P<n>#\s*\d{1,9})\s*(?:号)?)\s*"
+    r"(?:是|算|应该是|应该算|其实是|要算|记为|应记为|改为|改成|改记为|换成|记成)(?:一篇|一份|一条|一件)?"
+    rf"(?P<kw>{_KINDS})(?:信息)?(?:[，,\s]*(?:不是|而不是)(?:{_KINDS})(?:信息)?)?(?:吧|哈|啊|哦)?[。!！]?$"
+)
+
+
 def correct(t: Text) -> Command | None:
-    """更正 #12 新标题。新内容: the corrected note follows the number; a new title alone keeps the text."""
+    """更正 #12 新标题。新内容: the corrected note follows the number; a new title alone keeps the text;
+    刚才那条是调研报告 changes its kind (reason "kind", content the kind)."""
+    if r := _RELABEL_RE.match(t.core):
+        return Command("correct", target=number(r["n"] or "")[0], content=vocab.SUBMISSION_KINDS[r["kw"]], reason="kind")
     if r := _RETITLE_RE.match(t.core):
         title = clean(re.sub(r"^[《「“\"]|[》」”\"。.]$", "", r["title"].strip(STRIP)))
         return Command("correct", target=number(r["n"] or "")[0], title=title, reason="title")
