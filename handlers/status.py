@@ -60,15 +60,8 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
     """The group's standing on each quota rule, or on one (target), or today's check-ins."""
     today = ctx.now.date()
     asked = asked_period(command.period_word, today)
-    if command.target == "county":  # 全县情况: the office's ranking of every group
-        if member.role != "admin":
-            raise UserError("只有县政协办公室的管理员可以查看全县情况。")
-        rules = ctx.settings.quotas
-        if command.kind:  # 全县这个月社情民意交了多少篇: the rules that count that kind
-            rules = [r for r in rules if command.kind in r.kinds]
-            if not rules:
-                raise UserError(f"县里对{kind_word(command.kind)}没有数量要求，各组情况可发「全县情况」。")
-        return _county(session, rules, ctx.now, judged_in(asked, today), kind=command.kind)
+    if command.target == "county" or (command.target == "journey" and command.group_name == "全县"):
+        return _of_the_county(session, member, command, ctx, asked)
     group_id = group_asked(session, member, command, ctx)  # an admin may name any group
     if command.target == "journey":
         return _journey(session, group_id, ctx, asked)
@@ -97,6 +90,23 @@ def status(session: Session, member: Member, command: Command, ctx: Context) -> 
             return _who_gave(session, rule, group_id, ctx, asked)
         return _who_owes(session, rule, group_id, ctx, asked)
     return _standing(session, group_id, ctx, asked)
+
+
+def _of_the_county(session: Session, member: Member, command: Command, ctx: Context, asked: Period | None) -> Reply:
+    """全县情况 (the ranking of every group, on the rules counting a kind if one is named) and
+    全县社情民意采用情况 (the county's funnel): the office's, whichever chat it is asked in."""
+    if command.target == "journey":
+        if member.role != "admin":
+            raise UserError("全县的社情民意流转情况由县政协办公室查看；组长可发「社情民意流转情况」。")
+        return _journey(session, None, ctx, asked)
+    if member.role != "admin":
+        raise UserError("只有县政协办公室的管理员可以查看全县情况。")
+    rules = ctx.settings.quotas
+    if command.kind:  # 全县这个月社情民意交了多少篇: the rules that count that kind
+        rules = [r for r in rules if command.kind in r.kinds]
+        if not rules:
+            raise UserError(f"县里对{kind_word(command.kind)}没有数量要求，各组情况可发「全县情况」。")
+    return _county(session, rules, ctx.now, judged_in(asked, ctx.now.date()), kind=command.kind)
 
 
 # -- which group, which period -------------------------------------------------------------------

@@ -135,6 +135,14 @@ def test_saying_one_will_be_late_is_told_the_check_in_stays_open_all_day(say, ru
     assert _checkins(runtime) == []
 
 
+def test_a_short_already_signed_checks_in_and_a_leaders_call_to_sign_lists_who_has_not(say, runtime, roster):
+    aid = _activity(runtime, roster, time=dt.time(10, 30), kind="study", title="学习")
+    assert say("赵六", "已签").startswith("签到成功：11月23日（周一） 10:30 学习")
+    for text in ("提醒一下没签到的", "今天参加学习的委员请在群里签到", "今天的会有几个人没签到"):
+        assert say("王组长", text) == "今天「学习」还没签到的：张三、李四（共2人）", text
+    assert _checkins(runtime) == [(aid, roster["赵六"])]  # the leader's words checked no one in
+
+
 def test_asking_whether_one_is_checked_in_answers_and_records_nothing(say, runtime, roster):
     _activity(runtime, roster, time=dt.time(9, 30), kind="research", title="县医院")
     assert say("张三", "今天的调研我签过了吗") == (

@@ -109,6 +109,19 @@ def test_a_note_goes_the_whole_way_and_its_author_hears_each_step(say, db, roste
     assert _status(db, sid) == "adopted"
 
 
+def test_the_number_may_come_first(say, db, roster):
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    sid = _latest(db)
+    assert say("陈主任", f"#{sid} 退回，请补充具体数据").startswith(f"已退回张三的社情民意#{sid}《关于路灯的建议》：请补充具体数据")
+    say("张三", f"更正 #{sid} 关于路灯的建议。东街三盏路灯坏了三个月，建议城管局更换。")
+    assert say("陈主任", f"把#{sid}报送市政协") == f"已记录张三的社情民意#{sid}《关于路灯的建议》报送市政协。"
+    assert [e[:3] for e in _events(db, sid)] == [
+        ("returned", None, "请补充具体数据"),
+        ("resubmitted", None, None),
+        ("reported", "市级", "市政协"),
+    ]
+
+
 def test_each_step_is_recorded_once(say, db, roster):
     say("张三", "社情民意：关于路灯的建议。晚上太黑。")
     sid = _latest(db)
@@ -249,6 +262,11 @@ def test_the_funnel_in_chat_and_in_the_export_count_alike(say, db, runtime, tmp_
     assert say("陈主任", "第二联络组社情民意流转情况").startswith(
         "第二联络组今年社情民意：提交1篇，退回修改0篇"
     )
+    # 全县… in a group's chat is still the county's (the chat's group only when no scope is said).
+    in_chat = {"platform": "wecom_bot", "sender_id": "chen", "chat_id": "chat-g2", "is_group": True}
+    assert say("陈主任", "今年全县社情民意采用情况", **in_chat).startswith("全县今年社情民意：提交4篇")
+    assert say("陈主任", "社情民意采用情况", **in_chat).startswith("第二联络组今年社情民意：提交1篇")
+    assert say("王组长", "全县社情民意采用情况") == "全县的社情民意流转情况由县政协办公室查看；组长可发「社情民意流转情况」。"
     with runtime.sessions.begin() as s:
         path = export.write_file(s, runtime.settings, export.period_for(2026), None, NOW, tmp_path / "f.xlsx")
     rows = list(openpyxl.load_workbook(path)["总览"].iter_rows(values_only=True))

@@ -173,6 +173,16 @@ def test_the_leader_sees_the_groups_ranking_and_who_is_below_the_pass_mark(year,
     assert say("王组长", "第二联络组积分", now=NOW) == "只能查看本组的情况。"
 
 
+def test_one_members_score_by_name_for_their_leader_and_the_office_only(year, say):
+    own = say("张三", "我的积分", now=NOW)
+    assert say("王组长", "张三今年的积分", now=NOW) == own
+    assert say("陈主任", "张三的积分多少", now=NOW) == own
+    assert say("张三", "张三的积分", now=NOW) == own
+    assert say("李四", "张三的积分", now=NOW) == "只能查看自己的积分，发送「我的积分」。"
+    assert say("孙组长", "张三的积分", now=NOW) == "本组没有「张三」，请核对姓名。"
+    assert say("陈主任", "周七的积分", now=NOW).startswith("周七2026年履职积分：22分（不称职）")
+
+
 def test_the_office_sees_the_county_and_any_group(year, say):
     reply = say("陈主任", "全县积分排名", now=NOW)
     lines = reply.split("\n")

@@ -66,6 +66,8 @@ _PLACE_RES = (
         rf"(?=(?!会议[室厅楼中])(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|开展|举行|召开|进行|组织|举办|集合|集中))"
     ),
     re.compile(r"在([^\s,，。;；]{2,30}?)(?:开展|举行|召开|进行|组织|举办|集合|参加|集中|开)"),
+    # 全体委员到县农业农村局开展…调研: where the group goes to hold it
+    re.compile(r"(?:到|赴|前往)([^\s,，。;；]{2,30}?)(?=开展|举行|召开|进行|组织|举办)"),
     # 县政协三楼召开座谈会: a place's word right before what is held there, without 在
     re.compile(
         r"(?:^|\s)([^\s,，。;；]{2,30}?(?:会议室|会议厅|报告厅|会场|楼|馆|中心|政府|社区|学校|医院|大厦))"
@@ -96,8 +98,18 @@ def _title(rest: str) -> str | None:
     titled = [c for c in clauses if kind_named(c)] or clauses
     if not titled:
         return None
-    title = _VERB_RE.sub("", _FORMAL_RE.sub(" ", titled[0]).strip(STRIP))
+    title = _FORMAL_RE.sub(" ", titled[0]).strip(STRIP)
+    for _ in range(2):  # 全体委员到 开展…调研: the people, where they go, then the verb
+        title = _VERB_RE.sub("", title, count=1)
     return re.sub(r"\s+", " ", title).strip() or None
+
+
+def _place_last(title: str) -> tuple[str, str | None]:
+    """年终总结座谈会 县政协二楼会议室: (the title, the place) when the place is written last."""
+    pieces = title.rsplit(" ", 1)
+    if len(pieces) == 2 and not kind_named(pieces[1]) and _PLACE_WORD_RE.search(pieces[1]):
+        return pieces[0].strip(), pieces[1]
+    return title, None
 
 
 def _fields(t: Text, body: str) -> Command:
@@ -115,6 +127,8 @@ def _fields(t: Text, body: str) -> Command:
             place = what
             if not visited:  # "座谈会 县政协三楼": the meeting's title is the meeting, the floor its place
                 title = m[0]
+    if place is None and title:
+        title, place = _place_last(title)
     # The kind is what happens (the title), not where: "在…会议室开展集体学习" is study, not a meeting.
     kind = kind_named(title or "") or kind_named(rest) or kind_named(body)
     return Command(
@@ -166,7 +180,8 @@ def schedule(t: Text) -> Command | None:
     found, span = when(t, bare)
     # 请问周五的活动在哪里集合: the day, wherever it is written, read apart from the question.
     asking = re.sub(r"^(?:请问|问一下|问下)?\s*(?:的)?", "", cut(bare, span).strip(STRIP)) if span else bare
-    when_where = span is not None and _WHEN_WHERE_RE.match(asking)  # 明天几点集合？在哪里
+    # 明天几点集合？在哪里 / 几点来着 (the next activity's, no day said)
+    when_where = _WHEN_WHERE_RE.match(asking) and (span is not None or len(bare) <= 10)
     if len(bare) > 24 or not (when_where or _SCHEDULE_RE.match(asking)) or not _ASKING_WORDS_RE.search(bare):
         return None
     week = _WEEK_WORD_RE.search(bare)
@@ -383,6 +398,7 @@ _CHECKIN_CLAUSE_RE = re.compile(
     r"|^(?:我|本人)?(?:已经?|已)?(?:按时|准时)?(?:到达|抵达|到了|到)[\u4e00-\u9fff]{0,14}?(?:现场|会场|会议室|地点)(?:了)?$"
     r"|^(?:我|本人)?(?:已经?|已)?(?:在|到)(?:会场|现场|会议室)(?:了)?$"
 )
+_SIGNED_SHORT_RE = re.compile(r"^(?:我|本人)?(?:已经?|已)签(?:了|好了|上了)?[。!！~]*$|^签(?:好了|上了|了)[。!！~]*$")  # 已签
 _NAME_ARRIVED_RE = re.compile(
     r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:已经?|已|也)?到(?:了|啦)?$"
 )  # "李秀英到": roll call
@@ -468,7 +484,8 @@ def checkin(t: Text) -> Command | None:
         return _today_or_stated(t, head)  # the member's own name or the place, written after the check-in
     named = _NAME_ARRIVED_RE.match(bare)
     if (
-        _ARRIVED_RE.match(bare)
+        _SIGNED_SHORT_RE.match(bare)
+        or _ARRIVED_RE.match(bare)
         or _CHECKIN_RE.match(bare)
         or _ARRIVED_AT_RE.match(bare)
         or (named and is_name(named["name"]))

@@ -25,6 +25,9 @@ _NAME_FIRST_RE = re.compile(
     r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?的?(?:请假|假)(?:的事|这事|的申请|申请)?(?:#\d+)?[\s,，]*(?:我)?"
     rf"(?P<verb>{vocab.alternation([*vocab.APPROVE_WORDS, *vocab.REJECT_WORDS, '可以', '批准了'])})"
 )
+_NAME_VERB_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?(?:的)?(?P<verb>同意|批准|准了|批了|准假|驳回|不同意|不批)(?:了)?[。!！]*$"
+)
 _LEAVE_FIRST_RE = re.compile(
     r"^(?:这些|这几个|这几条|这个|他们的|她们的)?(?:请假的?|假)(?:申请)?(?:我)?(?P<all>都|全部|全都|全|一律|统一)?"
     rf"(?P<verb>{_VERBS})"
@@ -99,6 +102,10 @@ def decision(t: Text) -> Command | None:
         return Command(intent, target="all" if m["all"] else None, reason=_reason(intent, core[m.end() :]))
     if m := _BARE_APPROVE_RE.match(core):
         return Command("approve", target=m["n"])
+    if (m := _NAME_VERB_RE.match(core)) and (m["name"] in ("全体", "全部") or is_name(m["name"])):
+        # 李四同意 / 李四准了; 全体同意: every pending request
+        target = "all" if m["name"] in ("全体", "全部") else m["name"]
+        return Command("reject" if m["verb"] in vocab.REJECT_WORDS else "approve", target=target)
     for pattern in (_NAME_FIRST_RE, _NUMBER_FIRST_RE):
         if m := pattern.match(core):
             intent = "reject" if m["verb"] in vocab.REJECT_WORDS else "approve"

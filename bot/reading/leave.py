@@ -35,6 +35,7 @@ _REASON_FILLER_RE = re.compile(
 _POLITE_RE = re.compile(
     r"(?:请|望|敬请|恳请)?(?:组长)?(?:批准|批示|谅解|见谅|原谅)(?:为盼|谢谢)?|特此请假|特此说明|特此补假说明|谢谢(?:组长)?"
     r"|麻烦了|不好意思|抱歉|对不起|(?:我)?(?:跟|向|和)(?:你|您|组长)(?:请个假|请假|说一下|说一声|报告一下)"
+    r"|^(?:收到|好的|明白|知道了)(?:了)?$"
 )
 _ACTIVITY_WORDS_RE = re.compile(  # longest first: "的会" is the meeting, "单位开会" a reason
     rf"(?:的|这次|那次|本次|此次)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动|集体)(?:活动)?"
@@ -100,8 +101,20 @@ _THIRD_PERSON_RE = re.compile(r"(?<!其)(?:他|她)(?:们)?(?!人)")
 _FOR_ME_RE = re.compile(r"^(?:请|麻烦)?(?:帮|替|给)(?:我|本人)(?=请)")  # 帮我请个假: one's own
 
 
+# 吴八请假的事您看一下: someone's request talked about, never the sender's own leave.
+_ABOUT_ANOTHERS_RE = re.compile(
+    r"^(?P<name>我|本人|[\u4e00-\u9fff·]{2,5}?)(?:委员|同志)?(?:的)?(?:请假|请的假)(?:的事|这件事|那件事|这事|的申请|申请|那条|的那条)"
+)
+_APPROVE_IT_RE = re.compile(r"批一下|批了吧|批准一下|给批了|给批一下|通过一下|同意一下")
+
+
 def leave(t: Text) -> Command | None:
     """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事 / 帮周七请个假."""
+    if m := _ABOUT_ANOTHERS_RE.match(t.core):
+        if m["name"] in ("我", "本人"):
+            return Command("my", target="leave")  # 我请假的事您看一下: what became of it
+        if is_name(m["name"]):  # a leader's 吴八的请假申请批一下 approves it; anyone else's is talk
+            return Command("approve", target=m["name"]) if _APPROVE_IT_RE.search(t.core) else None
     if m := _FOR_ME_RE.match(t.core):
         return _own_leave(t.with_core(t.core[m.end() :]))
     m = _FOR_SOMEONE_RE.match(t.core)
@@ -165,6 +178,11 @@ _REFERENCED_RE = re.compile(
 )
 
 
+_DETERMINED_KIND_RE = re.compile(
+    rf"(?:的|那个|这个|那次|这次|本次|此次)\s*(?P<what>{vocab.alternation(vocab.ACTIVITY_KINDS)})"
+)
+
+
 def _kind_of(text: str, span: tuple[int, int] | None, why: str | None) -> str | None:
     """The kind of the activity the leave is for: named right after its date ("周五的活动", "明天的视察"),
     else named outside the reason ("…要去参加种植培训" names the reason's training, not the activity)."""
@@ -173,5 +191,10 @@ def _kind_of(text: str, span: tuple[int, int] | None, why: str | None) -> str | 
         if m and m["what"]:
             # "礼拜一上午的会": the meeting; "周五的活动": an activity of no kind said.
             return "meeting" if m["what"] == "会" else vocab.ACTIVITY_KINDS.get(m["what"])
+    if m := _DETERMINED_KIND_RE.search(text):  # 过两天那个视察俺怕是去不了: the one pointed at
+        return vocab.ACTIVITY_KINDS[m["what"]]
     rest = text.replace(why, " ") if why else text
+    if why and rest == text:  # 我那天要去市里开会: the reason, not written in one piece, piece by piece
+        for piece in why.split("，"):
+            rest = rest.replace(piece, " ") if piece else rest
     return kind_named(rest) or kind(rest)

@@ -78,6 +78,12 @@ _SPACED_TITLE_RE = re.compile(
 )
 
 
+_UNPAUSED_TITLE_RE = re.compile(
+    r"^(?:我|本人)?(?:想|要)?(?:反映|反馈|说)?(?:一下|一个|个)?(?:情况|问题|事)?[，,]?"
+    r"(?P<t>.{6,36}?(?:的问题|的情况|的建议|的现象|难的问题|问题|困难|隐患))"
+)
+
+
 def split_note(body: str) -> tuple[str | None, str | None]:
     """(title, content) of a note's text: 《title》, "标题：…内容：…", a short first sentence, or its start."""
     body = body.lstrip(STRIP).rstrip()  # the note's own closing 。 is part of its content
@@ -100,6 +106,8 @@ def split_note(body: str) -> tuple[str | None, str | None]:
     if m and m["c"].strip(STRIP):
         return clean(m["t"]), m["c"].strip()
     first = re.split(r"[，,；;：:。！？!?\n]", body, maxsplit=1)[0].strip()
+    if len(first) > 30 and (m := _UNPAUSED_TITLE_RE.match(first)):
+        return clean(m["t"]), body  # 我想反映一下我们镇上的垃圾清运不及时的问题夏天臭味很大…: voice, no pauses
     title = first if 0 < len(first) <= 30 else body[:30]
     return clean(title), body
 
@@ -198,7 +206,10 @@ def note(t: Text) -> Command | None:
     if m and not _ASKING_RE.search(core[: m.start()].replace("关于", "")):
         # "报告写好了，发一下：《关于…的调研报告》全文…": a work sent by its title, which names its kind.
         after = t.written_from(m.end()).strip(STRIP)
-        return Command(vocab.SUBMISSION_KINDS[m["kw"]], title=m["title"], content=after or m["title"])
+        # 提交社情民意一篇，题目《关于…的建议》: the kind said before the title is the kind, not its last word
+        stated = next((w for w in _SUBMISSION_RE.findall(core[: m.start()]) if len(w) >= 4), None)
+        kind = vocab.SUBMISSION_KINDS[stated or m["kw"]]
+        return Command(kind, title=m["title"], content=after or m["title"])
     if re.match(r"标题[:：\s]", core) and re.search(r"(?:内容|正文)[:：\s]", core):
         # A titled note without a keyword: its title may name the kind, else it is the usual 社情民意.
         title, content = split_note(t.written_from(0))

@@ -204,18 +204,31 @@ def _level(words: str) -> str | None:
     return words or None
 
 
+# #12 退回，请补充… / 把#9报送市政协: the office's verb after the number, read as 退回 #12 ….
+_NUMBER_FIRST_RE = re.compile(
+    r"^(?:把|将)?\s*#\s*(?P<n>\d{1,9})\s*(?:号)?\s*(?:这篇|那篇|材料)?\s*"
+    r"(?P<verb>退回|退改|编报|编发|刊发|报送|上报|反馈|办理反馈)(?:到|给|至)?"
+)
+
+
+def _verb_first(core: str) -> str:
+    m = _NUMBER_FIRST_RE.match(core)
+    return f"{m['verb']} #{m['n']} {core[m.end() :]}" if m else core
+
+
 def returned(t: Text) -> Command | None:
     """退回 #12 理由: a note sent back (the handler hands a leader's 退回 #3 on to the leave's 驳回)."""
-    m = _JOURNEY_RE.match(t.core)
+    core = _verb_first(t.core)
+    m = _JOURNEY_RE.match(core)
     if m is None or _JOURNEY_INTENTS[m["verb"]] != "return_note":
         return None
-    target, rest = number(t.core[m.end() :])
+    target, rest = number(core[m.end() :])
     return Command("return_note", target=target, reason=clean(rest) or None)
 
 
 def office(t: Text) -> Command | None:
     """采用/批示 #12, "#2 被县政协采用了", 停用/启用 张三."""
-    core = t.core
+    core = _verb_first(t.core)
     if m := _ADOPT_RE.match(core):
         target, rest = number(core[m.end() :])
         # 采用 #12 省政协《各界反映》: content the level, title the outlet as written.

@@ -146,9 +146,19 @@ _URGE_RE = re.compile(
 )
 
 
+# 提醒一下没签到的 / 今天参加座谈会的委员请在群里签到: a leader asking who has not checked in (@-ed).
+_URGE_CHECKIN_RE = re.compile(
+    r"^(?:请|麻烦)?(?:帮我|帮忙)?(?:提醒|催|催促|催一催|督促|通知)(?:一下|下)?(?:大家|各位|全体)?(?:委员)?(?:还)?(?:没|未|没有)?"
+    r"(?:签到|签)(?:的)?(?:委员|人|同志)?(?:签到)?(?:一下)?[。!！]*$"
+    r"|(?:大家|各位|各位委员|委员们|的委员|的同志)(?:请|都)?(?:在群里|在这里|及时|尽快|抓紧|记得|别忘了)*(?:签到|签个到)(?:一下)?[。!！]*$"
+)
+
+
 def remind_to_submit(t: Text) -> Command | None:
     """提醒一下大家交社情民意 / 催一下没交的交调研报告 / 大家抓紧交社情民意: who still owes that
     kind (their names @-ed)."""
+    if _URGE_CHECKIN_RE.search(t.bare) and len(t.bare) <= 30:
+        return Command("status", target="checkin")
     m = _REMIND_RE.match(t.bare)
     if m is None and (urged := _URGE_RE.match(t.bare)) and (urged["who"] or urged["ask"] or t.to_everyone):
         m = urged  # 请抓紧提交本月社情民意 asks the group; 抓紧交社情民意 alone may be one's own note
@@ -243,6 +253,11 @@ _SCORE_RE = re.compile(
 )
 
 
+_NAMED_SCORE_RE = re.compile(
+    rf"^(?P<name>[\u4e00-\u9fff·]{{2,5}}?)(?:委员)?的?{_SCORE_WORD}(?:是)?(?:多少|几分|怎么样|咋样|排第几|排名)?(?:分)?[?？吗呢]*$"
+)
+
+
 def score(t: Text) -> Command | None:
     """我的积分 (target None), 本组积分 / 第二联络组积分 (target "group", content the group named),
     全县积分排名 (target "county"); title the period word as written (the score is yearly)."""
@@ -252,6 +267,8 @@ def score(t: Text) -> Command | None:
         q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP) or "积分"
         q = re.sub(r"^的", "", q)
     m = _SCORE_RE.match(q)
+    if m is None and (named := _NAMED_SCORE_RE.match(q)) and is_name(named["name"]) and len(t.core) <= 30:
+        return Command("score", title=period_word(t), target=named["name"])  # 张三今年的积分
     if m is None or len(t.core) > 30:
         return None
     if m["whose"]:
@@ -303,9 +320,12 @@ def journey_query(t: Text) -> Command | None:
     group_m = GROUP_RE.search(q)
     if group_m:
         q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP)
+    county = _COUNTY_LEAD_RE.match(q)  # 全县社情民意采用情况: the county's, in whichever chat
+    if county:
+        q = q[county.end() :]
     if not _JOURNEY_RE.match(q):
         return None
-    return _query("status", t, target="journey", group=group_m[0] if group_m else None)
+    return _query("status", t, target="journey", group="全县" if county else group_m[0] if group_m else None)
 
 
 # 12月份的社情民意我还没交，月底前补上 / 我还没交社情民意: saying so is no note; the count answers it.
@@ -313,6 +333,10 @@ _NOT_YET_RE = re.compile(
     rf"^(?:的)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:我|本人)(?:还|暂时|目前|到现在)?(?:都)?"
     r"(?:没|没有|未|还没)(?:交|写|报|提交|报送|写好|写完)"
     rf"|^(?:我|本人)(?:还|暂时|目前)?(?:没|没有|未)(?:交|写|报|提交)(?:过)?(?:的)?(?P<kw2>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
+    # 调研报告可以晚点交吗 / 社情民意最晚什么时候交: when it is due (the quota's deadline answers)
+    rf"|^(?P<kw3>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:可以|能|能不能|可不可以|最晚|最迟)?"
+    r"(?:晚点|晚几天|晚一点|推迟|延后|迟点|迟一点|缓几天)(?:交|提交|报|报送)?(?:吗|不|么|呢)?$"
+    rf"|^(?P<kw4>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:最晚|最迟|截止|截至|什么时候|啥时候|哪天)(?:到)?(?:什么时候|啥时候|哪天|几号)?(?:交|截止|前交)?(?:吗|呢)?$"
 )
 
 
@@ -323,7 +347,8 @@ def owed(t: Text) -> Command | None:
     m = _OWED_RE.match(q) or _NOT_YET_RE.match(q)
     if m is None:
         return None
-    kind = vocab.SUBMISSION_KINDS[m["kw"] or m.groupdict().get("kw2")]
+    found = m.groupdict()
+    kind = vocab.SUBMISSION_KINDS[next(found[k] for k in ("kw", "kw2", "kw3", "kw4") if found.get(k))]
     return Command("my", title=period_word(t), target=kind, content="owed")
 
 
@@ -415,7 +440,7 @@ _STATUS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "checkin",
         re.compile(
-            rf"^(?:今天)?(?:的)?(?:{_KINDS})?(?:活动)?(?:的)?{_WHO_NOT}(?:签到|到|来|报到|到场|打卡)"
+            rf"^(?:今天)?(?:的)?(?:{_KINDS}|会)?(?:活动)?(?:的)?(?:有)?{_WHO_NOT}(?:签到|到|来|报到|到场|打卡)"
             r"|^(?:今天)?(?:的)?签到(?:情况|了几个|了多少|名单|统计)|^(?:今天)?(?:谁|哪些人)(?:已经)?(?:签到|到)了"
             rf"|^(?:今天)?(?:的)?(?:{_KINDS})?(?:活动)?(?:到|来)了(?:几个|多少)人?|^(?:人)?(?:到齐|来齐)了(?:吗|没有?)"
         ),

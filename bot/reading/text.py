@@ -185,7 +185,8 @@ _GREETING_RE = re.compile(
 _VOCATIVE_END_RE = re.compile(
     r"(?<=\S)[\s,，]+(?:老[\u4e00-\u9fff]|[\u4e00-\u9fff]{0,3}(?:组长|主任|老师|联络员|书记))[!！。~]*$"
 )
-_TYPO_RE = re.compile(vocab.alternation(vocab.TYPOS))
+# 前到 is 签到 mistyped, but 提前到 / 之前到 are words of their own (12月23日的会提前到上午9点).
+_TYPO_RE = re.compile(r"(?<![提之以此])前到|" + vocab.alternation(w for w in vocab.TYPOS if w != "前到"))
 # 额 is 我 before a word ("额反映个事"), a filler before a pause ("额，那个…").
 _DIALECT_RE = re.compile(r"[俺咧]|额(?=[\u4e00-\u9fff])")
 _KIND_TYPO_RE = re.compile(vocab.alternation(vocab.KIND_TYPOS))
