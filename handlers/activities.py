@@ -66,8 +66,9 @@ def _announce_one(session: Session, member: Member, command: Command, ctx: Conte
     kind = command.kind or _DEFAULT_KIND
     label = kind_word(kind)
     title = (command.title or "").strip()
-    if title.startswith(label) and title != label:
-        title = title[len(label) :].strip()  # "视察 城区污水处理厂": the kind is already recorded
+    rest = title[len(label) :].strip() if title.startswith(label) else ""
+    if rest and rest not in ("会", "会议", "活动"):  # "视察 城区污水处理厂": the kind is already recorded
+        title = rest  # (学习会 stays 学习会)
     title = title[:200] or label
     place = (command.content or "").strip()[:200] or None
 

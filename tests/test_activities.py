@@ -118,6 +118,14 @@ def test_announcement_in_words_is_understood_end_to_end(say, runtime):
     assert _count(runtime) == 1
 
 
+def test_a_title_that_is_only_the_kind_and_a_word_keeps_its_word(say, runtime):
+    assert say("王组长", "礼拜五下午两点半 学习会 政协三楼") == (
+        f"已发布活动#{_count(runtime)}：11月27日（周五） 14:30 学习 学习会，地点：政协三楼。"
+    )  # was 学习 会
+    with runtime.sessions() as s:
+        assert s.scalars(select(Activity.title)).one() == "学习会"
+
+
 def test_a_notice_of_several_activities_records_each_once_and_says_so_line_by_line(say, runtime):
     notice = "本周活动安排：11月25日下午3点县政协三楼召开民营经济座谈会，11月27日上午9点视察县人民医院"
     reply = say("王组长", notice)

@@ -67,7 +67,7 @@ _PLACE_RES = (
     ),
     re.compile(r"在([^\s,，。;；]{2,30}?)(?:开展|举行|召开|进行|组织|举办|集合|参加|集中|开)"),
     # 全体委员到县农业农村局开展…调研: where the group goes to hold it
-    re.compile(r"(?:到|赴|前往)([^\s,，。;；]{2,30}?)(?=开展|举行|召开|进行|组织|举办)"),
+    re.compile(r"(?:(?<![要想])去|到|赴|前往)([^\s,，。;；]{2,30}?)(?=开展|举行|召开|进行|组织|举办)"),
     # 县政协三楼召开座谈会: a place's word right before what is held there, without 在
     re.compile(
         r"(?:^|\s)([^\s,，。;；]{2,30}?(?:会议室|会议厅|报告厅|会场|楼|馆|中心|政府|社区|学校|医院|大厦))"
@@ -204,6 +204,9 @@ def announce(t: Text) -> Command | None:
     return _fields(t, core) if _terse(t, core) else None
 
 
+_GOING_RE = re.compile(r"(?:去|到|赴|前往)[^\s,，。;；]{2,20}?(?:开展|举行|召开|进行|组织|举办)")
+
+
 def _noticed(t: Text, core: str) -> bool:
     """Worded as a notice: 定于…召开, …请准时参加, 各位委员：…视察, points laid out, a place given."""
     named = kind_named(core)
@@ -213,7 +216,9 @@ def _noticed(t: Text, core: str) -> bool:
     # 一、时间：… 二、地点：… 三、内容：…: a notice laid out in points, forwarded or written.
     laid_out = _LAID_OUT_RE.search(core) and _POINT_RE.search(core)
     placed = _HOLD_RE.search(core) and re.search(r"地点|地址", core)  # "…召开座谈会 地点县政协二楼"
-    return bool(formal or held or addressed or laid_out or placed)
+    # 下下周三上午去敬老院开展集体慰问活动: where the group goes to hold it (nobody's own plan: no 我)
+    going = _HOLD_RE.search(core) and _GOING_RE.search(core) and not re.search(r"我|本人|俺", core)
+    return bool(formal or held or addressed or laid_out or placed or going)
 
 
 # 本周活动安排：… / 下周安排：…: a schedule of the days to come, one activity or several.
