@@ -557,9 +557,10 @@ class Pipeline:
         note is asked about, so that a note sent without its keyword is not lost."""
         text = ctx.incoming.text
         if is_chatter(text):  # one-to-one, the bot is the only one who can answer: a hint
-            if ctx.incoming.is_group:
-                return None, "ignored"
-            return Reply(GREETING if _GREETING_RE.match(text.strip()) else NOT_UNDERSTOOD), "ignored"
+            greeted = _GREETING_RE.match(text.strip())
+            if ctx.incoming.is_group and not greeted:
+                return None, "ignored"  # 收到, 👍: in a group, talk among members
+            return Reply(GREETING if greeted else NOT_UNDERSTOOD), "ignored"  # 在吗 @-ed: it asks the bot
         if member is None:
             return Reply(UNKNOWN_SENDER), "unknown_sender"
         if looks_like_note(text):

@@ -104,6 +104,16 @@ def test_unknown_sender_is_told_how_to_bind_and_the_message_is_logged(pipeline, 
         )
 
 
+def test_a_greeting_to_the_bot_in_a_group_is_greeted_and_chatter_is_not(pipeline, runtime):
+    from bot.pipeline import GREETING
+
+    for i, text in enumerate(("在吗", "你好", "在不在？")):
+        out = pipeline.handle(msg("zhangsan", text, f"G{i}", chat_id="chat-g1", is_group=True), NOW)
+        assert out.reply.text == GREETING, text
+    for i, text in enumerate(("收到", "好的", "👍")):
+        assert pipeline.handle(msg("zhangsan", text, f"C{i}", chat_id="chat-g1", is_group=True), NOW).reply is None
+
+
 def test_group_chatter_gets_no_answer_but_one_to_one_gets_a_hint(pipeline, runtime):
     assert pipeline.handle(msg("zhangsan", "收到", "M3", chat_id="chat-g1", is_group=True), NOW).reply is None
     assert pipeline.handle(msg("zhangsan", "收到", "M4"), NOW).reply.text == NOT_UNDERSTOOD

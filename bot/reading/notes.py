@@ -25,6 +25,15 @@ _QUERY_TAIL_RE = re.compile(
     r"有没有|有哪些|还有|还没|还差|都交|没交|未交|没报|哪些人|哪几|采用|被采用|批示|录用|"
     r"是什么|写什么|格式|模板|要求|截止|什么时候|啥时候|在哪|要交|需要|还欠|任务)"
 )
+# 社情民意写好了，明天发 / 还在写: the note is coming, it is not this text.
+_NOT_SENT_YET_RE = re.compile(
+    r"^[\s,，]*(?:我)?(?:已经|已|还)?(?:写好了|写完了|写好|写完|已写好|在写|正在写|还在写|没写完|快写好了|明天发|晚点发|等会发|稍后发|过两天交|回头发)"
+)
+def _not_sent_yet(rest: str) -> bool:
+    """写好了，明天发: said of a note to come; 写好了：县域养老… is the note itself, after its colon."""
+    return bool(_NOT_SENT_YET_RE.match(rest)) and len(rest) <= 16 and not re.search(r"[:：《]", rest)
+
+
 # 赵六交的社情民意被市政协采用了: a step of a note's journey told, not a note whose text is 被…采用了.
 _PASSIVE_STEP_RE = re.compile(r"^(?:信息)?\s*(?:已经?|已|也)?(?:被|获|由)\S{0,12}?(?:采用|采纳|批示|录用|刊发|编报|报送|退回)")
 # What may follow a short keyword (建议, 提案) before the note's text: a measure word, then a pause.
@@ -115,7 +124,7 @@ def split_note(body: str) -> tuple[str | None, str | None]:
 def _asks_about_notes(rest: str) -> bool:
     """After a keyword: "情况", "这个季度交了几条", "采用了几篇" ask about notes; a note's text does not."""
     rest = _LEADING_PERIOD_RE.sub("", rest)
-    if _QUERY_TAIL_RE.match(rest) or _PASSIVE_STEP_RE.match(rest):
+    if _QUERY_TAIL_RE.match(rest) or _PASSIVE_STEP_RE.match(rest) or _not_sent_yet(rest):
         return True
     head = re.split(rf"[{SEP}\n《]", rest, maxsplit=1)[0][:10]
     # 我交了社情民意没 / …了吗: a question about having sent one, not a note whose text is 没; 社情民意我交了
@@ -185,10 +194,19 @@ _WILL_REPORT_RE = re.compile(
 )
 
 
-def note(t: Text) -> Command | None:
-    """A note opens with its keyword (after "我要交一篇" and the like) and then its text."""
+def _note_to_come(t: Text) -> Command | None:
+    """我有个情况想反映一下 (the text is asked for) / 社情民意写好了，明天发 (how to send it)."""
     if _WILL_REPORT_RE.match(t.bare):
         return Command("opinion")
+    if (said := keyword_at(t.core)) and said[1] == 0 and _not_sent_yet(t.core[said[2] :]):
+        return Command("help", target="note_howto", content=said[0])
+    return None
+
+
+def note(t: Text) -> Command | None:
+    """A note opens with its keyword (after "我要交一篇" and the like) and then its text."""
+    if coming := _note_to_come(t):
+        return coming
     found = _keyword_note(t)
     if found is not None or keyword_at(t.core):
         return found

@@ -202,7 +202,7 @@ _MY_RE = re.compile(
     r"|^我(?!们)还?有?(?:什么|啥|哪些|哪几项|几项|多少)(?:任务|事情?|工作|活)?(?:还)?(?:没|未|没有)(?:完成|做完|做|交|办)"
     r"|^我(?!们)(?:\S{0,6}?)(?:完成|达标|合格)(?:了吗|了没|得怎么样|情况|没有)"
     r"|^我(?!们)(?:\S{0,6}?)(?:履职|情况|出勤|考勤|出席)(?:情况)?得?(?:怎么样|咋样|如何)"
-    r"|^我(?!们)\S{0,8}?(?:几|多少)(?:次|篇|条|件|回|份)"
+    r"|^我(?!们)(?!\S{0,4}?(?:建议|希望|觉得|认为|提议))\S{0,8}?(?:几|多少)(?:次|篇|条|件|回|份)"
     r"|^我(?!们)(?:的)?\S{0,6}?(?:积分|分数|得分|排名)"
     r"|^(?:我|本人)(?:的)?\S{0,4}?(?:履职的?|的履职)(?:情况|记录)?$"
     r"|^我(?!们)\S{0,4}?(?:还有|还)(?:哪些|什么|啥|几项|几个|哪几项)(?:没|未)(?:完成|交|做|达标)"
@@ -262,6 +262,8 @@ def score(t: Text) -> Command | None:
     """我的积分 (target None), 本组积分 / 第二联络组积分 (target "group", content the group named),
     全县积分排名 (target "county"); title the period word as written (the score is yearly)."""
     q = query_core(t)
+    if not re.search(_SCORE_WORD, q):
+        return None  # 我要调到第二联络组: a group named, no score asked
     group_m = GROUP_RE.search(q)
     if group_m:
         q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP) or "积分"
