@@ -556,7 +556,7 @@ class Pipeline:
         anything else addressed to the bot is told so — never silence — and text that looks like a
         note is asked about, so that a note sent without its keyword is not lost."""
         text = ctx.incoming.text
-        if is_chatter(text):  # one-to-one, the bot is the only one who can answer: a hint
+        if is_chatter(text):  # one-to-one a hint (the bot is the only one who can answer); in a group, silence
             greeted = _GREETING_RE.match(text.strip())
             if ctx.incoming.is_group and not greeted:
                 return None, "ignored"  # 收到, 👍: in a group, talk among members

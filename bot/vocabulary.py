@@ -438,6 +438,21 @@ def _char_close(a: str, b: str) -> int:
     return 3
 
 
+def _close_to_keyword(a: str, b: str) -> int:
+    """Like `_char_close`, with the keyword's character `b` read as in the keyword — its first, common
+    reading — and not as any of its rare ones (假 is jiǎ in 请假, never gé: 请各位 is not 请假)."""
+    if a == b:
+        return 0
+    found = _pinyin_table().get(ord(b))
+    if not found:
+        return _char_close(a, b)
+    principal = found.split(",")[0].translate(_TONES).replace("ü", "v")
+    ra = _readings(a)
+    if principal in ra:
+        return 1
+    return 2 if _loose(principal) in {_loose(r) for r in ra} else 3
+
+
 def sounds_like(written: str, word: str) -> bool:
     """Is `written` (as long as `word`) the keyword typed with slips a pinyin keyboard makes?
 
@@ -447,7 +462,7 @@ def sounds_like(written: str, word: str) -> bool:
     """
     if len(written) != len(word) or written == word:
         return written == word
-    costs = [_char_close(a, b) for a, b in zip(written, word, strict=True)]
+    costs = [_close_to_keyword(a, b) for a, b in zip(written, word, strict=True)]
     exact = sum(c == 0 for c in costs)
     allowed = len(word) // 2 if len(word) >= 4 else 1
     return max(costs) <= 2 and len(word) - exact <= allowed and exact * 2 >= len(word)

@@ -73,6 +73,15 @@ def test_the_senders_own_name_is_not_the_reason_and_the_day_is_the_activitys(say
     ]
 
 
+def test_this_time_said_on_the_day_of_one_of_two_coming_activities_is_todays(say, runtime, roster):
+    today = _activity(runtime, roster, day=NOW.date(), time=dt.time(14, 0), kind="inspection", title="视察")
+    _activity(runtime, roster, day=dt.date(2026, 11, 27), kind="inspection", title="视察")
+    assert say("赵六", "这次视察我去不了了，孩子生病").endswith("事由：孩子生病，等待组长审批。")
+    assert [(x.activity_id, x.reason) for x in _leaves(runtime)] == [(today, "孩子生病")]
+    # Without 这次 it asks which.
+    assert say("李四", "视察我去不了了").startswith("请问是哪一次（回复数字）：")
+
+
 def test_leave_without_date_takes_the_one_coming_activity(ask, runtime, roster):
     only = _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
     reply = ask("张三", Command("leave", reason="出差"))
@@ -229,6 +238,18 @@ def test_a_leader_asks_leave_for_a_member_which_is_approved_and_the_member_told_
         f"张三已请过假了：#{leave.id} 12月2日（周三） 14:30 会议/座谈 座谈会，已同意。"
     )
     assert _counts(runtime) == (1, 1)
+
+
+def test_a_name_said_first_is_a_leave_for_that_member_and_the_rules_of_leave_are_no_leave(say, runtime, roster):
+    aid = _activity(runtime, roster, day=NOW.date(), time=dt.time(14, 0))
+    assert say("王组长", "李四今天来不了，他家里有事").startswith("已为李四请假#")
+    assert say("赵六", "赵六今天来不了，单位有事").endswith("事由：单位有事，等待组长审批。")  # one's own name
+    for text in ("请假要提前说", "李四来不了吗", "请各位委员认真准备发言"):
+        assert not say("王组长", text).startswith("已"), text
+    assert [(x.activity_id, x.member_id, x.status, x.reason) for x in _leaves(runtime)] == [
+        (aid, roster["李四"], "approved", "家里有事（王组长代请）"),
+        (aid, roster["赵六"], "pending", "单位有事"),
+    ]
 
 
 def test_a_member_asking_leave_for_another_leaves_it_to_the_leader_and_tells_both(say, runtime, roster):

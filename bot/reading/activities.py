@@ -71,7 +71,7 @@ _PLACE_RES = (
     # 县政协三楼召开座谈会: a place's word right before what is held there, without 在
     re.compile(
         r"(?:^|\s)([^\s,，。;；]{2,30}?(?:会议室|会议厅|报告厅|会场|楼|馆|中心|政府|社区|学校|医院|大厦))"
-        r"(?=召开|举行|开展|进行|组织|举办|集合|集中)"
+        r"(?=\s*(?:召开|举行|开展|进行|组织|举办|集合|集中))"
     ),
     re.compile(r"(?<![\u4e00-\u9fff])在([^\s,，。;；]{2,30})"),
 )
@@ -165,6 +165,7 @@ _ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|
 _STILL_ON_RE = re.compile(
     rf"^(?:请问|问一下|问下)?(?P<ref>.{{0,16}}?){ACTIVITY_WORD}?(?:是不是|是否)?(?:还)?"
     r"(?:取消了?(?:吗|没有?|么)|不(?:搞|开|办|去|举行)了(?:吗|么)?|改期了(?:吗|没有?)|推迟了(?:吗|没有?)|"
+    r"改(?:成|到|在|为)\S{0,10}?了(?:吗|没有?)|"
     r"还?(?:搞|开|办|去|举行|照常)(?:不(?:搞|开|办|去|举行)|吗|么)|(?:还)?照常(?:举行|进行|开)?(?:吗|么|不)|还有吗)[?？]*$"
 )
 
@@ -352,6 +353,8 @@ def cancel_activity(t: Text) -> Command | None:
 def change_activity(t: Text) -> Command | None:
     """#2 改到12月18日下午3点 / 明天的视察改到周五 / #3 地点改为县政协二楼 / 活动延期."""
     core = _undo_text(t)
+    if re.search(r"(?:了)?(?:吗|么|没有?|嘛)[?？]*$|[?？]$", core):
+        return None  # 明天的视察改成线上了吗: a question (the schedule answers it)
     if m := _PLACE_CHANGE_RE.match(core):
         target, date, kind, ok = _ref(t, m["ref"])
         if not (ok or not m["ref"].strip()):
@@ -390,7 +393,7 @@ def change_activity(t: Text) -> Command | None:
 _CHECKIN_RE = re.compile(
     rf"^(?:现场|在现场|到场)?(?:我|本人|人)?(?:已经?|已|现在|刚刚?|也)?(?:来|在)?(?:{vocab.alternation(vocab.CHECKIN_WORDS)})"
     r"(?:了|啦|咯|喽|哈|啊)?"
-    r"(?![表处点码]|的时间|时间|地点|在哪|怎么|几点|方式|二维码|链接)"
+    r"(?![表处点码家]|的时间|时间|地点|在哪|怎么|几点|方式|二维码|链接|的时候|的时|时|前|后|以后|之后|的人|的请|的委员|的同志)"
 )
 _CHECKIN_TAIL_RE = re.compile(
     r"(?:签到|报到|打卡|签个到|报个到|(?<![收得看听找想做遇碰接拿领买送提见])到了|已到|到场|在现场了?)(?:了|啦|咯|哈)?$"
@@ -416,6 +419,7 @@ _ASKED_RE = re.compile(r"谁|哪些|哪位|几个|几次|几回|几篇|多少|�
 _FORGOT_RE = re.compile(
     r"(?:忘记|忘了|忘|没来得及|来不及|漏了?|没)(?:签到|签|打卡)|补签|没签上|没签成|签不上|没打上卡|[没未]能签到|未签到|没有签到"
 )
+_OURS_TODAY_RE = re.compile(rf"(?:今天|今日)(?:上午|下午|晚上)?(?:的)?\s*(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)")
 _WAS_THERE_RE = re.compile(
     r"(?:我|本人)?(?:也|都|是|全程)?(?<![不没])(?:去了|参加了|到了|在场|去过|参加过|到场了|出席了|参加)"
 )
@@ -525,6 +529,6 @@ def was_there(t: Text) -> Command | None:
     spanned = past_span(core) if date is None else None
     if spanned in ("上周", "上个月", "上次"):  # 上周的座谈会我去了忘记签到了: this week's may be today's
         return Command("late", kind=kind_named(core), title=spanned)
-    if _FORGOT_RE.search(core) or date == t.now.date():
-        return _today_or_stated(t, core)
+    if _FORGOT_RE.search(core) or (date == t.now.date() and _OURS_TODAY_RE.search(core)):
+        return _today_or_stated(t, core)  # 我今天参加了镇里的会议: some other body's meeting, no check-in
     return None

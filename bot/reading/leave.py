@@ -9,10 +9,21 @@ from dataclasses import replace
 from bot import vocabulary as vocab
 from bot.dates import When
 from bot.messages import Command
-from bot.reading.text import ACTIVITY_REF_RE, STRIP, Text, cut, is_name, kind, kind_named, past_leaning, when
+from bot.reading.text import (
+    ACTIVITY_REF_RE,
+    NOT_A_NAME_RE,
+    STRIP,
+    Text,
+    cut,
+    is_name,
+    kind,
+    kind_named,
+    past_leaning,
+    when,
+)
 
-LEAVE_RE = re.compile(
-    rf"(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?:一下)?(?:了)?"
+LEAVE_RE = re.compile(  # not 请假条 / 请假单, the paper itself
+    rf"(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?![条单表])(?:一下)?(?:了)?"
 )
 PAST_LEAVE_RE = re.compile(vocab.alternation(vocab.PAST_LEAVE_WORDS))
 # "未及时请假，特此补假说明": leave not asked in time is an excuse after the fact.
@@ -108,8 +119,34 @@ _ABOUT_ANOTHERS_RE = re.compile(
 _APPROVE_IT_RE = re.compile(r"批一下|批了吧|批准一下|给批了|给批一下|通过一下|同意一下")
 
 
+# 请假要提前说 / 请假的话跟我说一声: how leave is asked, a rule said to all, no one's leave.
+_RULE_OF_LEAVE_RE = re.compile(r"^(?:请假|请个假)(?:要|需要|必须|得|应该|的话|请(?:提前|及时|务必)|一律|须|需|都要|都得|一定要)")
+# 李四今天来不了，他家里有事: a leave for someone named first (the handler takes the sender's own name as theirs).
+_NAMED_ABSENT_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员|同志)?"
+    r"(?=(?:今天|明天|后天|这次|本次|那天)?\S{0,8}?(?:来不了|去不了|参加不了|不能来|不能参加|来不成|去不成))"
+)
+
+
+def _someone(t: Text, name: str, after: str) -> bool:
+    """李四 in 李四今天来不了: a name, not a day (明天, 周五) and not followed by the sender's own 我."""
+    return (
+        is_name(name)
+        and not NOT_A_NAME_RE.search(name)
+        and when(t, name)[0] is None
+        and not re.match(r"\S{0,10}?(?:我|本人)", after)
+    )
+
+
 def leave(t: Text) -> Command | None:
     """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事 / 帮周七请个假."""
+    if _RULE_OF_LEAVE_RE.match(t.core):
+        return None
+    if (m := _NAMED_ABSENT_RE.match(t.core)) and _someone(t, m["name"], t.core[m.end() : m.end() + 12]):
+        if re.search(r"[吗么][?？]*$", t.core):
+            return None  # 李四来不了吗: asked of someone, no leave
+        command = _own_leave(t.with_core(_THIRD_PERSON_RE.sub("", t.core[m.end() :])))
+        return replace(command, target=m["name"]) if command is not None else None
     if m := _ABOUT_ANOTHERS_RE.match(t.core):
         if m["name"] in ("我", "本人"):
             return Command("my", target="leave")  # 我请假的事您看一下: what became of it
@@ -149,8 +186,15 @@ def _own_leave(t: Text) -> Command | None:
     elif past and found is not None:
         date = past_leaning(found, t.now.date())  # "4号的视察没去成": an excuse after the fact
     why = reason(own, span)
+    # 这次视察我去不了了: no day, but the one at hand (the handler takes today's, if one is coming)
+    this_one = "这次" if date is None and re.search(r"这次|本次|此次|这回", own) else None
     return Command(
-        "leave", date=date, time=found.time if found else None, kind=_kind_of(own, span, why), reason=why
+        "leave",
+        date=date,
+        time=found.time if found else None,
+        kind=_kind_of(own, span, why),
+        reason=why,
+        title=this_one,
     )
 
 

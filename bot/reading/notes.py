@@ -8,7 +8,7 @@ import re
 from bot import vocabulary as vocab
 from bot.messages import Command
 from bot.periods import PERIOD_WORDS
-from bot.reading.text import SEP, STRIP, Text, clean, number
+from bot.reading.text import SEP, STRIP, Text, clean, is_name, number
 
 _SUBMISSION_RE = re.compile(vocab.alternation(vocab.SUBMISSION_KINDS))
 # What may stand before a note's keyword: "我要交一篇", "这是我本月的", "再补报一条", "本人拟提交".
@@ -22,7 +22,7 @@ _PREAMBLE_RE = re.compile(
 # After the keyword, words that make it a question about notes, not a note (本月社情民意情况).
 _QUERY_TAIL_RE = re.compile(
     r"^(?:的)?(?:都)?(?:情况(?!汇报|报告|说明|反映)|统计|完成|进度|汇总|怎么|怎样|如何|交了|交没|交齐|报了|报没|几|多少|谁|"
-    r"有没有|有哪些|还有|还没|还差|都交|没交|未交|没报|哪些人|哪几|采用|被采用|批示|录用|"
+    r"有没有|有哪些|还有|还没|还差|都交|没交|未交|没报|哪些人|哪几|采用|被采用|批示|录用|的事|这事|"
     r"是什么|写什么|格式|模板|要求|截止|什么时候|啥时候|在哪|要交|需要|还欠|任务)"
 )
 # 社情民意写好了，明天发 / 还在写: the note is coming, it is not this text.
@@ -44,7 +44,9 @@ _BODY_START_RE = re.compile(
 _COUNTED_BODY_RE = re.compile(
     r"^(?:一[则篇条份件个]|[两几][篇条份件个])?[:：]|^(?:一[则篇条份件个])[,，\s]*(?:关于|《)"
 )
-SENT_ALREADY_RE = re.compile(r"^(?:我|本人)(?:已经|已|都|早就|早|刚|刚刚|上周|昨天)?(?:交|报|提交|报送|上报|发)(?:过)?了?[!！。]?$")
+SENT_ALREADY_RE = re.compile(
+    r"^(?:我|本人)(?:上周|昨天|前天|上个月|前几天|今天|早上|上午)?(?:已经|已|都|早就|早|刚|刚刚|就)?(?:交|报|提交|报送|上报|发)(?:过)?了?[!！。]?$"
+)
 _LEADING_PERIOD_RE = re.compile(rf"^(?:的)?(?:{PERIOD_WORDS})")
 _REPORT_RE = re.compile(
     rf"(?:{vocab.alternation(vocab.REPORT_PHRASES)})(?:一下|一个|个|一些|些|点|一件|件)?"
@@ -136,7 +138,19 @@ def _asks_about_notes(rest: str) -> bool:
     )
 
 
+# 我昨天已经交过社情民意了 (sent before: the record answers) / 张三的调研报告写得很好 (someone's) / 建议书
+_SENT_BEFORE_RE = re.compile(
+    r"(?:已经|已|早就|早都|都|刚|刚刚|就)(?:交|报|提交|报送|上报|发)(?:过)?(?:了)?(?:的)?$|(?:交|报|提交|发)过(?:的)?$"
+)
+_WHOSE_RE = re.compile(r"(?P<who>他|她|他们|别人|人家|[\u4e00-\u9fff·]{2,4})的")
+
+
 def _preamble_ok(preamble: str, word: str, rest: str = "") -> bool:
+    whose = _WHOSE_RE.fullmatch(preamble)
+    if _SENT_BEFORE_RE.search(preamble) or (whose and (len(whose["who"]) <= 2 and whose["who"][0] in "他她别人" or is_name(whose["who"]))):
+        return False
+    if word == "建议" and rest.startswith("书"):
+        return False  # 建议书我已经交给县政协了: a document named, not a suggestion's text
     if _PREAMBLE_RE.match(preamble):
         return True
     if not _LOOSE_PREAMBLE_RE.match(preamble) or _ASKING_RE.search(preamble):

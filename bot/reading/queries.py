@@ -154,12 +154,19 @@ _URGE_CHECKIN_RE = re.compile(
 )
 
 
+# 请大家把社情民意发给我，我统一报送: the leader collects them; who still owes one is the answer.
+_HAND_IN_RE = re.compile(
+    r"^(?:请|麻烦)?(?:大家|各位|各位委员|委员们|全体委员)(?:尽快|及时|抓紧|都)?把(?:本月|这个月|本季度|今年)?(?:的)?"
+    rf"(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:都|尽快|及时)?(?:发给我|交给我|报给我|交上来|报上来|发上来|发到群里|发群里|交到我这|发我)"
+)
+
+
 def remind_to_submit(t: Text) -> Command | None:
     """提醒一下大家交社情民意 / 催一下没交的交调研报告 / 大家抓紧交社情民意: who still owes that
     kind (their names @-ed)."""
     if _URGE_CHECKIN_RE.search(t.bare) and len(t.bare) <= 30:
         return Command("status", target="checkin")
-    m = _REMIND_RE.match(t.bare)
+    m = _REMIND_RE.match(t.bare) or _HAND_IN_RE.match(t.bare)
     if m is None and (urged := _URGE_RE.match(t.bare)) and (urged["who"] or urged["ask"] or t.to_everyone):
         m = urged  # 请抓紧提交本月社情民意 asks the group; 抓紧交社情民意 alone may be one's own note
     return Command("status", target=vocab.SUBMISSION_KINDS[m["kw"]]) if m else None
@@ -200,6 +207,7 @@ _MY_RE = re.compile(
     r"|^我(?!们)(?:\S{0,6}?)(?:交|报|提交|报送|签到|请假|参加|参与|出席|写|完成|缺席)了?(?:几|多少)"
     r"|^我(?!们)(?:还)?(?:欠|差|缺|少)(?:几|多少|什么|哪些|啥)"
     r"|^我(?!们)还?有?(?:什么|啥|哪些|哪几项|几项|多少)(?:任务|事情?|工作|活)?(?:还)?(?:没|未|没有)(?:完成|做完|做|交|办)"
+    rf"|^我(?!们)\S{{0,4}}?(?:已经|已|早就|都|刚|就)(?:交|报|提交|报送|发)过?了?(?:{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?了?$"
     r"|^我(?!们)(?:\S{0,6}?)(?:完成|达标|合格)(?:了吗|了没|得怎么样|情况|没有)"
     r"|^我(?!们)(?:\S{0,6}?)(?:履职|情况|出勤|考勤|出席)(?:情况)?得?(?:怎么样|咋样|如何)"
     r"|^我(?!们)(?!\S{0,4}?(?:建议|希望|觉得|认为|提议))\S{0,8}?(?:几|多少)(?:次|篇|条|件|回|份)"
