@@ -50,7 +50,7 @@ _SIGNED_RE = re.compile(
     r"[\s\n]*(?:[\u4e00-\u9fff]{2,10}(?:联络组|政协|办公室))?[\s\n]*(?:\d{4}年)?\d{1,2}月\d{1,2}日?$"
 )
 _VERB_RE = re.compile(
-    r"^\s*(?:的|开展|举行|召开|进行|组织|举办|集中|开)?\s*(?:大家|各位委员|委员们|全体委员)?(?:一起)?(?:去|到|赴|前往)?\s*(?:一次|一场|一个|个)?\s*"
+    r"^\s*(?:的|开展|举行|召开|进行|组织|举办|集中|开)?\s*(?:(?:大家|各位委员|委员们|全体委员)(?!会))?(?:一起)?(?:去|到|赴|前往)?\s*(?:一次|一场|一个|个)?\s*"
 )
 _PLACE_WORD_RE = re.compile(
     r"(?:厂|局|院|室|村|镇|乡|馆|中心|公司|园|站|场|楼|政府|社区|学校|医院|街道|路|号|所|厅|基地|企业|大厦)$"
@@ -148,8 +148,8 @@ _POINT_RE = re.compile(r"(?:地点|内容|主题|地址|集合地点)[:：]")
 # 下次活动是什么时候 / 这周有什么活动 / 明天有视察吗 / 最近的活动安排: asking what is coming.
 _SCHEDULE_RE = re.compile(
     r"^(?:请问|问一下|问下)?(?:本组|我们组|咱们组|我们|咱们)?(?:下次|下一次|下回|最近|近期|接下来|今天|明天|后天|这周|本周|下周|这个月|本月|下个月|这几天|月底前)?"
-    rf"(?:的)?(?:有|有没有|还有|都有|有什么|有啥|有哪些|都有哪些|是什么)?(?:什么|啥|哪些)?(?:(?:{ACTIVITY_WORD}|活动)(?:安排|计划)?|安排|计划)"
-    r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在哪儿|在什么地方)(?:开始|集合|出发|举行|召开|见|开|碰头)?)?[?？]?$"
+    rf"(?:的)?(?:有|有没有|还有|都有|有什么|有啥|有哪些|都有哪些|是什么)?(?:什么|啥|哪些|几次|几个|几场)?(?:(?:{ACTIVITY_WORD}|活动)(?:安排|计划)?|安排|计划)"
+    r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在哪儿|在什么地方|去哪里?|去哪儿|到哪里?)(?:开始|集合|出发|举行|召开|见|开|碰头)?)?[?？]?$"
 )
 # After a day (明天 / 周五): when and where, without naming the activity.
 _WHEN_WHERE = r"(?:是)?(?:几点|什么时候|啥时候|在哪里?|在哪儿|在什么地方|去哪里?|到哪里?|哪里|地点是哪|地点在哪)"
@@ -158,13 +158,13 @@ _WHEN_WHERE_RE = re.compile(
     rf"(?:[?？，,\s]*(?:{_WHEN_WHERE}|地点呢)(?:集合|开始|出发|见|举行|开)?(?:来着|啊|呀|呢)?)?[?？]*$"
 )
 _WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这礼拜|下礼拜|下个月|下月")  # ahead: no quota period
-_ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|几号|安排|计划|下次|下一次|最近|近期|接下来")
+_ASKING_WORDS_RE = re.compile(r"[?？]|吗|呢|么|没有|什么|啥|哪|几点|几号|几次|几场|安排|计划|下次|下一次|最近|近期|接下来")
 
 
 # 周五的视察取消了吗 / 明天的座谈会还开不开 / 还照常吗: whether it is still on (the schedule answers).
 _STILL_ON_RE = re.compile(
     rf"^(?:请问|问一下|问下)?(?P<ref>.{{0,16}}?){ACTIVITY_WORD}?(?:是不是|是否)?(?:还)?"
-    r"(?:取消了?(?:吗|没有?|么)|不(?:搞|开|办|去|举行)了(?:吗|么)?|改期了(?:吗|没有?)|推迟了(?:吗|没有?)|"
+    r"(?:取消了?(?:吗|没有?|么)|不(?:搞|开|办|去|举行)了(?:吗|么)|改期了(?:吗|没有?)|推迟了(?:吗|没有?)|"
     r"改(?:成|到|在|为)\S{0,10}?了(?:吗|没有?)|"
     r"还?(?:搞|开|办|去|举行|照常)(?:不(?:搞|开|办|去|举行)|吗|么)|(?:还)?照常(?:举行|进行|开)?(?:吗|么|不)|还有吗)[?？]*$"
 )
@@ -174,7 +174,7 @@ def schedule(t: Text) -> Command | None:
     """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗 / 周五的视察取消了吗: the group's coming
     activities (and, for a day, those called off or moved)."""
     bare = t.bare
-    if (m := _STILL_ON_RE.match(bare)) and len(bare) <= 30:
+    if (m := _STILL_ON_RE.match(bare)) and len(bare) <= 30 and not re.search(r"我|本人", m["ref"]):
         found, _span = when(t, m["ref"])
         if found is not None and found.date is not None or kind_named(m["ref"]) or re.search(ACTIVITY_WORD, bare):
             return Command("schedule", date=found.date if found else None, kind=kind_named(bare))
@@ -251,9 +251,12 @@ def _several(t: Text, body: str) -> Command | None:
 def _terse(t: Text, core: str) -> bool:
     """12月10日下午3点 座谈会 县政协三楼: a day with its hour, a kind and perhaps a place, nothing else."""
     found, span, clock = when_and_time(t, core)
-    if found is None or found.date is None or found.time is None or re.search(r"[?？吗呢]", core):
+    if found is None or found.date is None or re.search(r"[?？吗呢]", core):
         return False
+    if found.time is None and not re.search(r"上午|下午|晚上|早上|中午", found.text):
+        return False  # 12月10日 座谈会: a day and a kind may be a question or a report; with its hour, a notice
     rest = cut(cut(core, clock), span) if clock else cut(core, span)
+    rest = re.sub(r"(?:议题|主题|内容)[:：]\s*\S+", " ", rest)  # 议题：民营经济发展
     pieces = [p for p in re.split(r"[\s,，。;；]+", rest) if p]
     named = [p for p in pieces if kind_named(p) and _KIND_ONLY_RE.match(p)]
     placed = [p for p in pieces if p not in named and _PLACE_WORD_RE.search(p) and len(p) <= 16]

@@ -32,7 +32,12 @@ _LEAVE_FIRST_RE = re.compile(
     r"^(?:这些|这几个|这几条|这个|他们的|她们的)?(?:请假的?|假)(?:申请)?(?:我)?(?P<all>都|全部|全都|全|一律|统一)?"
     rf"(?P<verb>{_VERBS})"
 )
-_NUMBER_FIRST_RE = re.compile(rf"^#\s*(?P<n>\d{{1,9}})(?:号)?[\s,，]*(?P<verb>{_VERBS}|准$)")
+# #3 同意 / 请假#5 同意 / 3号同意
+_NUMBER_FIRST_RE = re.compile(
+    rf"^(?:请假)?\s*(?:#\s*(?P<n>\d{{1,9}})(?:号)?|(?P<n2>\d{{1,3}})\s*号)[\s,，]*(?P<verb>{_VERBS}|准$)"
+)
+# 可以，去吧 / 行，你去吧: a leader letting the member go.
+_LET_GO_RE = re.compile(r"^(?:可以|行|好的|好|嗯)[，,\s]*(?:你)?(?:去|先忙|忙你的|忙去)(?:吧)?[。!！]*$")  # 吧 is a filler the core drops
 _BARE_APPROVE_RE = re.compile(
     r"^准\s*#\s*(?P<n>\d{1,9})$"
 )  # 准 alone is also 准时: a verb only beside a number
@@ -80,7 +85,13 @@ def _reason(intent: str, rest: str) -> str | None:
     return clean(_FILLER_RE.sub("", rest.strip(STRIP))) if intent == "reject" else None
 
 
+# 同意，我也这么想 / 同意楼上: agreeing with what was said, no request decided.
+_AGREEING_RE = re.compile(r"^[\s,，。]*(?:我也这么想|我也是|我也同意|同感|赞成|支持|有道理|说得对|说得好|楼上|你的看法|这个观点|您的意见|他的意见)")
+
+
 def _decide(intent: str, everyone: bool, rest: str) -> Command | None:
+    if _AGREEING_RE.match(rest):
+        return None
     target, rest, ok = _target(rest)
     if not ok:
         return None
@@ -102,14 +113,18 @@ def decision(t: Text) -> Command | None:
         return Command(intent, target="all" if m["all"] else None, reason=_reason(intent, core[m.end() :]))
     if m := _BARE_APPROVE_RE.match(core):
         return Command("approve", target=m["n"])
+    return _named_first(core)
+
+
+def _named_first(core: str) -> Command | None:
+    """李四同意 / 全体同意 / 张三的请假同意了 / #3 驳回 / 3号同意: who or which first, then the verb."""
     if (m := _NAME_VERB_RE.match(core)) and (m["name"] in ("全体", "全部") or is_name(m["name"])):
-        # 李四同意 / 李四准了; 全体同意: every pending request
-        target = "all" if m["name"] in ("全体", "全部") else m["name"]
+        target = "all" if m["name"] in ("全体", "全部") else m["name"]  # 全体同意: every pending request
         return Command("reject" if m["verb"] in vocab.REJECT_WORDS else "approve", target=target)
     for pattern in (_NAME_FIRST_RE, _NUMBER_FIRST_RE):
         if m := pattern.match(core):
             intent = "reject" if m["verb"] in vocab.REJECT_WORDS else "approve"
-            target = m.groupdict().get("name") or m.groupdict().get("n")
+            target = m.groupdict().get("name") or m.groupdict().get("n") or m.groupdict().get("n2")
             if target and not target.isdigit() and NOT_A_NAME_RE.search(target):
                 return None
             return Command(intent, target=target, reason=_reason(intent, core[m.end() :]))
@@ -119,6 +134,8 @@ def decision(t: Text) -> Command | None:
 def closing_decision(t: Text) -> Command | None:
     """ "中中，让她去吧，批了" / "马福海请假的事，同意": a short message that ends by approving."""
     core = t.core
+    if _LET_GO_RE.match(core):
+        return Command("approve")
     if len(core) <= 24 and _CLOSING_RE.search(core) and not _REJECT_WORDS_RE.search(core):
         first = re.split(r"[,，。\s]", core, maxsplit=1)[0]
         name = re.sub(r"(?:委员)?的?(?:请假|假)(?:的事|这事|申请)?$", "", first)

@@ -22,12 +22,12 @@ from bot.reading.text import (
     when,
 )
 
-LEAVE_RE = re.compile(  # not 请假条 / 请假单, the paper itself
-    rf"(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?![条单表])(?:一下)?(?:了)?"
+LEAVE_RE = re.compile(  # not 请假条 / 请假单, the paper itself; not 没请假的 (those who did not)
+    rf"(?<![没未不])(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?![条单表]|的)(?:一下|一天|半天|两天|一次)?(?:了)?"
 )
 PAST_LEAVE_RE = re.compile(vocab.alternation(vocab.PAST_LEAVE_WORDS))
 # "未及时请假，特此补假说明": leave not asked in time is an excuse after the fact.
-_LATE_EXCUSE_RE = re.compile(r"(?:未|没|没有|忘了|忘记)(?:及时|提前)?请假|补假|补请假")
+_LATE_EXCUSE_RE = re.compile(r"(?:未|没|没有|忘了|忘记)(?:及时|提前)?请假(?!的)|补假|补请假")
 # "明天的视察我有事": being busy, said of an activity, is a leave too.
 _BUSY_RE = re.compile(
     r"(?:临时|突然)?有(?:点|些|急|要紧的?|重要的?)?事|(?:要|得)?出差|身体不(?:舒服|适)|生病|住院|在外地|走不开"
@@ -128,6 +128,10 @@ _NAMED_ABSENT_RE = re.compile(
 )
 
 
+# 李四让我帮他请个假: the leave is 李四's, asked through the sender.
+_ASKED_ME_RE = re.compile(r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?(?:让|叫|托|请|拜托)我(?:帮|替|给|代)?(?:他|她)?(?=请)")
+
+
 def _someone(t: Text, name: str, after: str) -> bool:
     """李四 in 李四今天来不了: a name, not a day (明天, 周五) and not followed by the sender's own 我."""
     return (
@@ -142,10 +146,13 @@ def leave(t: Text) -> Command | None:
     """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事 / 帮周七请个假."""
     if _RULE_OF_LEAVE_RE.match(t.core):
         return None
-    if (m := _NAMED_ABSENT_RE.match(t.core)) and _someone(t, m["name"], t.core[m.end() : m.end() + 12]):
+    if (m := _NAMED_ABSENT_RE.match(t.core) or _ASKED_ME_RE.match(t.core)) and _someone(
+        t, m["name"], t.core[m.end() : m.end() + 12]
+    ):
         if re.search(r"[吗么][?？]*$", t.core):
             return None  # 李四来不了吗: asked of someone, no leave
-        command = _own_leave(t.with_core(_THIRD_PERSON_RE.sub("", t.core[m.end() :])))
+        rest = re.sub(r"^(?:说|讲|告诉我|跟我说)", "", _THIRD_PERSON_RE.sub("", t.core[m.end() :]))
+        command = _own_leave(t.with_core(rest))
         return replace(command, target=m["name"]) if command is not None else None
     if m := _ABOUT_ANOTHERS_RE.match(t.core):
         if m["name"] in ("我", "本人"):

@@ -29,6 +29,11 @@ _QUERY_TAIL_RE = re.compile(
 _NOT_SENT_YET_RE = re.compile(
     r"^[\s,，]*(?:我)?(?:已经|已|还)?(?:写好了|写完了|写好|写完|已写好|在写|正在写|还在写|没写完|快写好了|明天发|晚点发|等会发|稍后发|过两天交|回头发)"
 )
+_RULE_OF_NOTES_RE = re.compile(
+    r"^(?:要|需要|必须|应该|应当|一定要|务必|最好|不能|不要)(?:一事一报|写|交|报|真实|准确|注意|按|符合|简明|简短|实事求是)"
+)
+
+
 def _not_sent_yet(rest: str) -> bool:
     """写好了，明天发: said of a note to come; 写好了：县域养老… is the note itself, after its colon."""
     return bool(_NOT_SENT_YET_RE.match(rest)) and len(rest) <= 16 and not re.search(r"[:：《]", rest)
@@ -128,6 +133,8 @@ def _asks_about_notes(rest: str) -> bool:
     rest = _LEADING_PERIOD_RE.sub("", rest)
     if _QUERY_TAIL_RE.match(rest) or _PASSIVE_STEP_RE.match(rest) or _not_sent_yet(rest):
         return True
+    if len(rest) <= 12 and _RULE_OF_NOTES_RE.match(rest):
+        return True  # 社情民意要一事一报: how notes are written, said to all
     head = re.split(rf"[{SEP}\n《]", rest, maxsplit=1)[0][:10]
     # 我交了社情民意没 / …了吗: a question about having sent one, not a note whose text is 没; 社情民意我交了
     # says one was sent (the sender's record answers whether the bot has it), not a note whose text is 我交了.

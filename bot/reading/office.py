@@ -151,6 +151,8 @@ def _late_body(t: Text, rest: str) -> Command:
 
 def late(t: Text) -> Command | None:
     """补报 11月5日 视察 签到 / 帮陈立新补报上周五的学习 / …未能签到，特此补报."""
+    if re.match(r"^补报(?:的事|这事|那事|的情况)", t.core):
+        return None  # 补报的事我跟组长说过了: talk of it
     if (m := _LATE_FOR_RE.match(t.core)) and is_name(m["name"]):
         return replace(_late_body(t, t.core[m.end() :]), target=m["name"])
     if m := _LATE_RE.match(t.core):
