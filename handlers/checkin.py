@@ -99,6 +99,8 @@ def checkin(session: Session, member: Member, command: Command, ctx: Context) ->
     if slot.leave_id is not None:
         # Being there is what counts: attendance treats a check-in as present whatever the leave says.
         text += f"您有请假#{slot.leave_id}，本次按出席记录。"
+    if command.content == "also_note":  # 我签到了，另外交一篇社情民意：…: one message, one record
+        text += "这条消息里的社情民意没有记录，请单独发一条「社情民意：标题。正文」。"
     return Reply(text, then=partial(_record, activity, member.id, ctx))
 
 

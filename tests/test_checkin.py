@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from bot.messages import Command
-from models import Activity, CheckIn, LeaveRequest, Member
+from models import Activity, CheckIn, LeaveRequest, Member, Submission
 from tests.conftest import NOW
 
 TODAY = NOW.date()
@@ -141,6 +141,17 @@ def test_a_short_already_signed_checks_in_and_a_leaders_call_to_sign_lists_who_h
     for text in ("提醒一下没签到的", "今天参加学习的委员请在群里签到", "今天的会有几个人没签到"):
         assert say("王组长", text) == "今天「学习」还没签到的：张三、李四（共2人）", text
     assert _checkins(runtime) == [(aid, roster["赵六"])]  # the leader's words checked no one in
+
+
+def test_a_note_written_after_a_check_in_is_said_to_be_not_recorded(say, runtime, roster):
+    _activity(runtime, roster, time=dt.time(10, 0), kind="study", title="学习")
+    reply = say("张三", "王组长，我签到了，另外交一篇社情民意：关于农贸市场卫生的问题，市场内垃圾清运不及时")
+    assert reply.startswith("签到成功：") and reply.endswith(
+        "这条消息里的社情民意没有记录，请单独发一条「社情民意：标题。正文」。"
+    )
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Submission)) == 0
+    assert len(_checkins(runtime)) == 1
 
 
 def test_asking_whether_one_is_checked_in_answers_and_records_nothing(say, runtime, roster):

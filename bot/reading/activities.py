@@ -205,13 +205,17 @@ def announce(t: Text) -> Command | None:
     return _fields(t, core) if _terse(t, core) else None
 
 
+_OVER_RE = re.compile(r"到此结束|圆满结束|已经结束|顺利结束|结束了|感谢大家|辛苦了|圆满完成")
 _GOING_RE = re.compile(r"(?:去|到|赴|前往)[^\s,，。;；]{2,20}?(?:开展|举行|召开|进行|组织|举办)")
 
 
 def _noticed(t: Text, core: str) -> bool:
     """Worded as a notice: 定于…召开, …请准时参加, 各位委员：…视察, points laid out, a place given."""
+    if _OVER_RE.search(core) and not INVITE_RE.search(core):
+        return False  # 各位委员，今天的座谈会到此结束，感谢大家: it is over, nothing to come
     named = kind_named(core)
-    formal = _FORMAL_RE.search(core) and (named or _HOLD_RE.search(core))
+    # 定于…召开 / 最后一次活动定在12月28日上午: a set day for something held
+    formal = _FORMAL_RE.search(core) and (named or _HOLD_RE.search(core) or re.search(r"活动", core))
     held = _HOLD_RE.search(core) and (INVITE_RE.search(core) or t.to_everyone)
     addressed = t.to_everyone and named  # "各位委员：明天上午8:30集体视察…": a notice to the group
     # 一、时间：… 二、地点：… 三、内容：…: a notice laid out in points, forwarded or written.
@@ -417,7 +421,7 @@ _ARRIVED_AT_RE = re.compile(r"^(?:我|本人)?(?:已|已经)?到\s+[\u4e00-\u9ff
 _ARRIVED_RE = re.compile(
     r"^(?:(?:到|我到|来了|我来了|人到了|我在|在|已到|在的|到位|已到位|到了)[了啦咯喽哈呀啊~！!]*){1,3}$"
 )
-_NOT_CHECKIN_RE = re.compile(r"谁|哪些|哪位|几个|多少|吗|没|不|怎么|如何|表|在哪|几点|时间")
+_NOT_CHECKIN_RE = re.compile(r"谁|哪些|哪位|几个|多少|吗|没|不|怎么|如何|表|在哪|几点|时间|督促|提醒|要求|通知|请各|请大家|组长们|各组长")
 _ASKED_RE = re.compile(r"谁|哪些|哪位|几个|几次|几回|几篇|多少|吗|怎么|如何|在哪|几点")
 _FORGOT_RE = re.compile(
     r"(?:忘记|忘了|忘|没来得及|来不及|漏了?|没)(?:签到|签|打卡)|补签|没签上|没签成|签不上|没打上卡|[没未]能签到|未签到|没有签到"
@@ -485,6 +489,17 @@ def _today_or_stated(t: Text, text: str) -> Command:
 
 def checkin(t: Text) -> Command | None:
     """签到 / 到了 / 今天的视察我到了 / 我已按时到达县人民医院视察现场，特此签到 / 学习签到 唐丽萍."""
+    command = _checkin(t)
+    if command is not None and _ALSO_NOTE_RE.search(t.bare):
+        return replace(command, content="also_note")  # the note in it is not recorded: the answer says so
+    return command
+
+
+# 我签到了，另外交一篇社情民意：…: a note after the check-in, which one message does not also record.
+_ALSO_NOTE_RE = re.compile(rf"[,，。；;\s](?:另外|还有|顺便|同时)?(?:交|提交|报)?(?:一篇|一条|一份)?(?:{vocab.alternation(vocab.SUBMISSION_KINDS)})[:：]")
+
+
+def _checkin(t: Text) -> Command | None:
     bare = t.bare
     head, _, tail = bare.rpartition(" ")
     if (

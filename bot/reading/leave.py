@@ -72,8 +72,11 @@ def _reason_piece(piece: str, local: tuple[int, int] | None) -> str | None:
     touched = local is not None or without != piece_cut
     leftover = _HEDGE_RE.sub("", _ACTIVITY_WORDS_RE.sub("", without).strip(STRIP)).strip(STRIP)
     leftover = re.sub(r"^(?:了|啊|呢|吧|哈|哦|呀|去|参加|来|出席)+$", "", leftover)
+    leftover = re.sub(r"上午|下午|中午|晚上|可能|也许|恐怕|估计|大概|应该|怕是|^先|^就", "", leftover).strip(STRIP)
     if not leftover or re.fullmatch(_PARTICLES, leftover):
         return None  # only the activity reference and the request: no reason in it
+    if re.search(r"(?:我|本人)(?:会|能|可以|准时|按时)?(?:参加|去|来|到)(?:的)?$", piece):
+        return None  # 下周三的座谈会我参加，…: the one the sender comes to, not a reason
     reason = without.strip() if touched else piece
     if touched:
         reason = re.sub(
@@ -115,12 +118,13 @@ _FOR_ME_RE = re.compile(r"^(?:请|麻烦)?(?:帮|替|给)(?:我|本人)(?=请)")
 # 吴八请假的事您看一下: someone's request talked about, never the sender's own leave.
 _ABOUT_ANOTHERS_RE = re.compile(
     r"^(?P<name>我|本人|[\u4e00-\u9fff·]{2,5}?)(?:委员|同志)?(?:的)?(?:请假|请的假)(?:的事|这件事|那件事|这事|的申请|申请|那条|的那条)"
+    r"|^(?P<name2>[\u4e00-\u9fff·]{2,5}?)(?:委员|同志)?的(?:请假|请的假|假)(?!条)"  # 张三的请假我看到了
 )
 _APPROVE_IT_RE = re.compile(r"批一下|批了吧|批准一下|给批了|给批一下|通过一下|同意一下")
 
 
 # 请假要提前说 / 请假的话跟我说一声: how leave is asked, a rule said to all, no one's leave.
-_RULE_OF_LEAVE_RE = re.compile(r"^(?:请假|请个假)(?:要|需要|必须|得|应该|的话|请(?:提前|及时|务必)|一律|须|需|都要|都得|一定要)")
+_RULE_OF_LEAVE_RE = re.compile(r"(?:请假|请个假)(?:要|需要|必须|得|应该|的话|请(?:提前|及时|务必)|一律|须|需|都要|都得|一定要)")
 # 李四今天来不了，他家里有事: a leave for someone named first (the handler takes the sender's own name as theirs).
 _NAMED_ABSENT_RE = re.compile(
     r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员|同志)?"
@@ -144,8 +148,8 @@ def _someone(t: Text, name: str, after: str) -> bool:
 
 def leave(t: Text) -> Command | None:
     """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事 / 帮周七请个假."""
-    if _RULE_OF_LEAVE_RE.match(t.core):
-        return None
+    if (rule := _RULE_OF_LEAVE_RE.search(t.core)) and not re.search(r"我|本人|俺", t.core[: rule.start()]):
+        return None  # 请假要提前说 / 以后个别委员请假要写明事由: the rule, said to all
     if (m := _NAMED_ABSENT_RE.match(t.core) or _ASKED_ME_RE.match(t.core)) and _someone(
         t, m["name"], t.core[m.end() : m.end() + 12]
     ):
@@ -155,10 +159,11 @@ def leave(t: Text) -> Command | None:
         command = _own_leave(t.with_core(rest))
         return replace(command, target=m["name"]) if command is not None else None
     if m := _ABOUT_ANOTHERS_RE.match(t.core):
-        if m["name"] in ("我", "本人"):
+        name = m["name"] or m["name2"]
+        if name in ("我", "本人"):
             return Command("my", target="leave")  # 我请假的事您看一下: what became of it
-        if is_name(m["name"]):  # a leader's 吴八的请假申请批一下 approves it; anyone else's is talk
-            return Command("approve", target=m["name"]) if _APPROVE_IT_RE.search(t.core) else None
+        if is_name(name):  # a leader's 吴八的请假申请批一下 approves it; anyone else's is talk
+            return Command("approve", target=name) if _APPROVE_IT_RE.search(t.core) else None
     if m := _FOR_ME_RE.match(t.core):
         return _own_leave(t.with_core(t.core[m.end() :]))
     m = _FOR_SOMEONE_RE.match(t.core)
@@ -180,7 +185,7 @@ def _own_leave(t: Text) -> Command | None:
         found, _span = when(t, own)
         if found is None and not ACTIVITY_REF_RE.search(own[: busy.start()]):
             return None  # "有事请联系我": busy, but about no activity
-    found, span = _activity_day(t, own, *when(t, own))
+    found, span = _leave_clause_day(t, own) or _activity_day(t, own, *when(t, own))
     date = found.date if found else None
     if found is None and re.search(r"(?<![明后昨])(?:上午|下午|中午|晚上|今晚)的", own):
         date = t.now.date()  # "下午的视察我去不了了": today's
@@ -217,6 +222,20 @@ def _activity_day(
         return found, span
     shift = span[1]
     return replace(later, start=later.start + shift, end=later.end + shift), (at[0] + shift, at[1] + shift)
+
+
+def _leave_clause_day(t: Text, text: str) -> tuple[When, tuple[int, int]] | None:
+    """下周三的座谈会我参加，下周五的视察去不了: of clauses with days of their own, the one that asks leave."""
+    clauses = [(m.start(), m[0]) for m in re.finditer(r"[^,，。;；!！\n]+", text)]
+    dated = [(start, c) for start, c in clauses if when(t, c)[0] is not None]
+    if len(dated) < 2:
+        return None
+    for start, clause in dated:
+        if LEAVE_RE.search(clause) or PAST_LEAVE_RE.search(clause):
+            found, at = when(t, clause)
+            if found is not None and at is not None:
+                return replace(found, start=found.start + start, end=found.end + start), (at[0] + start, at[1] + start)
+    return None
 
 
 def _names_activity(text: str, end: int) -> bool:

@@ -23,12 +23,14 @@ _PREAMBLE_RE = re.compile(
 _QUERY_TAIL_RE = re.compile(
     r"^(?:的)?(?:都)?(?:情况(?!汇报|报告|说明|反映)|统计|完成|进度|汇总|怎么|怎样|如何|交了|交没|交齐|报了|报没|几|多少|谁|"
     r"有没有|有哪些|还有|还没|还差|都交|没交|未交|没报|哪些人|哪几|采用|被采用|批示|录用|的事|这事|"
-    r"是什么|写什么|格式|模板|要求|截止|什么时候|啥时候|在哪|要交|需要|还欠|任务)"
+    r"是什么|写什么|格式|模板|要求|截止|什么时候|啥时候|在哪|要交|需要|还欠|任务|(?:报送|提交|上报)(?:截止|截至|时间|要求))"
 )
 # 社情民意写好了，明天发 / 还在写: the note is coming, it is not this text.
 _NOT_SENT_YET_RE = re.compile(
     r"^[\s,，]*(?:我)?(?:已经|已|还)?(?:写好了|写完了|写好|写完|已写好|在写|正在写|还在写|没写完|快写好了|明天发|晚点发|等会发|稍后发|过两天交|回头发)"
 )
+# 这次的社情民意我就不交了，下个月再交: one not sent, said so.
+_NOT_SENDING_RE = re.compile(r"^(?:我|本人)?(?:就|先|暂时|这次|这个月|本月)?(?:不|没法|不能|交不了|写不了|来不及)(?:交|写|报)?(?:了)?")
 _RULE_OF_NOTES_RE = re.compile(
     r"^(?:要|需要|必须|应该|应当|一定要|务必|最好|不能|不要)(?:一事一报|写|交|报|真实|准确|注意|按|符合|简明|简短|实事求是)"
 )
@@ -40,7 +42,10 @@ def _not_sent_yet(rest: str) -> bool:
 
 
 # 赵六交的社情民意被市政协采用了: a step of a note's journey told, not a note whose text is 被…采用了.
-_PASSIVE_STEP_RE = re.compile(r"^(?:信息)?\s*(?:已经?|已|也)?(?:被|获|由)\S{0,12}?(?:采用|采纳|批示|录用|刊发|编报|报送|退回)")
+_PASSIVE_STEP_RE = re.compile(
+    r"^(?:信息)?\s*(?:已经?|已|也)?(?:被|获|由)\S{0,12}?(?:采用|采纳|批示|录用|刊发|编报|报送|退回)"
+    r"|^(?:信息)?\s*(?:我们|县里|县政协|办公室|市里|市政协)(?:已经?|也)?(?:采用|采纳|编报|报送|退回)"  # 这篇社情民意我们采用了
+)
 # What may follow a short keyword (建议, 提案) before the note's text: a measure word, then a pause.
 _BODY_START_RE = re.compile(
     r"^(?:一[则篇条份件个]|[两几][篇条份件个])?(?:(?:交|发|报|递)一下|(?:发|交|报|呈)给[^，。:：]{0,6}|(?:想|要|准备)(?:交|提交|报))?"
@@ -50,7 +55,8 @@ _COUNTED_BODY_RE = re.compile(
     r"^(?:一[则篇条份件个]|[两几][篇条份件个])?[:：]|^(?:一[则篇条份件个])[,，\s]*(?:关于|《)"
 )
 SENT_ALREADY_RE = re.compile(
-    r"^(?:我|本人)(?:上周|昨天|前天|上个月|前几天|今天|早上|上午)?(?:已经|已|都|早就|早|刚|刚刚|就)?(?:交|报|提交|报送|上报|发)(?:过)?了?[!！。]?$"
+    r"^(?:(?:我|本人)(?:上周|昨天|前天|上个月|前几天|今天|早上|上午)?(?:已经|已|都|早就|早|刚|刚刚|就)?|已经|已|早就|早都)"
+    r"(?:交|报|提交|报送|上报|发)(?:过)?了?[!！。]?$"
 )
 _LEADING_PERIOD_RE = re.compile(rf"^(?:的)?(?:{PERIOD_WORDS})")
 _REPORT_RE = re.compile(
@@ -135,6 +141,8 @@ def _asks_about_notes(rest: str) -> bool:
         return True
     if len(rest) <= 12 and _RULE_OF_NOTES_RE.match(rest):
         return True  # 社情民意要一事一报: how notes are written, said to all
+    if _NOT_SENDING_RE.match(re.split(rf"[{SEP}\n]", rest, maxsplit=1)[0]) and len(rest) <= 24:
+        return True
     head = re.split(rf"[{SEP}\n《]", rest, maxsplit=1)[0][:10]
     # 我交了社情民意没 / …了吗: a question about having sent one, not a note whose text is 没; 社情民意我交了
     # says one was sent (the sender's record answers whether the bot has it), not a note whose text is 我交了.
@@ -153,6 +161,8 @@ _WHOSE_RE = re.compile(r"(?P<who>他|她|他们|别人|人家|[\u4e00-\u9fff·]{
 
 
 def _preamble_ok(preamble: str, word: str, rest: str = "") -> bool:
+    if preamble in ("这篇", "那篇", "这条", "那条", "这份", "那份", "这个", "那个"):
+        return False  # 这篇社情民意…: one already sent, pointed at
     whose = _WHOSE_RE.fullmatch(preamble)
     if _SENT_BEFORE_RE.search(preamble) or (whose and (len(whose["who"]) <= 2 and whose["who"][0] in "他她别人" or is_name(whose["who"]))):
         return False

@@ -341,8 +341,8 @@ def journey_query(t: Text) -> Command | None:
 
 # 12月份的社情民意我还没交，月底前补上 / 我还没交社情民意: saying so is no note; the count answers it.
 _NOT_YET_RE = re.compile(
-    rf"^(?:的)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:我|本人)(?:还|暂时|目前|到现在)?(?:都)?"
-    r"(?:没|没有|未|还没)(?:交|写|报|提交|报送|写好|写完)"
+    rf"^(?:这次|这个月|本月|这期)?(?:的)?(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:我|本人)(?:还|暂时|目前|到现在|就|先)?(?:都)?"
+    r"(?:没|没有|未|还没|不|交不了|写不了)(?:交|写|报|提交|报送|写好|写完)"
     rf"|^(?:我|本人)(?:还|暂时|目前)?(?:没|没有|未)(?:交|写|报|提交)(?:过)?(?:的)?(?P<kw2>{vocab.alternation(vocab.SUBMISSION_KINDS)})"
     # 调研报告可以晚点交吗 / 社情民意最晚什么时候交: when it is due (the quota's deadline answers)
     rf"|^(?P<kw3>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:可以|能|能不能|可不可以|最晚|最迟)?"
