@@ -266,6 +266,14 @@ def test_leader_late_entry_for_a_member_is_recorded_at_once_and_rejection_keeps_
     assert say("李四", "补报 12月5日 签到") == "12月5日（周五）本组没有活动，请核对日期。"  # last year's
 
 
+def test_checking_in_for_someone_else_is_a_late_entry_a_leader_records_and_a_member_may_not(say, db, activity, roster):
+    aid = activity(NOW.date())
+    assert say("王组长", "帮张三签个到").startswith("已为张三补报#")
+    assert say("李四", "替赵六签到") == "只能为自己补报；为他人补报请由组长操作。"
+    rows = db(lambda s: s.execute(select(CheckIn.activity_id, CheckIn.member_id, CheckIn.late_entry)).all())
+    assert rows == [(aid, roster["张三"], True)]  # neither sender was checked in
+
+
 def test_a_new_title_alone_changes_the_title_and_keeps_the_text(say, db, roster):
     say("赵六", "社情民意：关于留守老人的建议。村里留守老人多，建议设日间照料中心。")
     sid = _latest_submission(db)

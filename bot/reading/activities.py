@@ -487,8 +487,14 @@ def _today_or_stated(t: Text, text: str) -> Command:
     return Command("checkin", date=date, time=found.time if found else None, kind=kind_named(text))
 
 
+# 帮张三签个到 / 替李四签到: someone else's presence — a 补报 for today, which only a leader records.
+_FOR_ANOTHER_RE = re.compile(r"^(?:请|麻烦)?(?:组长)?(?:帮|替|给|为)(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?(?:也)?(?:签个到|签一下到|签到|签下到|报个到|报到)")
+
+
 def checkin(t: Text) -> Command | None:
     """签到 / 到了 / 今天的视察我到了 / 我已按时到达县人民医院视察现场，特此签到 / 学习签到 唐丽萍."""
+    if (m := _FOR_ANOTHER_RE.match(t.bare)) and is_name(m["name"]) and m["name"] not in ("我", "本人"):
+        return Command("late", date=t.now.date(), kind=kind_named(t.bare), target=m["name"])
     command = _checkin(t)
     if command is not None and _ALSO_NOTE_RE.search(t.bare):
         return replace(command, content="also_note")  # the note in it is not recorded: the answer says so

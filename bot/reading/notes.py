@@ -214,6 +214,8 @@ def _keyword_note(t: Text) -> Command | None:
     if short and not _BODY_START_RE.match(rest) and not _proposes(word, core[:start], rest):
         return None
     body = re.sub(r"^(?:一[则篇条份件个]|[两几][篇条份件个])(?=[\s:：,，])", "", t.written_from(end))
+    if not re.sub(r"\[[\u4e00-\u9fffA-Za-z]{1,6}\]", "", body).strip(STRIP):
+        return Command(intent)  # 社情民意[玫瑰]: an emoji is no text (the handler asks for it)
     title, content = split_note(body)
     return Command(intent, title=title, content=content)
 
