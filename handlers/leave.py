@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from bot import cards
 from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
+from bot.periods import period_of
 from bot.router import Context, Router, UserError
-from handlers.activities import moved_from
+from handlers.activities import in_span, moved_from
 from handlers.people import named, one_named, shown_as, where
 from handlers.phrasing import (
     describe_activity,
@@ -46,6 +47,9 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
         member = _for_whom(session, asker, command, ctx)
     if member.group_id is None:
         raise UserError("您不属于任何联络组，无需请假。")
+    days = stretch_days(command.title or "", ctx.now.date()) if command.date is None else None
+    if days is not None and asker is member:
+        return _leave_stretch(session, member, command, ctx, days)
     activity = _activity_for(session, member.group_id, command, ctx)
     if isinstance(activity, Reply):
         return activity  # which one of several: asked, the answer resumes here
@@ -110,6 +114,83 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
         ),
         card=card,
     )
+
+
+_STRETCH_DAYS = {"一周": 7, "两周": 14, "两天": 2, "三天": 3, "四天": 4, "五天": 5, "十天": 10, "半个月": 15, "一个月": 30}
+
+
+def stretch_days(word: str, today: dt.date) -> tuple[dt.date, dt.date, str] | None:
+    """(first, last, how to say it) of the stretch a leave names (bot/reading/leave._stretch), or None."""
+    monday = today - dt.timedelta(days=today.weekday())
+    month_end = period_of("month", today).end
+    if word in _STRETCH_DAYS:
+        return today, today + dt.timedelta(days=_STRETCH_DAYS[word] - 1), f"今后{word}"
+    spans = {
+        "本周": (today, monday + dt.timedelta(days=6)),
+        "下周": (monday + dt.timedelta(days=7), monday + dt.timedelta(days=13)),
+        "本月": (today, month_end),
+        "到月底": (today, month_end),
+        "下个月": (month_end + dt.timedelta(days=1), period_of("month", month_end + dt.timedelta(days=1)).end),
+        "到下个月": (today, period_of("month", month_end + dt.timedelta(days=1)).start),
+        "到年底": (today, dt.date(today.year, 12, 31)),
+        "近期": (today, today + dt.timedelta(days=6)),
+    }
+    if word not in spans:
+        return None
+    first, last = spans[word]
+    return first, last, {"到月底": "月底前", "到年底": "年底前", "近期": "近一周", "到下个月": "下个月前"}.get(word, word)
+
+
+def _leave_stretch(
+    session: Session, member: Member, command: Command, ctx: Context, days: tuple[dt.date, dt.date, str]
+) -> Reply:
+    """这周的活动都参加不了 / 请假一周: a leave for each of the group's activities still to come in the
+    stretch (those asked already kept as they are), the leaders told of each."""
+    first, last, said = days
+    started = ctx.now.time()
+    coming = [
+        a
+        for a in session.scalars(in_span(member.group_id, command.kind, first, last))
+        if a.date > ctx.now.date() or a.time is None or a.time >= started
+    ]
+    if not coming:
+        what = ACTIVITY_KINDS.get(command.kind, "活动") if command.kind else "活动"
+        return Reply(f"{said}（{month_day(first)}—{month_day(last)}）本组没有{what}安排，无需请假。")
+    asked = set(
+        session.scalars(
+            select(LeaveRequest.activity_id).where(
+                LeaveRequest.member_id == member.id,
+                LeaveRequest.activity_id.in_([a.id for a in coming]),
+                LeaveRequest.status.in_(("pending", "approved")),
+            )
+        )
+    )
+    reason = _without_own_name(command.reason or "", member.name)[:500] or None
+    because = f"，事由：{reason}" if reason else ""
+    lines, notices = [], []
+    for a in coming:
+        if a.id in asked:
+            lines.append(f"{describe_activity(a)}：已请过假")
+            continue
+        leave = LeaveRequest(
+            activity_id=a.id,
+            member_id=member.id,
+            reason=reason,
+            status="pending",
+            requested_at=ctx.now,
+            source_message_id=ctx.inbound_id,
+        )
+        session.add(leave)
+        session.flush()
+        lines.append(f"#{leave.id} {describe_activity(a)}")
+        text = f"{member.name}请假#{leave.id}：{describe_activity(a)}{because}。{how_to_decide(leave.id)}。"
+        buttons = (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}"))
+        notices += tell_deciders(session, member, f"leave:{leave.id}:requested", text, buttons)
+    made = len(lines) - len(asked)
+    if not made:
+        return Reply("\n".join([f"{said}本组的{len(coming)}项活动您都已请过假：", *lines]))
+    head = f"已为{said}本组的{len(coming)}项活动提交请假{made}条{because}，等待组长审批："
+    return Reply("\n".join([head, *lines]), notices=tuple(notices))
 
 
 def _you(member: Member, asker: Member) -> str:

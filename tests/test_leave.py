@@ -82,6 +82,29 @@ def test_this_time_said_on_the_day_of_one_of_two_coming_activities_is_todays(say
     assert say("李四", "视察我去不了了").startswith("请问是哪一次（回复数字）：")
 
 
+def test_a_leave_for_a_stretch_of_days_asks_for_each_coming_activity_once(say, runtime, roster):
+    # NOW is Monday 11月23日 10:00: 本周 is to Sunday 11月29日.
+    gone = _activity(runtime, roster, day=NOW.date(), time=dt.time(9, 0), kind="study", title="学习")
+    wed = _activity(runtime, roster)  # 12月2日: next week
+    this_week = [
+        _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="inspection", title="视察"),
+        _activity(runtime, roster, day=dt.date(2026, 11, 27), kind="research", title="调研"),
+    ]
+    reply = say("赵六", "我在外地出差，这周的活动都参加不了")
+    leaves = _leaves(runtime)
+    assert [(x.activity_id, x.member_id, x.status, x.reason) for x in leaves] == [
+        (aid, roster["赵六"], "pending", "在外地出差") for aid in this_week
+    ]  # not today's, begun at 9:00; not next week's
+    assert reply.splitlines()[0] == "已为本周本组的2项活动提交请假2条，事由：在外地出差，等待组长审批："
+    assert reply.splitlines()[1].startswith(f"#{leaves[0].id} 11月25日（周三）")
+    assert {n.text.split("：")[0] for n in _outbox(runtime)} == {f"赵六请假#{x.id}" for x in leaves}
+    assert say("赵六", "这周的活动我都去不了") == "\n".join(
+        ["本周本组的2项活动您都已请过假：", "11月25日（周三） 14:30 视察：已请过假", "11月27日（周五） 14:30 调研：已请过假"]
+    )
+    assert len(_leaves(runtime)) == 2 and gone and wed
+    assert say("赵六", "请假三天", now=NOW + dt.timedelta(days=30)).startswith("今后三天（12月23日—12月25日）本组没有活动安排")
+
+
 def test_leave_without_date_takes_the_one_coming_activity(ask, runtime, roster):
     only = _activity(runtime, roster, day=dt.date(2026, 11, 25), kind="study", title="学习会")
     reply = ask("张三", Command("leave", reason="出差"))

@@ -192,14 +192,12 @@ def _own_leave(t: Text) -> Command | None:
     if (
         found is not None
         and re.search(r"底|末", found.text)
-        and re.match(r"\s*(?:前|之前|以前|的活动都|都)", own[found.end :])
+        and (re.match(r"\s*(?:前|之前|以前|的活动都|都)", own[found.end :]) or own[: found.start].endswith("到"))
     ):
-        date = None  # "年底之前的活动都来不了": a stretch of time, not one activity's day
+        date = None  # "年底之前的活动都来不了" / "我请假到月底": a stretch of time, not one activity's day
     elif past and found is not None:
         date = past_leaning(found, t.now.date())  # "4号的视察没去成": an excuse after the fact
-    why = reason(own, span)
-    # 这次视察我去不了了: no day, but the one at hand (the handler takes today's, if one is coming)
-    this_one = "这次" if date is None and re.search(r"这次|本次|此次|这回", own) else None
+    this_one, why = _without_a_day(own, reason(own, span)) if date is None else (None, reason(own, span))
     return Command(
         "leave",
         date=date,
@@ -241,6 +239,38 @@ def _leave_clause_day(t: Text, text: str) -> tuple[When, tuple[int, int]] | None
 def _names_activity(text: str, end: int) -> bool:
     m = _REFERENCED_RE.match(text, end)
     return bool(m and m["what"])
+
+
+_STRETCH_RE = re.compile(
+    r"(?P<w>这周|本周|这个星期|这礼拜|下周|下个星期|下礼拜|这个月|本月|下个月|这几天|这段时间|近期|最近一段时间)(?=\S{0,12}?(?:都|全部|一律|活动))"
+    r"|请(?:个)?假(?P<n>一周|一个星期|两周|两个星期|三天|两天|四天|五天|一个月|半个月|十天)"
+    r"|(?P<until>到月底|到年底|到月末|到下个月)"
+)
+_STRETCH_WORDS_RE = re.compile(r"^(?:这周|本周|下周|这个月|本月|下个月|这几天|这段时间|近期)?(?:的)?(?:活动)?(?:我)?(?:都|全部)?[，,\s]*|^(?:一周|三天|两天|四天|五天|一个月|半个月|十天|到月底|到年底|到)$")
+_STRETCH_CANON = {"这周": "本周", "这个星期": "本周", "这礼拜": "本周", "下个星期": "下周", "下礼拜": "下周", "这个月": "本月",
+                  "这几天": "近期", "这段时间": "近期", "最近一段时间": "近期", "到月末": "到月底", "一个星期": "一周", "两个星期": "两周"}
+
+
+def _without_a_day(own: str, why: str | None) -> tuple[str | None, str | None]:
+    """(which, the reason) of a leave naming no day: 这次视察我去不了了 — the one at hand (the handler
+    takes today's, if one is coming); 这周的活动都参加不了 / 请假一周 / 我请假到月底 — every activity of a
+    stretch of days, whose words are then no part of the reason."""
+    if re.search(r"这次|本次|此次|这回", own):
+        return "这次", why
+    stretch = _stretch(own)
+    if stretch and why:
+        pieces = (_STRETCH_WORDS_RE.sub("", p).strip(STRIP) for p in why.split("，"))
+        why = "，".join(p for p in pieces if p and p not in ("都", "全部", "到")) or None
+    return stretch, why
+
+
+def _stretch(text: str) -> str | None:
+    """本周 / 下周 / 本月 / 下个月 / 近期 / 一周 / 三天 / 到月底…: the stretch a leave covers, if one is said."""
+    m = _STRETCH_RE.search(text)
+    if m is None:
+        return None
+    word = m["w"] or m["n"] or m["until"]
+    return _STRETCH_CANON.get(word, word)
 
 
 _REFERENCED_RE = re.compile(
