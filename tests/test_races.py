@@ -90,6 +90,18 @@ def test_a_member_own_leave_and_others_asking_it_for_them_at_once_make_one_leave
     assert sum(a.startswith(("您已请过假了", "张三已请过假了")) for a in answers) == N - 1
 
 
+def test_a_stretch_of_days_asked_sixteen_times_at_once_makes_one_leave_per_activity(runtime, roster, tomorrow):
+    with runtime.sessions.begin() as s:
+        group = s.get(Member, roster["王组长"]).group_id
+        s.add(Activity(group_id=group, kind="study", title="学习", date=dt.date(2026, 11, 26), created_at=NOW))
+    messages = [said("张三", "我在外地出差，这周的活动都参加不了") for _ in range(N // 2)]
+    messages += [said("张三", "请假 明天的视察 家里有事") for _ in range(N // 2)]  # one of the same two, alone
+    answers = race(runtime, messages)
+    assert count(runtime, LeaveRequest) == 2  # tomorrow's inspection and Thursday's study, once each
+    assert count(runtime, OutboxMessage, OutboxMessage.key.like("leave:%:requested:%")) == 2
+    assert all(a.startswith(("已为本周", "本周本组的", "已提交请假#", "您已请过假了")) for a in answers), answers
+
+
 def test_sixteen_copies_of_an_announcement_make_one_activity(runtime, roster):
     answers = race(runtime, [said("王组长", "发布活动 12月3日上午9点 视察 城区污水处理厂") for _ in range(N)])
     assert count(runtime, Activity) == 1
