@@ -285,6 +285,9 @@ def test_a_new_title_alone_changes_the_title_and_keeps_the_text(say, db, roster)
     assert [c[:3] for c in _changes(db, "submission", sid)] == [
         ("title", "关于留守老人的建议", "关于留守老人关爱的建议")
     ]
+    say("赵六", "更正：刚才那篇标题错了，应该是关于留守老人关爱服务的建议")
+    row = db(lambda s: s.get(Submission, sid))
+    assert (row.title, row.content) == ("关于留守老人关爱服务的建议", "村里留守老人多，建议设日间照料中心。")
 
 
 def test_saying_what_kind_the_last_note_was_changes_its_kind_once_and_audits_it(say, db, roster):

@@ -343,6 +343,10 @@ def correct(t: Text) -> Command | None:
     m = _CORRECT_RE.match(t.core)
     if not m:
         return None
+    rest_core = t.core[m.end() :].lstrip(" :：,，")
+    if r := _RETITLE_RE.match(rest_core):  # 更正：刚才那篇标题错了，应该是…: the new title alone
+        title = clean(re.sub(r"^[《「“\"]|[》」”\"。.]$", "", r["title"].strip(STRIP)))
+        return Command("correct", target=number(r["n"] or "")[0], title=title, reason="title")
     target, rest = number(t.core[m.end() :])
     rest = re.sub(r"^[\s:：,，]*(?:上一条|上一篇|刚才的?|刚刚的?)?[\s:：,，]*(?:为|成)?[\s:：,，]*", "", rest)
     found = keyword_at(rest)

@@ -69,10 +69,14 @@ def bind(t: Text) -> Command | None:
 # -- 撤回 ---------------------------------------------------------------------------------------------
 
 _WITHDRAW_LEAVE_RE = re.compile(
-    r"^(?:我|本人)?(?:的)?(?:(?:要|想)?(?:取消|撤回|撤销|收回)(?:我的|一下|我)?(?:那个|之前的|刚才的|[^，,。\s]{1,6}?的)?请假|不请假了|"
+    r"^(?:刚才|刚刚|上一条|之前)?(?:的)?(?:那条|那个)?(?:我|本人)?(?:的)?(?:(?:要|想)?(?:取消|撤回|撤销|收回)(?:我的|一下|我)?(?:那个|之前的|刚才的|[^，,。\s]{1,6}?的)?请假|不请假了|"
     r"请假(?:申请)?(?:我)?(?:要|想)?(?:取消|撤回|撤销|作废)(?:了|吧)?|又能(?:去|参加)了|可以参加了|能参加了|"
     r"(?:请假|假)?不请了|"
     r"[^，,。\s]{0,12}?(?:又能|还是能|又可以|还是可以)(?:去|参加|来|出席)了?)"  # 我18号又能去了: the leave no longer needed
+)
+# 明天能去了，请假撤回 / 组长，我的假不用批了，我能去: the leave undone, said after a pause.
+_LEAVE_UNDONE_RE = re.compile(
+    r"(?:^|[，,。\s])(?:我的)?(?:请假|假)(?:申请)?(?:撤回|取消|撤销|作废|不用批了|不用请了|不请了)(?:了|吧)?(?=$|[，,。!！\s])"
 )
 _ASKED_DONE_RE = re.compile(r"(?:取消|撤回|撤销|删除|删掉|作废)(?:了|掉了|成功了)(?:吗|么|没有?|嘛)[?？]*$")
 _WITHDRAW_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:撤回|撤销|收回|删除|删掉|作废)")
@@ -93,7 +97,7 @@ def withdraw(t: Text) -> Command | None:
     """撤回 #12 / 撤回刚才的社情民意 / 刚才那条建议发错了，撤回 / 不请假了 (target "leave")."""
     if _ASKED_DONE_RE.search(t.core):
         return None  # 我的请假取消了吗: a question on one's leave (queries.my_leave), not a withdrawal
-    if m := _WITHDRAW_LEAVE_RE.match(t.core):
+    if (m := _WITHDRAW_LEAVE_RE.match(t.core)) or (len(t.core) <= 30 and _LEAVE_UNDONE_RE.search(t.core)):
         found, _span = when(t, t.core)  # "撤回我周四的请假" / "我的请假撤回，后天能去了": which one
         return Command("withdraw", target="leave", date=found.date if found and found.dated else None)
     if m := _WITHDRAW_RE.match(t.core):
