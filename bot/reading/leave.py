@@ -23,7 +23,7 @@ from bot.reading.text import (
 )
 
 LEAVE_RE = re.compile(  # not 请假条 / 请假单, the paper itself; not 没请假的 (those who did not)
-    rf"(?<![没未不])(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?![条单表]|的)(?:一下|一天|半天|两天|一次)?(?:了)?"
+    rf"(?<![没未不])(?<!不准)(?<!不能)(?<!不许)(?<!不要)(?<!不用)(?<!不得)(?<!不予)(?:我|本人)?(?:要|想|需要)?(?:{vocab.alternation(vocab.LEAVE_WORDS)})(?![条单表]|的)(?:一下|一天|半天|两天|一次)?(?:了)?"
 )
 PAST_LEAVE_RE = re.compile(vocab.alternation(vocab.PAST_LEAVE_WORDS))
 # "未及时请假，特此补假说明": leave not asked in time is an excuse after the fact.
@@ -117,7 +117,8 @@ _FOR_ME_RE = re.compile(r"^(?:请|麻烦)?(?:帮|替|给)(?:我|本人)(?=请)")
 
 # 吴八请假的事您看一下: someone's request talked about, never the sender's own leave.
 _ABOUT_ANOTHERS_RE = re.compile(
-    r"^(?P<name>我|本人|[\u4e00-\u9fff·]{2,5}?)(?:委员|同志)?(?:的)?(?:请假|请的假)(?:的事|这件事|那件事|这事|的申请|申请|那条|的那条)"
+    r"^(?:这个|这条|那个|那条|他的|她的|你的)(?:请假|假)(?P<name3>)"
+    r"|^(?P<name>我|本人|[\u4e00-\u9fff·]{2,5}?)(?:委员|同志)?(?:的)?(?:请假|请的假)(?:的事|这件事|那件事|这事|的申请|申请|那条|的那条)"
     r"|^(?P<name2>[\u4e00-\u9fff·]{2,5}?)(?:委员|同志)?的(?:请假|请的假|假)(?!条)"  # 张三的请假我看到了
 )
 _APPROVE_IT_RE = re.compile(r"批一下|批了吧|批准一下|给批了|给批一下|通过一下|同意一下")
@@ -160,6 +161,8 @@ def leave(t: Text) -> Command | None:
         return replace(command, target=m["name"]) if command is not None else None
     if m := _ABOUT_ANOTHERS_RE.match(t.core):
         name = m["name"] or m["name2"]
+        if name is None:
+            return None  # 这个请假理由不充分: a request talked about
         if name in ("我", "本人"):
             return Command("my", target="leave")  # 我请假的事您看一下: what became of it
         if is_name(name):  # a leader's 吴八的请假申请批一下 approves it; anyone else's is talk
