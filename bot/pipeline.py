@@ -604,9 +604,7 @@ class Pipeline:
         """The route and command a sender without the route's role is answered by, if any (Route.others)."""
         own = route.others(command) if route.others is not None else None
         other = self._router.get(own.intent) if own is not None else None
-        if other is None or own is None or member.role not in other.roles:
-            return None
-        return other, own
+        return (other, own) if other is not None and own is not None and member.role in other.roles else None
 
     def _record(
         self,

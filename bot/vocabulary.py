@@ -438,15 +438,21 @@ def _char_close(a: str, b: str) -> int:
     return 3
 
 
+@lru_cache(maxsize=1024)
+def _principal(char: str) -> str | None:
+    """A character's first, common toneless reading (pypinyin's table lists it first), if it has one."""
+    found = _pinyin_table().get(ord(char))
+    return found.split(",")[0].translate(_TONES).replace("ü", "v") if found else None
+
+
 def _close_to_keyword(a: str, b: str) -> int:
     """Like `_char_close`, with the keyword's character `b` read as in the keyword — its first, common
     reading — and not as any of its rare ones (假 is jiǎ in 请假, never gé: 请各位 is not 请假)."""
     if a == b:
         return 0
-    found = _pinyin_table().get(ord(b))
-    if not found:
+    principal = _principal(b)
+    if principal is None:
         return _char_close(a, b)
-    principal = found.split(",")[0].translate(_TONES).replace("ü", "v")
     ra = _readings(a)
     if principal in ra:
         return 1

@@ -238,7 +238,12 @@ def asked_span(command: Command, today: dt.date) -> tuple[dt.date, dt.date, str]
     next two weeks), and how to say them."""
     if command.date is not None:
         return command.date, command.date, describe_day(command.date)
-    word = command.title or ""
+    return coming_span(command.title or "", today) or (today, today + dt.timedelta(days=_COMING_DAYS), "近两周")
+
+
+def coming_span(word: str, today: dt.date) -> tuple[dt.date, dt.date, str] | None:
+    """The days still to come that a week or period word names (这周, 下周, 本月, 下个月, 本季度), and
+    how to say them; None for any other word."""
     if word in _WEEK_OFFSET:
         monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=_WEEK_OFFSET[word])
         return max(monday, today), monday + dt.timedelta(days=6), word
@@ -248,7 +253,7 @@ def asked_span(command: Command, today: dt.date) -> tuple[dt.date, dt.date, str]
     period = parse_period_word(word, today) if word else None
     if period is not None and period.end >= today:
         return max(period.start, today), period.end, word
-    return today, today + dt.timedelta(days=_COMING_DAYS), "近两周"
+    return None
 
 
 @router.route("schedule")
@@ -273,7 +278,7 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
     started = ctx.now.time()
     rows = [(a, leave) for a, leave in session.execute(stmt) if a.date > today or a.time is None or a.time >= started]
     what = kind_word(command.kind) if command.kind else "活动"
-    if not rows and command.date is not None and (gone := _called_off(session, group_id, command)):
+    if not rows and command.date is not None and (gone := _called_off(session, group_id, command.date, command.kind)):
         return Reply(gone)
     if not rows:
         return Reply(f"{named}本组没有{what}安排。")
@@ -288,18 +293,15 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
     return Reply("\n".join(lines))
 
 
-def _called_off(session: Session, group_id: int, command: Command) -> str | None:
+def _called_off(session: Session, group_id: int, day: dt.date, kind: str | None) -> str | None:
     """周五的视察取消了吗: the day's activity that was cancelled, or moved to another day, said so."""
-    assert command.date is not None
-    stmt = select(Activity).where(
-        Activity.group_id == group_id, Activity.date == command.date, Activity.cancelled.is_(True)
-    )
-    if command.kind:
-        stmt = stmt.where(Activity.kind == command.kind)
+    stmt = select(Activity).where(Activity.group_id == group_id, Activity.date == day, Activity.cancelled.is_(True))
+    if kind:
+        stmt = stmt.where(Activity.kind == kind)
     if cancelled := session.scalars(stmt.order_by(Activity.id.desc()).limit(1)).first():
         return f"{describe_activity(cancelled)}已取消。"
-    if moved := moved_from(session, group_id, command.date, command.kind):
-        return f"{describe_day(command.date)}的{kind_word(moved.kind)}已改到{describe_activity(moved)}{_place(moved)}。"
+    if moved := moved_from(session, group_id, day, kind):
+        return f"{describe_day(day)}的{kind_word(moved.kind)}已改到{describe_activity(moved)}{_place(moved)}。"
     return None
 
 

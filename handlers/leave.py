@@ -19,7 +19,7 @@ from bot import cards
 from bot.messages import ACTIVITY_KINDS, Button, CardView, Command, Notice, Reply
 from bot.periods import period_of
 from bot.router import Context, Router, UserError
-from handlers.activities import in_span, moved_from
+from handlers.activities import coming_span, in_span, moved_from
 from handlers.people import named, one_named, shown_as, where
 from handlers.phrasing import (
     describe_activity,
@@ -81,6 +81,24 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
         return _leave_for(session, asker, member, activity, command, ctx)
 
     reason = _without_own_name(command.reason or "", member.name)[:500] or None
+    leave, notices = _ask(session, member, activity, reason, ctx)
+    because = f"，事由：{reason}" if reason else ""
+    after = "（事后请假）" if activity.date < ctx.now.date() else ""
+    card = None
+    if cards.can_show(ctx):  # in the group: [同意] [驳回] for the leader, the typed way still works
+        offered = cards.offer(session, "leave", leave.id, ctx.now, ctx.inbound_id)
+        card = leave_card(leave, offered.task_id, f"待组长审批，{how_to_decide(leave.id)}", cards.BUTTONS)
+    return Reply(
+        f"已提交请假#{leave.id}{after}：{describe_activity(activity)}{because}，等待组长审批。",
+        notices=notices,
+        card=card,
+    )
+
+
+def _ask(
+    session: Session, member: Member, activity: Activity, reason: str | None, ctx: Context
+) -> tuple[LeaveRequest, tuple[Notice, ...]]:
+    """The member's pending leave for `activity`, and the notice to each of their deciders."""
     leave = LeaveRequest(
         activity_id=activity.id,
         member_id=member.id,
@@ -91,29 +109,12 @@ def request_leave(session: Session, member: Member, command: Command, ctx: Conte
     )
     session.add(leave)
     session.flush()
-
     because = f"，事由：{reason}" if reason else ""
     # An excuse after the fact (没去成) is a leave the leader may still approve: then not an absence.
     after = "（事后请假）" if activity.date < ctx.now.date() else ""
-    text = (
-        f"{member.name}请假#{leave.id}{after}：{describe_activity(activity)}{because}。"
-        f"{how_to_decide(leave.id)}。"
-    )
-    card = None
-    if cards.can_show(ctx):  # in the group: [同意] [驳回] for the leader, the typed way still works
-        offered = cards.offer(session, "leave", leave.id, ctx.now, ctx.inbound_id)
-        card = leave_card(leave, offered.task_id, f"待组长审批，{how_to_decide(leave.id)}", cards.BUTTONS)
-    return Reply(
-        f"已提交请假#{leave.id}{after}：{describe_activity(activity)}{because}，等待组长审批。",
-        notices=tell_deciders(
-            session,
-            member,
-            f"leave:{leave.id}:requested",
-            text,
-            (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}")),
-        ),
-        card=card,
-    )
+    text = f"{member.name}请假#{leave.id}{after}：{describe_activity(activity)}{because}。{how_to_decide(leave.id)}。"
+    buttons = (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}"))
+    return leave, tell_deciders(session, member, f"leave:{leave.id}:requested", text, buttons)
 
 
 _STRETCH_DAYS = {"一周": 7, "两周": 14, "两天": 2, "三天": 3, "四天": 4, "五天": 5, "十天": 10, "半个月": 15, "一个月": 30}
@@ -121,24 +122,18 @@ _STRETCH_DAYS = {"一周": 7, "两周": 14, "两天": 2, "三天": 3, "四天": 
 
 def stretch_days(word: str, today: dt.date) -> tuple[dt.date, dt.date, str] | None:
     """(first, last, how to say it) of the stretch a leave names (bot/reading/leave._stretch), or None."""
-    monday = today - dt.timedelta(days=today.weekday())
-    month_end = period_of("month", today).end
     if word in _STRETCH_DAYS:
         return today, today + dt.timedelta(days=_STRETCH_DAYS[word] - 1), f"今后{word}"
+    if word in ("本周", "下周", "本月", "下个月"):
+        return coming_span(word, today)
+    month_end = period_of("month", today).end
     spans = {
-        "本周": (today, monday + dt.timedelta(days=6)),
-        "下周": (monday + dt.timedelta(days=7), monday + dt.timedelta(days=13)),
-        "本月": (today, month_end),
-        "到月底": (today, month_end),
-        "下个月": (month_end + dt.timedelta(days=1), period_of("month", month_end + dt.timedelta(days=1)).end),
-        "到下个月": (today, period_of("month", month_end + dt.timedelta(days=1)).start),
-        "到年底": (today, dt.date(today.year, 12, 31)),
-        "近期": (today, today + dt.timedelta(days=6)),
+        "到月底": (today, month_end, "月底前"),
+        "到下个月": (today, month_end + dt.timedelta(days=1), "下个月前"),
+        "到年底": (today, dt.date(today.year, 12, 31), "年底前"),
+        "近期": (today, today + dt.timedelta(days=6), "近一周"),
     }
-    if word not in spans:
-        return None
-    first, last = spans[word]
-    return first, last, {"到月底": "月底前", "到年底": "年底前", "近期": "近一周", "到下个月": "下个月前"}.get(word, word)
+    return spans.get(word)
 
 
 def _leave_stretch(
@@ -172,20 +167,9 @@ def _leave_stretch(
         if a.id in asked:
             lines.append(f"{describe_activity(a)}：已请过假")
             continue
-        leave = LeaveRequest(
-            activity_id=a.id,
-            member_id=member.id,
-            reason=reason,
-            status="pending",
-            requested_at=ctx.now,
-            source_message_id=ctx.inbound_id,
-        )
-        session.add(leave)
-        session.flush()
+        leave, told = _ask(session, member, a, reason, ctx)
         lines.append(f"#{leave.id} {describe_activity(a)}")
-        text = f"{member.name}请假#{leave.id}：{describe_activity(a)}{because}。{how_to_decide(leave.id)}。"
-        buttons = (("同意", f"同意 #{leave.id}"), ("驳回", f"驳回 #{leave.id}"))
-        notices += tell_deciders(session, member, f"leave:{leave.id}:requested", text, buttons)
+        notices += told
     made = len(lines) - len(asked)
     if not made:
         return Reply("\n".join([f"{said}本组的{len(coming)}项活动您都已请过假：", *lines]))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import Command
 from bot.names import closest
-from bot.router import Ask, Context
+from bot.router import Ask, Context, UserError
 from handlers.phrasing import numbered_choice
 from models import Member
 
@@ -41,6 +41,22 @@ def one_named(session: Session, name: str, by: Member, command: Command, ctx: Co
         return found[0] if found else None
     options = [(who(m), str(m.id)) for m in found]
     raise Ask(numbered_choice(f"有{len(found)}位「{name}」，请问是哪一位", options, command, "member_id"))
+
+
+def asked_about(
+    session: Session, by: Member, name: str | None, command: Command, ctx: Context, *, own_only: str, missing: str
+) -> Member:
+    """Whose record or score a question names (张三的履职, 张三今年的积分): the sender's own when no
+    one else is named; a member may ask only of themself (`own_only` says so); a leader of their
+    group, the office of anyone (`missing`, with {where} and {name}, when nobody answers to it)."""
+    if (not name or name == by.name) and not ctx.answer.get("member_id"):
+        return by
+    if by.role == "member":
+        raise UserError(own_only)
+    found = one_named(session, name or "", by, command, ctx)
+    if found is None:
+        raise UserError(missing.format(where=where(by), name=name))
+    return found
 
 
 def who(m: Member) -> str:

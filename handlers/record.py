@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from bot.messages import ACTIVITY_KINDS, SUBMISSION_KINDS, SUBMISSION_STATUS_WORDS, Command, Reply
 from bot.periods import period_of, spoken
 from bot.quotas import MemberRecord, PeriodRecord, group_standings, member_standings
-from bot.router import Context, Router, UserError
+from bot.router import Context, Router
 from handlers.leave import STATUS_WORDS as LEAVE_STATUS_WORDS
-from handlers.people import one_named, where
+from handlers.people import asked_about
 from handlers.phrasing import MAX_ROWS, describe_activity, due_note, kind_word, month_day, quota_unit
 from handlers.status import asked_period
 from models import Activity, LeaveRequest, Member, Submission, SubmissionEvent
@@ -185,12 +185,6 @@ def _notes(session: Session, member: Member, kind: str, ctx: Context) -> list[st
 
 def record_subject(session: Session, member: Member, command: Command, ctx: Context) -> Member:
     """Whose record 我的履职 / 张三的履职 shows: members only their own, leaders their group's, admins any."""
-    name = command.name
-    if (not name or name in _CODES or name == member.name) and not ctx.answer.get("member_id"):
-        return member
-    if member.role == "member":
-        raise UserError("只能查看自己的履职记录，发送「我的履职」。")
-    found = one_named(session, name, member, command, ctx)
-    if found is None:
-        raise UserError(f"{where(member)}没有「{name}」。")
-    return found
+    name = None if command.name in _CODES else command.name
+    own_only = "只能查看自己的履职记录，发送「我的履职」。"
+    return asked_about(session, member, name, command, ctx, own_only=own_only, missing="{where}没有「{name}」。")

@@ -15,7 +15,7 @@ from bot.messages import Command, Reply
 from bot.periods import Period, period_of
 from bot.router import Context, Router, UserError
 from bot.scoring import MemberScore, Part, year_scores
-from handlers.people import one_named, where
+from handlers.people import asked_about
 from handlers.phrasing import MAX_NAMES, month_day
 from handlers.status import asked_period, group_asked
 from models import LiaisonGroup, Member
@@ -54,22 +54,19 @@ def score(session: Session, member: Member, command: Command, ctx: Context) -> R
             raise UserError("本组积分由组长查看；您可以发「我的积分」。")
         return _group(session, group_asked(session, member, command, ctx), command, ctx)
     if command.name:  # 张三今年的积分: a leader's own group, the office anyone, a member only themself
-        return _mine(session, _scored(session, member, command, ctx), command, ctx)
+        scored = asked_about(
+            session,
+            member,
+            command.name,
+            command,
+            ctx,
+            own_only="只能查看自己的积分，发送「我的积分」。",
+            missing="{where}没有「{name}」，请核对姓名。",
+        )
+        return _mine(session, scored, command, ctx)
     if member.role == "admin":
         raise UserError("县政协办公室人员不计履职积分；可发「全县积分排名」或「第一联络组积分」。")
     return _mine(session, member, command, ctx)
-
-
-def _scored(session: Session, member: Member, command: Command, ctx: Context) -> Member:
-    name = command.name or ""
-    if name == member.name and member.role != "admin":
-        return member
-    if member.role == "member":
-        raise UserError("只能查看自己的积分，发送「我的积分」。")
-    found = one_named(session, name, member, command, ctx)
-    if found is None:
-        raise UserError(f"{where(member)}没有「{name}」，请核对姓名。")
-    return found
 
 
 def _scores(session: Session, ctx: Context, year: Period, group_id: int | None = None) -> list[MemberScore]:

@@ -203,10 +203,7 @@ def _rule_for(rules: Sequence[QuotaRule], target: str) -> QuotaRule | None:
 
 def _who_owes(session: Session, rule: QuotaRule, group_id: int, ctx: Context, asked: Period | None) -> Reply:
     today = ctx.now.date()
-    # The leader asked "who has not …" in a period: judge the rule over exactly that period.
-    standing = group_standings(
-        session, [rule], ctx.now, [group_id], (lambda _rule: asked) if asked else None
-    )[group_id][0]
+    standing = _one_standing(session, rule, group_id, ctx, asked)
     when = spoken(standing.period, today)
     verb, what = _verb_and_name(rule)
     owing = standing.owing
@@ -218,12 +215,15 @@ def _who_owes(session: Session, rule: QuotaRule, group_id: int, ctx: Context, as
     )
 
 
+def _one_standing(session: Session, rule: QuotaRule, group_id: int, ctx: Context, asked: Period | None) -> RuleStanding:
+    """The group's standing on one rule; a period asked about (谁还没交… 上个月) judges the rule over exactly it."""
+    return group_standings(session, [rule], ctx.now, [group_id], (lambda _rule: asked) if asked else None)[group_id][0]
+
+
 def _who_gave(session: Session, rule: QuotaRule, group_id: int, ctx: Context, asked: Period | None) -> Reply:
     """本月谁交了社情民意: who sent toward the rule in its period, most first, each with their count,
     then who sent nothing — named, not @-ed: a leader's question, not a reminder."""
-    standing = group_standings(
-        session, [rule], ctx.now, [group_id], (lambda _rule: asked) if asked else None
-    )[group_id][0]
+    standing = _one_standing(session, rule, group_id, ctx, asked)
     when = spoken(standing.period, ctx.now.date())
     verb, what = _verb_and_name(rule)
     counts = standing.holders()

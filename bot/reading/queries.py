@@ -273,10 +273,7 @@ def score(t: Text) -> Command | None:
     q = query_core(t)
     if not re.search(_SCORE_WORD, q):
         return None  # 我要调到第二联络组: a group named, no score asked
-    group_m = GROUP_RE.search(q)
-    if group_m:
-        q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP) or "积分"
-        q = re.sub(r"^的", "", q)
+    q, group = _without_group(q)
     m = _SCORE_RE.match(q)
     if m is None and (named := _NAMED_SCORE_RE.match(q)) and is_name(named["name"]) and len(t.core) <= 30:
         return Command("score", title=period_word(t), target=named["name"])  # 张三今年的积分
@@ -285,10 +282,10 @@ def score(t: Text) -> Command | None:
     if m["whose"]:
         return Command("score", title=period_word(t))
     if m["county"] or (
-        m["group"] is None and group_m is None and q.startswith(("积分排", "积分榜", "分数排"))
+        m["group"] is None and group is None and q.startswith(("积分排", "积分榜", "分数排"))
     ):
         return Command("score", title=period_word(t), target="county")
-    return Command("score", title=period_word(t), target="group", content=group_m[0] if group_m else None)
+    return Command("score", title=period_word(t), target="group", content=group)
 
 
 _MY_NOTES_RE = re.compile(
@@ -327,16 +324,13 @@ def journey_query(t: Text) -> Command | None:
     note, whose keyword it starts with."""
     if len(t.core) > 30:
         return None
-    q = query_core(t)
-    group_m = GROUP_RE.search(q)
-    if group_m:
-        q = (q[: group_m.start()] + q[group_m.end() :]).strip(STRIP)
+    q, group = _without_group(query_core(t))
     county = _COUNTY_LEAD_RE.match(q)  # 全县社情民意采用情况: the county's, in whichever chat
     if county:
         q = q[county.end() :]
     if not _JOURNEY_RE.match(q):
         return None
-    return _query("status", t, target="journey", group="全县" if county else group_m[0] if group_m else None)
+    return _query("status", t, target="journey", group="全县" if county else group)
 
 
 # 12月份的社情民意我还没交，月底前补上 / 我还没交社情民意: saying so is no note; the count answers it.
