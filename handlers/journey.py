@@ -75,6 +75,17 @@ def _note(
 _TOPIC_SIMILAR = 80  # rapidfuzz partial ratio at which 农村留守老人 names 关于留守老人照护的建议
 
 
+def _about(topic: str, title: str) -> bool:
+    """Does a note titled `title` speak of `topic`: the words themselves, nearly (农村留守老人 /
+    留守老人照护), or each two-character word of it (停车收费 / 停车场收费太贵)?"""
+    words = [topic[i : i + 2] for i in range(0, len(topic) - 1, 2)]
+    return (
+        topic in title
+        or fuzz.partial_ratio(topic, title) >= _TOPIC_SIMILAR
+        or (len(words) >= 2 and all(w in title for w in words))
+    )
+
+
 def _by_author(session: Session, command: Command, ctx: Context, by: Member, example: str) -> int:
     """赵六那篇留守老人的社情民意: the number of the author's one note (of that kind) about the topic;
     several: asked which, by number (the answer resumes the command with that number)."""
@@ -87,7 +98,7 @@ def _by_author(session: Session, command: Command, ctx: Context, by: Member, exa
     rows = session.scalars(stmt.order_by(Submission.id.desc()).limit(_LOOKED_AT)).all()
     topic = command.reason or ""
     if topic:
-        rows = [r for r in rows if topic in r.title or fuzz.partial_ratio(topic, r.title) >= _TOPIC_SIMILAR]
+        rows = [r for r in rows if _about(topic, r.title)]
     what = kind_word(command.kind) if command.kind else "材料"
     if not rows:
         about = f"关于「{topic}」的" if topic else ""

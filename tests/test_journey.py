@@ -159,6 +159,10 @@ def test_the_office_adopts_a_note_named_by_its_author_and_topic_and_asks_which_w
     before = _latest(db)
     say("张三", "张三交的社情民意被市政协采用了")
     assert _latest(db) == before
+    # Each two-character word of the topic in the title: 停车收费 / 停车场收费太贵.
+    say("李四", "社情民意：县医院停车场收费太贵。群众看病停车要20块，建议降低收费。")
+    parking = _latest(db)
+    assert say("陈主任", "李四那篇停车收费的社情民意被县政协采用了").startswith(f"已标记李四的社情民意#{parking}")
 
 
 def test_the_office_steps_are_refused_for_members_and_leaders(say, db):

@@ -132,6 +132,9 @@ def split_note(body: str) -> tuple[str | None, str | None]:
     if m and m["c"].strip(STRIP):
         return clean(m["t"]), m["c"].strip()
     first = re.split(r"[，,；;：:。！？!?\n]", body, maxsplit=1)[0].strip()
+    spaced = first.split()
+    if len(spaced) >= 2 and 6 <= len(spaced[0]) <= 30:
+        return clean(spaced[0]), body  # 县医院停车场收费太贵 群众看病停车要20块 …: typed with spaces for pauses
     if len(first) > 30 and (m := _UNPAUSED_TITLE_RE.match(first)):
         return clean(m["t"]), body  # 我想反映一下我们镇上的垃圾清运不及时的问题夏天臭味很大…: voice, no pauses
     title = first if 0 < len(first) <= 30 else body[:30]
