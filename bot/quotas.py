@@ -22,6 +22,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,12 +35,13 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy.orm import Session
 
 from bot.config import ADOPTION_LEVEL_NAMES, PERIOD_MONTHS, QuotaRule
 from bot.periods import Period, deadline, period_of
-from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission, read
+from models import Activity, CheckIn, LeaveRequest, LiaisonGroup, Member, Submission, among_wanted, read
 
 __all__ = [
     "ADOPTION_ORDER",
@@ -219,7 +221,7 @@ def group_standings(
     if leaders is None:
         leaders = leaders_by_group(session, wanted)
     judged = [_Judged(scope, rule, period, leaders) for rule, period in chosen]
-    rows = read(session, _counts_statement(judged, scope))
+    rows = read(session, _counts_statement(scope.dialect, scope.form, _shapes(judged)), _values(judged))
     behind = [_below_minimum(j) if j.rule.scope == "member" else None for j in judged]
     result: dict[int, list[RuleStanding]] = {}
     for gid, holders, *counts in rows:
@@ -243,6 +245,31 @@ class _Scope:
     today: dt.date
     wanted: list[int] | None  # group ids, None for every group
 
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    @property
+    def form(self) -> _Form:
+        return _form(self.wanted)
+
+
+# A rule's form in a statement: its slot (which names its period's parameters), its table, its
+# scope and its kinds. The statements are built once per form, with the periods, the groups and
+# the minimum as bind parameters: building them anew for each 本组情况 cost more than running them.
+_Shape = tuple[int, str, str, tuple[str, ...]]
+# Which groups a statement reads: every group (None), one (`= :wanted_one`, which PostgreSQL plans
+# once for all), or several (`= ANY(:wanted)`).
+_Form = str | None
+
+
+def _form(group_ids: Sequence[int] | None) -> _Form:
+    return None if group_ids is None else "one" if len(group_ids) == 1 else "many"
+
+
+def _wanted(group_ids: Sequence[int] | None) -> dict[str, object]:
+    return {"wanted": group_ids, "wanted_one": group_ids[0] if group_ids else None}
+
 
 class _Judged:
     """One rule in one period for one `group_standings` call, shared by its groups' standings."""
@@ -252,51 +279,125 @@ class _Judged:
         self.rule = rule
         self.period = period
         self.deadline = deadline(rule, period)
-        self.table = Submission if rule.source == "submission" else Activity
         self.leaders = leaders
         self._gave_nothing: dict[int, tuple[MemberCount, ...]] | None = None
 
-    def counted(self) -> ColumnElement[bool]:
-        """A row of the rule's table (submission or activity) counts toward the rule in the period."""
+    def shape(self, slot: int) -> _Shape:
+        return (slot, self.rule.source, self.rule.scope, tuple(self.rule.kinds))
+
+    def values(self, slot: int) -> dict[str, object]:
+        """The parameters of this rule's period in `slot` (see `_counted`), and its minimum."""
         if self.rule.source == "submission":
             start, end = period_bounds(self.period, self.scope.tz)
-            return and_(
-                Submission.kind.in_(self.rule.kinds),
-                Submission.submitted_at >= start,
-                Submission.submitted_at < end,
-            )
-        return and_(
-            Activity.kind.in_(self.rule.kinds),
-            Activity.date >= self.period.start,
-            Activity.date <= min(self.period.end, self.scope.today),
-        )
-
-    def member_count(self) -> ScalarSelect[int]:
-        """The member's own count on the rule: submissions, or check-ins (at any group's activity)."""
-        if self.rule.source == "submission":
-            stmt = select(func.count()).where(
-                Submission.member_id == Member.id, Submission.status != "withdrawn", self.counted()
-            )
         else:
-            stmt = (
-                select(func.count())
-                .select_from(CheckIn)
-                .join(Activity, Activity.id == CheckIn.activity_id)
-                .where(CheckIn.member_id == Member.id, Activity.cancelled.is_(False), self.counted())
-            )
-        return stmt.scalar_subquery()
+            start, end = self.period.start, min(self.period.end, self.scope.today)
+        return {f"since{slot}": start, f"until{slot}": end, f"minimum{slot}": self.rule.minimum}
+
+    def read(self, stmt: Select, group_ids: list[int] | None) -> dict[int, tuple[MemberCount, ...]]:
+        """The rows of one of the holders' statements below for this rule (in slot 0), by group."""
+        params = {**self.values(0), **_wanted(group_ids)}
+        return _by_group(read(self.scope.session, stmt, params))
 
     def holders(self, group_id: int) -> tuple[MemberCount, ...]:
         """The group's quota holders, each with their count on the rule, in member order."""
-        stmt = _holders([group_id]).add_columns(self.member_count())
-        return _by_group(read(self.scope.session, stmt)).get(group_id, ())
+        stmt = _holders_counted(self.scope.dialect, "one", self.shape(0))
+        return self.read(stmt, [group_id]).get(group_id, ())
 
     def gave_nothing(self, group_id: int) -> tuple[MemberCount, ...]:
         """The group's quota holders with nothing toward the rule: one query for all groups, on first use."""
         if self._gave_nothing is None:
-            stmt = _holders(self.scope.wanted).add_columns(literal(0)).where(self.member_count() == 0)
-            self._gave_nothing = _by_group(read(self.scope.session, stmt))
+            stmt = _holders_without(self.scope.dialect, self.scope.form, self.shape(0))
+            self._gave_nothing = self.read(stmt, self.scope.wanted)
         return self._gave_nothing.get(group_id, ())
+
+
+def _shapes(judged: Sequence[_Judged]) -> tuple[_Shape, ...]:
+    return tuple(j.shape(slot) for slot, j in enumerate(judged))
+
+
+def _values(judged: Sequence[_Judged]) -> dict[str, object]:
+    values: dict[str, object] = _wanted(judged[0].scope.wanted) if judged else {}
+    for slot, j in enumerate(judged):
+        values.update(j.values(slot))
+    return values
+
+
+def _counted(shape: _Shape) -> ColumnElement[bool]:
+    """A row of the rule's table counts toward the rule in the period of the parameters since{slot}
+    and until{slot}: a submission of its kinds submitted in [since, until), an activity of its
+    kinds held on a day from since to until (the period's end or today, whichever is first)."""
+    slot, source, _scope, kinds = shape
+    if source == "submission":
+        at = Submission.submitted_at
+        return and_(
+            Submission.kind.in_(kinds),
+            at >= bindparam(f"since{slot}", type_=at.type),
+            at < bindparam(f"until{slot}", type_=at.type),
+        )
+    day = Activity.date
+    return and_(
+        Activity.kind.in_(kinds),
+        day >= bindparam(f"since{slot}", type_=day.type),
+        day <= bindparam(f"until{slot}", type_=day.type),
+    )
+
+
+def _member_count(shape: _Shape) -> ScalarSelect[int]:
+    """The member's own count on the rule: submissions, or check-ins (at any group's activity)."""
+    if shape[1] == "submission":
+        stmt = select(func.count()).where(
+            Submission.member_id == Member.id, Submission.status != "withdrawn", _counted(shape)
+        )
+    else:
+        stmt = (
+            select(func.count())
+            .select_from(CheckIn)
+            .join(Activity, Activity.id == CheckIn.activity_id)
+            .where(CheckIn.member_id == Member.id, Activity.cancelled.is_(False), _counted(shape))
+        )
+    return stmt.scalar_subquery()
+
+
+def _of_wanted(dialect: str, column: ColumnElement[int], groups: _Form) -> ColumnElement[bool]:
+    """`column` among the groups wanted, in the statement's form (`_Form`)."""
+    if groups == "one":
+        return column == bindparam("wanted_one")
+    return among_wanted(dialect, column, "wanted") if groups else true()
+
+
+def _holders(dialect: str, groups: _Form) -> Select:
+    """(group id, member id, name) of the quota holders (of the groups `wanted`), in member order."""
+    return (
+        select(Member.group_id, Member.id, Member.name)
+        .where(
+            Member.active.is_(True),
+            Member.group_id.is_not(None),
+            Member.role.in_(QUOTA_ROLES),
+            _of_wanted(dialect, Member.group_id, groups),
+        )
+        .order_by(Member.id)
+    )
+
+
+@lru_cache(maxsize=64)
+def _holders_counted(dialect: str, groups: _Form, shape: _Shape) -> Select:
+    return _holders(dialect, groups).add_columns(_member_count(shape))
+
+
+@lru_cache(maxsize=64)
+def _holders_without(dialect: str, groups: _Form, shape: _Shape) -> Select:
+    return _holders(dialect, groups).add_columns(literal(0)).where(_member_count(shape) == 0)
+
+
+@lru_cache(maxsize=64)
+def _holders_below(dialect: str, groups: _Form, shape: _Shape) -> Select:
+    n = _member_count(shape)
+    return _holders(dialect, groups).add_columns(n).where(n < bindparam(f"minimum{shape[0]}"))
+
+
+@lru_cache(maxsize=64)
+def _holders_side_by_side(dialect: str, groups: _Form, shapes: tuple[_Shape, ...]) -> Select:
+    return _holders(dialect, groups).add_columns(*(_member_count(s).label(f"n{s[0]}") for s in shapes))
 
 
 def read_gave_nothing(standings: Sequence[RuleStanding]) -> None:
@@ -306,20 +407,10 @@ def read_gave_nothing(standings: Sequence[RuleStanding]) -> None:
     if not judged:
         return
     scope = judged[0].scope
-    counts = [j.member_count().label(f"n{i}") for i, j in enumerate(judged)]
-    rows = read(scope.session, _holders(scope.wanted).add_columns(*counts))
+    stmt = _holders_side_by_side(scope.dialect, scope.form, _shapes(judged))
+    rows = read(scope.session, stmt, _values(judged))
     for i, j in enumerate(judged):
         j._gave_nothing = _by_group((gid, mid, name, 0) for gid, mid, name, *ns in rows if ns[i] == 0)
-
-
-def _holders(wanted: list[int] | None) -> Select:
-    """(group id, member id, name) of the quota holders, in member order."""
-    stmt = select(Member.group_id, Member.id, Member.name).where(
-        Member.active.is_(True), Member.group_id.is_not(None), Member.role.in_(QUOTA_ROLES)
-    )
-    if wanted is not None:
-        stmt = stmt.where(Member.group_id.in_(wanted))
-    return stmt.order_by(Member.id)
 
 
 def _by_group(rows: Iterable[tuple[int, int, str, int]]) -> dict[int, tuple[MemberCount, ...]]:
@@ -331,50 +422,63 @@ def _by_group(rows: Iterable[tuple[int, int, str, int]]) -> dict[int, tuple[Memb
 
 def _below_minimum(judged: _Judged) -> dict[int, tuple[MemberCount, ...]]:
     """A member-scope rule's quota holders below its minimum, per group (one query)."""
-    n = judged.member_count()
-    stmt = _holders(judged.scope.wanted).add_columns(n).where(n < judged.rule.minimum)
-    return _by_group(read(judged.scope.session, stmt))
+    stmt = _holders_below(judged.scope.dialect, judged.scope.form, judged.shape(0))
+    return judged.read(stmt, judged.scope.wanted)
+
+
+@lru_cache(maxsize=8)
+def _leaders_query(dialect: str, groups: _Form) -> Select:
+    return (
+        select(Member.group_id, Member.id)
+        .where(
+            Member.active.is_(True),
+            Member.group_id.is_not(None),
+            Member.role == "leader",
+            _of_wanted(dialect, Member.group_id, groups),
+        )
+        .order_by(Member.id)
+    )
 
 
 def leaders_by_group(session: Session, wanted: list[int] | None = None) -> dict[int, tuple[int, ...]]:
     """Each group's active leaders' member ids, in member order (one query)."""
-    stmt = select(Member.group_id, Member.id).where(
-        Member.active.is_(True), Member.group_id.is_not(None), Member.role == "leader"
-    )
-    if wanted is not None:
-        stmt = stmt.where(Member.group_id.in_(wanted))
+    stmt = _leaders_query(session.get_bind().dialect.name, _form(wanted))
     out: dict[int, list[int]] = defaultdict(list)
-    for gid, mid in read(session, stmt.order_by(Member.id)):
+    for gid, mid in read(session, stmt, _wanted(wanted)):
         out[gid].append(mid)
     return {gid: tuple(ids) for gid, ids in out.items()}
 
 
-def _counts_statement(judged: Sequence[_Judged], scope: _Scope) -> Select:
+@lru_cache(maxsize=64)
+def _counts_statement(dialect: str, groups: _Form, shapes: tuple[_Shape, ...]) -> Select:
     """One row per group: (group id, quota holders, then each rule's group count), in group order.
 
     Submissions and activities are each aggregated once with a FILTER per rule, over the span of
     all the rules' periods (what the bench's single query does). A member-scope rule's column is
     unused (its members are counted by `_below_minimum`).
     """
-    by_rule: dict[int, ColumnElement[int]] = {}  # id(judged) → its column
+    by_slot: dict[int, ColumnElement[int]] = {}
     joins = []
-    for table in (Submission, Activity):
-        mine = [j for j in judged if j.table is table and j.rule.scope == "group"]
+    for source, table in (("submission", Submission), ("activity", Activity)):
+        mine = [shape for shape in shapes if shape[1] == source and shape[2] == "group"]
         if not mine:
             continue
         live = Submission.status != "withdrawn" if table is Submission else Activity.cancelled.is_(False)
         agg = select(
             table.group_id.label("group_id"),
-            *(func.count().filter(j.counted()).label(f"r{i}") for i, j in enumerate(mine)),
-        ).where(live, table.group_id.is_not(None), or_(*(j.counted() for j in mine)))
-        if scope.wanted is not None:
-            agg = agg.where(table.group_id.in_(scope.wanted))
+            *(func.count().filter(_counted(shape)).label(f"r{shape[0]}") for shape in mine),
+        ).where(
+            live,
+            table.group_id.is_not(None),
+            or_(*(_counted(shape) for shape in mine)),
+            _of_wanted(dialect, table.group_id, groups),
+        )
         sub = agg.group_by(table.group_id).subquery()
         joins.append(sub)
-        by_rule.update({id(j): func.coalesce(sub.c[f"r{i}"], 0) for i, j in enumerate(mine)})
-    columns = [by_rule.get(id(j), literal(0)) for j in judged]
-    if not any(j.rule.scope == "member" for j in judged):
-        return _per_group(select(LiaisonGroup.id, literal(0), *columns), joins, scope)
+        by_slot.update({shape[0]: func.coalesce(sub.c[f"r{shape[0]}"], 0) for shape in mine})
+    columns = [by_slot.get(shape[0], literal(0)) for shape in shapes]
+    if not any(shape[2] == "member" for shape in shapes):
+        return _per_group(select(LiaisonGroup.id, literal(0), *columns), joins, dialect, groups)
     holders = (
         select(Member.group_id.label("group_id"), func.count().label("n"))
         .where(Member.active.is_(True), Member.role.in_(QUOTA_ROLES))
@@ -384,16 +488,14 @@ def _counts_statement(judged: Sequence[_Judged], scope: _Scope) -> Select:
     stmt = select(LiaisonGroup.id, func.coalesce(holders.c.n, 0), *columns).outerjoin(
         holders, holders.c.group_id == LiaisonGroup.id
     )
-    return _per_group(stmt, joins, scope)
+    return _per_group(stmt, joins, dialect, groups)
 
 
-def _per_group(stmt: Select, joins: list[Subquery], scope: _Scope) -> Select:
+def _per_group(stmt: Select, joins: list[Subquery], dialect: str, groups: _Form) -> Select:
     """The groups (those wanted), each with its aggregates joined, in group order."""
     for sub in joins:
         stmt = stmt.outerjoin(sub, sub.c.group_id == LiaisonGroup.id)
-    if scope.wanted is not None:
-        stmt = stmt.where(LiaisonGroup.id.in_(scope.wanted))
-    return stmt.order_by(LiaisonGroup.id)
+    return stmt.where(_of_wanted(dialect, LiaisonGroup.id, groups)).order_by(LiaisonGroup.id)
 
 
 def member_standings(

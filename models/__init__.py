@@ -9,6 +9,7 @@ from models.cards import CARD_KINDS, CARD_STATES, Card
 from models.db import (
     WRITES_AFTER_READING,
     among,
+    among_wanted,
     insert_or_skip,
     make_engine,
     make_session_factory,
@@ -52,6 +53,7 @@ __all__ = [
     "Base",
     "insert_or_skip",
     "among",
+    "among_wanted",
     "read",
     "make_engine",
     "next_id",

@@ -109,6 +109,14 @@ def among(session: Session, column: ColumnElement[int], ids: Sequence[int]) -> C
     return column.in_(ids)
 
 
+def among_wanted(dialect: str, column: ColumnElement[int], name: str) -> ColumnElement[bool]:
+    """`column IN :name` for a statement built once, the ids given at execution: one array
+    parameter on PostgreSQL (`= ANY(:name)`), an expanding IN list on SQLite (see `among`)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def next_id(dialect: str, table: Table) -> ColumnElement[int]:
     """The id the next row of `table` will take on the database `dialect` (its name), as an
     expression to select with another query (so a reply can name a record before it is written).

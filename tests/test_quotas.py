@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, update
 
+from bot import quotas
 from bot.config import QuotaRule
 from bot.periods import period_of
 from bot.quotas import MemberCount, group_standings, member_standings
@@ -247,6 +248,34 @@ def test_standings_cost_the_same_few_queries_for_two_groups_or_forty(runtime, ro
     assert count_queries() == few == 3
     # 谁还没交 for every group and rule: one more query per rule, on first use, not one per group
     assert count_queries(who_gave_nothing=True) == few + len(rules)
+
+
+def test_statements_are_built_once_with_periods_and_groups_as_parameters(runtime, roster, groups, rows):
+    """A standing's statements are kept per form (issue 17: building them cost more than running
+    them), so a kept statement must take each call's period and groups, never the first call's."""
+    rows("submission", member=roster["张三"], at=_at(9, 3))
+    rows("submission", member=roster["张三"], at=_at(11, 3))
+    rows("submission", member=roster["李四"], at=_at(11, 4))
+    rows("submission", member=roster["周七"], at=_at(11, 5))
+    rows("submission", member=roster["周七"], at=_at(10, 5))
+    g1, g2 = groups["第一联络组"], groups["第二联络组"]
+
+    def month(m: int):
+        return lambda _rule: period_of("month", D(2026, m, 1))
+
+    september = _standings(runtime, [OPINION], group_ids=[g1], period_for=month(9))[g1][0]
+    built = quotas._counts_statement.cache_info().currsize
+    november = _standings(runtime, [OPINION], group_ids=[g1], period_for=month(11))[g1][0]
+    assert quotas._counts_statement.cache_info().currsize == built  # the same statement, another month
+    assert (september.done, november.done) == (1, 2)
+    assert _names(september.behind_members) == ["李四", "赵六"]
+    assert _names(november.behind_members) == ["赵六"]
+    only_g2 = _standings(runtime, [OPINION], group_ids=[g2], period_for=month(9))[g2][0]
+    assert (only_g2.done, _names(only_g2.behind_members)) == (0, ["周七"])
+    both = _standings(runtime, [OPINION], group_ids=[g2, g1], period_for=month(11))
+    assert list(both) == [g1, g2]
+    assert [both[g][0].done for g in (g1, g2)] == [2, 1]
+    assert [_names(both[g][0].behind_members) for g in (g1, g2)] == [["赵六"], []]
 
 
 def test_a_members_own_record_counts_kinds_attendance_and_personal_quotas(runtime, roster, groups, rows):
