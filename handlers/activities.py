@@ -214,6 +214,8 @@ def change_activity(session: Session, member: Member, command: Command, ctx: Con
 
 _WEEK_OFFSET = {"这周": 0, "本周": 0, "这个星期": 0, "这礼拜": 0, "下周": 1, "下个星期": 1, "下礼拜": 1}
 _COMING_DAYS = 14
+_AFTER_DAYS = 30  # 元旦以后: a month from the day
+_AHEAD_DAYS = 92  # 后面还有什么安排: the next three months
 _SHOWN = 5
 
 
@@ -236,6 +238,11 @@ def in_span(group_id: int, kind: str | None, first: dt.date, last: dt.date) -> S
 def asked_span(command: Command, today: dt.date) -> tuple[dt.date, dt.date, str]:
     """The days a question about activities names (a day, this or next week, a period; else the
     next two weeks), and how to say them."""
+    if command.title == "以后":  # 元旦以后 / 后面还有什么安排: from the day on, or all that is coming
+        if command.date is None:
+            return today, today + dt.timedelta(days=_AHEAD_DAYS), "接下来"
+        first = max(command.date, today)
+        return first, command.date + dt.timedelta(days=_AFTER_DAYS), f"{month_day(command.date)}以后"
     if command.date is not None:
         return command.date, command.date, describe_day(command.date)
     return coming_span(command.title or "", today) or (today, today + dt.timedelta(days=_COMING_DAYS), "近两周")
@@ -281,7 +288,7 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
     if not rows and command.date is not None and (gone := _called_off(session, group_id, command.date, command.kind)):
         return Reply(gone)
     if not rows:
-        return Reply(f"{named}本组没有{what}安排。")
+        return Reply(f"{named}本组没有{what}安排。" + _next_after(session, group_id, command, last))
     lines = [f"{named}本组的{what}："]
     for a, leave in rows[:_SHOWN]:
         place = f"，地点：{a.place}" if a.place and a.place not in (a.title or "") else ""
@@ -291,6 +298,17 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
         lines.append(f"…另有{len(rows) - _SHOWN}项")
     lines.append("当天到场后@我「签到」；去不了请发「请假 日期 事由」。")
     return Reply("\n".join(lines))
+
+
+def _next_after(session: Session, group_id: int, command: Command, last: dt.date) -> str:
+    """下次活动是什么时候, with nothing in the next two weeks: the first one after them, if any."""
+    if command.date is not None or command.title:
+        return ""
+    stmt = in_span(group_id, command.kind, last + dt.timedelta(days=1), last + dt.timedelta(days=366))
+    if (a := session.scalars(stmt.limit(1)).first()) is None:
+        return ""
+    place = f"，地点：{a.place}" if a.place and a.place not in (a.title or "") else ""
+    return f"下一次是：#{a.id} {describe_activity(a)}{place}"
 
 
 def _called_off(session: Session, group_id: int, day: dt.date, kind: str | None) -> str | None:

@@ -168,6 +168,30 @@ def test_a_member_asks_whats_coming_and_reads_the_groups_activities_with_their_o
     assert (runtime.sessions().scalar(select(func.count()).select_from(Activity))) == 3  # nothing recorded
 
 
+def test_where_the_group_goes_makes_a_notice_and_members_ask_from_a_day_on(say, runtime):
+    # NOW is Monday 11月23日. "到城东社区视察": the place and the kind in one piece of a terse notice.
+    reply = say("王组长", "12月28日下午到城东社区视察")
+    assert reply.startswith("已发布活动#") and "12月28日（周一） 视察，地点：城东社区" in reply
+    assert say("王组长", "1月6日上午9点去县人民医院调研").endswith("1月6日（周三） 09:00 调研，地点：县人民医院。")
+    # a day gone by is what a member did, not a notice for next year
+    assert say("王组长", "11月20日上午去县人民医院调研").startswith("没看懂")
+    assert runtime.sessions().scalar(select(func.count()).select_from(Activity)) == 2
+    # nothing in the next two weeks: the next one after them is named
+    assert say("张三", "下次活动是什么时候") == (
+        "近两周本组没有活动安排。下一次是：#1 12月28日（周一） 视察，地点：城东社区"
+    ).replace("#1", f"#{_first_activity_id(runtime)}")
+    lines = say("张三", "元旦后的活动什么时候").splitlines()
+    assert lines[0] == "1月1日以后本组的活动：" and "1月6日（周三） 09:00 调研" in lines[1] and len(lines) == 3
+    lines = say("张三", "后面还有什么安排").splitlines()
+    assert lines[0] == "接下来本组的活动：" and len(lines) == 4
+    assert "12月28日" in lines[1] and "1月6日" in lines[2]
+    assert say("张三", "12月30日以后有视察吗") == "12月30日以后本组没有视察安排。"
+
+
+def _first_activity_id(runtime) -> int:
+    return runtime.sessions().scalar(select(func.min(Activity.id)))
+
+
 def test_a_notice_for_a_day_just_gone_is_next_years_and_the_answer_says_which_year(say):
     reply = say("王组长", "发布活动 11月22日上午9点 视察 城区污水处理厂")  # NOW is 11月23日
     assert reply.startswith("已发布活动#") and "11月22日" in reply

@@ -66,8 +66,11 @@ _PLACE_RES = (
         rf"(?=(?!会议[室厅楼中])(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|开展|举行|召开|进行|组织|举办|集合|集中))"
     ),
     re.compile(r"在([^\s,，。;；]{2,30}?)(?:开展|举行|召开|进行|组织|举办|集合|参加|集中|开)"),
-    # 全体委员到县农业农村局开展…调研: where the group goes to hold it
-    re.compile(r"(?:(?<![要想])去|到|赴|前往)([^\s,，。;；]{2,30}?)(?=开展|举行|召开|进行|组织|举办)"),
+    # 全体委员到县农业农村局开展…调研 / 到城东社区视察: where the group goes to hold it
+    re.compile(
+        r"(?:(?<![要想])去|到|赴|前往)([^\s,，。;；]{2,30}?)"
+        rf"(?=开展|举行|召开|进行|组织|举办|(?:集体|专题)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?:活动)?(?:$|[\s,，。;；]))"
+    ),
     # 县政协三楼召开座谈会: a place's word right before what is held there, without 在
     re.compile(
         r"(?:^|\s)([^\s,，。;；]{2,30}?(?:会议室|会议厅|报告厅|会场|楼|馆|中心|政府|社区|学校|医院|大厦))"
@@ -184,10 +187,28 @@ def schedule(t: Text) -> Command | None:
     # 明天几点集合？在哪里 / 几点来着 (the next activity's, no day said)
     when_where = _WHEN_WHERE_RE.match(asking) and (span is not None or len(bare) <= 10)
     if len(bare) > 24 or not (when_where or _SCHEDULE_RE.match(asking)) or not _ASKING_WORDS_RE.search(bare):
-        return None
+        return _from_a_day_on(t, bare)
     week = _WEEK_WORD_RE.search(bare)
     asked = week[0] if week else period_word(t)
     return Command("schedule", date=found.date if found else None, kind=kind_named(bare), title=asked)
+
+
+# 元旦后的活动什么时候 / 12月20日以后有什么活动 / 后面还有什么安排: from a day on, or all to come.
+_AFTER_RE = re.compile(r"^(?:请问|问一下|问下)?(?P<ref>.{0,12}?)(?:以后|之后|过后|往后|后面|今后|后)(?:的)?(?P<ask>.+)$")
+
+
+def _from_a_day_on(t: Text, bare: str) -> Command | None:
+    """The schedule from the day named on (title 以后 with the date), or all to come (no date)."""
+    m = _AFTER_RE.match(bare)
+    if not m or len(bare) > 24 or not _SCHEDULE_RE.match(m["ask"]) or not _ASKING_WORDS_RE.search(bare):
+        return None
+    ref = re.sub(r"^(?:本组|我们组|咱们组|我们|咱们)", "", m["ref"].strip(STRIP))
+    if not ref:
+        return Command("schedule", kind=kind_named(bare), title="以后")
+    found, span = when(t, ref)
+    if found is None or found.date is None or span is None or cut(ref, span).strip(STRIP):
+        return None
+    return Command("schedule", date=found.date, kind=kind_named(bare), title="以后")
 
 
 def announce(t: Text) -> Command | None:
@@ -262,14 +283,25 @@ def _terse(t: Text, core: str) -> bool:
     rest = cut(cut(core, clock), span) if clock else cut(core, span)
     rest = re.sub(r"(?:议题|主题|内容)[:：]\s*\S+", " ", rest)  # 议题：民营经济发展
     pieces = [p for p in re.split(r"[\s,，。;；]+", rest) if p]
-    named = [p for p in pieces if kind_named(p) and _KIND_ONLY_RE.match(p)]
+    # 到城东社区视察: the place and the kind in one; a day past (12月5日 read as next year's) is
+    # rather a member telling what they did than a notice
+    soon = (found.date - t.now.date()).days <= 120
+    gone = [p for p in pieces if soon and _GONE_TO_RE.match(p)]
+    named = [p for p in pieces if p in gone or kind_named(p) and _KIND_ONLY_RE.match(p)]
     placed = [p for p in pieces if p not in named and _PLACE_WORD_RE.search(p) and len(p) <= 16]
-    return len(named) == 1 and len(named) + len(placed) == len(pieces) and len(placed) <= 1
+    return len(named) == 1 and len(named) + len(placed) == len(pieces) and len(placed) <= (0 if gone else 1)
 
 
 # 座谈会 / 集体视察 / 学习会: a piece that is only the activity's kind.
 _KIND_ONLY_RE = re.compile(
     rf"^(?:集体|专题|集中|小组)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?:会|活动)?$"
+)
+
+
+# 到城东社区视察 / 去县医院调研 / 赴敬老院慰问: where the group goes and what it does there.
+_GONE_TO_RE = re.compile(
+    r"^(?:去|到|赴|前往)[\u4e00-\u9fff\w]{2,16}?(?:开展|进行)?"
+    rf"(?:集体|专题)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?:活动)?$"
 )
 
 
