@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.messages import SUBMISSION_KINDS, Command, Reply
@@ -62,7 +62,7 @@ def _label(row: Submission) -> str:
 
 @router.route("withdraw")
 def withdraw(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    if command.target == "leave":
+    if command.target == "leave" or (command.target is None and _leave_was_last(session, member, ctx)):
         return _withdraw_leave(session, member, ctx)
     row = _submission_to_change(session, member, command, ctx)
     if row.status == "withdrawn":
@@ -76,9 +76,30 @@ def withdraw(session: Session, member: Member, command: Command, ctx: Context) -
     return Reply(f"已撤回{_label(row)}，不再计入履职统计（记录保留备查）。")
 
 
+def _leave_was_last(session: Session, member: Member, ctx: Context) -> bool:
+    """撤回 / 刚才那条不算 (no number, no kind) right after a 请假: the leave is what was sent last,
+    not an older note."""
+    if (leave := _latest_leave(session, member, ctx)) is None:
+        return False
+    sent = session.scalar(
+        select(func.max(Submission.submitted_at)).where(
+            Submission.member_id == member.id, Submission.status != "withdrawn"
+        )
+    )
+    return sent is None or leave.requested_at > sent
+
+
 def _withdraw_leave(session: Session, member: Member, ctx: Context) -> Reply:
+    if (leave := _latest_leave(session, member, ctx)) is None:
+        raise UserError("您没有可以撤回的请假。")
+    audit(session, leave, "status", leave.status, "withdrawn", ChangedBy(member.id, ctx.now, ctx.inbound_id))
+    leave.status = "withdrawn"
+    return Reply(f"已撤回请假#{leave.id}（{describe_activity(leave.activity)}），请按时参加。")
+
+
+def _latest_leave(session: Session, member: Member, ctx: Context) -> LeaveRequest | None:
     """The member's own latest leave request for an activity still to come."""
-    leave = session.scalars(
+    return session.scalars(
         select(LeaveRequest)
         .join(Activity, Activity.id == LeaveRequest.activity_id)
         .where(
@@ -89,11 +110,6 @@ def _withdraw_leave(session: Session, member: Member, ctx: Context) -> Reply:
         .order_by(LeaveRequest.requested_at.desc(), LeaveRequest.id.desc())
         .limit(1)
     ).first()
-    if leave is None:
-        raise UserError("您没有可以撤回的请假。")
-    audit(session, leave, "status", leave.status, "withdrawn", ChangedBy(member.id, ctx.now, ctx.inbound_id))
-    leave.status = "withdrawn"
-    return Reply(f"已撤回请假#{leave.id}（{describe_activity(leave.activity)}），请按时参加。")
 
 
 def _relabel(session: Session, member: Member, command: Command, ctx: Context) -> Reply:

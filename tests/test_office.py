@@ -206,6 +206,28 @@ def test_member_withdraws_latest_note_within_the_window_and_the_change_is_audite
     assert say("王组长", "谁还没交社情民意", now=later) == "本月还没交社情民意的：张三、李四、赵六（共3人）"
 
 
+def test_the_last_thing_sent_is_what_a_few_words_take_back_a_leave_or_a_note(say, db):
+    """刚才那条不算 / 刚才发错了 / 撤回, with no number or kind: whatever the member sent last."""
+    assert say("王组长", "发布活动 11月25日上午9点 视察 城区污水处理厂").startswith("已发布活动")
+    say("张三", "社情民意：关于路灯的建议。晚上太黑。")
+    sid = _latest_submission(db)
+    leave = say("张三", "请假 11月25日的视察 出差", now=NOW + dt.timedelta(minutes=1))
+    assert "等待组长审批" in leave
+    lid = int(leave.split("#", 1)[1].split("：", 1)[0])
+    # the leave came after the note: the leave is taken back, the note stays
+    assert say("张三", "刚才那条不算", now=NOW + dt.timedelta(minutes=2)) == (
+        f"已撤回请假#{lid}（11月25日（周三） 09:00 视察 城区污水处理厂），请按时参加。"
+    )
+    assert db(lambda s: s.get(Submission, sid).status) == "submitted"
+    assert say("张三", "刚才发错了", now=NOW + dt.timedelta(minutes=3)) == (
+        f"已撤回社情民意#{sid}《关于路灯的建议》，不再计入履职统计（记录保留备查）。"
+    )
+    assert db(lambda s: s.get(Submission, sid).status) == "withdrawn"
+    assert say("张三", "刚才那条不算", now=NOW + dt.timedelta(minutes=4)) == "您还没有可以撤回或更正的材料。"
+    # a part to correct, or the check-in, is not a withdrawal
+    assert say("张三", "刚才的日期不算").startswith("没看懂")
+
+
 def test_withdrawing_after_the_window_is_refused_but_the_leader_may(say, db):
     say("张三", "社情民意：关于路灯的建议。晚上太黑。")
     sid = _latest_submission(db)

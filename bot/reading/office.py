@@ -88,6 +88,14 @@ _ASK_BACK_RE = re.compile(
 )
 
 
+# 刚才那条不算 / 刚发的那篇不要了 / 刚才发错了: the last one sent, taken back in a few words.
+_DISOWN_RE = re.compile(
+    r"^(?:刚才|刚刚|刚|上一条|上一篇|前面)(?:发|交|提交|报)?(?:的)?(?:那条|那篇|那个|这条|一条)?(?P<what>[^，,。\s]{0,6}?)"
+    r"(?:不算|不算数|不作数|不要了|别算了|作废|删了|删掉|删除|发错了|交错了)(?:了|吧|啊)?[。!！]*$"
+)
+_PART_RE = re.compile(r"日期|时间|标题|题目|名字|地点|内容|字")  # 刚才的日期不算: a part to correct
+
+
 _BA_WITHDRAW_RE = re.compile(
     r"^(?:麻烦|请)?(?:我想|我要|我需要|我|想|要)?(?:帮我|帮忙|你)?把(?P<what>[^，,。；;]{0,16}?)(?:撤回|撤销|删掉|删除|作废|撤了|撤掉|撤下来)(?:吧|一下|了|掉)?$"
 )
@@ -114,6 +122,9 @@ def withdraw(t: Text) -> Command | None:
         target, rest = number(m["what"])
         kw = target_word(rest)
         return Command("withdraw", target=target or (kw if kw != "checkin" else None))
+    if (m := _DISOWN_RE.match(t.bare)) and not _PART_RE.search(m["what"]):
+        kw = target_word(m["what"])
+        return Command("withdraw", target=kw) if kw != "checkin" else None
     asked = _ASK_BACK_RE.search(t.core)
     if asked and len(t.core) <= 60 and _SENT_BEFORE_RE.search(t.core[: asked.start()]):
         kw = target_word(t.core[: asked.start()])
