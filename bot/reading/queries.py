@@ -349,13 +349,22 @@ _NOT_YET_RE = re.compile(
 )
 
 
+# 什么时候截止 / 今天几号截止 / 截止日期是哪天 / 年底前要交什么: when what is owed is due, no kind named.
+_DUE_RE = re.compile(
+    r"^(?:请问|问一下|问下)?(?:今天|这个月|本月|这季度|本季度|今年|年底前?|月底前?)?(?:的)?(?:任务|材料|履职任务)?"
+    r"(?:(?:最晚|最迟)?(?:是)?(?:什么时候|啥时候|哪天|几号)(?:之前|前)?(?:要交|交|截止|截至|截止交)"
+    r"|截止(?:日期|时间|时间点)(?:是)?(?:哪天|几号|什么时候|啥时候)?"
+    r"|(?:还)?(?:要|得|需要)交(?:些)?(?:什么|啥|哪些))(?:吗|呢|啊|呀)?[?？]*$"
+)
+
+
 def owed(t: Text) -> Command | None:
     """这个月还要交几篇社情民意 / 还要交几篇提案 / 社情民意我还没交: the sender's count of that kind and
     what the quotas ask of it (my, content "owed"); before a note, whose preamble 还要交几篇 would pass."""
     q = query_core(t)
     m = _OWED_RE.match(q) or _NOT_YET_RE.match(q)
     if m is None:
-        return None
+        return Command("my", title=period_word(t), content="owed") if _DUE_RE.match(q) else None
     found = m.groupdict()
     kind = vocab.SUBMISSION_KINDS[next(found[k] for k in ("kw", "kw2", "kw3", "kw4") if found.get(k))]
     return Command("my", title=period_word(t), target=kind, content="owed")
