@@ -173,10 +173,22 @@ _STILL_ON_RE = re.compile(
 )
 
 
+# 提醒大家明天的视察 / 通知一下各位委员周五的学习: a leader asks the group be told of it (the schedule
+# of that day, answered in the group).
+_TELL_OF_RE = re.compile(
+    r"^(?:请|麻烦)?(?:帮我|帮忙)?(?:提醒|通知)(?:一下|下)?(?:大家|各位|各位委员|全体委员|委员们|组员们)(?:参加|别忘了|记得)?"
+    rf"(?P<ref>.{{0,10}}?)(?:的)?(?P<kind>{ACTIVITY_WORD}|活动)[。!！]*$"
+)
+
+
 def schedule(t: Text) -> Command | None:
     """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗 / 周五的视察取消了吗: the group's coming
     activities (and, for a day, those called off or moved)."""
     bare = t.bare
+    if m := _TELL_OF_RE.match(bare):
+        found, span = when(t, m["ref"])
+        if found is not None and found.date is not None and not cut(m["ref"], span).strip(STRIP):
+            return Command("schedule", date=found.date, kind=kind_named(m["kind"]))
     if (m := _STILL_ON_RE.match(bare)) and len(bare) <= 30 and not re.search(r"我|本人", m["ref"]):
         found, _span = when(t, m["ref"])
         if found is not None and found.date is not None or kind_named(m["ref"]) or re.search(ACTIVITY_WORD, bare):
@@ -368,6 +380,12 @@ def _undo_text(t: Text) -> str:
     return _AFTERWORD_RE.sub("", _NOTICE_PREFIX_RE.sub("", t.core))
 
 
+# 我就不去了 / 明天不去了，临时有事 / 明天的视察不去了: one's own absence (a leave); the group's only
+# when the group is said (大家都不去了 / 全体不去了) — a leave filed by mistake is withdrawn with one word,
+# an activity called off by mistake has told the whole group.
+_NOT_GOING_RE = re.compile(r"(?:我|本人)\S{0,3}不去|^(?!.*(?:大家|全体|集体|都|我们组|本组|咱们)).*不去了?")
+
+
 def cancel_activity(t: Text) -> Command | None:
     """取消活动 #2 / 明天的视察取消了 / 原定本周五的学习取消，时间另行通知."""
     core = _undo_text(t)
@@ -375,7 +393,7 @@ def cancel_activity(t: Text) -> Command | None:
     said = next((c for c in re.split(r"[，,。；;]", core) if _CANCEL_TAIL_RE.match(c.strip())), None)
     if m := _CANCEL_LEAD_RE.match(core):
         ref = re.split(r"[，,。；;]", core[m.end() :], maxsplit=1)[0]
-    elif said is not None and not re.search(r"(?:我|本人)\S{0,3}不去", said):  # 我就不去了: a leave
+    elif said is not None and not _NOT_GOING_RE.search(said):  # 我就不去了 / 明天不去了: a leave
         core = said.strip()
         m = _CANCEL_TAIL_RE.match(core)
         ref = re.split(rf"临时|暂时|因故|{_STOP}", core[: m.end()])[0]
@@ -458,7 +476,12 @@ _ASKED_RE = re.compile(r"谁|哪些|哪位|几个|几次|几回|几篇|多少|�
 _FORGOT_RE = re.compile(
     r"(?:忘记|忘了|忘|没来得及|来不及|漏了?|没)(?:签到|签|打卡)|补签|没签上|没签成|签不上|没打上卡|[没未]能签到|未签到|没有签到"
 )
-_OURS_TODAY_RE = re.compile(rf"(?:今天|今日)(?:上午|下午|晚上)?(?:的)?\s*(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)")
+# 今天的视察 / 我今天参加了视察 / 参加了上午的座谈会: today's activity of the group, the kind right after
+# (我今天参加了镇里的会议 is some other body's).
+_OURS_TODAY_RE = re.compile(
+    rf"(?:今天|今日)(?:上午|下午|晚上)?(?:的)?\s*(?:我)?(?:参加了|去了|出席了)?\s*(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)"
+    rf"|(?:参加了|去了|出席了)(?:今天|今日)?(?:上午|下午|晚上)的\s*(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)"
+)
 _WAS_THERE_RE = re.compile(
     r"(?:我|本人)?(?:也|都|是|全程)?(?<![不没])(?:去了|参加了|到了|在场|去过|参加过|到场了|出席了|参加)"
 )
@@ -585,6 +608,6 @@ def was_there(t: Text) -> Command | None:
     spanned = past_span(core) if date is None else None
     if spanned in ("上周", "上个月", "上次"):  # 上周的座谈会我去了忘记签到了: this week's may be today's
         return Command("late", kind=kind_named(core), title=spanned)
-    if _FORGOT_RE.search(core) or (date == t.now.date() and _OURS_TODAY_RE.search(core)):
+    if _FORGOT_RE.search(core) or (date in (None, t.now.date()) and _OURS_TODAY_RE.search(core)):
         return _today_or_stated(t, core)  # 我今天参加了镇里的会议: some other body's meeting, no check-in
     return None

@@ -138,6 +138,10 @@ _LATE_RE = re.compile(r"^(?:我要|我想|请|帮我|麻烦)?(?:补报|补签到
 _LATE_FOR_RE = re.compile(
     r"^(?:请|麻烦)?(?:帮|给|替|为)(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:委员)?(?:补报|补签到?|补个签到?)"
 )
+# 帮我补一下昨天的签到 / 补个上周五的到: the day between the verb and the check-in.
+_LATE_DAY_RE = re.compile(
+    r"^(?:我要|我想|请|帮我|麻烦|麻烦帮我)?补(?:一下|个|上|一个)?(?P<rest>[^，,。；;]{1,12}?)的?(?:签到|到)(?:吧|一下)?$"
+)
 _LATE_TAIL_RE = re.compile(r"(?:特此|申请|现|请予|请)(?:补报|补签)(?:签到|出勤)?(?:登记)?[。!！]*$")
 _FILLER_RE = re.compile(r"^(?:因为|由于|原因是?|理由是?|事由|请假原因|请假理由|需要|要)[:：\s]*")
 
@@ -172,6 +176,8 @@ def late(t: Text) -> Command | None:
         return replace(_late_body(t, t.core[m.end() :]), target=m["name"])
     if m := _LATE_RE.match(t.core):
         return _late_body(t, t.core[m.end() :])
+    if (m := _LATE_DAY_RE.match(t.bare)) and (when(t, m["rest"])[0] or past_span(m["rest"])):
+        return _late_body(t, m["rest"])
     if (m := _LATE_TAIL_RE.search(t.core)) and ACTIVITY_REF_RE.search(t.core[: m.start()]):
         found, _span = when(t, t.core)
         date = past_leaning(found, t.now.date())

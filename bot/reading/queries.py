@@ -72,7 +72,7 @@ _HELP_WORDS = {
 _HOW_RE = re.compile(
     r"^(?:请问|问一下|想问一下|我想问一下|请教一下)?[，,\s]*(?:我)?(?:该|应该|要)?"
     r"(?:怎么|如何|怎样|咋|通过什么方式|用什么方式|以什么方式|什么方式|在哪里?|去哪里?)(?:样)?"
-    r"(?:才能|可以|能|来)?(?:用|使用|签到|请假|交|提交|报送|上报|发|反映|绑定|补报|撤回|更正|查|操作|报)"
+    r"(?:才能|可以|能|来)?(?:用|使用|签到|请假|交|提交|报送|上报|发|反映|绑定|补报|补签|撤回|更正|查|操作|报|销假)"
 )
 _HOW_TO_USE_RE = re.compile(
     r"怎么用|咋用|如何使用|怎么使用|怎样使用|怎么操作|咋操作|使用说明|有什么用|怎么弄"
@@ -158,6 +158,13 @@ _URGE_CHECKIN_RE = re.compile(
 )
 
 
+# 提醒一下还没交社情民意的同志 / 催催没交调研报告的委员: those who owe it, named by what they owe.
+_REMIND_OWING_RE = re.compile(
+    r"^(?:请|麻烦)?(?:帮我|帮忙)?(?:提醒|催|催催|催促|催一催|督促)(?:一下|下)?(?:那些|大家中)?(?:还)?(?:没|未|没有)(?:交|提交|报|写)"
+    rf"(?P<kw>{vocab.alternation(vocab.SUBMISSION_KINDS)})(?:信息)?(?:的)?(?:同志|委员|人|组员)?(?:们)?[。!！]*$"
+)
+
+
 # 请大家把社情民意发给我，我统一报送: the leader collects them; who still owes one is the answer.
 _HAND_IN_RE = re.compile(
     r"^(?:请|麻烦)?(?:大家|各位|各位委员|委员们|全体委员)(?:尽快|及时|抓紧|都)?把(?:本月|这个月|本季度|今年)?(?:的)?"
@@ -170,7 +177,7 @@ def remind_to_submit(t: Text) -> Command | None:
     kind (their names @-ed)."""
     if _URGE_CHECKIN_RE.search(t.bare) and len(t.bare) <= 30:
         return Command("status", target="checkin")
-    m = _REMIND_RE.match(t.bare) or _HAND_IN_RE.match(t.bare)
+    m = _REMIND_RE.match(t.bare) or _HAND_IN_RE.match(t.bare) or _REMIND_OWING_RE.match(t.bare)
     if m is None and (urged := _URGE_RE.match(t.bare)) and (urged["who"] or urged["ask"] or t.to_everyone):
         m = urged  # 请抓紧提交本月社情民意 asks the group; 抓紧交社情民意 alone may be one's own note
     return Command("status", target=vocab.SUBMISSION_KINDS[m["kw"]]) if m else None
