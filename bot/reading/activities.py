@@ -185,14 +185,8 @@ def schedule(t: Text) -> Command | None:
     """下次活动是什么时候 / 这周有什么活动 / 明天有视察吗 / 周五的视察取消了吗: the group's coming
     activities (and, for a day, those called off or moved)."""
     bare = t.bare
-    if m := _TELL_OF_RE.match(bare):
-        found, span = when(t, m["ref"])
-        if found is not None and found.date is not None and not cut(m["ref"], span).strip(STRIP):
-            return Command("schedule", date=found.date, kind=kind_named(m["kind"]))
-    if (m := _STILL_ON_RE.match(bare)) and len(bare) <= 30 and not re.search(r"我|本人", m["ref"]):
-        found, _span = when(t, m["ref"])
-        if found is not None and found.date is not None or kind_named(m["ref"]) or re.search(ACTIVITY_WORD, bare):
-            return Command("schedule", date=found.date if found else None, kind=kind_named(bare))
+    if told := _tell_of(t, bare) or _still_on(t, bare):
+        return told
     found, span = when(t, bare)
     # 请问周五的活动在哪里集合: the day, wherever it is written, read apart from the question.
     asking = re.sub(r"^(?:请问|问一下|问下)?\s*(?:的)?", "", cut(bare, span).strip(STRIP)) if span else bare
@@ -203,6 +197,24 @@ def schedule(t: Text) -> Command | None:
     week = _WEEK_WORD_RE.search(bare)
     asked = week[0] if week else period_word(t)
     return Command("schedule", date=found.date if found else None, kind=kind_named(bare), title=asked)
+
+
+def _tell_of(t: Text, bare: str) -> Command | None:
+    """提醒大家明天的视察: that day's schedule."""
+    if m := _TELL_OF_RE.match(bare):
+        found, span = when(t, m["ref"])
+        if found is not None and found.date is not None and not cut(m["ref"], span).strip(STRIP):
+            return Command("schedule", date=found.date, kind=kind_named(m["kind"]))
+    return None
+
+
+def _still_on(t: Text, bare: str) -> Command | None:
+    """周五的视察取消了吗 / 明天的座谈会还开吗: the schedule of the day (says if called off or moved)."""
+    if (m := _STILL_ON_RE.match(bare)) and len(bare) <= 30 and not re.search(r"我|本人", m["ref"]):
+        found, _span = when(t, m["ref"])
+        if found is not None and found.date is not None or kind_named(m["ref"]) or re.search(ACTIVITY_WORD, bare):
+            return Command("schedule", date=found.date if found else None, kind=kind_named(bare))
+    return None
 
 
 # 元旦后的活动什么时候 / 12月20日以后有什么活动 / 后面还有什么安排: from a day on, or all to come.
@@ -295,9 +307,13 @@ def _terse(t: Text, core: str) -> bool:
     rest = cut(cut(core, clock), span) if clock else cut(core, span)
     rest = re.sub(r"(?:议题|主题|内容)[:：]\s*\S+", " ", rest)  # 议题：民营经济发展
     pieces = [p for p in re.split(r"[\s,，。;；]+", rest) if p]
-    # 到城东社区视察: the place and the kind in one; a day past (12月5日 read as next year's) is
-    # rather a member telling what they did than a notice
-    soon = (found.date - t.now.date()).days <= 120
+    # a day past (12月5日 read as next year's) is rather a member telling what they did
+    return _only_kind_and_place(pieces, soon=(found.date - t.now.date()).days <= 120)
+
+
+def _only_kind_and_place(pieces: list[str], soon: bool) -> bool:
+    """The pieces are one kind and at most one place, or 到城东社区视察 (the place and the kind in one,
+    for a day soon to come) alone."""
     gone = [p for p in pieces if soon and _GONE_TO_RE.match(p)]
     named = [p for p in pieces if p in gone or kind_named(p) and _KIND_ONLY_RE.match(p)]
     placed = [p for p in pieces if p not in named and _PLACE_WORD_RE.search(p) and len(p) <= 16]

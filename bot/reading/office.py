@@ -109,15 +109,7 @@ def withdraw(t: Text) -> Command | None:
         found, _span = when(t, t.core)  # "撤回我周四的请假" / "我的请假撤回，后天能去了": which one
         return Command("withdraw", target="leave", date=found.date if found and found.dated else None)
     if m := _WITHDRAW_RE.match(t.core):
-        target, rest = number(t.core[m.end() :])
-        rest = _LAST_RE.sub("", rest.strip(STRIP), count=1).strip(STRIP)
-        rest = re.split(r"[，,。；;]", rest, maxsplit=1)[0]  # what follows the first pause is the reason
-        if len(rest) > 12:
-            return None  # "撤回了对方案的支持，因为……": a sentence, not a command
-        if target:
-            return Command("withdraw", target=target)
-        kw = target_word(rest)
-        return Command("withdraw", target=kw if kw != "checkin" else None)
+        return _withdraw_what(t.core[m.end() :])
     if m := _BA_WITHDRAW_RE.match(t.bare):  # 麻烦帮我把昨天那篇社情民意撤回
         target, rest = number(m["what"])
         kw = target_word(rest)
@@ -130,6 +122,19 @@ def withdraw(t: Text) -> Command | None:
         kw = target_word(t.core[: asked.start()])
         return Command("withdraw", target=kw if kw != "checkin" else None)
     return None
+
+
+def _withdraw_what(said: str) -> Command | None:
+    """After 撤回: a number, or the kind of the sender's latest (a check-in is not taken back)."""
+    target, rest = number(said)
+    rest = _LAST_RE.sub("", rest.strip(STRIP), count=1).strip(STRIP)
+    rest = re.split(r"[，,。；;]", rest, maxsplit=1)[0]  # what follows the first pause is the reason
+    if len(rest) > 12:
+        return None  # "撤回了对方案的支持，因为……": a sentence, not a command
+    if target:
+        return Command("withdraw", target=target)
+    kw = target_word(rest)
+    return Command("withdraw", target=kw if kw != "checkin" else None)
 
 
 # -- 补报 ---------------------------------------------------------------------------------------------
