@@ -44,6 +44,7 @@ INTENTS: dict[str, str] = {
     "will_attend": "会参加",
     "schedule": "活动安排",
     "note_journey": "材料流转",
+    "my_group": "本组名单",  # 我是哪个组的 / 我们组长是谁 / 组里有几个人
     "roster_change": "改花名册",  # 我换组了 / 改手机号: the office keeps the roster  # #12 到哪一步了: one note's steps  # 下次活动是什么时候: the group's coming activities  # 8号的座谈我准时到: answered with the activity and 签到 on the day  # a login link to the office's web page (handlers/backstage.py)
     "deactivate": "停用",
     "reactivate": "启用",

@@ -119,6 +119,7 @@ RULES: tuple[Rule, ...] = (
     Rule("export", office.export, "导出…: before the questions, which share the period words"),
     Rule("change_activity", activities.change_activity, "#2 改到…: carries a date, before notices"),
     Rule("score", queries.score, "我的积分 / 本组积分 / 全县积分排名: before 我的履职, which 我的积分 matches"),
+    Rule("my_group", queries.my_group, "我是哪个组的 / 我们组长是谁: who is in one's group, before 我的… and 本组…"),
     Rule("my", queries.my, "我的履职 / 我交了几篇: the sender's own, before the group's"),
     Rule("who_was_absent", queries.who_was_absent, "这个月谁缺席了: a question, before leave, which 缺席 would claim"),
     Rule("schedule", activities.schedule, "下次活动是什么时候: a question, before notices that lead with 活动安排"),

@@ -55,6 +55,26 @@ def _members_own(command: Command) -> Command | None:
     return None
 
 
+@router.route("my_group", read_only=True)
+def my_group(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
+    """我是哪个组的 / 我们组长是谁 / 组里有几个人: the sender's group, its leaders and its members
+    (names only, in roster order; inactive members left out)."""
+    if member.group_id is None:
+        if member.role == "admin":
+            return Reply("您是县政协办公室的管理员，不属于联络组；各组名单见后台（私聊发「后台」）。")
+        return Reply("花名册上您还不在任何联络组，请联系县政协办公室。")
+    people = session.scalars(
+        select(Member).where(Member.group_id == member.group_id, Member.active.is_(True)).order_by(Member.id)
+    ).all()
+    leaders = "、".join(m.name for m in people if m.role == "leader") or "暂无"
+    members = [m.name for m in people if m.role != "leader"]
+    group = session.get(LiaisonGroup, member.group_id)
+    return Reply(
+        f"您在{group.name if group else '本组'}。组长（联络员）：{leaders}；"
+        f"委员：{'、'.join(members) or '暂无'}（共{len(members)}人）。"
+    )
+
+
 @router.route("status", roles=("leader", "admin"), read_only=True, others=_members_own)
 def status(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
     """The group's standing on each quota rule, or on one (target), or today's check-ins."""

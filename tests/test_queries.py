@@ -437,3 +437,16 @@ def test_a_leader_asks_who_did_not_come_to_a_days_activity_or_this_month(runtime
     reply = say("王组长", f"{day.month}月{day.day}日的座谈会谁没来")
     assert reply.splitlines()[1].endswith("出席1人，缺席2人（李四、赵六）")
     assert say("王组长", "这个月谁缺席了").splitlines()[0].startswith("本月活动1次")
+
+
+def test_anyone_asks_who_is_in_their_group_and_inactive_members_are_left_out(runtime, say):
+    # test roster: 第一联络组 王组长 (leader), 张三, 李四, 赵六; 第二联络组 孙组长, 周七; 陈主任 (admin)
+    assert say("张三", "我是哪个组的") == "您在第一联络组。组长（联络员）：王组长；委员：张三、李四、赵六（共3人）。"
+    with runtime.sessions.begin() as s:
+        s.execute(update(Member).where(Member.name == "李四").values(active=False))
+    assert say("周七", "我们组长是谁") == "您在第二联络组。组长（联络员）：孙组长；委员：周七（共1人）。"
+    assert say("王组长", "组里有几个人") == "您在第一联络组。组长（联络员）：王组长；委员：张三、赵六（共2人）。"
+    assert say("陈主任", "本组名单").startswith("您是县政协办公室的管理员，不属于联络组")
+    # a question about leave is still the leaders' 请假 list, not a leave of the asker's
+    assert say("张三", "组里有谁请假了") == "只有组长（联络员）可以这样操作。"
+    assert runtime.sessions().scalar(select(func.count()).select_from(LeaveRequest)) == 0

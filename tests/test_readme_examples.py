@@ -25,6 +25,7 @@ ROWS = {
     "审批请假": None,
     "取消、改期": None,
     "查询": "status",
+    "看本组名单": "my_group",
     "导出": "export",
 }
 

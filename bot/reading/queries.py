@@ -365,6 +365,23 @@ _DUE_RE = re.compile(
 )
 
 
+# 我是哪个组的 / 我们组长是谁 / 组里有几个人 / 本组名单: who is in the sender's group.
+_MY_GROUP_RE = re.compile(
+    r"^(?:我|本人)(?:是|在|属于|分在|被分在)(?:哪个|哪一个|哪|几)(?:联络)?组(?:的)?"
+    r"|^(?:我们|咱们|本组|我们组的?|咱们组的?|本组的)?(?:组长|联络员)是(?:谁|哪位|哪个)"
+    r"|^(?:我们|咱们|本)?(?:联络)?组(?:里|内|上)?(?:一共|总共)?(?:都)?有(?:哪些人|谁|哪几个人|几个人|多少人|哪些委员|几位委员|哪几位)"
+    r"|^(?:本组|我们组|咱们组)(?:的)?(?:名单|花名册|成员|成员名单|委员名单)"
+)
+_ENDING = r"(?:啊|呀|呢|来着)?[?？。]*$"
+
+
+def my_group(t: Text) -> Command | None:
+    """我是哪个组的 / 我们组长是谁 / 组里有几个人: the sender's group and who is in it."""
+    q = query_core(t)
+    m = _MY_GROUP_RE.match(q)
+    return Command("my_group") if m and re.match(_ENDING, q[m.end() :]) else None
+
+
 def owed(t: Text) -> Command | None:
     """这个月还要交几篇社情民意 / 还要交几篇提案 / 社情民意我还没交: the sender's count of that kind and
     what the quotas ask of it (my, content "owed"); before a note, whose preamble 还要交几篇 would pass."""
@@ -457,7 +474,8 @@ _STATUS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "leave",
         re.compile(
             rf"^(?:有没有|还有|有)?{_GROUP_WORDS}?的?(?:待审批|待批|待处理|待审核|请假(?:情况|名单|记录|审批|列表|的人|人员|统计))"
-            r"|^(?:谁|哪些人|哪几位|有谁|有人|有没有人|哪个)(?:要)?请假(?:了|吗|没有)?$|^请假的(?:有)?(?:哪些|谁|几个)"
+            rf"|^{_GROUP_WORDS}?(?:里|内)?(?:都)?(?:谁|哪些人|哪几位|有谁|有人|有没有人|哪个|有哪些人)(?:要)?请假(?:了|吗|没有)?$"
+            r"|^请假的(?:有)?(?:哪些|谁|几个)"
             r"|^(?:还有|有没有|有)?(?:几个|几条|多少)?(?:人)?请假(?:的)?(?:还有)?(?:几个|几条|多少)?(?:还)?(?:没批|没审批|未批|没处理|待批|没审)"
             r"|^(?:还有|有)?(?:没有)?(?:没批|没审批|未批|待批|没处理|待审批|没审)的?(?:请假)?(?:申请)?(?:吗|没有)?$"
         ),
