@@ -518,19 +518,28 @@ _LATE_ARRIVAL_RE = re.compile(
     r"|(?:可能|会|要|得|估计)*晚(?:半个?小时|[几\d一二三四五六七八九十两]{1,3}分钟|一个?小时|一会儿?|一点|些)(?:左右)?(?:到|过去|过来|来)(?:哈|啊|呀)?$"
 )
 _WONT_RE = re.compile(r"不|没法|无法|去不了|来不了|请假|有事|大家|各位|全体|签到|到了|已到|请(?:准时|按时|务必|届时)")
+# 我今天有事晚点到 / 快到了: coming late is no leave for the reason given, nor there already.
+_WONT_LATE_RE = re.compile(r"不|没法|无法|去不了|来不了|请假|大家|各位|全体|签到|已到|请(?:准时|按时|务必|届时)")
+# 快到了 / 马上到 / 在路上了: on the way, not there yet (签到 on arrival).
+_ON_THE_WAY_RE = re.compile(
+    r"^(?:我|本人)?(?:已经|正)?(?:在路上了?|快到了|马上到了?|马上就到|就到了|一会儿?就到|很快就?到|这就到|马上过来|马上来|"
+    r"正在赶过来|在赶过来的路上|在往那边赶|出发了|已经出发了)(?:了)?(?:哈|啊|呀|啦|哦)?[。!！~～]*$"
+)
 
 
 def will_attend(t: Text) -> Command | None:
     """8号的座谈我准时到 / 明天的视察我一定参加 / 报名: one will come (answered: 签到 on the day)."""
     bare = t.bare
-    late = bool(_LATE_ARRIVAL_RE.search(bare))
-    if len(bare) > 30 or _WONT_RE.search(bare) or not (late or _WILL_ATTEND_RE.search(bare)):
+    late = bool(_LATE_ARRIVAL_RE.search(bare) or _ON_THE_WAY_RE.match(bare))
+    if len(bare) > 30 or (_WONT_LATE_RE if late else _WONT_RE).search(bare):
+        return None
+    if not (late or _WILL_ATTEND_RE.search(bare)):
         return None
     found, _span = when(t, bare)
+    if found is None and late:  # 我可能晚到半小时 / 快到了: today's, said on the day
+        return Command("will_attend", date=t.now.date(), kind=kind_named(bare), content="late")
     if found is None and not kind_named(bare) and not bare.startswith(("报名", "我报名")):
         return None  # "我一定到", "收到 会准时参加的": to what, the bot cannot tell; no rule of its own
-    if found is None and late and re.search(r"(?<![明后])(?:上午|下午|中午|晚上|今晚)的", bare):
-        return Command("will_attend", date=t.now.date(), kind=kind_named(bare), content="late")  # today's
     return Command(
         "will_attend", date=found.date if found else None, kind=kind_named(bare), content="late" if late else None
     )

@@ -34,7 +34,8 @@ _BUSY_RE = re.compile(
 )
 # A notice's "如不能参加请提前请假" is about others' leave, not the sender's.
 COURTESY_RE = re.compile(
-    r"(?:如|若|如果|确实|实在|因故|有事的?)[^,，。;；]{0,10}(?:请假|参加|出席|来)"
+    r"(?:如|若|如果|确实|实在|因故)[^,，。;；]{0,10}(?:请假|参加|出席|来)(?!不了|不成)"
+    r"|有事的?[^,，。;；]{0,10}(?:请假|请|须|需|提前)"  # 有事的请假 asks others; 有事来不了 is one's own
     r"|(?:请假|不能参加|无法参加)[^,，。;；]{0,6}(?:的|者)[^,，。;；]{0,8}(?:请|须|需|提前|及时)"
     r"|(?:提前|及时|务必)[^,，。;；]{0,8}请假|(?:请|须|需|要|应)[^,，。;；]{0,4}(?:向|跟|和)[^,，。;；]{0,6}(?:请假|说明|报告)"
 )
@@ -82,6 +83,8 @@ def _reason_piece(piece: str, local: tuple[int, int] | None) -> str | None:
         reason = re.sub(
             rf"^(?:的|我|本人)?\s*(?:的)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)?\s*", "", reason
         )
+        # 有事参加不了明天的视察: the activity after the reason, its day taken out
+        reason = re.sub(rf"\s+(?:的)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动)$", "", reason)
     reason = _HEDGE_RE.sub("", reason.strip(STRIP)).strip(STRIP)
     reason = _REASON_FILLER_RE.sub("", reason).strip(STRIP)
     reason = re.sub(r"^因(?=..)", "", reason)  # 因出差 -> 出差, but keep 因病

@@ -28,7 +28,17 @@ _QUERY_TAIL_RE = re.compile(
 )
 # 社情民意写好了，明天发 / 还在写: the note is coming, it is not this text.
 _NOT_SENT_YET_RE = re.compile(
-    r"^[\s,，]*(?:我)?(?:已经|已|还)?(?:写好了|写完了|写好|写完|已写好|在写|正在写|还在写|没写完|快写好了|明天发|晚点发|等会发|稍后发|过两天交|回头发)"
+    r"^[\s,，]*(?:我)?(?:已经|已|还)?(?:写好了|写完了|写好|写完|已写好|在写|正在写|还在写|没写完|快写好了|明天发|晚点发|等会发|稍后发|过两天交|回头发"
+    r"|(?:一会儿?|等会儿?|等下|待会儿?|马上|稍后|随后|晚点|晚些|回头|下午|晚上)(?:就|再)?(?:发|交|提交|传))"
+)
+# 我写好了一篇调研报告(，一会发给你): written, the keyword after, the note itself still to come.
+_WRITTEN_RE = re.compile(
+    r"^(?:我|本人)?(?:已经|已|刚|刚刚)?(?:写好了|写完了|写好|写完|准备好了|弄好了|整理好了|在写|正在写)(?:一篇|一份|一个|篇|份|个)?$"
+)
+# 调研报告已经发到邮箱了 / 今年的提案我已经交到政协了: sent some other way, not to the bot.
+_SENT_ELSEWHERE_RE = re.compile(
+    r"^[\s,，]*(?:我|本人)?(?:已经|已|都|早就)?(?:发到|发给|交到|交给|报给|报到|传到|送到)(?:了)?"
+    r"(?:邮箱|邮件|办公室|政协|县政协|组长|联络员|群里|微信)"
 )
 # 这次的社情民意我就不交了，下个月再交: one not sent, said so.
 _NOT_SENDING_RE = re.compile(
@@ -238,8 +248,14 @@ def _note_to_come(t: Text) -> Command | None:
     """我有个情况想反映一下 (the text is asked for) / 社情民意写好了，明天发 (how to send it)."""
     if _WILL_REPORT_RE.match(t.bare):
         return Command("opinion")
-    if (said := keyword_at(t.core)) and said[1] == 0 and _not_sent_yet(t.core[said[2] :]):
-        return Command("help", target="note_howto", content=said[0])
+    if not (said := keyword_at(t.core)):
+        return None
+    intent, start, end = said
+    rest, before = t.core[end:], t.core[:start]
+    to_come = _not_sent_yet(rest) or (len(rest) <= 20 and _SENT_ELSEWHERE_RE.match(rest))
+    written = _WRITTEN_RE.match(before) and (not rest.strip(STRIP) or to_come)
+    if (start == 0 or _LEADING_PERIOD_RE.fullmatch(before.rstrip("的") + "的")) and to_come or written:
+        return Command("help", target="note_howto", content=intent)
     return None
 
 
