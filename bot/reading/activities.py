@@ -108,10 +108,13 @@ def _title(rest: str) -> str | None:
 
 
 def _place_last(title: str) -> tuple[str, str | None]:
-    """年终总结座谈会 县政协二楼会议室: (the title, the place) when the place is written last."""
+    """年终总结座谈会 县政协二楼会议室: (the title, the place) when the place is written last; 县医院 视察:
+    first, before a piece that is only the kind."""
     pieces = title.rsplit(" ", 1)
     if len(pieces) == 2 and not kind_named(pieces[1]) and _PLACE_WORD_RE.search(pieces[1]):
         return pieces[0].strip(), pieces[1]
+    if len(pieces) == 2 and not kind_named(pieces[0]) and _PLACE_WORD_RE.search(pieces[0]) and _KIND_ONLY_RE.match(pieces[1]):
+        return pieces[1], pieces[0].strip()
     return title, None
 
 
@@ -247,7 +250,27 @@ def announce(t: Text) -> Command | None:
         return None
     if _noticed(t, core) and when(t, core)[0] is not None:
         return _several(t, core) or _fields(t, core)
-    return _fields(t, core) if _terse(t, core) else None
+    if _terse(t, core):
+        return _fields(t, core)
+    return _meeting_at(t, core)
+
+
+# 明天下午三点在政协三楼开会: a day, its hour and where the group meets (开会 alone is no kind: 单位开会
+# is a reason), nothing else.
+_MEETING_AT_RE = re.compile(r"^(?:在|到)(?P<place>[^\s,，。;；]{2,20}?)(?:开会|开个会|集中开会|开一个会)[。!！]*$")
+
+
+def _meeting_at(t: Text, core: str) -> Command | None:
+    found, span, clock = when_and_time(t, core)
+    if found is None or found.date is None or (found.time is None and clock is None) or re.search(r"我|本人", core):
+        return None
+    rest = (cut(cut(core, clock), span) if clock else cut(core, span)).strip(STRIP)
+    if not (m := _MEETING_AT_RE.match(rest)) or (found.date - t.now.date()).days > 120:
+        return None
+    if not (_PLACE_WORD_RE.search(m["place"]) or "政协" in m["place"]):
+        return None  # 明天下午三点在单位开会: one's own meeting somewhere, no place of the group's
+    time = found.time or _fields(t, core).time
+    return Command("announce", date=found.date, time=time, kind="meeting", title="会议", content=m["place"])
 
 
 _OVER_RE = re.compile(r"到此结束|圆满结束|已经结束|顺利结束|结束了|感谢大家|辛苦了|圆满完成")

@@ -51,7 +51,7 @@ _POLITE_RE = re.compile(
 )
 _ACTIVITY_WORDS_RE = re.compile(  # longest first: "的会" is the meeting, "单位开会" a reason
     rf"(?:的|这次|那次|本次|此次)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动|集体)(?:活动)?"
-    r"|这次|那次|那天|当天|的|我|本人"
+    r"|这次|那次|那天|当天|的|我|本人|那个|这个"
 )
 _PARTICLES = r"[了的啊呢吧哈哦呀我]+"
 
@@ -88,6 +88,7 @@ def _reason_piece(piece: str, local: tuple[int, int] | None) -> str | None:
     reason = _HEDGE_RE.sub("", reason.strip(STRIP)).strip(STRIP)
     reason = _REASON_FILLER_RE.sub("", reason).strip(STRIP)
     reason = re.sub(r"^因(?=..)", "", reason)  # 因出差 -> 出差, but keep 因病
+    reason = re.sub(r"^(?:啊|呀|哈|哦|呢|吧)+", "", reason)  # 我去不了啊单位有事
     reason = re.sub(r"\s+(?:了|啊|呢)$", "", reason).strip(STRIP)
     return reason if reason and not re.fullmatch(_PARTICLES, reason) else None
 
@@ -250,6 +251,7 @@ def _names_activity(text: str, end: int) -> bool:
 _STRETCH_RE = re.compile(
     r"(?P<w>这周|本周|这个星期|这礼拜|下周|下个星期|下礼拜|这个月|本月|下个月|这几天|这段时间|近期|最近一段时间)(?=\S{0,12}?(?:都|全部|一律|活动))"
     r"|请(?:个)?假(?P<n>一周|一个星期|两周|两个星期|三天|两天|四天|五天|一个月|半个月|十天)"
+    r"|请(?P<n2>一周|一个星期|两周|两个星期|三天|四天|五天|一个月|半个月|十天)(?:的)?假"  # 我请三天假
     r"|(?P<until>到月底|到年底|到月末|到下个月)"
 )
 _STRETCH_WORDS_RE = re.compile(r"^(?:这周|本周|下周|这个月|本月|下个月|这几天|这段时间|近期)?(?:的)?(?:活动)?(?:我)?(?:都|全部)?[，,\s]*|^(?:一周|三天|两天|四天|五天|一个月|半个月|十天|到月底|到年底|到)$")
@@ -275,7 +277,7 @@ def _stretch(text: str) -> str | None:
     m = _STRETCH_RE.search(text)
     if m is None:
         return None
-    word = m["w"] or m["n"] or m["until"]
+    word = m["w"] or m["n"] or m["n2"] or m["until"]
     return _STRETCH_CANON.get(word, word)
 
 

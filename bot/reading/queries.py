@@ -228,6 +228,9 @@ _MY_RE = re.compile(
     r"|^我(?!们)\S{0,4}?(?:还有|还)(?:哪些|什么|啥|几项|几个|哪几项)(?:没|未)(?:完成|交|做|达标)"
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)(?:了|过)\S{0,8}?(?:吗|没|没有|么|嘛|没交)$"
     r"|^我(?!们)\S{0,6}?(?:交|报|提交|报送|写|发)\S{0,8}?(?:了吗|了没|了没有|过吗|过没有)$"
+    # 我这个月怎么样 / 查一下我的: one's own record, asked in the fewest words
+    r"|^我(?!们)(?:这个月|本月|今年|这季度|本季度|上个月|最近)?(?:的)?(?:情况)?(?:怎么样|咋样|如何)(?:了)?$"
+    r"|^(?:查一下|查查|查|看看|看一下)?我的$"
 )
 _STILL_OPEN_RE = re.compile(
     r"还(?:有|差|欠|缺|剩)?(?:哪些|什么|啥|几项|哪几项|多少)|没完成|未完成|差什么|差啥|完成了(?:吗|没有?)|达标了(?:吗|没有?)"
@@ -486,6 +489,7 @@ _STATUS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"^(?:今天)?(?:的)?(?:{_KINDS}|会)?(?:活动)?(?:的)?(?:有)?{_WHO_NOT}(?:签到|到|来|报到|到场|打卡)"
             r"|^(?:今天)?(?:的)?签到(?:情况|了几个|了多少|名单|统计)|^(?:今天)?(?:谁|哪些人)(?:已经)?(?:签到|到)了"
             rf"|^(?:今天)?(?:的)?(?:{_KINDS})?(?:活动)?(?:到|来)了(?:几个|多少)人?|^(?:人)?(?:到齐|来齐)了(?:吗|没有?)"
+            r"|^(?:今天)?(?:有)?(?:几个|多少)(?:人|位)?(?:已经)?(?:签到|签|到)了"
         ),
     ),
 )
@@ -588,11 +592,15 @@ def who_was_absent(t: Text) -> Command | None:
     return Command("status", target="attendance", date=day, kind=kind, title=period_word(t))
 
 
+_OWING_FIRST_RE = re.compile(r"^(?:还)?没(?P<verb>交|签到|来)的(?:有|是|都有)?(?:谁|哪些人?|哪几个|哪几位)(?:呢|啊)?$")
+
+
 def status(t: Text) -> Command | None:
     """本组情况 and the leaders' other keyword questions; None when this is not one of them."""
     if len(t.core) > 48:
         return None
     q, group = _without_group(query_core(t))
+    q = _OWING_FIRST_RE.sub(r"谁没\g<verb>", q)  # 没交的有谁 is 谁没交
     if (m := _COUNTY_LEAD_RE.match(q)) and (s := _SUBMISSION_QUERY_RE.match(q[m.end() :])):
         # 全县这个月社情民意交了多少篇: every group, on the rules that count that kind
         return replace(_query("status", t, target="county"), kind=vocab.SUBMISSION_KINDS[s["kw"]])
