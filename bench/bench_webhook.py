@@ -408,6 +408,35 @@ def load_settings_url(config: Path) -> str:
     return yaml.safe_load(config.read_text(encoding="utf-8"))["database_url"]
 
 
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[int, tuple[str, int, float]]:
+    """Every process's (command, process group, user+system CPU seconds), from /proc."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            s = stat.read_text()
+        except OSError:
+            continue
+        comm, fields = s[s.index("(") + 1 : s.rindex(")")], s[s.rindex(")") + 2 :].split()
+        out[int(stat.parent.name)] = (comm, int(fields[2]), (int(fields[11]) + int(fields[12])) / _HZ)
+    return out
+
+
+def cpu_split(before: dict, after: dict, pgid: int, n: int) -> tuple[float, float]:
+    """CPU milliseconds a request of the server (process group `pgid`) and of PostgreSQL's processes
+    (every backend, the WAL writer and the checkpointer) between the two readings."""
+    server = postgres = 0.0
+    for pid, (comm, pgrp, cpu) in after.items():
+        spent = cpu - (before[pid][2] if pid in before else 0.0)
+        if pgrp == pgid:
+            server += spent
+        elif comm.startswith("postgres"):
+            postgres += spent
+    return server / max(n, 1) * 1000, postgres / max(n, 1) * 1000
+
+
 def run_one(name, spec, chdir, env, people, args, rnd, config) -> dict:
     port = free_port()
     before = inbound_count(config)
@@ -417,12 +446,15 @@ def run_one(name, spec, chdir, env, people, args, rnd, config) -> dict:
     ]
     proc = start_gunicorn(spec, chdir, port, env)
     try:
+        before = cpu_seconds()
         r = load(port, per_client, args.duration)
+        r["cpu"] = cpu_split(before, cpu_seconds(), proc.pid, r["n"])
     finally:
         stop(proc)
     r["stored"] = inbound_count(config) - before
     r["load"] = load_average()
     note = f"  stored {r['stored']}" if name != "ceiling" else ""
+    note += f"  CPU/request: server {r['cpu'][0]:.2f} ms, PostgreSQL {r['cpu'][1]:.2f} ms"
     if r["exhausted"]:
         note += "  (a client ran out of prepared messages: raise --per-client)"
     print(f"round {rnd + 1} {name:8} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  "
@@ -473,6 +505,10 @@ def main() -> None:
     print(f"bot/floor = {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'missed'})")
     print(f"floor/ceiling = {rps['floor'] / rps['ceiling']:.2f}")
     print(f"bot/ceiling = {rps['bot'] / rps['ceiling']:.2f}")
+    for name in ("floor", "bot", "bot-cmp"):
+        if cpus := [r["cpu"] for n, r in rows if n == name]:
+            server, postgres = (statistics.median(c[i] for c in cpus) for i in (0, 1))
+            print(f"CPU a request, {name}: server {server:.2f} ms + PostgreSQL {postgres:.2f} ms = {server + postgres:.2f} ms")
     if "bot-cmp" in rps:
         print(f"bot-cmp ({args.compare or args.bot_root} {' '.join(args.compare_env)}): bot-cmp/floor = {rps['bot-cmp'] / rps['floor']:.2f}, "
               f"bot/bot-cmp = {rps['bot'] / rps['bot-cmp']:.2f}")  # fmt: skip
