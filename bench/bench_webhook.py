@@ -446,9 +446,9 @@ def run_one(name, spec, chdir, env, people, args, rnd, config) -> dict:
     ]
     proc = start_gunicorn(spec, chdir, port, env)
     try:
-        before = cpu_seconds()
+        cpu_before = cpu_seconds()
         r = load(port, per_client, args.duration)
-        r["cpu"] = cpu_split(before, cpu_seconds(), proc.pid, r["n"])
+        r["cpu"] = cpu_split(cpu_before, cpu_seconds(), proc.pid, r["n"])
     finally:
         stop(proc)
     r["stored"] = inbound_count(config) - before
