@@ -234,13 +234,23 @@ _THANKS_RE = re.compile(
 )
 
 
+# 今天的视察圆满结束 / 今天的调研就到这里: a leader closing the day's activity, said to the group.
+_CLOSING_RE = re.compile(
+    rf"(?:今天|本次|这次)?(?:的)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动|会)?(?:就|到此)?"
+    r"(?:到这里|到这儿|到此结束|圆满结束|顺利结束|结束了|圆满完成)(?:了|啦)?"
+)
+
+
 def is_chatter(text: str) -> bool:
     """Group chatter that @s the bot and wants no answer: 收到, 好的👍, 谢谢, one or two words."""
     bare = EMOJI_RE.sub("", normalise(text if isinstance(text, str) else str(text))).lower()
     pieces = [p for p in SEP_RE.split(bare) if p]
     if not pieces:
         return True
-    if all(p in _CHATTER or re.fullmatch(r"(?:哈|嗯|好|谢|收到|好的|ok)+", p) or _THANKS_RE.fullmatch(p) for p in pieces):
+    if all(
+        p in _CHATTER or re.fullmatch(r"(?:哈|嗯|好|谢|收到|好的|ok)+", p) or _THANKS_RE.fullmatch(p) or _CLOSING_RE.fullmatch(p)
+        for p in pieces
+    ):
         return True
     return len(re.sub(r"[^\u4e00-\u9fff\w]", "", bare)) <= 3
 

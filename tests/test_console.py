@@ -85,3 +85,11 @@ def test_thanks_to_the_group_are_chatter_but_thanks_with_a_request_are_answered(
     assert not any(is_chatter(t) for t in ("辛苦了，明天的视察我请假", "谢谢，我请个假"))
     out = play(runtime, "王组长", ["这周大家辛苦了，谢谢"], group="第一联络组")
     assert out == [console.SILENT]
+
+
+def test_a_leader_closing_the_days_activity_is_chatter_but_asking_whether_it_is_over_is_answered(runtime, roster):
+    from bot.parser import is_chatter
+
+    assert all(is_chatter(t) for t in ("大家辛苦了，今天的视察圆满结束", "今天的调研就到这里，谢谢大家"))
+    assert not any(is_chatter(t) for t in ("今天的视察结束了吗", "活动结束了吗", "今天的视察圆满结束，明天的学习我请假"))
+    assert play(runtime, "王组长", ["今天的调研就到这里，谢谢大家"], group="第一联络组") == [console.SILENT]

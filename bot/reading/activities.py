@@ -158,9 +158,9 @@ _SCHEDULE_RE = re.compile(
     r"(?:吗|呢|么|没有|有哪些|有什么|(?:是)?(?:什么时候|啥时候|几点|几号|哪天|在哪里?|在哪儿|在什么地方|去哪里?|去哪儿|到哪里?)(?:开始|集合|出发|举行|召开|见|开|碰头)?)?[?？]?$"
 )
 # After a day (明天 / 周五): when and where, without naming the activity.
-_WHEN_WHERE = r"(?:是)?(?:几点|什么时候|啥时候|在哪里?|在哪儿|在什么地方|去哪里?|到哪里?|哪里|地点是哪|地点在哪)"
+_WHEN_WHERE = r"(?:是)?(?:几点|什么时候|啥时候|在哪里?|在哪儿|在什么地方|去哪里?|到哪里?|哪里|地点是哪|地点在哪|几点结束|开到几点|几点散)"
 _WHEN_WHERE_RE = re.compile(
-    rf"^(?:的)?(?:活动)?{_WHEN_WHERE}(?:集合|开始|出发|见|举行|开|碰头)?(?:来着|啊|呀|呢)?"
+    rf"^(?:的)?(?:活动|会|集合)?{_WHEN_WHERE}(?:集合|开始|出发|见|举行|开|碰头)?(?:来着|啊|呀|呢)?"
     rf"(?:[?？，,\s]*(?:{_WHEN_WHERE}|地点呢)(?:集合|开始|出发|见|举行|开)?(?:来着|啊|呀|呢)?)?[?？]*$"
 )
 _WEEK_WORD_RE = re.compile(r"这周|本周|下周|这个星期|下个星期|这礼拜|下礼拜|下个月|下月")  # ahead: no quota period
@@ -191,6 +191,8 @@ def schedule(t: Text) -> Command | None:
     if told := _tell_of(t, bare) or _still_on(t, bare):
         return told
     found, span = when(t, bare)
+    if span is None and (part := _PART_OF_TODAY_RE.match(bare)):  # 下午的会开到几点: today's
+        found, span = When(t.now.date(), None, 0, part.end(), part[0]), (0, part.end())
     # 请问周五的活动在哪里集合: the day, wherever it is written, read apart from the question.
     asking = re.sub(r"^(?:请问|问一下|问下)?\s*(?:的)?", "", cut(bare, span).strip(STRIP)) if span else bare
     # 明天几点集合？在哪里 / 几点来着 (the next activity's, no day said)
@@ -200,6 +202,9 @@ def schedule(t: Text) -> Command | None:
     week = _WEEK_WORD_RE.search(bare)
     asked = week[0] if week else period_word(t)
     return Command("schedule", date=found.date if found else None, kind=kind_named(bare), title=asked)
+
+
+_PART_OF_TODAY_RE = re.compile(r"^(?:请问)?(?:上午|下午|中午|晚上|今晚)的")
 
 
 def _tell_of(t: Text, bare: str) -> Command | None:
@@ -572,6 +577,8 @@ def will_attend(t: Text) -> Command | None:
 _CHECKED_IN_ASKED_RE = re.compile(
     r"(?:我|本人)(?:今天)?(?:的)?(?:签(?:到)?(?:过|上|成功)?了(?:吗|没有?|么)|有没有签(?:到|上)|签没签(?:到|上)|签到(?:成功)?了没有?"
     r"|签到(?:记录)?(?:有吗|在吗|记上了吗|记上没))[?？]?$"
+    # 签到了吗 / 今天签到了没有: asked with no one named, of the asker
+    r"|^(?:今天)?(?:的)?(?:签到|签)(?:成功)?了(?:吗|没有?|么)[?？]?$"
 )
 
 
