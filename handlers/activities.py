@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, true
 from sqlalchemy.orm import Session
 
 from bot.messages import Command, Notice, Reply
@@ -75,6 +75,9 @@ def _announce_one(session: Session, member: Member, command: Command, ctx: Conte
     # A leader who re-sends the same announcement (or a platform retry with a new id) must not create a
     # second activity that members would then be counted absent from. The pipeline holds the sender's
     # row for the message, so sixteen copies sent at once are read one after the other.
+    # "提醒：明天上午9点视察，请准时参加" names no more than the kind: the group's activity of that kind
+    # at that hour is the one reminded of, whatever its title.
+    generic = title == label and command.time is not None
     same = session.scalars(
         select(Activity)
         .where(
@@ -82,7 +85,7 @@ def _announce_one(session: Session, member: Member, command: Command, ctx: Conte
             Activity.date == command.date,
             Activity.kind == kind,
             Activity.time.is_(None) if command.time is None else Activity.time == command.time,
-            Activity.title == title,
+            true() if generic else Activity.title == title,
             Activity.cancelled.is_(False),
         )
         .order_by(Activity.id)

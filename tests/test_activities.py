@@ -197,3 +197,18 @@ def test_a_notice_for_a_day_just_gone_is_next_years_and_the_answer_says_which_ye
     assert reply.startswith("已发布活动#") and "11月22日" in reply
     assert "注意是2027年的11月22日" in reply
     assert "注意是" not in say("王组长", "发布活动 12月3日上午9点 视察 城区污水处理厂")
+
+
+def test_a_leaders_reminder_of_an_activity_is_the_activity_already_published(say, runtime):
+    # NOW is Monday 11月23日; the reminder names only the day, the hour and the kind.
+    first = say("王组长", "发布活动 11月25日上午9点 视察 城区污水处理厂")
+    aid = int(first.split("#", 1)[1].split("：", 1)[0])
+    assert say("王组长", "提醒：后天上午9点视察，请准时参加") == (
+        f"活动#{aid}已发布过：11月25日（周三） 09:00 视察 城区污水处理厂，地点：城区污水处理厂。"
+    )
+    # another hour is another activity; and a change with only 下午 asks for the hour, moving nothing
+    assert say("王组长", "提醒：后天下午3点视察，请准时参加").startswith("已发布活动#")
+    assert runtime.sessions().scalar(select(func.count()).select_from(Activity)) == 2
+    assert say("王组长", f"#{aid} 改到下午").startswith(f"请说明活动#{aid}改到哪天、几点或什么地点")
+    with runtime.sessions() as s:
+        assert (s.get(Activity, aid).time, s.get(Activity, aid).place) == (dt.time(9, 0), "城区污水处理厂")

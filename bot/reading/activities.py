@@ -50,7 +50,7 @@ _SIGNED_RE = re.compile(
     r"[\s\n]*(?:[\u4e00-\u9fff]{2,10}(?:联络组|政协|办公室))?[\s\n]*(?:\d{4}年)?\d{1,2}月\d{1,2}日?$"
 )
 _VERB_RE = re.compile(
-    r"^\s*(?:的|开展|举行|召开|进行|组织|举办|集中|开)?\s*(?:(?:大家|各位委员|委员们|全体委员)(?!会))?(?:一起)?(?:去|到|赴|前往)?\s*(?:一次|一场|一个|个)?\s*"
+    r"^\s*(?:的|开展|举行|召开|进行|组织|举办|集中|开(?=\s*(?:个|一个|一次)?\s*(?:会|座谈|研讨|学习|培训)))?\s*(?:(?:大家|各位委员|委员们|全体委员)(?!会))?(?:一起)?(?:去|到|赴|前往)?\s*(?:一次|一场|一个|个)?\s*"
 )
 _PLACE_WORD_RE = re.compile(
     r"(?:厂|局|院|室|村|镇|乡|馆|中心|公司|园|站|场|楼|政府|社区|学校|医院|街道|路|号|所|厅|基地|企业|大厦)$"
@@ -102,6 +102,7 @@ def _title(rest: str) -> str | None:
     if not titled:
         return None
     title = _FORMAL_RE.sub(" ", titled[0]).strip(STRIP)
+    title = re.sub(r"^(?:再次|温馨)?(?:提醒|提示)(?:一下|大家)?[:：\s]*", "", title)  # 提醒：明天…视察: a reminder's word
     for _ in range(2):  # 全体委员到 开展…调研: the people, where they go, then the verb
         title = _VERB_RE.sub("", title, count=1)
     return re.sub(r"\s+", " ", title).strip() or None
@@ -343,7 +344,8 @@ def _only_kind_and_place(pieces: list[str], soon: bool) -> bool:
     """The pieces are one kind and at most one place, or 到城东社区视察 (the place and the kind in one,
     for a day soon to come) alone."""
     gone = [p for p in pieces if soon and _GONE_TO_RE.match(p)]
-    named = [p for p in pieces if p in gone or kind_named(p) and _KIND_ONLY_RE.match(p)]
+    held = [p for p in pieces if soon and _HELD_KIND_RE.match(p)]  # 开座谈会 / 召开学习会
+    named = [p for p in pieces if p in gone or p in held or kind_named(p) and _KIND_ONLY_RE.match(p)]
     placed = [p for p in pieces if p not in named and _PLACE_WORD_RE.search(p) and len(p) <= 16]
     return len(named) == 1 and len(named) + len(placed) == len(pieces) and len(placed) <= (0 if gone else 1)
 
@@ -354,6 +356,10 @@ _KIND_ONLY_RE = re.compile(
 )
 
 
+# 开座谈会 / 召开学习会 / 开展集体视察: the kind held, its verb before it.
+_HELD_KIND_RE = re.compile(
+    rf"^(?:开|召开|举行|开展|组织|进行)(?:个|一个|一次|一场)?(?:集体|专题)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)})(?:会|活动)?$"
+)
 # 到城东社区视察 / 去县医院调研 / 赴敬老院慰问: where the group goes and what it does there.
 _GONE_TO_RE = re.compile(
     r"^(?:去|到|赴|前往)[\u4e00-\u9fff\w]{2,16}?(?:开展|进行)?"
@@ -473,6 +479,8 @@ def change_activity(t: Text) -> Command | None:
             place = clean(re.sub(r"^(?:在|到)|(?:举行|召开|进行|开展)$", "", place))
         if found is not None and place and len(place) <= 1:
             place = None
+        if place and re.fullmatch(r"(?:上午|下午|晚上|中午|早上|明天|后天)(?:的)?", place):
+            place = None  # 改到下午: no hour said, no place either (the handler asks which)
         return Command(
             "change_activity",
             target=target,
@@ -555,6 +563,10 @@ _ON_THE_WAY_RE = re.compile(
 )
 
 
+# 我会去的 / 我也去 / 我会参加的: said to the bot alone, of what is coming (the answer lists it).
+_I_COME_RE = re.compile(r"^(?:我|本人)(?:也|都)?(?:会|一定|肯定)?(?:去|参加|出席|到)(?:的)?(?:哈|啊|呀)?$")
+
+
 def will_attend(t: Text) -> Command | None:
     """8号的座谈我准时到 / 明天的视察我一定参加 / 报名: one will come (answered: 签到 on the day)."""
     bare = t.bare
@@ -566,8 +578,8 @@ def will_attend(t: Text) -> Command | None:
     found, _span = when(t, bare)
     if found is None and late:  # 我可能晚到半小时 / 快到了: today's, said on the day
         return Command("will_attend", date=t.now.date(), kind=kind_named(bare), content="late")
-    if found is None and not kind_named(bare) and not bare.startswith(("报名", "我报名")):
-        return None  # "我一定到", "收到 会准时参加的": to what, the bot cannot tell; no rule of its own
+    if found is None and not kind_named(bare) and not bare.startswith(("报名", "我报名")) and not _I_COME_RE.match(bare):
+        return None  # "收到 会准时参加的": an acknowledgement of some notice, to what the bot cannot tell
     return Command(
         "will_attend", date=found.date if found else None, kind=kind_named(bare), content="late" if late else None
     )

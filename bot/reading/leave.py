@@ -47,7 +47,7 @@ _REASON_FILLER_RE = re.compile(
 _POLITE_RE = re.compile(
     r"(?:请|望|敬请|恳请)?(?:组长)?(?:批准|批示|谅解|见谅|原谅)(?:为盼|谢谢)?|特此请假|特此说明|特此补假说明|谢谢(?:组长)?"
     r"|麻烦了|不好意思|抱歉|对不起|(?:我)?(?:跟|向|和)(?:你|您|组长)(?:请个假|请假|说一下|说一声|报告一下)"
-    r"|^(?:收到|好的|明白|知道了)(?:了)?$"
+    r"|^(?:收到|好的|明白|知道了)(?:了)?$|^\s*特此\s*$"
 )
 _ACTIVITY_WORDS_RE = re.compile(  # longest first: "的会" is the meeting, "单位开会" a reason
     rf"(?:的|这次|那次|本次|此次)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动|集体)(?:活动)?"
