@@ -296,8 +296,10 @@ def _adopted_by_author(core: str) -> Command | None:
 
 def _active(core: str) -> Command | None:
     """停用 何建军（已调离） / 启用 张三."""
-    if m := re.match(r"^(?P<verb>停用|启用|恢复启用|重新启用)(?:委员)?", core):
+    if m := re.match(r"^(?P<verb>停用|启用|恢复启用|重新启用|恢复)(?:委员)?", core):
         name = re.sub(r"[（(][^）)]*[）)]", "", core[m.end() :]).strip(STRIP)  # 停用 何建军（已调离）
+        if m["verb"] == "恢复" and not is_name(name):
+            return None  # 恢复张三 is 启用; 恢复备份 is not a member
         if re.fullmatch(r"[\u4e00-\u9fff·A-Za-z]{1,10}", name) and not NOT_A_NAME_RE.search(name):
             return Command("deactivate" if m["verb"] == "停用" else "reactivate", target=name)
     return None

@@ -276,6 +276,8 @@ _SCORE_RE = re.compile(
     r"|^(?P<group>本组|我组|全组|小组|我们组|咱们组|咱组|组里|联络组|我们|咱们)?的?"
     rf"(?:委员)?{_SCORE_WORD}(?:排名|排行|情况|统计|汇总|榜|(?:在全县)?(?:排第几|排多少名?|第几名|排在第几|排名第几))?(?:怎么样|咋样|如何)?$"
     rf"|^{_SCORE_WORD}(?:排名|排行|榜)"
+    # 今年谁的积分最高 / 积分最高的是谁: the county's ranking
+    rf"|^(?P<top>(?:全县)?(?:谁|哪位委员|哪个委员)的?{_SCORE_WORD}最(?:高|多)|(?:全县)?{_SCORE_WORD}最(?:高|多)的(?:是谁|是哪位|有谁|委员))"
 )
 
 
@@ -298,7 +300,7 @@ def score(t: Text) -> Command | None:
         return None
     if m["whose"]:
         return Command("score", title=period_word(t))
-    if m["county"] or (
+    if m["county"] or m["top"] or (
         m["group"] is None and group is None and q.startswith(("积分排", "积分榜", "分数排"))
     ):
         return Command("score", title=period_word(t), target="county")
@@ -606,6 +608,8 @@ def who_was_absent(t: Text) -> Command | None:
     return Command("status", target="attendance", date=day, kind=kind, title=period_word(t))
 
 
+# 全县谁还没交社情民意: every group's count of that kind (naming every member of a county is no answer).
+_COUNTY_OWING_RE = re.compile(rf"^(?:的)?{_WHO_NOT}(?:交|报|提交|写)(?P<kw>{_SUBMISSIONS})(?:信息)?(?:的)?(?:人)?$")
 _OWING_FIRST_RE = re.compile(r"^(?:还)?没(?P<verb>交|签到|来)的(?:有|是|都有)?(?:谁|哪些人?|哪几个|哪几位)(?:呢|啊)?$")
 
 
@@ -615,7 +619,7 @@ def status(t: Text) -> Command | None:
         return None
     q, group = _without_group(query_core(t))
     q = _OWING_FIRST_RE.sub(r"谁没\g<verb>", q)  # 没交的有谁 is 谁没交
-    if (m := _COUNTY_LEAD_RE.match(q)) and (s := _SUBMISSION_QUERY_RE.match(q[m.end() :])):
+    if (m := _COUNTY_LEAD_RE.match(q)) and (s := _SUBMISSION_QUERY_RE.match(q[m.end() :]) or _COUNTY_OWING_RE.match(q[m.end() :])):
         # 全县这个月社情民意交了多少篇: every group, on the rules that count that kind
         return replace(_query("status", t, target="county"), kind=vocab.SUBMISSION_KINDS[s["kw"]])
     for target, pattern in _STATUS_PATTERNS:
