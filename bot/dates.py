@@ -58,7 +58,8 @@ _CN_DIGITS = {
     "八": 8,
     "九": 9,
 }
-_NUM = r"[0-9零〇一二两三四五六七八九十]{1,3}"
+# Arabic or Chinese digits, never the two run together: 李四12月10日 is 12月10日 after a name ending in 四.
+_NUM = r"(?:[0-9]{1,2}|[零〇一二两三四五六七八九十]{1,3})"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEKDAYS.update({str(i): i - 1 for i in range(1, 8)})
 _REL_DAYS = {

@@ -294,3 +294,15 @@ def test_leave_for_someone_outside_the_group_or_not_on_the_roster_records_nothin
     assert say("李四", "帮周七请个假 下周三的座谈会") == "本组没有叫周七的委员，请核对姓名。"
     assert say("李四", "帮钱多多请个假 下周三的座谈会") == "本组没有叫钱多多的委员，请核对姓名。"
     assert _counts(runtime) == (0, 0)
+
+
+def test_a_name_ending_in_a_numeral_before_a_date_in_digits_is_a_name_then_the_date(say, runtime, roster):
+    # "李四12月2日请假": 四 and 12 once ran together into the month "四12" (no such day: nothing recorded).
+    aid = _activity(runtime, roster)  # 12月2日 (周三) 14:30
+    assert say("王组长", "李四12月2日请假").startswith("已为李四请假#")
+    assert say("赵六", "赵六12月2号的座谈会去不了，单位有事").endswith("事由：单位有事，等待组长审批。")
+    assert say("王组长", "组长明天请假") == "11月24日（周二）本组没有活动安排，无需请假。"  # the sender's own, no name
+    assert [(x.activity_id, x.member_id, x.status) for x in _leaves(runtime)] == [
+        (aid, roster["李四"], "approved"),
+        (aid, roster["赵六"], "pending"),
+    ]

@@ -48,6 +48,7 @@ _POLITE_RE = re.compile(
     r"(?:请|望|敬请|恳请)?(?:组长)?(?:批准|批示|谅解|见谅|原谅)(?:为盼|谢谢)?|特此请假|特此说明|特此补假说明|谢谢(?:组长)?"
     r"|麻烦了|不好意思|抱歉|对不起|(?:我)?(?:跟|向|和)(?:你|您|组长)(?:请个假|请假|说一下|说一声|报告一下)"
     r"|^(?:收到|好的|明白|知道了)(?:了)?$|^\s*特此\s*$"
+    r"|^\s*[\u4e00-\u9fff]{0,2}(?:组长|主任|老师|书记|主席|联络员)(?:您好|你好|好)?\s*$"  # 王组长 (addressed)
 )
 _ACTIVITY_WORDS_RE = re.compile(  # longest first: "的会" is the meeting, "单位开会" a reason
     rf"(?:的|这次|那次|本次|此次)?(?:{vocab.alternation(vocab.ACTIVITY_KINDS)}|活动|集体)(?:活动)?"
@@ -133,10 +134,13 @@ _RULE_OF_LEAVE_RE = re.compile(r"(?:请假|请个假)(?:要|需要|必须|得|�
 # 李四今天来不了，他家里有事: a leave for someone named first (the handler takes the sender's own name as theirs).
 _NAMED_ABSENT_RE = re.compile(
     r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员|同志)?"
-    r"(?=(?:今天|明天|后天|这次|本次|那天)?\S{0,8}?(?:来不了|去不了|参加不了|不能来|不能参加|来不成|去不成))"
+    r"(?=(?:今天|明天|后天|这次|本次|那天)?\S{0,8}?(?:来不了|去不了|参加不了|不能来|不能参加|来不成|去不成)"
+    # 张三明天请假 / 李四周五请个假: a day between the name and the request
+    r"|(?:今天|明天|后天|大后天|周[一二三四五六日天]|星期[一二三四五六日天]|下周[一二三四五六日天]|\d{1,2}号|\d{1,2}月\d{1,2}[日号])(?:的\S{0,6}?)?(?:要)?(?:请假|请个假))"
 )
 
 
+_ADDRESS_RE = re.compile(r"(?:组长|主任|老师|书记|主席|秘书长|联络员)$")
 # 李四让我帮他请个假: the leave is 李四's, asked through the sender.
 _ASKED_ME_RE = re.compile(r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?(?:让|叫|托|请|拜托)我(?:帮|替|给|代)?(?:他|她)?(?=请)")
 
@@ -146,6 +150,7 @@ def _someone(t: Text, name: str, after: str) -> bool:
     return (
         is_name(name)
         and not NOT_A_NAME_RE.search(name)
+        and not _ADDRESS_RE.search(name)  # 王组长明天请假: the leader addressed, the sender's own leave
         and when(t, name)[0] is None
         and not re.match(r"\S{0,10}?(?:我|本人)", after)
     )
