@@ -140,6 +140,7 @@ _NAMED_ABSENT_RE = re.compile(
 )
 
 
+_WHO_ASKED_RE = re.compile(r"(?:谁|哪些人|哪几位|几个人|多少人|几位)(?:要)?请(?:了)?假|(?:审批|处理)一下(?:请假|假条)|请假要批|要我批")
 _ADDRESS_RE = re.compile(r"(?:组长|主任|老师|书记|主席|秘书长|联络员)$")
 # 李四让我帮他请个假: the leave is 李四's, asked through the sender.
 _ASKED_ME_RE = re.compile(r"^(?P<name>[\u4e00-\u9fff·]{2,4}?)(?:委员)?(?:让|叫|托|请|拜托)我(?:帮|替|给|代)?(?:他|她)?(?=请)")
@@ -160,6 +161,8 @@ def leave(t: Text) -> Command | None:
     """请假 明天的视察 家里有事 / 下周三的去不成了 / 4号的视察没去成 / 明天的视察我有事 / 帮周七请个假."""
     if (rule := _RULE_OF_LEAVE_RE.search(t.core)) and not re.search(r"我|本人|俺", t.core[: rule.start()]):
         return None  # 请假要提前说 / 以后个别委员请假要写明事由: the rule, said to all
+    if _WHO_ASKED_RE.search(t.core):
+        return None  # 明天的活动谁请假 / 审批一下请假: a leader's question on others' leave
     if (m := _NAMED_ABSENT_RE.match(t.core) or _ASKED_ME_RE.match(t.core)) and _someone(
         t, m["name"], t.core[m.end() : m.end() + 12]
     ):
