@@ -121,6 +121,8 @@ def show_help(session: Session, member: Member | None, command: Command, ctx: Co
         files = ctx.settings.files
         return Reply(FILES_HOW.format(mb=files.max_mb, minutes=files.attach_minutes))
     lines = list(_MEMBER)
+    if member.role not in ("leader", "admin"):  # the leaders' lines take this one's room
+        lines.append("看活动安排、本组名单：下次活动是什么时候　或　我们组长是谁")
     if member.role in ("leader", "admin"):
         lines += _LEADER
     if member.role == "admin":

@@ -8,6 +8,11 @@ def test_member_help_lists_member_actions_only(say):
     assert "签到" in reply and "社情民意" in reply and "请假" in reply and "我的履职" in reply
     assert "发布活动" not in reply and "同意 #" not in reply
     assert len(reply.splitlines()) <= 12
+    from bot.parser import parse
+    from tests.conftest import NOW
+
+    (line,) = [x for x in reply.splitlines() if "本组名单" in x]
+    assert [parse(e, NOW).intent for e in line.split("：", 1)[1].split("　或　")] == ["schedule", "my_group"]
 
 
 def test_leader_help_adds_announce_approve_and_status(say):
