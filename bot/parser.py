@@ -260,6 +260,15 @@ _NOTE_HINT = re.compile(
     r"建议|希望|呼吁|请求|恳请|反映|困难|隐患|不方便|不安全|危险|坏了|没人(?:管|清理|修|处理)|群众|意见很?大|投诉|脏乱|积水|漏水"
 )
 _NOTE_HINT_CHARS = 18  # 镇里的垃圾站一直没人清理，群众意见很大
+# Short, but plainly a problem raised or a remedy asked for: 我想反映一下城区路灯不亮的问题 / 关于…的问题 /
+# 建议增加公交线路 / 城区路灯不亮，建议尽快修 / 群众反映医院停车难 (asked about, never recorded as is).
+_SHORT_NOTE_RE = re.compile(
+    r"^(?:我|本人)?(?:想|要)?(?:反映|反应)(?:一下|个|一个)?(?:情况|问题)?[:：，,\s]*[^?？]{4,}$"
+    r"|^关于[^?？]{2,30}的(?:问题|建议|情况)$"
+    r"|^(?:建议|希望)(?!大家|各位|委员|组长|你们|您)[^?？]{4,}$"
+    r"|^[^?？]{4,}[，,](?:建议|希望)(?!大家|各位|委员|组长)[^?？]{2,}$"
+    r"|^(?:群众|老百姓|村民|居民|市民)(?:反映|说|反应|提出)[^?？]{3,}$"
+)
 
 
 def looks_like_note(text: str) -> bool:
@@ -268,5 +277,7 @@ def looks_like_note(text: str) -> bool:
     core = prepare(text if isinstance(text, str) else str(text), dt.datetime.min, False).core
     first, _, rest = core.partition("\n")
     if len(core) >= 40 or (bool(rest.strip()) and len(first) <= 40 and len(core) >= 20):
+        return True
+    if len(core) >= 8 and _SHORT_NOTE_RE.match(core):
         return True
     return len(core) >= _NOTE_HINT_CHARS and len(_NOTE_HINT.findall(core)) >= 2

@@ -152,6 +152,11 @@ def test_plain_chatter_in_a_group_stays_unanswered(runtime, say, text):
         "咱村的路灯坏了半个月了，晚上老人出门很危险，希望尽快修好，最好能定期巡查。",
         "我们小区门口的路太窄了，上下学时间很危险，建议设置临时停车点",
         "镇里的垃圾站一直没人清理，臭得很，群众意见很大",
+        # shorter, but plainly a problem raised or a remedy asked for (2026-12-06)
+        "我想反映一下城区路灯不亮的问题",
+        "城区路灯不亮，建议尽快修",
+        "建议增加公交线路",
+        "群众反映医院停车难",
     ],
 )
 def test_a_short_note_reporting_a_problem_and_asking_for_something_is_asked_about(runtime, say, text):
@@ -163,6 +168,7 @@ def test_a_short_note_reporting_a_problem_and_asking_for_something_is_asked_abou
 
 def test_a_short_question_is_not_taken_for_a_note(runtime, say):
     assert group_say(say, "张三", "请问下周的视察几点集合？我想提前安排一下工作") == NOT_UNDERSTOOD
+    assert group_say(say, "王组长", "建议大家准时参加") == NOT_UNDERSTOOD  # said to the group, no note
     assert open_questions(runtime) == 0
 
 

@@ -218,6 +218,9 @@ def _proposes(word: str, preamble: str, rest: str) -> bool:
     return word == "建议" and not preamble and len(rest) >= 10 and not _TO_THE_GROUP_RE.match(rest)
 
 
+_SEE_FILE_RE = re.compile(r"(?:内容|全文|正文|具体)?(?:详)?见附件|附件|(?:见|在)(?:下面的?|后面的?)?(?:文件|附件)里?")
+
+
 def _keyword_note(t: Text) -> Command | None:
     core = t.core
     found = keyword_at(core)
@@ -230,9 +233,13 @@ def _keyword_note(t: Text) -> Command | None:
     short = len(word) <= 2  # 建议, 意见, 提案, 实事: a keyword only before a pause
     if short and not _BODY_START_RE.match(rest) and not _proposes(word, core[:start], rest):
         return None
-    body = re.sub(r"^(?:一[则篇条份件个]|[两几][篇条份件个])(?=[\s:：,，])", "", t.written_from(end))
+    body = re.sub(
+        r"^\s*(?:补交|补报|再交|提交|报送|上报|交)?(?:一[则篇条份件个]|[两几][篇条份件个])(?=[\s:：,，])", "", t.written_from(end)
+    )
     if not re.sub(r"\[[\u4e00-\u9fffA-Za-z]{1,6}\]", "", body).strip(STRIP):
         return Command(intent)  # 社情民意[玫瑰]: an emoji is no text (the handler asks for it)
+    if _SEE_FILE_RE.fullmatch(body.strip(STRIP)):
+        return Command(intent)  # 调研报告 见附件: the text is the file's (the file's title, or asked for)
     title, content = split_note(body)
     return Command(intent, title=title, content=content)
 
