@@ -273,6 +273,11 @@ TYPOS: dict[str, str] = {
     "为民办事实": "为民办实事",
     "补包": "补报",
     "撤会": "撤回",
+    "履直": "履职",
+    "履值": "履职",
+    "旅职": "履职",
+    "本组请况": "本组情况",
+    "活冻": "活动",
 }
 
 # Words of the north and west that stand for common ones, one character for one (俺 = 我).
