@@ -348,6 +348,8 @@ def _activity_for(session: Session, group_id: int, command: Command, ctx: Contex
         raise UserError(missing)
     if len(candidates) == 1 or (command.title == "这次" and candidates[0].date == today):
         return candidates[0]  # 这次视察我去不了了 said on its day: today's
+    if command.title == "下次":
+        return candidates[0]  # 下次活动我去不了: the first one coming
     options = [(describe_activity(a), str(a.id)) for a in candidates]
     return numbered_choice("请问是哪一次", options, command, "activity_id")
 

@@ -306,3 +306,14 @@ def test_a_name_ending_in_a_numeral_before_a_date_in_digits_is_a_name_then_the_d
         (aid, roster["李四"], "approved"),
         (aid, roster["赵六"], "pending"),
     ]
+
+
+def test_the_next_activity_named_as_such_is_the_first_one_coming_of_several(say, runtime, roster):
+    first = _activity(runtime, roster)  # 12月2日 (周三) 14:30 座谈会
+    _activity(runtime, roster, day=WED + dt.timedelta(days=7), kind="inspection", title="视察")
+    reply = say("张三", "下次活动我去不了，出差")
+    (leave,) = _leaves(runtime)
+    assert reply.startswith(f"已提交请假#{leave.id}：12月2日（周三） 14:30 会议/座谈 座谈会，事由：出差")
+    assert leave.activity_id == first
+    # without 下次, two coming activities are asked between
+    assert say("李四", "请假 出差").startswith("请问是哪一次")

@@ -267,12 +267,20 @@ _STRETCH_CANON = {"这周": "本周", "这个星期": "本周", "这礼拜": "�
                   "这几天": "近期", "这段时间": "近期", "最近一段时间": "近期", "到月末": "到月底", "一个星期": "一周", "两个星期": "两周"}
 
 
+_NEXT_ONE_RE = re.compile(
+    rf"(?:下次|下一次|下回|下一回)(?:的)?(?:{vocab.alternation([*vocab.ACTIVITY_KINDS, '活动', '会'])})?"
+)
+
+
 def _without_a_day(own: str, why: str | None) -> tuple[str | None, str | None]:
     """(which, the reason) of a leave naming no day: 这次视察我去不了了 — the one at hand (the handler
     takes today's, if one is coming); 这周的活动都参加不了 / 请假一周 / 我请假到月底 — every activity of a
     stretch of days, whose words are then no part of the reason."""
     if re.search(r"这次|本次|此次|这回", own):
         return "这次", why
+    if _NEXT_ONE_RE.search(own):  # 下次活动我去不了: the first one coming, no reason in those words
+        rest = _NEXT_ONE_RE.sub("", why or "").strip(STRIP) if why else None
+        return "下次", rest or None
     stretch = _stretch(own)
     if stretch and why:
         pieces = (_STRETCH_WORDS_RE.sub("", p).strip(STRIP) for p in why.split("，"))

@@ -280,6 +280,7 @@ _TARGET_WORDS = {**vocab.SUBMISSION_KINDS, "报告": "report", "签到": "checki
 _TARGET_RE = re.compile(vocab.alternation(_TARGET_WORDS))
 NOT_A_NAME_RE = re.compile(
     r"的|这|那|大家|楼上|楼下|你|您|他|她|我|方案|意见|观点|建议|安排|一下|请假|申请|注意|谢谢|辛苦|收到"
+    r"|马上|现在|刚才|一会|待会|立刻|正在|要"
 )
 _SURNAME_RE = re.compile(
     rf"^(?:{vocab.alternation(vocab.COMPOUND_SURNAMES)})|^[{''.join(sorted(vocab.SURNAMES))}]"
