@@ -153,9 +153,20 @@ _NAMED_LATE_RE = re.compile(
 )
 
 
+# 补报#5确认 / #5补报同意 / 补报 #5 驳回 需要证明: the number first, the verb after.
+_LATE_NUMBER_FIRST_RE = re.compile(
+    r"^(?:补报\s*#\s*(?P<n>\d{1,9})|#\s*(?P<n2>\d{1,9})\s*(?:号)?\s*(?:的)?补报)\s*"
+    r"(?P<verb>确认|同意|批准|驳回|不同意|不批准|拒绝)(?:了)?"
+)
+
+
 def late_decision(t: Text) -> Command | None:
-    """确认补报 #3 / 驳回补报 #3 理由 / 驳回张三的补报: before 同意/驳回, which would read them as
-    leave decisions."""
+    """确认补报 #3 / 驳回补报 #3 理由 / 驳回张三的补报 / 补报#5确认: before 同意/驳回, which would read
+    them as leave decisions."""
+    if m := _LATE_NUMBER_FIRST_RE.match(t.core):
+        reject = m["verb"] in ("驳回", "不同意", "不批准", "拒绝")
+        reason = _reason("reject", t.core[m.end() :]) if reject else None
+        return Command("reject_late" if reject else "confirm_late", target=m["n"] or m["n2"], reason=reason)
     if m := _NAMED_LATE_RE.match(t.core):
         reject = m["verb"] in ("驳回", "不同意", "不批准", "拒绝")
         decided = _decide("reject" if reject else "approve", False, f"{m['name']} {t.core[m.end():]}")

@@ -111,6 +111,8 @@ def withdraw(t: Text) -> Command | None:
         return Command("withdraw", target="leave", date=found.date if found and found.dated else None)
     if m := _WITHDRAW_RE.match(t.core):
         return _withdraw_what(t.core[m.end() :])
+    if m := re.match(r"^#\s*(\d{1,9})\s*(?:号)?\s*(?:撤回|撤销|删除|删掉)(?:吧|一下)?$", t.core):
+        return Command("withdraw", target=m[1])  # #12 撤回
     if m := _BA_WITHDRAW_RE.match(t.bare):  # 麻烦帮我把昨天那篇社情民意撤回
         target, rest = number(m["what"])
         kw = target_word(rest)
@@ -235,12 +237,21 @@ def _level(words: str) -> str | None:
 
 # #12 退回，请补充… / 把#9报送市政协: the office's verb after the number, read as 退回 #12 ….
 _NUMBER_FIRST_RE = re.compile(
-    r"^(?:把|将)?\s*#\s*(?P<n>\d{1,9})\s*(?:号)?\s*(?:这篇|那篇|材料)?\s*"
+    r"^(?:把|将)?\s*#\s*(?P<n>\d{1,9})\s*(?:号)?\s*(?:这篇|那篇|材料)?\s*(?:已经|已)?\s*"
     r"(?P<verb>退回|退改|编报|编发|刊发|报送|上报|反馈|办理反馈)(?:到|给|至)?"
+)
+# #12 县委书记批示：请相关部门办理 / #12 交通局已办理: who first, then the instruction or the handling.
+_WHO_FIRST_RE = re.compile(
+    r"^#\s*(?P<n>\d{1,9})\s*(?:号)?\s*(?P<who>[\u4e00-\u9fff]{2,12}?)"
+    r"(?:(?P<said>批示)[:：\s]*|(?P<done>(?:已经|已)(?:办理|办结|答复|回复|落实|整改)(?:完毕|完成|了)?))(?P<rest>.*)$"
 )
 
 
 def _verb_first(core: str) -> str:
+    if m := _WHO_FIRST_RE.match(core):
+        if m["said"]:
+            return f"批示 #{m['n']} {m['who']}：{m['rest'].strip()}"
+        return f"反馈 #{m['n']} {m['who']}{m['done']}{m['rest']}"
     m = _NUMBER_FIRST_RE.match(core)
     return f"{m['verb']} #{m['n']} {core[m.end() :]}" if m else core
 
