@@ -128,3 +128,11 @@ def test_a_greeting_one_to_one_is_greeted_and_pointed_to_help(say):
     assert say("张三", "你好") == GREETING
     assert say("张三", "在吗？") == GREETING
     assert say("张三", "好的") != GREETING
+
+
+def test_a_name_and_a_mobile_alone_bind_and_a_mobile_alone_is_asked_for_the_name(say, runtime):
+    reply = say("赵六", "我的手机号是13800000003", platform="wecom_bot", sender_id="zhaoliu")
+    assert reply.startswith("请发送姓名和手机号（与花名册一致）")
+    assert _bot_ids(runtime)["赵六"] is None
+    assert say("赵六", "赵六 13800000003", platform="wecom_bot", sender_id="zhaoliu").startswith("绑定成功：赵六")
+    assert _bot_ids(runtime)["赵六"] == "zhaoliu"

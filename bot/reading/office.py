@@ -31,7 +31,12 @@ from bot.reading.text import (
 # -- 绑定 ---------------------------------------------------------------------------------------------
 
 _BIND_RE = re.compile(r"^(?:我要|请|帮我)?(?:绑定|绑个号|绑一下|绑个账号)(?:身份|账号|一下)?")
-_I_AM_RE = re.compile(r"^我是(?=[\u4e00-\u9fff·]{2,5}[\s,，:：]*(?:手机号?码?|电话)?[:：\s]*(?:\+?86)?1\d)")
+_I_AM_RE = re.compile(r"^(?:我是|我叫|本人)(?=[\u4e00-\u9fff·]{2,5}[\s,，:：]*(?:手机号?码?|电话)?[:：\s]*(?:\+?86)?1\d)")
+# 王小明 13900001234 / 我的手机号是13900001234: a name and a mobile alone (or the mobile only: asked for both).
+_NAME_PHONE_RE = re.compile(
+    r"^(?=[\u4e00-\u9fff·]{2,4}[\s,，:：]*(?:手机号?码?|电话)?[:：\s]*(?:\+?86)?1\d{10}$)"
+    r"|^(?:我的)?(?:手机号?码?|电话)(?:号码)?(?:是|为)?[:：\s]*(?=(?:\+?86)?1\d{10}$)"
+)
 _PHONE_RE = re.compile(r"(?:\+?86[\s-]*)?(1[\s-]*(?:\d[\s-]*){9}\d)")
 
 
@@ -51,7 +56,7 @@ def roster_change(t: Text) -> Command | None:
 
 def bind(t: Text) -> Command | None:
     """绑定 张三 13800001234 / 我是张三 13800001234: target the name, content the mobile's digits."""
-    m = _BIND_RE.match(t.core) or _I_AM_RE.match(t.core)
+    m = _BIND_RE.match(t.core) or _I_AM_RE.match(t.core) or _NAME_PHONE_RE.match(t.core)
     if not m:
         return None
     rest = t.core[m.end() :]
