@@ -206,10 +206,18 @@ _FILES_HOW_RE = re.compile(
 )
 
 
+# 机器人收到请回复 / 机器人坏了吗 / 怎么没反应 / 这个机器人好用吗: the bot itself asked after.
+_BOT_PING_RE = re.compile(
+    r"^(?:这个|你这个)?(?:机器人|助手|履职助手|小助手)(?:你)?(?:收到请回复|收到请回答|收到吗|收到没|坏了吗|坏了|好用吗|还在吗|在不在)"
+    r"|^(?:机器人|助手)?(?:怎么|为什么|咋)(?:没反应|没有反应|不回复|不回|不理我|没回复)(?:了)?(?:呢|啊)?"
+    r"|^谁(?:管|负责|维护)(?:这个)?(?:机器人|助手)"
+)
+
+
 def help_question(t: Text) -> Command | None:
-    """这个助手能干什么 / 怎么用: a short message asking about the bot anywhere in it."""
+    """这个助手能干什么 / 怎么用 / 机器人坏了吗: a short message asking about the bot."""
     bare = t.bare.lower()
-    if len(bare) <= 24 and _HOW_TO_USE_RE.search(bare):
+    if len(bare) <= 24 and (_HOW_TO_USE_RE.search(bare) or _BOT_PING_RE.match(bare)):
         return Command("help")
     return None
 
@@ -446,6 +454,12 @@ def my_notes(t: Text) -> Command | None:
 
 # 我请的假批了没 / 我的请假批了吗 / 我的请假记录: one's own leave requests and what became of them.
 _LEAVE_ASKED = r"(?:批了|批没|批准了|批下来了|通过了|同意了|怎么样了?|咋样了?|有结果了|审批了|取消了|撤回了|撤销了|撤掉了)"
+# 你收到我的请假了吗 / 请假成功了吗 / 记上了吗: whether what one sent is kept (one's own record answers).
+_KEPT_LEAVE_RE = re.compile(
+    r"^(?:你)?(?:收到)?(?:我的)?请假(?:申请)?(?:你)?(?:收到了|成功了|提交成功了|交上了|报上了|记上了)(?:吗|没|没有|么)?$"
+    r"|^(?:你)?收到(?:我的)?请假(?:申请)?了?(?:吗|没|没有|么)$"
+)
+_KEPT_RE = re.compile(r"^(?:我的|我刚才的|刚才的|刚才那篇|刚才那条|刚发的)?(?:记上|记下|收到|记录)了?(?:吗|没|没有|么)$")
 _MY_LEAVE_RE = re.compile(
     rf"^(?:我|本人)(?:的|请的|请了的)(?:请假|假|假条)(?:申请|记录|情况)?{_LEAVE_ASKED}?(?:吗|没|没有|么|嘛)?$"
     rf"|^(?:我|本人)请假(?:申请)?{_LEAVE_ASKED}(?:吗|没|没有|么|嘛)?$"  # 我请假 alone asks for leave
@@ -454,8 +468,11 @@ _MY_LEAVE_RE = re.compile(
 
 def my(t: Text) -> Command | None:
     """我的履职 / 我这个月交了几篇 / 我本季度积分多少 / 我请的假批了没."""
-    if _MY_LEAVE_RE.match(_QUERY_SUFFIX_RE.sub("", t.bare).strip(STRIP)):
+    asked = _QUERY_SUFFIX_RE.sub("", t.bare).strip(STRIP)
+    if _MY_LEAVE_RE.match(asked) or _KEPT_LEAVE_RE.match(asked):
         return Command("my", target="leave")
+    if _KEPT_RE.match(asked):
+        return Command("my")
     q = query_core(t)
     named = None
     if m := _KIND_FIRST_RE.match(q):
