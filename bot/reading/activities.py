@@ -433,7 +433,7 @@ def _undo_text(t: Text) -> str:
 # 我就不去了 / 明天不去了，临时有事 / 明天的视察不去了: one's own absence (a leave); the group's only
 # when the group is said (大家都不去了 / 全体不去了) — a leave filed by mistake is withdrawn with one word,
 # an activity called off by mistake has told the whole group.
-_NOT_GOING_RE = re.compile(r"(?:我|本人)\S{0,3}不去|^(?!.*(?:大家|全体|集体|都|我们组|本组|咱们)).*不去了?")
+_NOT_GOING_RE = re.compile(r"(?:我|本人)\S{0,3}不去|^(?!.*(?:大家|全体|都|我们组|本组|咱们)).*不去了?")
 
 
 def cancel_activity(t: Text) -> Command | None:
