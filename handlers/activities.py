@@ -117,6 +117,11 @@ def _place(activity: Activity) -> str:
     return f"，地点：{activity.place}" if activity.place else ""
 
 
+def _place_untitled(activity: Activity) -> str:
+    """The place, unless the title says it already (视察 城区水厂, 地点：城区水厂)."""
+    return _place(activity) if activity.place and activity.place not in (activity.title or "") else ""
+
+
 # -- a leader's undo: 取消活动 / 改期 ----------------------------------------------------------------
 
 
@@ -294,9 +299,8 @@ def schedule(session: Session, member: Member, command: Command, ctx: Context) -
         return Reply(f"{named}本组没有{what}安排。" + _next_after(session, group_id, command, last))
     lines = [f"{named}本组的{what}："]
     for a, leave in rows[:_SHOWN]:
-        place = f"，地点：{a.place}" if a.place and a.place not in (a.title or "") else ""
         mine = {"pending": "（您已请假，待审批）", "approved": "（您已请假）"}.get(leave or "", "")
-        lines.append(f"#{a.id} {describe_activity(a)}{place}{mine}")
+        lines.append(f"#{a.id} {describe_activity(a)}{_place_untitled(a)}{mine}")
     if len(rows) > _SHOWN:
         lines.append(f"…另有{len(rows) - _SHOWN}项")
     lines.append("当天到场后@我「签到」；去不了请发「请假 日期 事由」。")
@@ -310,8 +314,7 @@ def _next_after(session: Session, group_id: int, command: Command, last: dt.date
     stmt = in_span(group_id, command.kind, last + dt.timedelta(days=1), last + dt.timedelta(days=366))
     if (a := session.scalars(stmt.limit(1)).first()) is None:
         return ""
-    place = f"，地点：{a.place}" if a.place and a.place not in (a.title or "") else ""
-    return f"下一次是：#{a.id} {describe_activity(a)}{place}"
+    return f"下一次是：#{a.id} {describe_activity(a)}{_place_untitled(a)}"
 
 
 def _called_off(session: Session, group_id: int, day: dt.date, kind: str | None) -> str | None:

@@ -62,8 +62,10 @@ def _label(row: Submission) -> str:
 
 @router.route("withdraw")
 def withdraw(session: Session, member: Member, command: Command, ctx: Context) -> Reply:
-    if command.target == "leave" or (command.target is None and _leave_was_last(session, member, ctx)):
-        return _withdraw_leave(session, member, ctx)
+    if command.target == "leave":
+        return _withdraw_leave(session, member, ctx, _latest_leave(session, member, ctx))
+    if command.target is None and (leave := _leave_sent_last(session, member, ctx)) is not None:
+        return _withdraw_leave(session, member, ctx, leave)
     row = _submission_to_change(session, member, command, ctx)
     if row.status == "withdrawn":
         return Reply(f"{_label(row)}已经撤回过了。")
@@ -76,21 +78,21 @@ def withdraw(session: Session, member: Member, command: Command, ctx: Context) -
     return Reply(f"已撤回{_label(row)}，不再计入履职统计（记录保留备查）。")
 
 
-def _leave_was_last(session: Session, member: Member, ctx: Context) -> bool:
-    """撤回 / 刚才那条不算 (no number, no kind) right after a 请假: the leave is what was sent last,
-    not an older note."""
+def _leave_sent_last(session: Session, member: Member, ctx: Context) -> LeaveRequest | None:
+    """撤回 / 刚才那条不算 (no number, no kind) right after a 请假: the leave, when it is what was sent
+    last rather than a note."""
     if (leave := _latest_leave(session, member, ctx)) is None:
-        return False
+        return None
     sent = session.scalar(
         select(func.max(Submission.submitted_at)).where(
             Submission.member_id == member.id, Submission.status != "withdrawn"
         )
     )
-    return sent is None or leave.requested_at > sent
+    return leave if sent is None or leave.requested_at > sent else None
 
 
-def _withdraw_leave(session: Session, member: Member, ctx: Context) -> Reply:
-    if (leave := _latest_leave(session, member, ctx)) is None:
+def _withdraw_leave(session: Session, member: Member, ctx: Context, leave: LeaveRequest | None) -> Reply:
+    if leave is None:
         raise UserError("您没有可以撤回的请假。")
     audit(session, leave, "status", leave.status, "withdrawn", ChangedBy(member.id, ctx.now, ctx.inbound_id))
     leave.status = "withdrawn"
